@@ -1,0 +1,39 @@
+// Files written the way a CA must write them: to a temporary name in the same directory, fsynced,
+// renamed into place, the directory fsynced, mode 0600. A crash or a full disk leaves either the
+// old file or the new one, never half of one.
+//
+// Thread-safety: reentrant.
+#pragma once
+
+#include <filesystem>
+#include <sys/types.h>
+
+#include "signet/core/bytes.h"
+
+namespace signet::file {
+
+// Writes `data` to `path` atomically with `mode`. Replaces an existing file unless
+// `overwrite` is false, in which case an existing file is an Error(Conflict). Throws
+// Error(Storage) naming the path and the system error.
+void write_atomic(const std::filesystem::path& path, ByteView data, mode_t mode = 0600,
+                  bool overwrite = true);
+
+// Reads a whole file, refusing files over `max_size` bytes. Throws Error(NotFound) when missing,
+// Error(Storage) when unreadable, Error(Malformed) when too large.
+[[nodiscard]] Bytes read(const std::filesystem::path& path, std::size_t max_size = 64u << 20);
+// As read(), into wiped-on-destruction memory (for passphrase files).
+[[nodiscard]] SecretBytes read_secret(const std::filesystem::path& path,
+                                      std::size_t max_size = 64u << 10);
+
+// fsync()s a directory so that a rename in it is durable.
+void sync_directory(const std::filesystem::path& dir);
+
+// Creates `dir` (and missing parents) with mode 0700 for the last component. An existing
+// directory is accepted only when it is not accessible to group or others; otherwise
+// Error(PolicyDenied, "data-dir-permissions") tells the operator to chmod it.
+void ensure_private_directory(const std::filesystem::path& dir);
+
+// Throws Error(Storage, "data-dir-not-writable") when the process cannot create files in `dir`.
+void require_writable_directory(const std::filesystem::path& dir);
+
+}  // namespace signet::file

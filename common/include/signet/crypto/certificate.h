@@ -1,0 +1,92 @@
+// X.509 certificates and PKCS#10 requests as immutable values, and a small builder for
+// self-signed certificates and requests.
+//
+// Certificate and CertificateRequest share their parsed OpenSSL object (copies are cheap and
+// read-only). from_der() throws Error(Malformed); try_from_der() returns std::nullopt.
+//
+// Thread-safety: values are immutable after construction and safe to share between threads.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "signet/core/bytes.h"
+#include "signet/crypto/handles.h"
+
+namespace signet::crypto {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+class Certificate {
+ public:
+  [[nodiscard]] static Certificate from_der(ByteView der);
+  [[nodiscard]] static std::optional<Certificate> try_from_der(ByteView der);
+  [[nodiscard]] static Certificate from_x509(const X509* cert);
+
+  [[nodiscard]] const Bytes& der() const noexcept { return der_; }
+  [[nodiscard]] X509* x509() const noexcept { return x509_.get(); }
+  // The subject and issuer in RFC 2253 form ("CN=Example CA,O=Example").
+  [[nodiscard]] std::string subject() const;
+  [[nodiscard]] std::string issuer() const;
+  [[nodiscard]] std::string serial_hex() const;
+  [[nodiscard]] TimePoint not_before() const;
+  [[nodiscard]] TimePoint not_after() const;
+  // The certificate's public key (owned by the certificate).
+  [[nodiscard]] EVP_PKEY* public_key() const;
+  // basicConstraints present, critical or not, with cA TRUE.
+  [[nodiscard]] bool is_ca() const;
+  // keyUsage present and asserting keyCertSign.
+  [[nodiscard]] bool has_key_cert_sign() const;
+  [[nodiscard]] bool self_issued() const;
+  // True when `issuer`'s subject is this certificate's issuer and its key verifies our signature.
+  [[nodiscard]] bool issued_by(const Certificate& issuer) const;
+  // SHA-256 over the DER.
+  [[nodiscard]] Bytes sha256_fingerprint() const;
+
+ private:
+  Certificate(std::shared_ptr<X509> x509, Bytes der) : x509_(std::move(x509)), der_(std::move(der)) {}
+  std::shared_ptr<X509> x509_;
+  Bytes der_;
+};
+
+class CertificateRequest {
+ public:
+  [[nodiscard]] static CertificateRequest from_der(ByteView der);
+  [[nodiscard]] static std::optional<CertificateRequest> try_from_der(ByteView der);
+
+  [[nodiscard]] const Bytes& der() const noexcept { return der_; }
+  [[nodiscard]] X509_REQ* x509_req() const noexcept { return req_.get(); }
+  [[nodiscard]] std::string subject() const;
+  [[nodiscard]] EVP_PKEY* public_key() const;
+  // True when the request's self-signature verifies with its own public key.
+  [[nodiscard]] bool signature_valid() const;
+
+ private:
+  CertificateRequest(std::shared_ptr<X509_REQ> req, Bytes der)
+      : req_(std::move(req)), der_(std::move(der)) {}
+  std::shared_ptr<X509_REQ> req_;
+  Bytes der_;
+};
+
+// What a self-signed certificate should say. Used by setup to make a root CA certificate and by
+// tests to make certificates with particular defects.
+struct SelfSignedSpec {
+  std::string common_name;
+  std::chrono::seconds validity = std::chrono::hours(24 * 365);
+  TimePoint not_before = std::chrono::system_clock::now();
+  bool ca = true;              // basicConstraints cA
+  bool key_cert_sign = true;   // keyUsage keyCertSign (with cRLSign) when ca
+};
+
+// Signs a certificate for `key` with `key` itself. Throws Error(Crypto).
+[[nodiscard]] Certificate make_self_signed(const EVP_PKEY* key, const SelfSignedSpec& spec);
+// A PKCS#10 request for `key` with subject CN=common_name. Throws Error(Crypto).
+[[nodiscard]] CertificateRequest make_request(const EVP_PKEY* key, const std::string& common_name);
+
+// PEM armour ("-----BEGIN CERTIFICATE-----" ...).
+[[nodiscard]] std::string to_pem(const Certificate& cert);
+[[nodiscard]] std::string to_pem(const CertificateRequest& req);
+
+}  // namespace signet::crypto

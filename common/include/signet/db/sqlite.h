@@ -1,0 +1,108 @@
+// Thin RAII layer over SQLite: a connection, prepared statements and transactions.
+//
+// Errors become signet::Error with kind Storage (I/O, full disk, read-only, locked), Integrity
+// (SQLITE_CORRUPT, SQLITE_NOTADB) or Conflict (constraint violations), and carry the SQLite
+// extended result code as native_code().
+//
+// Thread-safety: a Database and its Statements belong to one thread at a time (SQLite is built
+// serialized on Debian, but a connection's transactions are not meant to be shared).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "signet/core/bytes.h"
+
+namespace signet::db {
+
+// Throws the signet::Error that corresponds to SQLite result `rc` on `db`.
+[[noreturn]] void throw_sqlite(sqlite3* db, int rc, std::string_view what);
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Statement&&) noexcept = default;
+  Statement& operator=(Statement&&) noexcept = default;
+
+  // Parameters are 1-based, as in SQLite. Blobs and text are copied (SQLITE_TRANSIENT).
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, std::string_view text);
+  Statement& bind(int index, ByteView blob);
+  Statement& bind_null(int index);
+
+  // Returns true when a row is available, false when the statement is done.
+  bool step();
+  // Runs a statement that returns no rows, to completion.
+  void run();
+  void reset();
+
+  [[nodiscard]] bool is_null(int column) const;
+  [[nodiscard]] std::int64_t int64(int column) const;
+  [[nodiscard]] std::string text(int column) const;
+  [[nodiscard]] Bytes blob(int column) const;
+  // A blob column that may be NULL.
+  [[nodiscard]] std::optional<Bytes> optional_blob(int column) const;
+
+ private:
+  struct Finalize {
+    void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+  };
+  sqlite3* db_;
+  std::unique_ptr<sqlite3_stmt, Finalize> stmt_;
+};
+
+enum class OpenMode { ReadWrite, ReadWriteCreate, ReadOnly };
+
+class Database {
+ public:
+  // Opens `path`. Throws Error(Storage) when it cannot be opened.
+  [[nodiscard]] static Database open(const std::filesystem::path& path, OpenMode mode);
+
+  Database(Database&&) noexcept = default;
+  Database& operator=(Database&&) noexcept = default;
+
+  void exec(std::string_view sql);
+  [[nodiscard]] Statement prepare(std::string_view sql);
+  [[nodiscard]] std::int64_t last_insert_rowid() const;
+  [[nodiscard]] int changes() const;
+  [[nodiscard]] sqlite3* handle() const noexcept { return db_.get(); }
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+  // Closes the connection now (the destructor would otherwise). The object is unusable after.
+  void close() noexcept { db_.reset(); }
+
+  // PRAGMA user_version.
+  [[nodiscard]] int user_version();
+  // Runs PRAGMA quick_check; returns "" when the database is sound, else SQLite's findings.
+  [[nodiscard]] std::string quick_check();
+
+ private:
+  struct Close {
+    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+  };
+  Database(std::unique_ptr<sqlite3, Close> db, std::filesystem::path path)
+      : db_(std::move(db)), path_(std::move(path)) {}
+  std::unique_ptr<sqlite3, Close> db_;
+  std::filesystem::path path_;
+};
+
+// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() was called.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit();
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+}  // namespace signet::db

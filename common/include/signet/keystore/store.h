@@ -1,0 +1,160 @@
+// KeyStore: the encrypted SQLite key store of one CA instance (../shared/DESIGN.md, "Key store").
+//
+// The store is one file, <data dir>/signet.db (mode 0600, directory 0700, WAL, foreign keys,
+// synchronous=FULL). A passphrase goes through scrypt to a key that unwraps the store's random
+// 256-bit data key (AES-256-GCM); each private key is AES-256-GCM ciphertext under the data key
+// with the entry's identity as AAD (see integrity.h).
+//
+// Every change runs in one transaction together with its audit_log row: on any failure (a full
+// disk, a constraint, a crash) nothing changed. Keys are checked before they are written, and the
+// listing calls run the full integrity check every time: a key is offered only if it passed just
+// now.
+//
+// Thread-safety: a KeyStore is used by one thread at a time. The integrity check inside
+// check_all() fans out to worker threads on its own.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "signet/core/bytes.h"
+#include "signet/core/clock.h"
+#include "signet/crypto/certificate.h"
+#include "signet/crypto/key.h"
+#include "signet/crypto/primitives.h"
+#include "signet/db/sqlite.h"
+#include "signet/keystore/integrity.h"
+#include "signet/keystore/key_file.h"
+
+namespace signet::keystore {
+
+inline constexpr std::string_view kStoreFileName = "signet.db";
+inline constexpr std::string_view kSourceGenerated = "generated";
+inline constexpr std::string_view kSourceImported = "imported";
+inline constexpr std::string_view kSourceRestored = "restored";
+
+// Minimum length of a new store passphrase.
+inline constexpr std::size_t kMinPassphraseLength = 12;
+
+struct StoreInfo {
+  std::filesystem::path path;
+  std::string store_id_hex;
+  int schema_version = 0;
+  crypto::ScryptParams kdf;
+  std::int64_t created_at = 0;
+  std::int64_t passphrase_changed_at = 0;
+  std::size_t key_count = 0;
+};
+
+// A private key that passed the integrity check just now, with its certificates (own first,
+// then the chain).
+struct UnlockedKey {
+  ossl::Pkey key;
+  std::vector<crypto::Certificate> certificates;
+  KeyVerdict verdict;
+};
+
+struct AuditEntry {
+  std::int64_t at = 0;
+  std::string actor;
+  std::string action;
+  std::string subject;
+  std::string detail;
+};
+
+class KeyStore {
+ public:
+  // <dir>/signet.db
+  [[nodiscard]] static std::filesystem::path database_path(const std::filesystem::path& dir);
+
+  // Creates a new store in `dir` (created 0700 if missing). The file is built under a temporary
+  // name and renamed into place, so a failure leaves no store behind. Throws Error(Conflict,
+  // "store-exists") when there is one already, Error(PolicyDenied, "passphrase-too-short").
+  [[nodiscard]] static KeyStore create(const std::filesystem::path& dir, const Passphrase& passphrase,
+                                       const crypto::ScryptParams& kdf = crypto::ScryptParams::strong(),
+                                       const Clock& clock = SystemClock::instance());
+
+  // Opens and unlocks the store in `dir`, migrating its schema if it is older. Refuses, with an
+  // Error naming the problem and the fix: a missing store (NotFound, "store-missing"), an empty
+  // or non-SQLite file (Malformed, "not-a-store"), a damaged one (Integrity, "store-corrupt"), a
+  // newer schema (Unsupported, "schema-too-new"), a wrong passphrase (Unauthorized,
+  // "wrong-passphrase"), a directory it cannot write (Storage, "data-dir-not-writable").
+  [[nodiscard]] static KeyStore open(const std::filesystem::path& dir, const Passphrase& passphrase,
+                                     const Clock& clock = SystemClock::instance());
+
+  KeyStore(KeyStore&&) noexcept;
+  KeyStore& operator=(KeyStore&&) noexcept;
+  ~KeyStore();
+
+  // Who is recorded in the audit log for the following changes (default "signet").
+  void set_actor(std::string actor);
+
+  [[nodiscard]] StoreInfo info();
+
+  // Re-wraps the data key under a new passphrase (new salt, same KDF cost unless `kdf` is given),
+  // in one transaction. Keys are untouched.
+  void change_passphrase(const Passphrase& new_passphrase,
+                         std::optional<crypto::ScryptParams> kdf = std::nullopt);
+
+  // Generates and stores a key. Throws Error(Conflict, "name-taken"), Error(Malformed,
+  // "invalid-name").
+  KeyVerdict generate(const std::string& name, crypto::KeyAlgorithm algorithm,
+                      const std::string& comment = "");
+
+  // Stores an imported key with its certificates and requests. Refuses, writing nothing: an
+  // unsupported key type or size (PolicyDenied, "algorithm-unsupported"), certificates or requests
+  // that do not belong to the key ("certificate-key-mismatch", "request-key-mismatch",
+  // "chain-certificate-unrelated"), a key already in the store (Conflict, "key-exists").
+  KeyVerdict import(const std::string& name, KeyMaterial material,
+                    std::string_view source = kSourceImported, const std::string& comment = "");
+
+  // Attaches a certificate to an existing, valid entry: role "ca" when it is a CA certificate,
+  // "leaf" otherwise. It must carry the entry's public key.
+  void attach_certificate(const std::string& name, const crypto::Certificate& certificate);
+  // Attaches a certificate request for the entry's key.
+  void attach_request(const std::string& name, const crypto::CertificateRequest& request);
+
+  // Every entry, as stored, ordered by name.
+  [[nodiscard]] std::vector<KeyRecord> records();
+  // One entry as stored; std::nullopt when there is no entry of that name.
+  [[nodiscard]] std::optional<KeyRecord> record(const std::string& name);
+
+  // Runs the full integrity check on every entry (all cores).
+  [[nodiscard]] IntegrityReport check_all();
+  // Runs it on the named entries, in the given order. Throws Error(NotFound, "key-not-found").
+  [[nodiscard]] std::vector<KeyVerdict> check(std::span<const std::string> names);
+
+  // The private key of a valid entry, checked just now. Throws Error(NotFound, "key-not-found"),
+  // Error(Integrity, "key-invalid") listing the findings when the entry is not reusable.
+  [[nodiscard]] UnlockedKey unlock_key(const std::string& name);
+
+  // Renames an entry (the AAD does not include the name). Throws NotFound, Conflict.
+  void rename(const std::string& old_name, const std::string& new_name);
+  // Deletes an entry with its certificates and requests. Throws NotFound.
+  void remove(const std::string& name);
+
+  // The audit log, oldest first.
+  [[nodiscard]] std::vector<AuditEntry> audit_log();
+
+  // Throws Error(Malformed, "invalid-name") unless `name` is 1..128 printable characters with no
+  // leading or trailing space.
+  static void validate_name(const std::string& name);
+
+ private:
+  struct State;
+  explicit KeyStore(std::unique_ptr<State> state);
+  [[nodiscard]] KeyContext context() const;
+  void audit(std::string_view action, std::string_view subject, std::string_view detail);
+  KeyVerdict insert_key(const std::string& name, const EVP_PKEY* key,
+                        const std::vector<std::pair<std::string, crypto::Certificate>>& certificates,
+                        const std::vector<crypto::CertificateRequest>& requests,
+                        std::string_view source, const std::string& comment, std::string_view action);
+  std::vector<KeyRecord> load_records(const std::string* only_name);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace signet::keystore

@@ -1,0 +1,243 @@
+#include "signet/crypto/certificate.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "signet/core/error.h"
+#include "signet/crypto/primitives.h"
+
+namespace signet::crypto {
+
+namespace {
+
+std::string name_to_string(const X509_NAME* name) {
+  ossl::Bio bio{BIO_new(BIO_s_mem())};
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
+    ERR_clear_error();
+    return {};
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+TimePoint to_time_point(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
+    ERR_clear_error();
+    return TimePoint{};
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+template <typename T, auto PemWrite>
+std::string pem_of(T* obj) {
+  ossl::Bio bio{BIO_new(BIO_s_mem())};
+  if (!bio || PemWrite(bio.get(), obj) != 1) {
+    throw_openssl(ErrorKind::Crypto, "encode-failed", "PEM encoding failed");
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+void add_ext(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, ctx, nid, value);
+  const bool ok = ext != nullptr && X509_add_ext(cert, ext, -1) == 1;
+  X509_EXTENSION_free(ext);
+  if (!ok) throw_openssl(ErrorKind::Crypto, "certificate-build-failed", "adding an extension failed");
+}
+
+const EVP_MD* digest_for(const EVP_PKEY* key) {
+  return EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();
+}
+
+}  // namespace
+
+std::optional<Certificate> Certificate::try_from_der(ByteView der) {
+  const unsigned char* p = der.data();
+  X509* raw = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
+  if (raw == nullptr || p != der.data() + der.size()) {
+    X509_free(raw);
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  return Certificate(std::shared_ptr<X509>(raw, X509_free), Bytes(der.begin(), der.end()));
+}
+
+Certificate Certificate::from_der(ByteView der) {
+  auto cert = try_from_der(der);
+  if (!cert) {
+    throw Error(ErrorKind::Malformed, "certificate-malformed",
+                "the data is not a DER-encoded X.509 certificate");
+  }
+  return *std::move(cert);
+}
+
+Certificate Certificate::from_x509(const X509* cert) {
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(cert, &der);
+  if (len <= 0) throw_openssl(ErrorKind::Crypto, "encode-failed", "encoding a certificate failed");
+  Bytes bytes(der, der + len);
+  OPENSSL_free(der);
+  return from_der(bytes);
+}
+
+std::string Certificate::subject() const { return name_to_string(X509_get_subject_name(x509())); }
+std::string Certificate::issuer() const { return name_to_string(X509_get_issuer_name(x509())); }
+
+std::string Certificate::serial_hex() const {
+  ossl::BignumPtr bn{ASN1_INTEGER_to_BN(X509_get0_serialNumber(x509()), nullptr)};
+  char* hex = bn ? BN_bn2hex(bn.get()) : nullptr;
+  std::string out = hex != nullptr ? hex : "";
+  OPENSSL_free(hex);
+  return out;
+}
+
+TimePoint Certificate::not_before() const { return to_time_point(X509_get0_notBefore(x509())); }
+TimePoint Certificate::not_after() const { return to_time_point(X509_get0_notAfter(x509())); }
+
+EVP_PKEY* Certificate::public_key() const {
+  EVP_PKEY* key = X509_get0_pubkey(x509());
+  if (key == nullptr) ERR_clear_error();
+  return key;
+}
+
+bool Certificate::is_ca() const {
+  // X509_check_ca() also counts v1 self-signed certificates; we want an explicit cA TRUE.
+  int crit = 0;
+  ossl::BasicConstraintsPtr bc{static_cast<BASIC_CONSTRAINTS*>(
+      X509_get_ext_d2i(x509(), NID_basic_constraints, &crit, nullptr))};
+  ERR_clear_error();
+  return bc && bc->ca != 0;
+}
+
+bool Certificate::has_key_cert_sign() const {
+  const uint32_t usage = X509_get_key_usage(x509());
+  ERR_clear_error();
+  // X509_get_key_usage returns UINT32_MAX when the extension is absent.
+  return usage != UINT32_MAX && (usage & KU_KEY_CERT_SIGN) != 0;
+}
+
+bool Certificate::self_issued() const {
+  return X509_NAME_cmp(X509_get_subject_name(x509()), X509_get_issuer_name(x509())) == 0;
+}
+
+bool Certificate::issued_by(const Certificate& issuer) const {
+  const bool ok = X509_check_issued(issuer.x509(), x509()) == X509_V_OK &&
+                  X509_verify(x509(), issuer.public_key()) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
+Bytes Certificate::sha256_fingerprint() const { return sha256(der_); }
+
+std::optional<CertificateRequest> CertificateRequest::try_from_der(ByteView der) {
+  const unsigned char* p = der.data();
+  X509_REQ* raw = d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size()));
+  if (raw == nullptr || p != der.data() + der.size()) {
+    X509_REQ_free(raw);
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  return CertificateRequest(std::shared_ptr<X509_REQ>(raw, X509_REQ_free),
+                            Bytes(der.begin(), der.end()));
+}
+
+CertificateRequest CertificateRequest::from_der(ByteView der) {
+  auto req = try_from_der(der);
+  if (!req) {
+    throw Error(ErrorKind::Malformed, "request-malformed",
+                "the data is not a DER-encoded PKCS#10 certificate request");
+  }
+  return *std::move(req);
+}
+
+std::string CertificateRequest::subject() const {
+  return name_to_string(X509_REQ_get_subject_name(x509_req()));
+}
+
+EVP_PKEY* CertificateRequest::public_key() const {
+  EVP_PKEY* key = X509_REQ_get0_pubkey(x509_req());
+  if (key == nullptr) ERR_clear_error();
+  return key;
+}
+
+bool CertificateRequest::signature_valid() const {
+  EVP_PKEY* key = public_key();
+  const bool ok = key != nullptr && X509_REQ_verify(x509_req(), key) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
+Certificate make_self_signed(const EVP_PKEY* key, const SelfSignedSpec& spec) {
+  ossl::X509Ptr cert{X509_new()};
+  if (!cert) throw_openssl(ErrorKind::Crypto, "certificate-build-failed", "X509_new failed");
+  // A random positive 128-bit serial.
+  Bytes serial = random_bytes(16);
+  serial[0] &= 0x7f;
+  serial[0] |= 0x01;
+  ossl::BignumPtr bn{BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr)};
+  auto nb = std::chrono::system_clock::to_time_t(spec.not_before);
+  auto na = std::chrono::system_clock::to_time_t(spec.not_before + spec.validity);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  bool ok = bn && X509_set_version(cert.get(), X509_VERSION_3) == 1 &&
+            BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get())) != nullptr &&
+            X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, 0, &nb) != nullptr &&
+            X509_time_adj_ex(X509_getm_notAfter(cert.get()), 0, 0, &na) != nullptr &&
+            X509_NAME_add_entry_by_txt(
+                name, "CN", MBSTRING_UTF8,
+                reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1, -1, 0) == 1 &&
+            X509_set_issuer_name(cert.get(), name) == 1 &&
+            X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(key)) == 1;
+  if (!ok) throw_openssl(ErrorKind::Crypto, "certificate-build-failed", "building a certificate failed");
+
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+  if (spec.ca) {
+    add_ext(cert.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE");
+    add_ext(cert.get(), &ctx, NID_key_usage,
+            spec.key_cert_sign ? "critical,keyCertSign,cRLSign,digitalSignature"
+                               : "critical,digitalSignature");
+  } else {
+    add_ext(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE");
+    add_ext(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature");
+  }
+  add_ext(cert.get(), &ctx, NID_subject_key_identifier, "hash");
+  add_ext(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always");
+  if (X509_sign(cert.get(), const_cast<EVP_PKEY*>(key), digest_for(key)) <= 0) {
+    throw_openssl(ErrorKind::Crypto, "certificate-sign-failed", "signing a certificate failed");
+  }
+  return Certificate::from_x509(cert.get());
+}
+
+CertificateRequest make_request(const EVP_PKEY* key, const std::string& common_name) {
+  ossl::X509ReqPtr req{X509_REQ_new()};
+  X509_NAME* name = req ? X509_REQ_get_subject_name(req.get()) : nullptr;
+  const bool ok =
+      name != nullptr &&
+      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
+                                 -1, 0) == 1 &&
+      X509_REQ_set_pubkey(req.get(), const_cast<EVP_PKEY*>(key)) == 1 &&
+      X509_REQ_sign(req.get(), const_cast<EVP_PKEY*>(key), digest_for(key)) > 0;
+  if (!ok) throw_openssl(ErrorKind::Crypto, "request-build-failed", "building a request failed");
+  unsigned char* der = nullptr;
+  const int len = i2d_X509_REQ(req.get(), &der);
+  if (len <= 0) throw_openssl(ErrorKind::Crypto, "encode-failed", "encoding a request failed");
+  Bytes bytes(der, der + len);
+  OPENSSL_free(der);
+  return CertificateRequest::from_der(bytes);
+}
+
+std::string to_pem(const Certificate& cert) {
+  return pem_of<X509, PEM_write_bio_X509>(cert.x509());
+}
+
+std::string to_pem(const CertificateRequest& req) {
+  return pem_of<X509_REQ, PEM_write_bio_X509_REQ>(req.x509_req());
+}
+
+}  // namespace signet::crypto

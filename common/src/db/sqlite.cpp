@@ -1,0 +1,194 @@
+#include "signet/db/sqlite.h"
+
+#include <limits>
+
+#include "signet/core/error.h"
+
+namespace signet::db {
+
+void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
+  const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
+  std::string message(what);
+  message += ": ";
+  message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  ErrorKind kind = ErrorKind::Storage;
+  std::string code = "storage-error";
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      kind = ErrorKind::Integrity;
+      code = "store-corrupt";
+      message += " (the database file is damaged; restore it from a backup)";
+      break;
+    case SQLITE_FULL:
+      code = "disk-full";
+      message += " (the disk is full; free space and retry: nothing was changed)";
+      break;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_CANTOPEN:
+      code = "store-not-writable";
+      message += " (check that the data directory exists, is writable and is not on a read-only "
+                 "file system)";
+      break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      code = "store-busy";
+      message += " (another process holds a lock on the store; retry)";
+      break;
+    case SQLITE_CONSTRAINT:
+      kind = ErrorKind::Conflict;
+      code = "constraint-violated";
+      break;
+    case SQLITE_IOERR:
+      code = "io-error";
+      break;
+    default:
+      break;
+  }
+  throw Error(kind, std::move(code), message, extended);
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  if (const int rc = sqlite3_bind_int64(stmt_.get(), index, value); rc != SQLITE_OK) {
+    throw_sqlite(db_, rc, "binding a parameter");
+  }
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+  if (const int rc = sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(),
+                                         SQLITE_TRANSIENT, SQLITE_UTF8);
+      rc != SQLITE_OK) {
+    throw_sqlite(db_, rc, "binding a parameter");
+  }
+  return *this;
+}
+
+Statement& Statement::bind(int index, ByteView blob) {
+  // A zero-length blob must stay a blob, not become NULL: pass a non-null pointer.
+  static const std::uint8_t kEmpty = 0;
+  const void* data = blob.empty() ? &kEmpty : blob.data();
+  if (const int rc = sqlite3_bind_blob64(stmt_.get(), index, data, blob.size(), SQLITE_TRANSIENT);
+      rc != SQLITE_OK) {
+    throw_sqlite(db_, rc, "binding a parameter");
+  }
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  if (const int rc = sqlite3_bind_null(stmt_.get(), index); rc != SQLITE_OK) {
+    throw_sqlite(db_, rc, "binding a parameter");
+  }
+  return *this;
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(stmt_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  throw_sqlite(db_, rc, "executing a statement");
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+}
+
+bool Statement::is_null(int column) const {
+  return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL;
+}
+
+std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_.get(), column); }
+
+std::string Statement::text(int column) const {
+  const auto* p = sqlite3_column_text(stmt_.get(), column);
+  const int n = sqlite3_column_bytes(stmt_.get(), column);
+  return p != nullptr ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n))
+                      : std::string();
+}
+
+Bytes Statement::blob(int column) const {
+  const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_.get(), column));
+  const int n = sqlite3_column_bytes(stmt_.get(), column);
+  return p != nullptr ? Bytes(p, p + n) : Bytes();
+}
+
+std::optional<Bytes> Statement::optional_blob(int column) const {
+  if (is_null(column)) return std::nullopt;
+  return blob(column);
+}
+
+Database Database::open(const std::filesystem::path& path, OpenMode mode) {
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  switch (mode) {
+    case OpenMode::ReadWrite: flags |= SQLITE_OPEN_READWRITE; break;
+    case OpenMode::ReadWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+    case OpenMode::ReadOnly: flags |= SQLITE_OPEN_READONLY; break;
+  }
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  std::unique_ptr<sqlite3, Close> db(raw);
+  if (rc != SQLITE_OK) throw_sqlite(raw, rc, "opening " + path.string());
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 5000);
+  return Database(std::move(db), path);
+}
+
+void Database::exec(std::string_view sql) {
+  char* err = nullptr;
+  const std::string s(sql);
+  const int rc = sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) throw_sqlite(db_.get(), rc, "executing SQL on " + path_.string());
+}
+
+Statement Database::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sql.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw Error(ErrorKind::Internal, "sql-too-long", "SQL statement too long");
+  }
+  const int rc =
+      sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) throw_sqlite(db_.get(), rc, "reading " + path_.string());
+  return Statement(db_.get(), stmt);
+}
+
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
+
+int Database::changes() const { return sqlite3_changes(db_.get()); }
+
+int Database::user_version() {
+  Statement s = prepare("PRAGMA user_version");
+  return s.step() ? static_cast<int>(s.int64(0)) : 0;
+}
+
+std::string Database::quick_check() {
+  Statement s = prepare("PRAGMA quick_check");
+  std::string findings;
+  while (s.step()) {
+    const std::string line = s.text(0);
+    if (line == "ok") continue;
+    if (!findings.empty()) findings += "; ";
+    findings += line;
+  }
+  return findings;
+}
+
+Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+  if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Transaction::commit() {
+  db_.exec("COMMIT");
+  done_ = true;
+}
+
+}  // namespace signet::db

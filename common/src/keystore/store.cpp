@@ -1,0 +1,692 @@
+#include "signet/keystore/store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+
+#include "signet/core/error.h"
+#include "signet/core/file.h"
+#include "signet/db/migrations.h"
+
+namespace signet::keystore {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kStoreIdSize = 16;
+constexpr std::size_t kSaltSize = 32;
+constexpr std::string_view kSqliteMagic{"SQLite format 3\0", 16};
+
+Bytes data_key_aad(ByteView store_id) {
+  const std::string_view label = "signet/data-key/v1";
+  Bytes aad(label.size() + store_id.size());
+  std::copy(label.begin(), label.end(), aad.begin());
+  std::copy(store_id.begin(), store_id.end(), aad.begin() + static_cast<std::ptrdiff_t>(label.size()));
+  return aad;
+}
+
+void require_passphrase_strength(const Passphrase& passphrase) {
+  if (passphrase.size() < kMinPassphraseLength) {
+    throw Error(ErrorKind::PolicyDenied, "passphrase-too-short",
+                "the passphrase is " + std::to_string(passphrase.size()) +
+                    " characters long; a key store passphrase needs at least " +
+                    std::to_string(kMinPassphraseLength) +
+                    " (generate one with `openssl rand -base64 32`)");
+  }
+}
+
+void configure(db::Database& db) {
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA synchronous = FULL");
+}
+
+void fsync_path(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    throw Error(ErrorKind::Storage, "io-error",
+                "cannot sync " + path.string() + ": " + std::strerror(err), err);
+  }
+  ::close(fd);
+}
+
+[[noreturn]] void throw_first_error(const KeyVerdict& verdict, std::string_view what) {
+  for (const Finding& f : verdict.findings) {
+    if (f.severity != Severity::Error) continue;
+    const ErrorKind kind = f.code == FindingCode::CertificateKeyMismatch ||
+                                   f.code == FindingCode::RequestKeyMismatch ||
+                                   f.code == FindingCode::ChainCertificateUnrelated ||
+                                   f.code == FindingCode::CaCertificateNotCa
+                               ? ErrorKind::Malformed
+                               : ErrorKind::Integrity;
+    throw Error(kind, std::string(f.code_name()),
+                std::string(what) + ": " + f.message + " " + f.fix + " Nothing was written.");
+  }
+  throw Error(ErrorKind::Internal, "internal", "integrity check failed without a finding");
+}
+
+std::string findings_text(const KeyVerdict& verdict) {
+  std::string out;
+  for (const Finding& f : verdict.findings) {
+    if (f.severity != Severity::Error) continue;
+    if (!out.empty()) out += "; ";
+    out += std::string(f.code_name()) + ": " + f.message;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct KeyStore::State {
+  fs::path dir;
+  db::Database db;
+  Bytes store_id;
+  SecretBytes data_key;
+  const Clock* clock;
+  std::string actor = "signet";
+};
+
+KeyStore::KeyStore(std::unique_ptr<State> state) : state_(std::move(state)) {}
+KeyStore::KeyStore(KeyStore&&) noexcept = default;
+KeyStore& KeyStore::operator=(KeyStore&&) noexcept = default;
+KeyStore::~KeyStore() = default;
+
+fs::path KeyStore::database_path(const fs::path& dir) { return dir / kStoreFileName; }
+
+void KeyStore::set_actor(std::string actor) { state_->actor = std::move(actor); }
+
+KeyContext KeyStore::context() const { return KeyContext{state_->store_id, state_->data_key.view()}; }
+
+void KeyStore::validate_name(const std::string& name) {
+  const bool printable = std::all_of(name.begin(), name.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u != 0x7f;  // UTF-8 continuation bytes are >= 0x80 and allowed
+  });
+  if (name.empty() || name.size() > 128 || !printable || name.front() == ' ' ||
+      name.back() == ' ' || name.front() == '-') {
+    throw Error(ErrorKind::Malformed, "invalid-name",
+                "\"" + name + "\" is not a valid key name: use 1 to 128 printable characters, not "
+                              "starting with '-' or a space and not ending with a space");
+  }
+}
+
+KeyStore KeyStore::create(const fs::path& dir, const Passphrase& passphrase,
+                          const crypto::ScryptParams& kdf, const Clock& clock) {
+  require_passphrase_strength(passphrase);
+  kdf.validate();
+  file::ensure_private_directory(dir);
+  file::require_writable_directory(dir);
+  const fs::path path = database_path(dir);
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(path, ec))) {
+    throw Error(ErrorKind::Conflict, "store-exists",
+                "a key store already exists at " + path.string() +
+                    "; Signet never overwrites one. Use it with its passphrase, or move it away "
+                    "first if you really mean to start over");
+  }
+
+  // Build the whole store under a temporary name, then rename it into place.
+  const fs::path tmp = dir / (".signet.db.init-" + to_hex(crypto::random_bytes(6)));
+  auto cleanup = [&tmp] {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    fs::remove(fs::path(tmp.string() + "-journal"), ignored);
+  };
+  auto state = std::make_unique<State>(State{dir, db::Database::open(tmp, db::OpenMode::ReadWriteCreate),
+                                             crypto::random_bytes(kStoreIdSize),
+                                             SecretBytes(crypto::kAeadKeySize), &clock});
+  try {
+    if (::chmod(tmp.c_str(), 0600) != 0) {
+      throw Error(ErrorKind::Storage, "io-error", "cannot set the mode of " + tmp.string());
+    }
+    crypto::random_bytes(std::span(state->data_key.data(), state->data_key.size()));
+    configure(state->db);
+    db::migrate(state->db, schema_migrations());
+    const Bytes salt = crypto::random_bytes(kSaltSize);
+    const SecretBytes wrapping_key = crypto::scrypt(passphrase.view(), salt, kdf);
+    const Bytes wrapped =
+        crypto::aead_seal(wrapping_key.view(), state->data_key.view(), data_key_aad(state->store_id));
+    const std::int64_t now = clock.unix_seconds();
+    {
+      db::Transaction tx(state->db);
+      state->db
+          .prepare(
+              "INSERT INTO store_meta (singleton, store_id, created_at, kdf_algorithm, kdf_n, "
+              "kdf_r, kdf_p, kdf_salt, wrapped_data_key, passphrase_changed_at) "
+              "VALUES (1, ?, ?, 'scrypt', ?, ?, ?, ?, ?, ?)")
+          .bind(1, ByteView(state->store_id))
+          .bind(2, now)
+          .bind(3, static_cast<std::int64_t>(kdf.n))
+          .bind(4, static_cast<std::int64_t>(kdf.r))
+          .bind(5, static_cast<std::int64_t>(kdf.p))
+          .bind(6, ByteView(salt))
+          .bind(7, ByteView(wrapped))
+          .bind(8, now)
+          .run();
+      KeyStore store(std::move(state));
+      store.audit("store.init", "",
+                  "store id " + to_hex(store.state_->store_id) + ", scrypt N=" +
+                      std::to_string(kdf.n) + " r=" + std::to_string(kdf.r) +
+                      " p=" + std::to_string(kdf.p));
+      tx.commit();
+      state = std::move(store.state_);
+    }
+    // Close, make the bytes durable, then publish under the real name without clobbering.
+    state->db.close();
+    fsync_path(tmp);
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
+      const int err = errno;
+      throw Error(err == EEXIST ? ErrorKind::Conflict : ErrorKind::Storage,
+                  err == EEXIST ? "store-exists" : "io-error",
+                  "cannot create " + path.string() + ": " + std::strerror(err), err);
+    }
+    file::sync_directory(dir);
+  } catch (...) {
+    cleanup();
+    throw;
+  }
+  state->db = db::Database::open(path, db::OpenMode::ReadWrite);
+  state->db.exec("PRAGMA journal_mode = WAL");
+  configure(state->db);
+  return KeyStore(std::move(state));
+}
+
+KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, const Clock& clock) {
+  const fs::path path = database_path(dir);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT) {
+      throw Error(ErrorKind::NotFound, "store-missing",
+                  "no key store at " + path.string() +
+                      ": create one with `signet store init`, restore a backup, or point "
+                      "--data-dir (SIGNET_DATA_DIR) at the right directory");
+    }
+    throw Error(ErrorKind::Storage, "io-error",
+                "cannot read " + path.string() + ": " + std::strerror(err), err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw Error(ErrorKind::Malformed, "not-a-store", path.string() + " is not a regular file");
+  }
+  if (st.st_size == 0) {
+    throw Error(ErrorKind::Malformed, "not-a-store",
+                path.string() + " is empty (0 bytes), so it holds no key store. Restore the store "
+                                "from a backup; if there never was one, remove the file and run "
+                                "`signet store init`");
+  }
+  {
+    const Bytes head = file::read(path, static_cast<std::size_t>(st.st_size));
+    if (head.size() < kSqliteMagic.size() ||
+        std::string_view(reinterpret_cast<const char*>(head.data()), kSqliteMagic.size()) !=
+            kSqliteMagic) {
+      throw Error(ErrorKind::Malformed, "not-a-store",
+                  path.string() + " is not an SQLite database, so it is not a Signet key store "
+                                  "(it was overwritten or damaged). Restore it from a backup");
+    }
+  }
+  file::require_writable_directory(dir);
+
+  db::Database db = db::Database::open(path, db::OpenMode::ReadWrite);
+  try {
+    if (const std::string problems = db.quick_check(); !problems.empty()) {
+      throw Error(ErrorKind::Integrity, "store-corrupt",
+                  path.string() + " failed SQLite's integrity check (" + problems +
+                      "): the file is damaged. Restore it from a backup");
+    }
+    const bool has_meta = [&] {
+      db::Statement s = db.prepare(
+          "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'store_meta'");
+      return s.step() && s.int64(0) == 1;
+    }();
+    if (!has_meta && db.user_version() == 0) {
+      throw Error(ErrorKind::Malformed, "not-a-store",
+                  path.string() + " is an SQLite database but not a Signet key store");
+    }
+  } catch (const Error& e) {
+    if (e.code() == "store-corrupt" && std::string_view(e.what()).find("restore") == std::string_view::npos) {
+      throw Error(ErrorKind::Integrity, "store-corrupt",
+                  path.string() + " is damaged (" + e.what() + "). Restore it from a backup",
+                  e.native_code());
+    }
+    throw;
+  }
+  db::migrate(db, schema_migrations());
+  db.exec("PRAGMA journal_mode = WAL");
+  configure(db);
+
+  db::Statement meta = db.prepare(
+      "SELECT store_id, kdf_algorithm, kdf_n, kdf_r, kdf_p, kdf_salt, wrapped_data_key "
+      "FROM store_meta WHERE singleton = 1");
+  if (!meta.step()) {
+    throw Error(ErrorKind::Integrity, "store-corrupt",
+                path.string() + " has no store metadata row: the store is damaged. Restore it "
+                                "from a backup");
+  }
+  Bytes store_id = meta.blob(0);
+  if (meta.text(1) != "scrypt") {
+    throw Error(ErrorKind::Unsupported, "kdf-unsupported",
+                path.string() + " uses the key derivation \"" + meta.text(1) +
+                    "\", which this build does not know; upgrade signet");
+  }
+  const auto to_u = [](std::int64_t v) { return v < 0 ? 0u : static_cast<std::uint64_t>(v); };
+  const crypto::ScryptParams kdf{to_u(meta.int64(2)), static_cast<std::uint32_t>(to_u(meta.int64(3))),
+                                 static_cast<std::uint32_t>(to_u(meta.int64(4)))};
+  const Bytes salt = meta.blob(5);
+  const Bytes wrapped = meta.blob(6);
+  meta = db.prepare("SELECT 1");  // finalize before the store is handed out
+
+  const SecretBytes wrapping_key = crypto::scrypt(passphrase.view(), salt, kdf);
+  auto data_key = crypto::aead_open(wrapping_key.view(), wrapped, data_key_aad(store_id));
+  if (!data_key || data_key->size() != crypto::kAeadKeySize) {
+    throw Error(ErrorKind::Unauthorized, "wrong-passphrase",
+                "wrong passphrase for the key store " + path.string() +
+                    " (the data key did not decrypt). Check the passphrase or passphrase file; "
+                    "nothing was changed");
+  }
+  return KeyStore(std::make_unique<State>(
+      State{dir, std::move(db), std::move(store_id), *std::move(data_key), &clock}));
+}
+
+StoreInfo KeyStore::info() {
+  StoreInfo out;
+  out.path = database_path(state_->dir);
+  out.store_id_hex = to_hex(state_->store_id);
+  out.schema_version = state_->db.user_version();
+  db::Statement s = state_->db.prepare(
+      "SELECT kdf_n, kdf_r, kdf_p, created_at, passphrase_changed_at, "
+      "(SELECT count(*) FROM keys) FROM store_meta WHERE singleton = 1");
+  if (s.step()) {
+    out.kdf = {static_cast<std::uint64_t>(s.int64(0)), static_cast<std::uint32_t>(s.int64(1)),
+               static_cast<std::uint32_t>(s.int64(2))};
+    out.created_at = s.int64(3);
+    out.passphrase_changed_at = s.int64(4);
+    out.key_count = static_cast<std::size_t>(s.int64(5));
+  }
+  return out;
+}
+
+void KeyStore::audit(std::string_view action, std::string_view subject, std::string_view detail) {
+  state_->db
+      .prepare("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
+      .bind(1, state_->clock->unix_seconds())
+      .bind(2, state_->actor)
+      .bind(3, action)
+      .bind(4, subject)
+      .bind(5, detail)
+      .run();
+}
+
+void KeyStore::change_passphrase(const Passphrase& new_passphrase,
+                                 std::optional<crypto::ScryptParams> kdf) {
+  require_passphrase_strength(new_passphrase);
+  const crypto::ScryptParams params = kdf ? *kdf : info().kdf;
+  params.validate();
+  const Bytes salt = crypto::random_bytes(kSaltSize);
+  const SecretBytes wrapping_key = crypto::scrypt(new_passphrase.view(), salt, params);
+  const Bytes wrapped =
+      crypto::aead_seal(wrapping_key.view(), state_->data_key.view(), data_key_aad(state_->store_id));
+  db::Transaction tx(state_->db);
+  state_->db
+      .prepare(
+          "UPDATE store_meta SET kdf_n = ?, kdf_r = ?, kdf_p = ?, kdf_salt = ?, "
+          "wrapped_data_key = ?, passphrase_changed_at = ? WHERE singleton = 1")
+      .bind(1, static_cast<std::int64_t>(params.n))
+      .bind(2, static_cast<std::int64_t>(params.r))
+      .bind(3, static_cast<std::int64_t>(params.p))
+      .bind(4, ByteView(salt))
+      .bind(5, ByteView(wrapped))
+      .bind(6, state_->clock->unix_seconds())
+      .run();
+  audit("store.passwd", "", "data key re-wrapped, scrypt N=" + std::to_string(params.n));
+  tx.commit();
+}
+
+KeyVerdict KeyStore::insert_key(
+    const std::string& name, const EVP_PKEY* key,
+    const std::vector<std::pair<std::string, crypto::Certificate>>& certificates,
+    const std::vector<crypto::CertificateRequest>& requests, std::string_view source,
+    const std::string& comment, std::string_view action) {
+  validate_name(name);
+  const auto algorithm = crypto::algorithm_of(key);
+  if (!algorithm) {
+    throw Error(ErrorKind::PolicyDenied, "algorithm-unsupported",
+                "the key is " + crypto::describe_key(key) +
+                    ", which Signet does not store; supported algorithms are " +
+                    crypto::algorithm_list() + ". Nothing was written");
+  }
+  const Bytes spki = crypto::public_key_der(key);
+  const Fingerprint fp = crypto::fingerprint_of_spki(spki);
+  const std::string algorithm_name(crypto::to_string(*algorithm));
+  const SecretBytes plain = crypto::private_key_der(key);
+  const std::int64_t now = state_->clock->unix_seconds();
+
+  db::Transaction tx(state_->db);
+  {
+    db::Statement s = state_->db.prepare("SELECT name FROM keys WHERE name = ? OR fingerprint = ?");
+    s.bind(1, name).bind(2, ByteView(fp.bytes));
+    while (s.step()) {
+      if (s.text(0) == name) {
+        throw Error(ErrorKind::Conflict, "name-taken",
+                    "a key named \"" + name + "\" already exists; choose another name (--name)");
+      }
+      throw Error(ErrorKind::Conflict, "key-exists",
+                  "this key is already in the store as \"" + s.text(0) + "\" (fingerprint " +
+                      fp.hex() + "); nothing was written");
+    }
+  }
+  state_->db
+      .prepare(
+          "INSERT INTO keys (name, algorithm, public_key, fingerprint, encrypted_private_key, "
+          "source, created_at, comment) VALUES (?, ?, ?, ?, NULL, ?, ?, ?)")
+      .bind(1, name)
+      .bind(2, algorithm_name)
+      .bind(3, ByteView(spki))
+      .bind(4, ByteView(fp.bytes))
+      .bind(5, source)
+      .bind(6, now)
+      .bind(7, comment)
+      .run();
+  KeyRecord record;
+  record.id = KeyId{state_->db.last_insert_rowid()};
+  record.name = name;
+  record.algorithm = algorithm_name;
+  record.public_key = spki;
+  record.fingerprint = fp.bytes;
+  record.encrypted_private_key = crypto::aead_seal(
+      state_->data_key.view(), plain.view(),
+      entry_aad(state_->store_id, record.id, algorithm_name, fp.bytes));
+  record.source = std::string(source);
+  record.created_at = now;
+  record.comment = comment;
+  for (std::size_t i = 0; i < certificates.size(); ++i) {
+    record.certificates.push_back(AttachedCertificate{0, certificates[i].first,
+                                                      static_cast<std::int64_t>(i),
+                                                      certificates[i].second.der(), now});
+  }
+  for (const auto& req : requests) record.requests.push_back(AttachedRequest{0, req.der(), now});
+
+  // The entry must pass the same check that the listing runs, before anything is committed.
+  KeyVerdict verdict = check_key(context(), record, state_->clock->now());
+  if (!verdict.reusable()) throw_first_error(verdict, "refusing to store key \"" + name + "\"");
+
+  state_->db.prepare("UPDATE keys SET encrypted_private_key = ? WHERE id = ?")
+      .bind(1, ByteView(*record.encrypted_private_key))
+      .bind(2, record.id.value)
+      .run();
+  for (const AttachedCertificate& c : record.certificates) {
+    state_->db
+        .prepare("INSERT INTO key_certificates (key_id, role, position, der, added_at) "
+                 "VALUES (?, ?, ?, ?, ?)")
+        .bind(1, record.id.value)
+        .bind(2, c.role)
+        .bind(3, c.position)
+        .bind(4, ByteView(c.der))
+        .bind(5, now)
+        .run();
+  }
+  for (const AttachedRequest& r : record.requests) {
+    state_->db.prepare("INSERT INTO key_requests (key_id, der, added_at) VALUES (?, ?, ?)")
+        .bind(1, record.id.value)
+        .bind(2, ByteView(r.der))
+        .bind(3, now)
+        .run();
+  }
+  audit(action, name,
+        algorithm_name + " " + fp.hex() + ", " + std::to_string(record.certificates.size()) +
+            " certificate(s), " + std::to_string(record.requests.size()) + " request(s)");
+  tx.commit();
+  return verdict;
+}
+
+KeyVerdict KeyStore::generate(const std::string& name, crypto::KeyAlgorithm algorithm,
+                              const std::string& comment) {
+  validate_name(name);
+  const ossl::Pkey key = crypto::generate_key(algorithm);
+  return insert_key(name, key.get(), {}, {}, kSourceGenerated, comment, "key.generate");
+}
+
+KeyVerdict KeyStore::import(const std::string& name, KeyMaterial material, std::string_view source,
+                            const std::string& comment) {
+  validate_name(name);
+  if (!material.key) {
+    throw Error(ErrorKind::Malformed, "private-key-missing",
+                "there is no private key to import; a certificate request or certificate is not "
+                "a key. Nothing was written");
+  }
+  // The key's own certificates first (role ca or leaf), then its issuer chain in order.
+  std::vector<std::pair<std::string, crypto::Certificate>> ordered;
+  std::vector<crypto::Certificate> rest;
+  for (auto& cert : material.certificates) {
+    if (crypto::same_public_key(cert.public_key(), material.key.get())) {
+      ordered.emplace_back(cert.is_ca() ? kRoleCa : kRoleLeaf, std::move(cert));
+    } else {
+      rest.push_back(std::move(cert));
+    }
+  }
+  if (ordered.empty() && !rest.empty()) {
+    throw Error(ErrorKind::Malformed, "certificate-key-mismatch",
+                "the certificate \"" + rest.front().subject() +
+                    "\" does not belong to the private key it came with (their public keys "
+                    "differ). Import the key with its own certificate. Nothing was written");
+  }
+  while (!rest.empty()) {
+    const crypto::Certificate& last = ordered.back().second;
+    auto issuer = std::find_if(rest.begin(), rest.end(),
+                               [&last](const crypto::Certificate& c) { return last.issued_by(c); });
+    if (issuer == rest.end()) {
+      throw Error(ErrorKind::Malformed, "chain-certificate-unrelated",
+                  "the certificate \"" + rest.front().subject() +
+                      "\" is neither the key's own certificate nor an issuer in its chain. "
+                      "Remove it from the file. Nothing was written");
+    }
+    ordered.emplace_back(std::string(kRoleChain), std::move(*issuer));
+    rest.erase(issuer);
+  }
+  return insert_key(name, material.key.get(), ordered, material.requests, source, comment,
+                    "key.import");
+}
+
+void KeyStore::attach_certificate(const std::string& name, const crypto::Certificate& certificate) {
+  db::Transaction tx(state_->db);
+  auto rec = record(name);
+  if (!rec) {
+    throw Error(ErrorKind::NotFound, "key-not-found", "no key named \"" + name + "\"");
+  }
+  std::int64_t position = 0;
+  for (const auto& c : rec->certificates) position = std::min(position, c.position);
+  --position;  // own certificates go before the chain
+  rec->certificates.insert(rec->certificates.begin(),
+                           AttachedCertificate{0, certificate.is_ca() ? std::string(kRoleCa) : std::string(kRoleLeaf),
+                                               position, certificate.der(), state_->clock->unix_seconds()});
+  const KeyVerdict verdict = check_key(context(), *rec, state_->clock->now());
+  if (!verdict.reusable()) throw_first_error(verdict, "cannot attach the certificate to \"" + name + "\"");
+  const AttachedCertificate& c = rec->certificates.front();
+  state_->db
+      .prepare("INSERT INTO key_certificates (key_id, role, position, der, added_at) "
+               "VALUES (?, ?, ?, ?, ?)")
+      .bind(1, rec->id.value)
+      .bind(2, c.role)
+      .bind(3, c.position)
+      .bind(4, ByteView(c.der))
+      .bind(5, c.added_at)
+      .run();
+  audit("key.attach-certificate", name, certificate.subject() + " serial " + certificate.serial_hex());
+  tx.commit();
+}
+
+void KeyStore::attach_request(const std::string& name, const crypto::CertificateRequest& request) {
+  db::Transaction tx(state_->db);
+  auto rec = record(name);
+  if (!rec) {
+    throw Error(ErrorKind::NotFound, "key-not-found", "no key named \"" + name + "\"");
+  }
+  rec->requests.push_back(AttachedRequest{0, request.der(), state_->clock->unix_seconds()});
+  const KeyVerdict verdict = check_key(context(), *rec, state_->clock->now());
+  if (!verdict.reusable()) throw_first_error(verdict, "cannot attach the request to \"" + name + "\"");
+  state_->db.prepare("INSERT INTO key_requests (key_id, der, added_at) VALUES (?, ?, ?)")
+      .bind(1, rec->id.value)
+      .bind(2, ByteView(request.der()))
+      .bind(3, rec->requests.back().added_at)
+      .run();
+  audit("key.attach-request", name, request.subject());
+  tx.commit();
+}
+
+std::vector<KeyRecord> KeyStore::load_records(const std::string* only_name) {
+  std::vector<KeyRecord> out;
+  std::unordered_map<std::int64_t, std::size_t> index;
+  {
+    db::Statement s = state_->db.prepare(
+        only_name != nullptr
+            ? "SELECT id, name, algorithm, public_key, fingerprint, encrypted_private_key, source, "
+              "created_at, comment FROM keys WHERE name = ?"
+            : "SELECT id, name, algorithm, public_key, fingerprint, encrypted_private_key, source, "
+              "created_at, comment FROM keys ORDER BY name");
+    if (only_name != nullptr) s.bind(1, *only_name);
+    while (s.step()) {
+      KeyRecord r;
+      r.id = KeyId{s.int64(0)};
+      r.name = s.text(1);
+      r.algorithm = s.text(2);
+      r.public_key = s.optional_blob(3);
+      r.fingerprint = s.optional_blob(4);
+      r.encrypted_private_key = s.optional_blob(5);
+      r.source = s.text(6);
+      r.created_at = s.int64(7);
+      r.comment = s.text(8);
+      index.emplace(r.id.value, out.size());
+      out.push_back(std::move(r));
+    }
+  }
+  if (out.empty()) return out;
+  const std::string filter = only_name != nullptr ? " WHERE key_id = ?" : "";
+  {
+    db::Statement s = state_->db.prepare(
+        "SELECT key_id, id, role, position, der, added_at FROM key_certificates" + filter +
+        " ORDER BY key_id, position, id");
+    if (only_name != nullptr) s.bind(1, out.front().id.value);
+    while (s.step()) {
+      const auto it = index.find(s.int64(0));
+      if (it == index.end()) continue;  // foreign keys keep this from happening
+      out[it->second].certificates.push_back(
+          AttachedCertificate{s.int64(1), s.text(2), s.int64(3), s.blob(4), s.int64(5)});
+    }
+  }
+  {
+    db::Statement s = state_->db.prepare("SELECT key_id, id, der, added_at FROM key_requests" +
+                                         filter + " ORDER BY key_id, id");
+    if (only_name != nullptr) s.bind(1, out.front().id.value);
+    while (s.step()) {
+      const auto it = index.find(s.int64(0));
+      if (it == index.end()) continue;
+      out[it->second].requests.push_back(AttachedRequest{s.int64(1), s.blob(2), s.int64(3)});
+    }
+  }
+  return out;
+}
+
+std::vector<KeyRecord> KeyStore::records() { return load_records(nullptr); }
+
+std::optional<KeyRecord> KeyStore::record(const std::string& name) {
+  auto found = load_records(&name);
+  if (found.empty()) return std::nullopt;
+  return std::move(found.front());
+}
+
+IntegrityReport KeyStore::check_all() {
+  const std::vector<KeyRecord> all = records();
+  return check_keys(context(), all, state_->clock->now());
+}
+
+std::vector<KeyVerdict> KeyStore::check(std::span<const std::string> names) {
+  std::vector<KeyRecord> selected;
+  for (const std::string& name : names) {
+    auto rec = record(name);
+    if (!rec) {
+      throw Error(ErrorKind::NotFound, "key-not-found",
+                  "no key named \"" + name + "\" (see `signet keys list --all`)");
+    }
+    selected.push_back(*std::move(rec));
+  }
+  const IntegrityReport report = check_keys(context(), selected, state_->clock->now());
+  // Put the verdicts back in the order asked for.
+  std::vector<KeyVerdict> out;
+  for (const KeyRecord& r : selected) {
+    for (const auto* list : {&report.reusable, &report.excluded}) {
+      for (const KeyVerdict& v : *list) {
+        if (v.id == r.id) out.push_back(v);
+      }
+    }
+  }
+  return out;
+}
+
+UnlockedKey KeyStore::unlock_key(const std::string& name) {
+  auto rec = record(name);
+  if (!rec) {
+    throw Error(ErrorKind::NotFound, "key-not-found",
+                "no key named \"" + name + "\" (see `signet keys list --all`)");
+  }
+  UnlockedKey out;
+  out.verdict = check_key(context(), *rec, state_->clock->now());
+  if (!out.verdict.reusable()) {
+    throw Error(ErrorKind::Integrity, "key-invalid",
+                "key \"" + name + "\" failed its integrity check and cannot be used: " +
+                    findings_text(out.verdict) + ". See `signet keys verify " + name + "`");
+  }
+  out.key = decrypt_private_key(context(), *rec);
+  if (!out.key) {
+    throw Error(ErrorKind::Internal, "internal", "a key that passed its check did not decrypt");
+  }
+  for (const AttachedCertificate& c : rec->certificates) {
+    out.certificates.push_back(crypto::Certificate::from_der(c.der));
+  }
+  return out;
+}
+
+void KeyStore::rename(const std::string& old_name, const std::string& new_name) {
+  validate_name(new_name);
+  db::Transaction tx(state_->db);
+  if (!record(old_name)) {
+    throw Error(ErrorKind::NotFound, "key-not-found", "no key named \"" + old_name + "\"");
+  }
+  if (old_name == new_name) return;
+  if (record(new_name)) {
+    throw Error(ErrorKind::Conflict, "name-taken",
+                "a key named \"" + new_name + "\" already exists; choose another name");
+  }
+  state_->db.prepare("UPDATE keys SET name = ? WHERE name = ?").bind(1, new_name).bind(2, old_name).run();
+  audit("key.rename", new_name, "renamed from \"" + old_name + "\"");
+  tx.commit();
+}
+
+void KeyStore::remove(const std::string& name) {
+  db::Transaction tx(state_->db);
+  db::Statement s = state_->db.prepare("SELECT id, algorithm, fingerprint FROM keys WHERE name = ?");
+  s.bind(1, name);
+  if (!s.step()) {
+    throw Error(ErrorKind::NotFound, "key-not-found", "no key named \"" + name + "\"");
+  }
+  const std::int64_t id = s.int64(0);
+  const std::string detail = s.text(1) + " " + (s.is_null(2) ? "" : to_hex(s.blob(2)));
+  s = state_->db.prepare("DELETE FROM keys WHERE id = ?");
+  s.bind(1, id).run();
+  audit("key.delete", name, detail);
+  tx.commit();
+}
+
+std::vector<AuditEntry> KeyStore::audit_log() {
+  std::vector<AuditEntry> out;
+  db::Statement s =
+      state_->db.prepare("SELECT at, actor, action, subject, detail FROM audit_log ORDER BY id");
+  while (s.step()) out.push_back(AuditEntry{s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4)});
+  return out;
+}
+
+}  // namespace signet::keystore
