@@ -1,0 +1,65 @@
+#include "app.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "commands.h"
+#include "signet/core/error.h"
+
+namespace signet::cli {
+
+namespace {
+
+int exit_code_for(const Error& e) {
+  return e.kind() == ErrorKind::Integrity && e.code() == "key-invalid" ? kExitInvalid : kExitError;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  ::umask(077);  // everything this process creates is private
+
+  CLI::App app{"signet: operator CLI for the Signet certificate authority", "signet"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand
+  app.set_version_flag("--version", std::string("signet ") + SIGNET_VERSION);
+  app.footer(
+      "Passphrases are never taken from the command line: use --passphrase-file FILE, "
+      "SIGNET_PASSPHRASE_FILE, or type them at the prompt.\n"
+      "Exit status: 0 success, 1 an operation failed, 2 usage error, 3 an invalid key was found.");
+
+  GlobalOptions global;
+  const char* env_dir = std::getenv("SIGNET_DATA_DIR");
+  global.data_dir = env_dir != nullptr && *env_dir != '\0' ? env_dir : "/var/lib/signet";
+  app.add_option("--data-dir", global.data_dir,
+                 "Directory of the key store (env SIGNET_DATA_DIR, default /var/lib/signet)");
+  app.add_option("--passphrase-file", global.passphrase_file,
+                 "File whose first line is the key store passphrase (env SIGNET_PASSPHRASE_FILE)")
+      ->envname("SIGNET_PASSPHRASE_FILE")
+      ->check(CLI::ExistingFile);
+
+  Action action;
+  add_store_commands(app, global, action);
+  add_keys_commands(app, global, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (!action) return kExitUsage;
+  try {
+    return action();
+  } catch (const Error& e) {
+    std::cerr << "signet: error [" << e.code() << "]: " << e.what() << "\n";
+    return exit_code_for(e);
+  } catch (const std::exception& e) {
+    std::cerr << "signet: internal error: " << e.what() << "\n";
+    return kExitError;
+  }
+}
+
+}  // namespace signet::cli

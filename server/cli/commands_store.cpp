@@ -1,0 +1,139 @@
+// signet store init | passwd | check
+#include <sys/stat.h>
+
+#include <iostream>
+#include <memory>
+
+#include "app.h"
+#include "commands.h"
+#include "render.h"
+#include "signet/core/error.h"
+
+namespace signet::cli {
+
+namespace {
+
+struct StoreOptions {
+  bool insecure_fast_kdf = false;
+  std::optional<std::filesystem::path> new_passphrase_file;
+  bool json = false;
+};
+
+crypto::ScryptParams kdf_for(const StoreOptions& o) {
+  return o.insecure_fast_kdf ? crypto::ScryptParams::insecure_for_tests() : crypto::ScryptParams::strong();
+}
+
+void warn_if_weak(const crypto::ScryptParams& kdf) {
+  if (kdf.weaker_than_default()) {
+    std::cerr << "signet: warning: this store's passphrase is protected by a low-cost KDF (scrypt N="
+              << kdf.n << "), meant for tests only; run `signet store passwd` to re-wrap it with "
+              << "the strong default\n";
+  }
+}
+
+int store_init(const GlobalOptions& g, const StoreOptions& o) {
+  const Passphrase passphrase =
+      obtain_passphrase(g.passphrase_file, "new key store passphrase", true, kStorePassphraseOption);
+  keystore::KeyStore store = keystore::KeyStore::create(g.data_dir, passphrase, kdf_for(o));
+  const keystore::StoreInfo info = store.info();
+  std::cout << "Created key store " << info.path.string() << " (store id " << info.store_id_hex << ").\n"
+            << "Keep the passphrase safe: without it the keys cannot be used, and there is no "
+               "recovery.\n";
+  warn_if_weak(info.kdf);
+  return kExitOk;
+}
+
+int store_passwd(const GlobalOptions& g, const StoreOptions& o) {
+  keystore::KeyStore store = open_store(g);
+  const Passphrase fresh = obtain_passphrase(o.new_passphrase_file, "new key store passphrase", true,
+                                             "--new-passphrase-file FILE");
+  store.change_passphrase(fresh, kdf_for(o));
+  std::cout << "The key store passphrase was changed (the data key was re-wrapped; keys are "
+               "unchanged).\n";
+  warn_if_weak(kdf_for(o));
+  return kExitOk;
+}
+
+int store_check(const GlobalOptions& g, const StoreOptions& o) {
+  keystore::KeyStore store = open_store(g);  // runs PRAGMA quick_check and the schema checks
+  const keystore::StoreInfo info = store.info();
+  const keystore::IntegrityReport report = store.check_all();
+
+  nlohmann::json warnings = nlohmann::json::array();
+  if (info.kdf.weaker_than_default()) {
+    warnings.push_back({{"code", "kdf-weak"},
+                        {"message", "the passphrase is protected by a low-cost KDF (scrypt N=" +
+                                        std::to_string(info.kdf.n) + ") meant for tests only"},
+                        {"fix", "run `signet store passwd` to re-wrap the data key with the strong default"}});
+  }
+  struct stat st {};
+  if (::stat(info.path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+    warnings.push_back({{"code", "store-file-permissions"},
+                        {"message", info.path.string() + " is accessible to group or others"},
+                        {"fix", "run `chmod 600 " + info.path.string() + "`"}});
+  }
+
+  if (o.json) {
+    nlohmann::json keys = nlohmann::json::array();
+    for (const auto* list : {&report.reusable, &report.excluded}) {
+      for (const auto& v : *list) keys.push_back(to_json(v));
+    }
+    nlohmann::json doc = {{"format", kJsonFormat},
+                          {"store", info.path.string()},
+                          {"store_id", info.store_id_hex},
+                          {"schema_version", info.schema_version},
+                          {"kdf", {{"algorithm", "scrypt"}, {"n", info.kdf.n}, {"r", info.kdf.r}, {"p", info.kdf.p}}},
+                          {"created", iso_time(info.created_at)},
+                          {"keys_total", report.checked()},
+                          {"keys_valid", report.reusable.size()},
+                          {"keys_invalid", report.excluded.size()},
+                          {"warnings", warnings},
+                          {"keys", keys}};
+    std::cout << doc.dump(2) << "\n";
+  } else {
+    std::cout << "Store:       " << info.path.string() << "\n"
+              << "Store id:    " << info.store_id_hex << "\n"
+              << "Schema:      version " << info.schema_version << "\n"
+              << "KDF:         scrypt N=" << info.kdf.n << " r=" << info.kdf.r << " p=" << info.kdf.p << "\n"
+              << "Created:     " << iso_time(info.created_at) << "\n"
+              << "Database:    passed SQLite's quick_check\n"
+              << "Keys:        " << report.checked() << " (" << report.reusable.size() << " valid, "
+              << report.excluded.size() << " invalid)\n";
+    for (const auto& w : warnings) {
+      std::cout << "warning [" << w["code"].get<std::string>() << "] " << w["message"].get<std::string>()
+                << "\n  fix: " << w["fix"].get<std::string>() << "\n";
+    }
+    for (const auto& v : report.excluded) {
+      std::cout << "invalid key \"" << v.name << "\":\n";
+      print_findings(std::cout, v, "  ");
+    }
+  }
+  return report.excluded.empty() ? kExitOk : kExitInvalid;
+}
+
+}  // namespace
+
+void add_store_commands(CLI::App& root, const GlobalOptions& global, Action& action) {
+  auto opts = std::make_shared<StoreOptions>();
+  CLI::App* store = root.add_subcommand("store", "Create, re-key and check the key store");
+  store->require_subcommand(1);
+
+  CLI::App* init = store->add_subcommand("init", "Create a new, empty key store in the data directory");
+  init->add_flag("--insecure-fast-kdf", opts->insecure_fast_kdf,
+                 "Use a low-cost scrypt setting. FOR TESTS ONLY: `store check` warns about it");
+  init->callback([&global, &action, opts] { action = [&global, opts] { return store_init(global, *opts); }; });
+
+  CLI::App* passwd = store->add_subcommand("passwd", "Change the key store passphrase (re-wraps the data key only)");
+  passwd->add_option("--new-passphrase-file", opts->new_passphrase_file,
+                     "File holding the new passphrase (else it is asked twice on the terminal)")
+      ->check(CLI::ExistingFile);
+  passwd->add_flag("--insecure-fast-kdf", opts->insecure_fast_kdf, "Use a low-cost scrypt setting. FOR TESTS ONLY");
+  passwd->callback([&global, &action, opts] { action = [&global, opts] { return store_passwd(global, *opts); }; });
+
+  CLI::App* check = store->add_subcommand(
+      "check", "Check the database and every key; exit 3 when any key is invalid");
+  check->add_flag("--json", opts->json, "Print JSON (see README, \"JSON output\")");
+  check->callback([&global, &action, opts] { action = [&global, opts] { return store_check(global, *opts); }; });
+}
+
+}  // namespace signet::cli

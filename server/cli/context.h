@@ -1,0 +1,42 @@
+// What every command shares: the global options and the ways to obtain secrets.
+//
+// Secrets never come from argv: a passphrase is read from a file (--passphrase-file,
+// SIGNET_PASSPHRASE_FILE) or typed at a no-echo prompt on the terminal.
+//
+// Thread-safety: single-threaded (one per process).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "signet/core/bytes.h"
+#include "signet/keystore/store.h"
+
+namespace signet::cli {
+
+inline constexpr const char* kStorePassphraseOption = "--passphrase-file FILE (or SIGNET_PASSPHRASE_FILE)";
+
+struct GlobalOptions {
+  std::filesystem::path data_dir;                        // --data-dir, SIGNET_DATA_DIR
+  std::optional<std::filesystem::path> passphrase_file;  // --passphrase-file, SIGNET_PASSPHRASE_FILE
+};
+
+// Reads a passphrase file: the first line, without its line ending. Refuses an empty one, warns
+// on stderr when the file is readable by group or others.
+[[nodiscard]] Passphrase read_passphrase_file(const std::filesystem::path& path, const std::string& what);
+
+// The passphrase from `file` if given, else from a terminal prompt (asked twice when `confirm`),
+// else an Error telling the operator how to provide one. `what` names it ("key store passphrase").
+// `option` names how to give it in a file ("--passphrase-file FILE or SIGNET_PASSPHRASE_FILE").
+[[nodiscard]] Passphrase obtain_passphrase(const std::optional<std::filesystem::path>& file,
+                                           const std::string& what, bool confirm,
+                                           const std::string& option);
+
+// Opens and unlocks the store in the data dir, with the audit actor set to this user.
+[[nodiscard]] keystore::KeyStore open_store(const GlobalOptions& options);
+
+// "cli:<user>" (and "via sudo from <user>" when run through sudo).
+[[nodiscard]] std::string audit_actor();
+
+}  // namespace signet::cli
