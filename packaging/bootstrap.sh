@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that Signet's build and tests need.
+# Idempotent and non-interactive: runs `apt-get update` only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config   # toolchain (GCC 12, CMake 3.25)
+  libssl-dev openssl                             # OpenSSL 3: the library, and the CLI the tests use
+  libsqlite3-dev sqlite3                         # key store; sqlite3 edits stores in tests
+  libgtest-dev libgmock-dev libbenchmark-dev     # tests and benchmarks
+  libcli11-dev nlohmann-json3-dev                # CLI parsing, JSON output
+  util-linux                                     # mount: tmpfs for full-disk and read-only tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != "installed" ]; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    echo "bootstrap: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "bootstrap: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
