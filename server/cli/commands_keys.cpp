@@ -81,7 +81,7 @@ int keys_list(const GlobalOptions& g, const KeysOptions& o) {
     std::sort(shown.begin(), shown.end(), [](const KeyVerdict* a, const KeyVerdict* b) { return a->name < b->name; });
   }
   if (shown.empty()) {
-    std::cout << (o.all ? "The key store holds no keys.\n" : "No reusable keys.\n");
+    std::cout << (report.checked() == 0 ? "The key store holds no keys.\n" : "No reusable keys.\n");
   } else {
     print_key_table(std::cout, shown, o.all);
   }

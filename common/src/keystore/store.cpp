@@ -30,6 +30,17 @@ Bytes data_key_aad(ByteView store_id) {
   return aad;
 }
 
+// True when the file starts with SQLite's 16-byte magic. Reads only those bytes.
+bool has_sqlite_header(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char head[16] = {};
+  const ssize_t n = ::read(fd, head, sizeof head);
+  ::close(fd);
+  return n == static_cast<ssize_t>(kSqliteMagic.size()) &&
+         std::string_view(head, sizeof head) == kSqliteMagic;
+}
+
 void require_passphrase_strength(const Passphrase& passphrase) {
   if (passphrase.size() < kMinPassphraseLength) {
     throw Error(ErrorKind::PolicyDenied, "passphrase-too-short",
@@ -54,6 +65,17 @@ void fsync_path(const fs::path& path) {
                 "cannot sync " + path.string() + ": " + std::strerror(err), err);
   }
   ::close(fd);
+}
+
+void write_audit(db::Database& db, const Clock& clock, std::string_view actor, std::string_view action,
+                 std::string_view subject, std::string_view detail) {
+  db.prepare("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
+      .bind(1, clock.unix_seconds())
+      .bind(2, actor)
+      .bind(3, action)
+      .bind(4, subject)
+      .bind(5, detail)
+      .run();
 }
 
 [[noreturn]] void throw_first_error(const KeyVerdict& verdict, std::string_view what) {
@@ -169,13 +191,10 @@ KeyStore KeyStore::create(const fs::path& dir, const Passphrase& passphrase,
           .bind(7, ByteView(wrapped))
           .bind(8, now)
           .run();
-      KeyStore store(std::move(state));
-      store.audit("store.init", "",
-                  "store id " + to_hex(store.state_->store_id) + ", scrypt N=" +
-                      std::to_string(kdf.n) + " r=" + std::to_string(kdf.r) +
-                      " p=" + std::to_string(kdf.p));
+      write_audit(state->db, clock, state->actor, "store.init", "",
+                  "store id " + to_hex(state->store_id) + ", scrypt N=" + std::to_string(kdf.n) +
+                      " r=" + std::to_string(kdf.r) + " p=" + std::to_string(kdf.p));
       tx.commit();
-      state = std::move(store.state_);
     }
     // Close, make the bytes durable, then publish under the real name without clobbering.
     state->db.close();
@@ -220,41 +239,28 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, const
                                 "from a backup; if there never was one, remove the file and run "
                                 "`signet store init`");
   }
-  {
-    const Bytes head = file::read(path, static_cast<std::size_t>(st.st_size));
-    if (head.size() < kSqliteMagic.size() ||
-        std::string_view(reinterpret_cast<const char*>(head.data()), kSqliteMagic.size()) !=
-            kSqliteMagic) {
-      throw Error(ErrorKind::Malformed, "not-a-store",
-                  path.string() + " is not an SQLite database, so it is not a Signet key store "
-                                  "(it was overwritten or damaged). Restore it from a backup");
-    }
+  if (!has_sqlite_header(path)) {
+    throw Error(ErrorKind::Malformed, "not-a-store",
+                path.string() + " is not an SQLite database, so it is not a Signet key store "
+                                "(it was overwritten or damaged). Restore it from a backup");
   }
   file::require_writable_directory(dir);
 
   db::Database db = db::Database::open(path, db::OpenMode::ReadWrite);
-  try {
-    if (const std::string problems = db.quick_check(); !problems.empty()) {
-      throw Error(ErrorKind::Integrity, "store-corrupt",
-                  path.string() + " failed SQLite's integrity check (" + problems +
-                      "): the file is damaged. Restore it from a backup");
-    }
-    const bool has_meta = [&] {
-      db::Statement s = db.prepare(
-          "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'store_meta'");
-      return s.step() && s.int64(0) == 1;
-    }();
-    if (!has_meta && db.user_version() == 0) {
-      throw Error(ErrorKind::Malformed, "not-a-store",
-                  path.string() + " is an SQLite database but not a Signet key store");
-    }
-  } catch (const Error& e) {
-    if (e.code() == "store-corrupt" && std::string_view(e.what()).find("restore") == std::string_view::npos) {
-      throw Error(ErrorKind::Integrity, "store-corrupt",
-                  path.string() + " is damaged (" + e.what() + "). Restore it from a backup",
-                  e.native_code());
-    }
-    throw;
+  // SQLite's own errors on a damaged file already say "restore it from a backup" (throw_sqlite).
+  if (const std::string problems = db.quick_check(); !problems.empty()) {
+    throw Error(ErrorKind::Integrity, "store-corrupt",
+                path.string() + " failed SQLite's integrity check (" + problems +
+                    "): the file is damaged. Restore it from a backup");
+  }
+  const bool has_meta = [&] {
+    db::Statement s = db.prepare(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'store_meta'");
+    return s.step() && s.int64(0) == 1;
+  }();
+  if (!has_meta && db.user_version() == 0) {
+    throw Error(ErrorKind::Malformed, "not-a-store",
+                path.string() + " is an SQLite database but not a Signet key store");
   }
   db::migrate(db, schema_migrations());
   db.exec("PRAGMA journal_mode = WAL");
@@ -312,14 +318,7 @@ StoreInfo KeyStore::info() {
 }
 
 void KeyStore::audit(std::string_view action, std::string_view subject, std::string_view detail) {
-  state_->db
-      .prepare("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
-      .bind(1, state_->clock->unix_seconds())
-      .bind(2, state_->actor)
-      .bind(3, action)
-      .bind(4, subject)
-      .bind(5, detail)
-      .run();
+  write_audit(state_->db, *state_->clock, state_->actor, action, subject, detail);
 }
 
 void KeyStore::change_passphrase(const Passphrase& new_passphrase,
