@@ -43,6 +43,7 @@ int run(int argc, char** argv) {
   Action action;
   add_store_commands(app, global, action);
   add_keys_commands(app, global, action);
+  add_backup_commands(app, global, action);
 
   try {
     app.parse(argc, argv);

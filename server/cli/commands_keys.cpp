@@ -29,6 +29,7 @@ struct KeysOptions {
   std::optional<std::filesystem::path> export_passphrase_file;
   std::optional<std::filesystem::path> in_passphrase_file;
   bool all = false;
+  bool quarantined = false;
   bool json = false;
   bool yes = false;
 };
@@ -59,8 +60,53 @@ int keys_generate(const GlobalOptions& g, const KeysOptions& o) {
   return kExitOk;
 }
 
+nlohmann::json quarantine_json(const keystore::QuarantineEntry& q) {
+  nlohmann::json findings = nlohmann::json::array();
+  for (const auto& f : q.findings) {
+    findings.push_back({{"code", f.code_name()},
+                        {"severity", f.severity == keystore::Severity::Error ? "error" : "warning"},
+                        {"message", f.message},
+                        {"fix", f.fix}});
+  }
+  return {{"name", q.name},
+          {"algorithm", q.algorithm},
+          {"fingerprint_sha256", q.fingerprint_hex},
+          {"origin_store_id", q.origin_store_id_hex},
+          {"origin_key_id", q.origin_key_id},
+          {"quarantined", iso_time(q.quarantined_at)},
+          {"status", "quarantined"},
+          {"reusable", false},
+          {"findings", findings}};
+}
+
+int keys_list_quarantined(keystore::KeyStore& store, const KeysOptions& o) {
+  const auto entries = store.quarantine();
+  if (o.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& q : entries) list.push_back(quarantine_json(q));
+    std::cout << nlohmann::json{{"format", kJsonFormat}, {"quarantined", list}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (entries.empty()) std::cout << "The quarantine is empty.\n";
+  for (const auto& q : entries) {
+    std::cout << q.name << " (" << q.algorithm << ", from store " << q.origin_store_id_hex << ", quarantined "
+              << iso_time(q.quarantined_at) << "): never offered\n";
+    for (const auto& f : q.findings) {
+      std::cout << "    " << (f.severity == keystore::Severity::Error ? "error" : "warning") << " ["
+                << f.code_name() << "] " << f.message << "\n      fix: " << f.fix << "\n";
+    }
+  }
+  return kExitOk;
+}
+
 int keys_list(const GlobalOptions& g, const KeysOptions& o) {
   keystore::KeyStore store = open_store(g);
+  if (o.quarantined) {
+    if (!o.all) {
+      throw Error(ErrorKind::Malformed, "usage", "--quarantined lists the quarantine and needs --all");
+    }
+    return keys_list_quarantined(store, o);
+  }
   const keystore::IntegrityReport report = store.check_all();
   if (o.json) {
     nlohmann::json keys = nlohmann::json::array();
@@ -226,6 +272,8 @@ void add_keys_commands(CLI::App& root, const GlobalOptions& global, Action& acti
       "list", "List the keys that pass the full integrity check now (--all: every entry, with findings)");
   list->add_flag("--all", o->all, "Show every entry with its status and findings");
   list->add_flag("--json", o->json, "Print JSON (see README, \"JSON output\")");
+  list->add_flag("--quarantined", o->quarantined,
+                 "With --all: list the entries a restore quarantined (never offered), with their findings");
   bind(list, keys_list);
 
   CLI::App* verify = keys->add_subcommand(

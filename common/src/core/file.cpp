@@ -97,6 +97,13 @@ Buffer read_into(const fs::path& path, std::size_t max_size) {
     if (n == 0) break;
     used += static_cast<std::size_t>(n);
   }
+  // The buffer grows by doubling, so a stream without a size (a pipe, a /proc file) can end
+  // between max_size and twice that: it is still too large.
+  if (used > max_size) {
+    throw Error(ErrorKind::Malformed, "file-too-large",
+                path.string() + " is too large (the limit is " + std::to_string(max_size) +
+                    " bytes)");
+  }
   if constexpr (std::is_same_v<Buffer, SecretBytes>) {
     out.truncate(used);
   } else {

@@ -1,5 +1,7 @@
 #include "signet/db/sqlite.h"
 
+#include <cerrno>
+#include <cstring>
 #include <limits>
 
 #include "signet/core/error.h"
@@ -42,6 +44,13 @@ void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
       break;
     case SQLITE_IOERR:
       code = "io-error";
+      // A full disk often surfaces as an I/O error (growing the WAL index, -shm, fails with
+      // ENOSPC): name the real cause.
+      if (const int err = db != nullptr ? sqlite3_system_errno(db) : 0; err == ENOSPC || err == EDQUOT) {
+        code = "disk-full";
+        message += " (" + std::string(std::strerror(err)) +
+                   ": the disk is full; free space and retry: nothing was changed)";
+      }
       break;
     default:
       break;

@@ -211,7 +211,10 @@ std::optional<KeyMaterial> try_pkcs12(ByteView contents, const std::string& sour
   if (ok != 1) {
     const unsigned long err = ERR_peek_last_error();
     ERR_clear_error();
-    if (ERR_GET_LIB(err) == ERR_LIB_EVP && ERR_GET_REASON(err) == EVP_R_UNSUPPORTED_ALGORITHM) {
+    // OpenSSL 3 reports a cipher it cannot fetch (RC2-40, the default of `openssl pkcs12
+    // -legacy` and of older Windows exports) as the common reason ERR_R_UNSUPPORTED.
+    if (ERR_GET_LIB(err) == ERR_LIB_EVP && (ERR_GET_REASON(err) == EVP_R_UNSUPPORTED_ALGORITHM ||
+                                            ERR_GET_REASON(err) == ERR_R_UNSUPPORTED)) {
       throw Error(ErrorKind::Unsupported, "pkcs12-unsupported",
                   source + " is encrypted with a legacy algorithm (RC2 or 3DES) that OpenSSL 3 "
                            "disables; convert it with `openssl pkcs12 -legacy -in FILE -nodes | "

@@ -11,6 +11,8 @@
 #include "signet/core/error.h"
 #include "signet/core/file.h"
 #include "signet/db/migrations.h"
+#include "records.h"
+#include "store_state.h"
 
 namespace signet::keystore {
 
@@ -105,14 +107,6 @@ std::string findings_text(const KeyVerdict& verdict) {
 
 }  // namespace
 
-struct KeyStore::State {
-  fs::path dir;
-  db::Database db;
-  Bytes store_id;
-  SecretBytes data_key;
-  const Clock* clock;
-  std::string actor = "signet";
-};
 
 KeyStore::KeyStore(std::unique_ptr<State> state) : state_(std::move(state)) {}
 KeyStore::KeyStore(KeyStore&&) noexcept = default;
@@ -350,7 +344,7 @@ KeyVerdict KeyStore::insert_key(
     const std::string& name, const EVP_PKEY* key,
     const std::vector<std::pair<std::string, crypto::Certificate>>& certificates,
     const std::vector<crypto::CertificateRequest>& requests, std::string_view source,
-    const std::string& comment, std::string_view action) {
+    const std::string& comment, std::string_view action, std::optional<std::int64_t> created_at) {
   validate_name(name);
   const auto algorithm = crypto::algorithm_of(key);
   if (!algorithm) {
@@ -364,8 +358,7 @@ KeyVerdict KeyStore::insert_key(
   const std::string algorithm_name(crypto::to_string(*algorithm));
   const SecretBytes plain = crypto::private_key_der(key);
   const std::int64_t now = state_->clock->unix_seconds();
-
-  db::Transaction tx(state_->db);
+  const std::int64_t created = created_at.value_or(now);
   {
     db::Statement s = state_->db.prepare("SELECT name FROM keys WHERE name = ? OR fingerprint = ?");
     s.bind(1, name).bind(2, ByteView(fp.bytes));
@@ -388,7 +381,7 @@ KeyVerdict KeyStore::insert_key(
       .bind(3, ByteView(spki))
       .bind(4, ByteView(fp.bytes))
       .bind(5, source)
-      .bind(6, now)
+      .bind(6, created)
       .bind(7, comment)
       .run();
   KeyRecord record;
@@ -401,7 +394,7 @@ KeyVerdict KeyStore::insert_key(
       state_->data_key.view(), plain.view(),
       entry_aad(state_->store_id, record.id, algorithm_name, fp.bytes));
   record.source = std::string(source);
-  record.created_at = now;
+  record.created_at = created;
   record.comment = comment;
   for (std::size_t i = 0; i < certificates.size(); ++i) {
     record.certificates.push_back(AttachedCertificate{0, certificates[i].first,
@@ -439,7 +432,6 @@ KeyVerdict KeyStore::insert_key(
   audit(action, name,
         algorithm_name + " " + fp.hex() + ", " + std::to_string(record.certificates.size()) +
             " certificate(s), " + std::to_string(record.requests.size()) + " request(s)");
-  tx.commit();
   return verdict;
 }
 
@@ -447,7 +439,10 @@ KeyVerdict KeyStore::generate(const std::string& name, crypto::KeyAlgorithm algo
                               const std::string& comment) {
   validate_name(name);
   const ossl::Pkey key = crypto::generate_key(algorithm);
-  return insert_key(name, key.get(), {}, {}, kSourceGenerated, comment, "key.generate");
+  db::Transaction tx(state_->db);
+  KeyVerdict verdict = insert_key(name, key.get(), {}, {}, kSourceGenerated, comment, "key.generate");
+  tx.commit();
+  return verdict;
 }
 
 KeyVerdict KeyStore::import(const std::string& name, KeyMaterial material, std::string_view source,
@@ -487,8 +482,11 @@ KeyVerdict KeyStore::import(const std::string& name, KeyMaterial material, std::
     ordered.emplace_back(std::string(kRoleChain), std::move(*issuer));
     rest.erase(issuer);
   }
-  return insert_key(name, material.key.get(), ordered, material.requests, source, comment,
-                    "key.import");
+  db::Transaction tx(state_->db);
+  KeyVerdict verdict = insert_key(name, material.key.get(), ordered, material.requests, source,
+                                  comment, "key.import");
+  tx.commit();
+  return verdict;
 }
 
 void KeyStore::attach_certificate(const std::string& name, const crypto::Certificate& certificate) {
@@ -537,63 +535,10 @@ void KeyStore::attach_request(const std::string& name, const crypto::Certificate
   tx.commit();
 }
 
-std::vector<KeyRecord> KeyStore::load_records(const std::string* only_name) {
-  std::vector<KeyRecord> out;
-  std::unordered_map<std::int64_t, std::size_t> index;
-  {
-    db::Statement s = state_->db.prepare(
-        only_name != nullptr
-            ? "SELECT id, name, algorithm, public_key, fingerprint, encrypted_private_key, source, "
-              "created_at, comment FROM keys WHERE name = ?"
-            : "SELECT id, name, algorithm, public_key, fingerprint, encrypted_private_key, source, "
-              "created_at, comment FROM keys ORDER BY name");
-    if (only_name != nullptr) s.bind(1, *only_name);
-    while (s.step()) {
-      KeyRecord r;
-      r.id = KeyId{s.int64(0)};
-      r.name = s.text(1);
-      r.algorithm = s.text(2);
-      r.public_key = s.optional_blob(3);
-      r.fingerprint = s.optional_blob(4);
-      r.encrypted_private_key = s.optional_blob(5);
-      r.source = s.text(6);
-      r.created_at = s.int64(7);
-      r.comment = s.text(8);
-      index.emplace(r.id.value, out.size());
-      out.push_back(std::move(r));
-    }
-  }
-  if (out.empty()) return out;
-  const std::string filter = only_name != nullptr ? " WHERE key_id = ?" : "";
-  {
-    db::Statement s = state_->db.prepare(
-        "SELECT key_id, id, role, position, der, added_at FROM key_certificates" + filter +
-        " ORDER BY key_id, position, id");
-    if (only_name != nullptr) s.bind(1, out.front().id.value);
-    while (s.step()) {
-      const auto it = index.find(s.int64(0));
-      if (it == index.end()) continue;  // foreign keys keep this from happening
-      out[it->second].certificates.push_back(
-          AttachedCertificate{s.int64(1), s.text(2), s.int64(3), s.blob(4), s.int64(5)});
-    }
-  }
-  {
-    db::Statement s = state_->db.prepare("SELECT key_id, id, der, added_at FROM key_requests" +
-                                         filter + " ORDER BY key_id, id");
-    if (only_name != nullptr) s.bind(1, out.front().id.value);
-    while (s.step()) {
-      const auto it = index.find(s.int64(0));
-      if (it == index.end()) continue;
-      out[it->second].requests.push_back(AttachedRequest{s.int64(1), s.blob(2), s.int64(3)});
-    }
-  }
-  return out;
-}
-
-std::vector<KeyRecord> KeyStore::records() { return load_records(nullptr); }
+std::vector<KeyRecord> KeyStore::records() { return load_key_records(state_->db, nullptr); }
 
 std::optional<KeyRecord> KeyStore::record(const std::string& name) {
-  auto found = load_records(&name);
+  auto found = load_key_records(state_->db, &name);
   if (found.empty()) return std::nullopt;
   return std::move(found.front());
 }

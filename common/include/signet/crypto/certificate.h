@@ -40,7 +40,8 @@ class Certificate {
   // keyUsage present and asserting keyCertSign.
   [[nodiscard]] bool has_key_cert_sign() const;
   [[nodiscard]] bool self_issued() const;
-  // True when `issuer`'s subject is this certificate's issuer and its key verifies our signature.
+  // True when `issuer`'s subject is this certificate's issuer, `issuer` may sign certificates (its
+  // keyUsage, when present, includes keyCertSign) and its key verifies our signature.
   [[nodiscard]] bool issued_by(const Certificate& issuer) const;
   // SHA-256 over the DER.
   [[nodiscard]] Bytes sha256_fingerprint() const;

@@ -30,6 +30,10 @@
 #include "signet/keystore/integrity.h"
 #include "signet/keystore/key_file.h"
 
+namespace signet::backup {
+class OpenedBackup;
+}
+
 namespace signet::keystore {
 
 inline constexpr std::string_view kStoreFileName = "signet.db";
@@ -64,6 +68,42 @@ struct AuditEntry {
   std::string action;
   std::string subject;
   std::string detail;
+};
+
+// One entry of a restore report.
+struct RestoreItem {
+  KeyVerdict verdict;       // the entry as checked in the backup
+  std::string target_name;  // added: its name in this store; skipped: the existing entry's name
+  std::string note;         // why it was renamed, skipped, ...
+};
+
+// What a restore did, or with dry_run, would do. Nothing else changes.
+struct RestoreReport {
+  bool dry_run = false;
+  std::vector<RestoreItem> added;                // valid keys written (re-wrapped under this store)
+  std::vector<RestoreItem> skipped;              // valid keys already present (same fingerprint)
+  std::vector<RestoreItem> quarantined;          // invalid entries recorded in the quarantine
+  std::vector<RestoreItem> already_quarantined;  // invalid entries quarantined by an earlier restore
+  std::vector<std::pair<std::string, std::int64_t>> tables;  // other tables: rows added
+};
+
+// An entry that a restore refused, as kept in the quarantine table.
+struct QuarantineEntry {
+  std::int64_t id = 0;
+  std::string name;
+  std::string algorithm;
+  std::string fingerprint_hex;
+  std::string origin_store_id_hex;
+  std::int64_t origin_key_id = 0;
+  std::int64_t quarantined_at = 0;
+  std::vector<Finding> findings;
+};
+
+// The result of a backup.
+struct BackupResult {
+  std::filesystem::path file;
+  std::string manifest_json;
+  std::uint64_t bytes = 0;
 };
 
 class KeyStore {
@@ -140,6 +180,26 @@ class KeyStore {
   // The audit log, oldest first.
   [[nodiscard]] std::vector<AuditEntry> audit_log();
 
+  // Writes a consistent snapshot of the whole database to `dest` (a new file, mode 0600) with
+  // SQLite's online backup API: correct while other processes write to the store.
+  void write_snapshot(const std::filesystem::path& dest);
+
+  // Writes a backup of the whole store to `out` (must not exist; temp file, fsync, rename, 0600):
+  // the snapshot, the data key and a manifest, encrypted under `backup_passphrase`.
+  BackupResult create_backup(const std::filesystem::path& out, const Passphrase& backup_passphrase,
+                             const crypto::ScryptParams& kdf, const std::string& tool_version);
+
+  // Restores `backup` into this store in one transaction: valid keys not already present are
+  // re-wrapped under this store's data key and added (source "restored"), invalid entries are
+  // quarantined, other tables are copied (rows already present are kept). Running it again
+  // changes nothing. With dry_run, nothing is written. On any failure nothing changed.
+  RestoreReport restore(backup::OpenedBackup& backup, bool dry_run);
+  // What restore() would do into a new, empty store.
+  [[nodiscard]] static RestoreReport plan_restore_into_empty_store(const backup::OpenedBackup& backup);
+
+  // The quarantined entries, oldest first. They are never offered for use.
+  [[nodiscard]] std::vector<QuarantineEntry> quarantine();
+
   // Throws Error(Malformed, "invalid-name") unless `name` is 1..128 printable characters with no
   // leading or trailing space.
   static void validate_name(const std::string& name);
@@ -148,12 +208,14 @@ class KeyStore {
   struct State;
   explicit KeyStore(std::unique_ptr<State> state);
   [[nodiscard]] KeyContext context() const;
+  // Writes an audit row in the current transaction.
   void audit(std::string_view action, std::string_view subject, std::string_view detail);
+  // Checks and inserts one entry. The caller holds the transaction.
   KeyVerdict insert_key(const std::string& name, const EVP_PKEY* key,
                         const std::vector<std::pair<std::string, crypto::Certificate>>& certificates,
                         const std::vector<crypto::CertificateRequest>& requests,
-                        std::string_view source, const std::string& comment, std::string_view action);
-  std::vector<KeyRecord> load_records(const std::string* only_name);
+                        std::string_view source, const std::string& comment, std::string_view action,
+                        std::optional<std::int64_t> created_at = std::nullopt);
   std::unique_ptr<State> state_;
 };
 

@@ -1,0 +1,171 @@
+#include "signet/backup/backup.h"
+
+#include <unistd.h>
+
+#include <unordered_map>
+
+#include "../keystore/records.h"
+#include "signet/backup/container.h"
+#include "signet/core/error.h"
+#include "signet/core/file.h"
+#include "signet/crypto/primitives.h"
+#include "signet/db/migrations.h"
+#include "signet/keystore/key_file.h"
+
+namespace signet::backup {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void remove_scratch(const fs::path& p) {
+  if (p.empty()) return;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((p.string() + suffix).c_str());
+}
+
+// A file that is not a backup: say what it is, so that the Q174781 case gets its real answer.
+[[noreturn]] void explain_not_a_backup(const fs::path& file) {
+  Bytes contents;
+  try {
+    contents = file::read(file, 1u << 20);
+  } catch (const Error&) {
+    throw;  // missing, unreadable: that error says it best
+  }
+  try {
+    (void)keystore::parse_key_file(contents, file.string(), nullptr);
+  } catch (const Error& e) {
+    if (e.code() == "private-key-missing") {
+      throw Error(ErrorKind::Malformed, "private-key-missing",
+                  file.string() + " is not a backup: it holds a certificate request or certificate "
+                                  "but no private key, and a key cannot be rebuilt from those. "
+                                  "Restore a full backup made with `signet backup create`, or "
+                                  "import the private key itself with `signet keys import`. "
+                                  "Nothing was restored.");
+    }
+    if (e.code() == "import-passphrase-required" || e.code() == "wrong-import-passphrase") {
+      throw Error(ErrorKind::Malformed, "not-a-backup",
+                  file.string() + " is an encrypted key file, not a Signet backup: import it with "
+                                  "`signet keys import`. Nothing was restored.");
+    }
+    throw Error(ErrorKind::Malformed, "not-a-backup",
+                file.string() + " is not a Signet backup (backups are made with `signet backup "
+                                "create`). Nothing was restored.");
+  }
+  throw Error(ErrorKind::Malformed, "not-a-backup",
+              file.string() + " is a key file, not a Signet backup: import it with `signet keys "
+                              "import`. Nothing was restored.");
+}
+
+void put_blob(Bytes& out, const std::optional<Bytes>& b) {
+  const std::uint64_t n = b ? b->size() : ~std::uint64_t{0};
+  for (int s = 56; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(n >> s));
+  if (b) out.insert(out.end(), b->begin(), b->end());
+}
+
+}  // namespace
+
+Bytes entry_digest(const keystore::KeyRecord& r) {
+  Bytes data;
+  auto text = [&data](const std::string& s) { put_blob(data, Bytes(s.begin(), s.end())); };
+  text(r.name);
+  text(r.algorithm);
+  put_blob(data, r.public_key);
+  put_blob(data, r.fingerprint);
+  put_blob(data, r.encrypted_private_key);
+  for (const auto& c : r.certificates) {
+    text(c.role);
+    put_blob(data, c.der);
+  }
+  for (const auto& q : r.requests) put_blob(data, q.der);
+  return crypto::sha256(data);
+}
+
+OpenedBackup::OpenedBackup(OpenedBackup&&) noexcept = default;
+OpenedBackup& OpenedBackup::operator=(OpenedBackup&&) noexcept = default;
+
+OpenedBackup::~OpenedBackup() {
+  db_.reset();
+  remove_scratch(scratch_);
+}
+
+OpenedBackup OpenedBackup::open(const fs::path& file, const Passphrase& passphrase,
+                                const fs::path& scratch_dir, TimePoint now) {
+  if (!fs::exists(file)) {
+    throw Error(ErrorKind::NotFound, "file-not-found", file.string() + " does not exist");
+  }
+  if (!looks_like_backup(file)) explain_not_a_backup(file);
+
+  OpenedBackup out;
+  out.scratch_ = scratch_dir / (".restore-" + to_hex(crypto::random_bytes(8)) + ".db");
+  try {
+    OpenedContainer container = read_container(file, passphrase, out.scratch_);
+    try {
+      out.manifest_ = nlohmann::json::parse(container.manifest_json);
+    } catch (const nlohmann::json::exception&) {
+      throw Error(ErrorKind::Integrity, "backup-corrupt",
+                  file.string() + " has an unreadable manifest although it authenticated: it was "
+                                  "not written by Signet. Nothing was restored");
+    }
+    if (container.secrets.size() != crypto::kAeadKeySize) {
+      throw Error(ErrorKind::Integrity, "backup-corrupt",
+                  file.string() + " does not hold a data key. Nothing was restored");
+    }
+    out.data_key_ = std::move(container.secrets);
+    out.backup_id_ = [&] {
+      const auto id = out.manifest_.value("backup_id", std::string());
+      return Bytes(id.begin(), id.end());
+    }();
+
+    // The inner database: it authenticated, but check it as carefully as a store on disk.
+    out.db_.emplace(db::Database::open(out.scratch_, db::OpenMode::ReadWrite));
+    db::Database& db = *out.db_;
+    std::string problems;
+    try {
+      db.exec("PRAGMA journal_mode = DELETE");
+      problems = db.quick_check();
+    } catch (const Error& e) {
+      problems = e.what();
+    }
+    if (!problems.empty()) {
+      throw Error(ErrorKind::Integrity, "backup-database-corrupt",
+                  "the database inside " + file.string() + " is damaged (" + problems +
+                      "); the backup was made from a damaged store. Use another backup. Nothing "
+                      "was restored");
+    }
+    try {
+      db::migrate(db, keystore::schema_migrations());
+    } catch (const Error& e) {
+      if (e.code() == "schema-too-new") {
+        throw Error(ErrorKind::Unsupported, "schema-too-new",
+                    file.string() + " was made by a newer Signet (its store schema is newer than "
+                                    "this build knows): upgrade signet to restore it. Nothing was "
+                                    "restored");
+      }
+      throw;
+    }
+    db::Statement meta = db.prepare("SELECT store_id FROM store_meta WHERE singleton = 1");
+    if (!meta.step()) {
+      throw Error(ErrorKind::Integrity, "backup-database-corrupt",
+                  "the database inside " + file.string() + " has no store metadata. Nothing was restored");
+    }
+    out.store_id_ = meta.blob(0);
+    meta = db.prepare("SELECT 1");
+
+    out.records_ = keystore::load_key_records(db, nullptr);
+    // Check on all cores, then put the verdicts back in record order.
+    keystore::IntegrityReport report = keystore::check_keys(out.context(), out.records_, now);
+    std::unordered_map<std::int64_t, keystore::KeyVerdict> by_id;
+    for (auto* list : {&report.reusable, &report.excluded}) {
+      for (auto& v : *list) by_id.emplace(v.id.value, std::move(v));
+    }
+    for (const auto& r : out.records_) out.verdicts_.push_back(std::move(by_id.at(r.id.value)));
+  } catch (...) {
+    out.db_.reset();
+    remove_scratch(out.scratch_);
+    out.scratch_.clear();
+    throw;
+  }
+  return out;
+}
+
+}  // namespace signet::backup

@@ -1,0 +1,23 @@
+// The private state of a KeyStore, shared by store.cpp and store_backup.cpp. Private to common/.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "signet/core/bytes.h"
+#include "signet/core/clock.h"
+#include "signet/db/sqlite.h"
+#include "signet/keystore/store.h"
+
+namespace signet::keystore {
+
+struct KeyStore::State {
+  std::filesystem::path dir;
+  db::Database db;
+  Bytes store_id;
+  SecretBytes data_key;
+  const Clock* clock;
+  std::string actor = "signet";
+};
+
+}  // namespace signet::keystore

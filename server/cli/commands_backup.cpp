@@ -1,0 +1,242 @@
+// signet backup create | inspect | restore
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include "app.h"
+#include "commands.h"
+#include "render.h"
+#include "signet/backup/backup.h"
+#include "signet/core/error.h"
+#include "signet/core/file.h"
+
+namespace signet::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct BackupOptions {
+  fs::path file;
+  std::optional<fs::path> backup_passphrase_file;
+  bool insecure_fast_kdf = false;
+  bool dry_run = false;
+  bool json = false;
+};
+
+constexpr const char* kBackupPassphraseOption = "--backup-passphrase-file FILE";
+
+Passphrase backup_passphrase(const BackupOptions& o, bool confirm) {
+  return obtain_passphrase(o.backup_passphrase_file, "backup passphrase", confirm, kBackupPassphraseOption);
+}
+
+// A private scratch directory for commands that must not touch the data dir.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/signet-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw Error(ErrorKind::Storage, "io-error", "cannot create a scratch directory under " + pattern);
+    }
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  [[nodiscard]] const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+int backup_create(const GlobalOptions& g, const BackupOptions& o) {
+  keystore::KeyStore store = open_store(g);
+  const Passphrase passphrase = backup_passphrase(o, true);
+  const auto kdf = o.insecure_fast_kdf ? crypto::ScryptParams::insecure_for_tests() : crypto::ScryptParams::strong();
+  const keystore::BackupResult result = store.create_backup(o.file, passphrase, kdf, SIGNET_VERSION);
+  const auto manifest = nlohmann::json::parse(result.manifest_json);
+  if (o.json) {
+    std::cout << nlohmann::json{{"format", kJsonFormat}, {"file", o.file.string()}, {"bytes", result.bytes},
+                                {"manifest", manifest}}.dump(2) << "\n";
+  } else {
+    std::cout << "Wrote backup " << o.file.string() << " (" << result.bytes << " bytes, mode 0600): "
+              << manifest["counts"]["keys"].get<std::size_t>() << " key(s), "
+              << manifest["counts"]["certificates"].get<std::size_t>() << " certificate(s), "
+              << manifest["counts"]["requests"].get<std::size_t>() << " request(s), the whole database.\n";
+  }
+  std::cerr << "signet: warning: whoever holds " << o.file.string()
+            << " and its passphrase can impersonate this CA. Store it offline, apart from the "
+               "passphrase.\n";
+  return kExitOk;
+}
+
+void print_manifest(const nlohmann::json& m) {
+  std::cout << "Backup id:    " << m.value("backup_id", "") << "\n"
+            << "Made:         " << m.value("created", "") << " by signet " << m.value("tool_version", "") << "\n"
+            << "Store id:     " << m.value("store_id", "") << "\n"
+            << "Schema:       version " << m.value("schema_version", 0) << "\n";
+  if (m.contains("counts")) {
+    std::cout << "Contents:     " << m["counts"].value("keys", 0) << " key(s), "
+              << m["counts"].value("certificates", 0) << " certificate(s), "
+              << m["counts"].value("requests", 0) << " request(s)\n";
+  }
+}
+
+int backup_inspect(const GlobalOptions&, const BackupOptions& o) {
+  const Passphrase passphrase = backup_passphrase(o, false);
+  ScratchDir scratch;
+  const backup::OpenedBackup opened = backup::OpenedBackup::open(o.file, passphrase, scratch.path());
+  const auto& verdicts = opened.verdicts();
+  const bool all_valid = std::all_of(verdicts.begin(), verdicts.end(), [](const auto& v) { return v.reusable(); });
+  if (o.json) {
+    nlohmann::json keys = nlohmann::json::array();
+    for (const auto& v : verdicts) keys.push_back(to_json(v));
+    std::cout << nlohmann::json{{"format", kJsonFormat}, {"authenticated", true}, {"manifest", opened.manifest()},
+                                {"valid", all_valid}, {"keys", keys}}.dump(2) << "\n";
+  } else {
+    std::cout << o.file.string() << ": authenticated, complete.\n";
+    print_manifest(opened.manifest());
+    for (const auto& v : verdicts) {
+      std::cout << "  " << v.name << " (" << v.algorithm << "): " << status_of(v) << "\n";
+      print_findings(std::cout, v, "    ");
+    }
+  }
+  return all_valid ? kExitOk : kExitInvalid;
+}
+
+void print_items(const std::string& title, const std::vector<keystore::RestoreItem>& items, bool findings) {
+  std::cout << title << ": " << items.size() << "\n";
+  for (const auto& item : items) {
+    std::cout << "  " << item.verdict.name << " (" << item.verdict.algorithm << ", SHA256:"
+              << (item.verdict.fingerprint_hex.empty() ? "none" : item.verdict.fingerprint_hex.substr(0, 16)) << ")";
+    if (!item.target_name.empty() && item.target_name != item.verdict.name) std::cout << " as \"" << item.target_name << "\"";
+    if (!item.note.empty()) std::cout << ": " << item.note;
+    std::cout << "\n";
+    if (findings) print_findings(std::cout, item.verdict, "    ");
+  }
+}
+
+nlohmann::json items_json(const std::vector<keystore::RestoreItem>& items) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& item : items) {
+    nlohmann::json j = to_json(item.verdict);
+    j["target_name"] = item.target_name;
+    j["note"] = item.note;
+    out.push_back(j);
+  }
+  return out;
+}
+
+void print_report(const keystore::RestoreReport& r, const fs::path& file, const nlohmann::json& manifest, bool json) {
+  if (json) {
+    nlohmann::json tables = nlohmann::json::object();
+    for (const auto& [t, n] : r.tables) tables[t] = n;
+    std::cout << nlohmann::json{{"format", kJsonFormat}, {"dry_run", r.dry_run}, {"backup", file.string()},
+                                {"manifest", manifest}, {"added", items_json(r.added)},
+                                {"skipped", items_json(r.skipped)}, {"quarantined", items_json(r.quarantined)},
+                                {"already_quarantined", items_json(r.already_quarantined)}, {"tables", tables}}
+                     .dump(2)
+              << "\n";
+    return;
+  }
+  std::cout << (r.dry_run ? "Dry run: nothing was written. Restoring " : "Restored ") << file.string()
+            << (r.dry_run ? " would do this:\n" : ":\n");
+  print_items(r.dry_run ? "Would add" : "Added", r.added, false);
+  print_items(r.dry_run ? "Would skip (already present)" : "Skipped (already present)", r.skipped, false);
+  print_items(r.dry_run ? "Would quarantine (invalid, never offered)" : "Quarantined (invalid, never offered)",
+              r.quarantined, true);
+  if (!r.already_quarantined.empty()) print_items("Already quarantined", r.already_quarantined, false);
+  for (const auto& [t, n] : r.tables) {
+    std::cout << "Table " << t << ": " << n << (r.dry_run ? " row(s) in the backup" : " row(s) added") << "\n";
+  }
+  if (!r.quarantined.empty()) {
+    std::cout << "Quarantined entries are listed by `signet keys list --all --quarantined`.\n";
+  }
+}
+
+void remove_new_store(const fs::path& dir) {
+  const fs::path db = keystore::KeyStore::database_path(dir);
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((db.string() + suffix).c_str());
+}
+
+int backup_restore(const GlobalOptions& g, const BackupOptions& o) {
+  const bool store_exists = fs::exists(keystore::KeyStore::database_path(g.data_dir));
+  const Passphrase passphrase = backup_passphrase(o, false);
+  // Authenticate and check the whole backup before the target is touched.
+  std::optional<ScratchDir> scratch;
+  fs::path scratch_dir = g.data_dir;
+  if (!store_exists) {
+    scratch.emplace();
+    scratch_dir = scratch->path();
+  }
+  backup::OpenedBackup opened = backup::OpenedBackup::open(o.file, passphrase, scratch_dir);
+
+  keystore::RestoreReport report;
+  if (store_exists) {
+    keystore::KeyStore store = open_store(g);
+    report = store.restore(opened, o.dry_run);
+  } else if (o.dry_run) {
+    report = keystore::KeyStore::plan_restore_into_empty_store(opened);
+    std::cout << "(" << g.data_dir.string() << " holds no store: a new one would be created.)\n";
+  } else {
+    const Passphrase store_pass =
+        obtain_passphrase(g.passphrase_file, "new key store passphrase", true, kStorePassphraseOption);
+    keystore::KeyStore store = keystore::KeyStore::create(g.data_dir, store_pass);
+    store.set_actor(audit_actor());
+    try {
+      report = store.restore(opened, false);
+    } catch (...) {
+      remove_new_store(g.data_dir);  // all-or-nothing: the store this run created goes too
+      throw;
+    }
+  }
+  print_report(report, o.file, opened.manifest(), o.json);
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_backup_commands(CLI::App& root, const GlobalOptions& global, Action& action) {
+  auto o = std::make_shared<BackupOptions>();
+  CLI::App* backup = root.add_subcommand("backup", "Back up the whole store; inspect and restore backups");
+  backup->require_subcommand(1);
+  auto bind = [&global, &action, o](CLI::App* cmd, int (*fn)(const GlobalOptions&, const BackupOptions&)) {
+    cmd->callback([&global, &action, o, fn] { action = [&global, o, fn] { return fn(global, *o); }; });
+  };
+  auto passphrase_option = [&o](CLI::App* cmd) {
+    cmd->add_option("--backup-passphrase-file", o->backup_passphrase_file,
+                    "File holding the backup passphrase (else asked on the terminal)")
+        ->check(CLI::ExistingFile);
+  };
+
+  CLI::App* create = backup->add_subcommand(
+      "create", "Write an encrypted, authenticated backup of the whole store (safe while signetd runs)");
+  create->add_option("--out", o->file, "Backup file to write (must not exist; written 0600)")->required();
+  passphrase_option(create);
+  create->add_flag("--insecure-fast-kdf", o->insecure_fast_kdf, "Low-cost scrypt. FOR TESTS ONLY");
+  create->add_flag("--json", o->json, "Print JSON");
+  bind(create, backup_create);
+
+  CLI::App* inspect = backup->add_subcommand(
+      "inspect", "Authenticate a backup and show its manifest and a verdict per key; changes nothing");
+  inspect->add_option("file", o->file, "Backup file")->required();
+  passphrase_option(inspect);
+  inspect->add_flag("--json", o->json, "Print JSON");
+  bind(inspect, backup_inspect);
+
+  CLI::App* restore = backup->add_subcommand(
+      "restore", "Restore a backup into the data dir's store (created if missing): all or nothing");
+  restore->add_option("file", o->file, "Backup file")->required();
+  passphrase_option(restore);
+  restore->add_flag("--dry-run", o->dry_run, "Show what would be added, skipped and quarantined; write nothing");
+  restore->add_flag("--json", o->json, "Print JSON");
+  bind(restore, backup_restore);
+}
+
+}  // namespace signet::cli
