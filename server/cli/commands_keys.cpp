@@ -108,6 +108,7 @@ int keys_list(const GlobalOptions& g, const KeysOptions& o) {
     return keys_list_quarantined(store, o);
   }
   const keystore::IntegrityReport report = store.check_all();
+  const std::size_t quarantined = store.quarantine().size();
   if (o.json) {
     nlohmann::json keys = nlohmann::json::array();
     for (const auto& v : report.reusable) keys.push_back(to_json(v));
@@ -116,7 +117,8 @@ int keys_list(const GlobalOptions& g, const KeysOptions& o) {
     }
     std::cout << nlohmann::json{{"format", kJsonFormat},
                                 {"keys", keys},
-                                {"excluded_count", report.excluded.size()}}
+                                {"excluded_count", report.excluded.size()},
+                                {"quarantined_count", quarantined}}
                      .dump(2)
               << "\n";
     return kExitOk;
@@ -135,6 +137,11 @@ int keys_list(const GlobalOptions& g, const KeysOptions& o) {
     std::cout << report.excluded.size() << (report.excluded.size() == 1 ? " entry is" : " entries are")
               << " not offered because it failed the integrity check: run `signet keys list --all` "
                  "for the reasons and fixes.\n";
+  }
+  if (quarantined > 0) {
+    std::cout << quarantined << (quarantined == 1 ? " entry was" : " entries were")
+              << " quarantined by a restore and will never be offered: run `signet keys list --all "
+                 "--quarantined` for the reasons.\n";
   }
   return kExitOk;
 }

@@ -122,6 +122,9 @@ KeyMaterial parse_pem(ByteView contents, const std::string& source, const Passph
       out.requests.push_back(*std::move(req));
     } else if (block == "PUBLIC KEY") {
       any_public_key = true;
+    } else if (block == "EC PARAMETERS") {
+      // `openssl ecparam -genkey` writes the curve before the key; the key names its curve
+      // itself, so the block adds nothing and is skipped.
     } else if (block.size() >= 11 && block.compare(block.size() - 11, 11, "PRIVATE KEY") == 0) {
       // Re-armour just this block and let OpenSSL decode it (PKCS#8, encrypted PKCS#8, or a
       // traditional RSA/EC key with or without Proc-Type encryption).

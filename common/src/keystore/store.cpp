@@ -100,7 +100,9 @@ std::string findings_text(const KeyVerdict& verdict) {
   for (const Finding& f : verdict.findings) {
     if (f.severity != Severity::Error) continue;
     if (!out.empty()) out += "; ";
-    out += std::string(f.code_name()) + ": " + f.message;
+    std::string message = f.message;
+    if (!message.empty() && message.back() == '.') message.pop_back();
+    out += std::string(f.code_name()) + ": " + message;
   }
   return out;
 }
@@ -252,13 +254,16 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, const
         "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'store_meta'");
     return s.step() && s.int64(0) == 1;
   }();
-  if (!has_meta && db.user_version() == 0) {
+  // A schema newer than this build is refused first (migrate() throws "schema-too-new"); any
+  // other database without store_meta is not ours, whatever its user_version says, and must not
+  // be migrated.
+  if (db.user_version() > db::latest_version(schema_migrations())) {
+    db::migrate(db, schema_migrations());
+  }
+  if (!has_meta) {
     throw Error(ErrorKind::Malformed, "not-a-store",
                 path.string() + " is an SQLite database but not a Signet key store");
   }
-  db::migrate(db, schema_migrations());
-  db.exec("PRAGMA journal_mode = WAL");
-  configure(db);
 
   db::Statement meta = db.prepare(
       "SELECT store_id, kdf_algorithm, kdf_n, kdf_r, kdf_p, kdf_salt, wrapped_data_key "
@@ -289,6 +294,11 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, const
                     " (the data key did not decrypt). Check the passphrase or passphrase file; "
                     "nothing was changed");
   }
+  // Only now, with the right passphrase, may the store be changed (store_meta is the same in
+  // every schema version, so it could be read before migrating).
+  db::migrate(db, schema_migrations());
+  db.exec("PRAGMA journal_mode = WAL");
+  configure(db);
   return KeyStore(std::make_unique<State>(
       State{dir, std::move(db), std::move(store_id), *std::move(data_key), &clock}));
 }
@@ -559,13 +569,16 @@ std::vector<KeyVerdict> KeyStore::check(std::span<const std::string> names) {
     selected.push_back(*std::move(rec));
   }
   const IntegrityReport report = check_keys(context(), selected, state_->clock->now());
-  // Put the verdicts back in the order asked for.
+  // Put the verdicts back in the order asked for, one per name asked (a name may be asked twice).
+  // Both lists keep the order of `selected`, so each record's verdict is at the head of one.
   std::vector<KeyVerdict> out;
+  std::size_t next_reusable = 0;
+  std::size_t next_excluded = 0;
   for (const KeyRecord& r : selected) {
-    for (const auto* list : {&report.reusable, &report.excluded}) {
-      for (const KeyVerdict& v : *list) {
-        if (v.id == r.id) out.push_back(v);
-      }
+    if (next_reusable < report.reusable.size() && report.reusable[next_reusable].id == r.id) {
+      out.push_back(report.reusable[next_reusable++]);
+    } else {
+      out.push_back(report.excluded[next_excluded++]);
     }
   }
   return out;
