@@ -89,6 +89,7 @@ void print_manifest(const nlohmann::json& m) {
 }
 
 int backup_inspect(const GlobalOptions&, const BackupOptions& o) {
+  backup::check_is_backup(o.file);  // a .req or key file: say so before asking for a passphrase
   const Passphrase passphrase = backup_passphrase(o, false);
   ScratchDir scratch;
   const backup::OpenedBackup opened = backup::OpenedBackup::open(o.file, passphrase, scratch.path());
@@ -167,6 +168,8 @@ void remove_new_store(const fs::path& dir) {
 
 int backup_restore(const GlobalOptions& g, const BackupOptions& o) {
   const bool store_exists = fs::exists(keystore::KeyStore::database_path(g.data_dir));
+  const bool dir_exists = fs::exists(g.data_dir);
+  backup::check_is_backup(o.file);  // a .req or key file: say so before asking for a passphrase
   const Passphrase passphrase = backup_passphrase(o, false);
   // Authenticate and check the whole backup before the target is touched.
   std::optional<ScratchDir> scratch;
@@ -183,16 +186,32 @@ int backup_restore(const GlobalOptions& g, const BackupOptions& o) {
     report = store.restore(opened, o.dry_run);
   } else if (o.dry_run) {
     report = keystore::KeyStore::plan_restore_into_empty_store(opened);
-    std::cout << "(" << g.data_dir.string() << " holds no store: a new one would be created.)\n";
+    if (!o.json) {  // --json prints one JSON document and nothing else
+      std::cout << "(" << g.data_dir.string() << " holds no store: a new one would be created.)\n";
+    }
   } else {
     const Passphrase store_pass =
         obtain_passphrase(g.passphrase_file, "new key store passphrase", true, kStorePassphraseOption);
-    keystore::KeyStore store = keystore::KeyStore::create(g.data_dir, store_pass);
-    store.set_actor(audit_actor());
+    // All or nothing: on failure the store this run created goes, and so does the directory if
+    // this run made it (fs::remove leaves a directory that is not empty).
+    auto remove_new_dir = [&g, dir_exists] {
+      std::error_code ec;
+      if (!dir_exists) fs::remove(g.data_dir, ec);
+    };
+    std::optional<keystore::KeyStore> store;
     try {
-      report = store.restore(opened, false);
+      store.emplace(keystore::KeyStore::create(g.data_dir, store_pass));
     } catch (...) {
-      remove_new_store(g.data_dir);  // all-or-nothing: the store this run created goes too
+      remove_new_dir();
+      throw;
+    }
+    store->set_actor(audit_actor());
+    try {
+      report = store->restore(opened, false);
+    } catch (...) {
+      store.reset();  // close it before its files go
+      remove_new_store(g.data_dir);
+      remove_new_dir();
       throw;
     }
   }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <unordered_map>
+#include <utility>
 
 #include "../keystore/records.h"
 #include "signet/backup/container.h"
@@ -28,8 +29,13 @@ void remove_scratch(const fs::path& p) {
   Bytes contents;
   try {
     contents = file::read(file, 1u << 20);
-  } catch (const Error&) {
-    throw;  // missing, unreadable: that error says it best
+  } catch (const Error& e) {
+    // Missing, unreadable: that error says it best. Too large for a key file, a request or a
+    // certificate: it is simply not a backup (say, a damaged one, or the store's own signet.db).
+    if (e.code() != "file-too-large") throw;
+    throw Error(ErrorKind::Malformed, "not-a-backup",
+                file.string() + " is not a Signet backup (backups are made with `signet backup "
+                                "create`). Nothing was restored.");
   }
   try {
     (void)keystore::parse_key_file(contents, file.string(), nullptr);
@@ -80,20 +86,43 @@ Bytes entry_digest(const keystore::KeyRecord& r) {
   return crypto::sha256(data);
 }
 
-OpenedBackup::OpenedBackup(OpenedBackup&&) noexcept = default;
-OpenedBackup& OpenedBackup::operator=(OpenedBackup&&) noexcept = default;
+OpenedBackup::OpenedBackup(OpenedBackup&& other) noexcept { *this = std::move(other); }
+
+OpenedBackup& OpenedBackup::operator=(OpenedBackup&& other) noexcept {
+  if (this == &other) return *this;
+  // The scratch database this object held belongs to no one after the move: remove it now. The
+  // moved-from object must not remove the one it handed over.
+  db_.reset();
+  remove_scratch(scratch_);
+  manifest_ = std::move(other.manifest_);
+  store_id_ = std::move(other.store_id_);
+  backup_id_ = std::move(other.backup_id_);
+  data_key_ = std::move(other.data_key_);
+  scratch_ = std::exchange(other.scratch_, fs::path());
+  db_ = std::move(other.db_);
+  other.db_.reset();
+  records_ = std::move(other.records_);
+  verdicts_ = std::move(other.verdicts_);
+  return *this;
+}
 
 OpenedBackup::~OpenedBackup() {
   db_.reset();
   remove_scratch(scratch_);
 }
 
-OpenedBackup OpenedBackup::open(const fs::path& file, const Passphrase& passphrase,
-                                const fs::path& scratch_dir, TimePoint now) {
+void check_is_backup(const fs::path& file) {
   if (!fs::exists(file)) {
     throw Error(ErrorKind::NotFound, "file-not-found", file.string() + " does not exist");
   }
   if (!looks_like_backup(file)) explain_not_a_backup(file);
+}
+
+OpenedBackup OpenedBackup::open(const fs::path& file, const Passphrase& passphrase,
+                                const fs::path& scratch_dir, TimePoint now) {
+  check_is_backup(file);
+  // The scratch copy goes into the target's directory: say plainly when that is not writable.
+  file::require_writable_directory(scratch_dir);
 
   OpenedBackup out;
   out.scratch_ = scratch_dir / (".restore-" + to_hex(crypto::random_bytes(8)) + ".db");

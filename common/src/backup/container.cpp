@@ -351,7 +351,7 @@ OpenedContainer read_container(const fs::path& in, const Passphrase& passphrase,
         if (index == 0) {
           throw Error(ErrorKind::Unauthorized, "wrong-backup-passphrase",
                       "the backup passphrase is wrong for " + in.string() +
-                          " (or the start of the file is damaged): it does not decrypt. Nothing "
+                          " (or the file is damaged): it does not decrypt. Nothing "
                           "was restored");
         }
         corrupt(in, "chunk " + std::to_string(index) +

@@ -52,6 +52,16 @@ std::vector<std::string> generic_tables(db::Database& db, const std::string& sch
   return out;
 }
 
+// The row count of every table that travels generically, for a dry run.
+std::vector<std::pair<std::string, std::int64_t>> rows_per_table(db::Database& db) {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (const std::string& t : generic_tables(db, "main")) {
+    db::Statement c = db.prepare("SELECT count(*) FROM " + quote_identifier(t));
+    out.emplace_back(t, c.step() ? c.int64(0) : 0);
+  }
+  return out;
+}
+
 std::string iso_now(const Clock& clock) {
   const std::time_t t = static_cast<std::time_t>(clock.unix_seconds());
   std::tm tm{};
@@ -77,18 +87,12 @@ nlohmann::json findings_json(const KeyVerdict& v) {
 std::string copy_rows_sql(db::Database& db, const std::string& table) {
   std::vector<std::string> columns;
   int pk_columns = 0;
-  bool integer_pk = false;
   {
-    db::Statement s = db.prepare("SELECT name, type, pk FROM pragma_table_info(?, 'restore_src')");
+    db::Statement s = db.prepare("SELECT name, pk FROM pragma_table_info(?, 'restore_src')");
     s.bind(1, table);
     while (s.step()) {
       columns.push_back(quote_identifier(s.text(0)));
-      if (s.int64(2) > 0) {
-        ++pk_columns;
-        std::string type = s.text(1);
-        for (char& c : type) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        integer_pk = type == "INTEGER";
-      }
+      if (s.int64(1) > 0) ++pk_columns;
     }
   }
   bool without_rowid = false;
@@ -102,7 +106,10 @@ std::string copy_rows_sql(db::Database& db, const std::string& table) {
     }
   }
   std::string list;
-  if (!without_rowid && !(pk_columns == 1 && integer_pk)) list = "rowid";
+  // The rowid is a row's identity only in a table without a primary key. Where there is one, the
+  // key decides what is present: copying the rowid as well would silently drop a new row whose
+  // rowid happens to be taken in this store.
+  if (!without_rowid && pk_columns == 0) list = "rowid";
   for (const std::string& c : columns) list += (list.empty() ? "" : ", ") + c;
   const std::string q = quote_identifier(table);
   return "INSERT OR IGNORE INTO main." + q + " (" + list + ") SELECT " + list + " FROM restore_src." + q;
@@ -130,7 +137,10 @@ RestoreReport plan(const backup::OpenedBackup& b, TargetState target) {
       std::string name = r.name;
       std::string note;
       for (int n = 1; target.names.count(name) != 0; ++n) {
-        name = r.name + "-restored" + (n == 1 ? "" : "-" + std::to_string(n));
+        // Shorten the name so that it stays within validate_name()'s 128 characters: a long name
+        // must not turn a clash into a failed restore.
+        const std::string suffix = "-restored" + (n == 1 ? "" : "-" + std::to_string(n));
+        name = r.name.substr(0, 128 - suffix.size()) + suffix;
         note = "renamed: the name \"" + r.name + "\" is taken by another key";
       }
       target.names.insert(name);
@@ -246,9 +256,10 @@ BackupResult KeyStore::create_backup(const fs::path& out, const Passphrase& back
   return result;
 }
 
-RestoreReport KeyStore::plan_restore_into_empty_store(const backup::OpenedBackup& backup) {
+RestoreReport KeyStore::plan_restore_into_empty_store(backup::OpenedBackup& backup) {
   RestoreReport report = plan(backup, TargetState{});
   report.dry_run = true;
+  report.tables = rows_per_table(backup.database());
   return report;
 }
 
@@ -268,10 +279,7 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, bool dry_run) {
 
   const std::vector<std::string> tables = generic_tables(backup.database(), "main");
   if (dry_run) {
-    for (const std::string& t : tables) {
-      db::Statement c = backup.database().prepare("SELECT count(*) FROM " + quote_identifier(t));
-      report.tables.emplace_back(t, c.step() ? c.int64(0) : 0);
-    }
+    report.tables = rows_per_table(backup.database());
     return report;
   }
 
@@ -325,10 +333,12 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, bool dry_run) {
         exists = s.step() && s.int64(0) == 1;
       }
       if (!exists) {
+        // The table and its indexes, never a trigger: it would run here, with the rows copied
+        // below, on this store's keys and audit log.
         std::vector<std::string> ddl;
         db::Statement s = state_->db.prepare(
             "SELECT sql FROM restore_src.sqlite_schema WHERE tbl_name = ? AND sql IS NOT NULL "
-            "ORDER BY type = 'table' DESC");
+            "AND type IN ('table', 'index') ORDER BY type = 'table' DESC");
         s.bind(1, t);
         while (s.step()) ddl.push_back(s.text(0));
         for (const std::string& sql : ddl) state_->db.exec(sql);

@@ -61,6 +61,12 @@ class OpenedBackup {
   std::vector<keystore::KeyVerdict> verdicts_;
 };
 
+// Throws what OpenedBackup::open throws for a file that is no backup at all, without needing the
+// passphrase: "file-not-found", "private-key-missing" (a certificate request or certificate),
+// "not-a-backup". Returns when `file` starts like a backup. The CLI calls it before asking for
+// the backup passphrase, so that restoring a .req file names the real problem.
+void check_is_backup(const std::filesystem::path& file);
+
 // SHA-256 over an entry as stored (all columns, certificates and requests): identifies it in the
 // quarantine so that restoring the same backup twice quarantines nothing twice.
 [[nodiscard]] Bytes entry_digest(const keystore::KeyRecord& record);

@@ -194,8 +194,9 @@ class KeyStore {
   // quarantined, other tables are copied (rows already present are kept). Running it again
   // changes nothing. With dry_run, nothing is written. On any failure nothing changed.
   RestoreReport restore(backup::OpenedBackup& backup, bool dry_run);
-  // What restore() would do into a new, empty store.
-  [[nodiscard]] static RestoreReport plan_restore_into_empty_store(const backup::OpenedBackup& backup);
+  // What restore() would do into a new, empty store (tables: every row of the backup's other
+  // tables, all of which such a restore adds).
+  [[nodiscard]] static RestoreReport plan_restore_into_empty_store(backup::OpenedBackup& backup);
 
   // The quarantined entries, oldest first. They are never offered for use.
   [[nodiscard]] std::vector<QuarantineEntry> quarantine();

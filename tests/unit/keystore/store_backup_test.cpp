@@ -1,0 +1,1192 @@
+// KeyStore::create_backup, write_snapshot, restore, plan_restore_into_empty_store and quarantine
+// (common/src/keystore/store_backup.cpp): a restore brings back every valid key re-wrapped under
+// the target's data key, quarantines every broken one, lets other tables travel, adds nothing when
+// run twice, writes nothing in a dry run, and changes nothing when it fails half-way (a full disk,
+// a read-only file system). A backup taken while another writer works is a consistent snapshot.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "signet/backup/backup.h"
+#include "signet/backup/container.h"
+#include "signet/core/error.h"
+#include "signet/crypto/certificate.h"
+#include "signet/crypto/key.h"
+#include "signet/crypto/primitives.h"
+#include "signet/db/sqlite.h"
+#include "signet/keystore/store.h"
+#include "support/error_assert.h"
+#include "support/process.h"
+#include "support/store_edit.h"
+#include "support/temp_dir.h"
+#include "support/tmpfs.h"
+
+namespace signet::keystore {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using namespace std::string_literals;
+using test::capture_error;
+
+constexpr std::string_view kSourcePass = "correct horse battery staple";
+constexpr std::string_view kTargetPass = "another store, another passphrase";
+constexpr std::string_view kBackupPass = "a backup passphrase for tests";
+const crypto::ScryptParams kFastKdf = crypto::ScryptParams::insecure_for_tests();
+
+Passphrase pass(std::string_view s) { return Passphrase(as_bytes(s)); }
+
+std::string quote_id(const std::string& name) {
+  std::string out = "\"";
+  for (const char c : name) {
+    out += c;
+    if (c == '"') out += '"';
+  }
+  return out + "\"";
+}
+
+// ---- comparing stores row by row ---------------------------------------------------------------
+
+// Every row of every table (rowid included where there is one) and the schema of the database
+// at `db_file`, each value as an SQL literal: two equal dumps mean byte-identical contents.
+using Dump = std::map<std::string, std::vector<std::string>>;
+
+Dump dump(const fs::path& db_file, const std::set<std::string>& skip = {}) {
+  db::Database db = db::Database::open(db_file, db::OpenMode::ReadOnly);
+  Dump out;
+  std::vector<std::pair<std::string, std::string>> tables;
+  {
+    db::Statement s = db.prepare("SELECT type, name, tbl_name, ifnull(sql, '') FROM sqlite_schema ORDER BY name");
+    while (s.step()) {
+      out["(schema)"].push_back(s.text(0) + " " + s.text(1) + " on " + s.text(2) + ": " + s.text(3));
+      if (s.text(0) == "table") tables.emplace_back(s.text(1), s.text(3));
+    }
+  }
+  out["(schema)"].push_back("user_version " + std::to_string(db.user_version()));
+  for (const auto& [table, sql] : tables) {
+    if (skip.count(table) != 0) continue;
+    std::string upper = sql;
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    const bool rowid = upper.find("WITHOUT ROWID") == std::string::npos;
+    std::string expr = rowid ? "quote(rowid)" : "''";
+    db::Statement cols = db.prepare("SELECT name FROM pragma_table_info(?)");
+    cols.bind(1, table);
+    while (cols.step()) expr += " || '|' || quote(" + quote_id(cols.text(0)) + ")";
+    db::Statement rows =
+        db.prepare("SELECT " + expr + " FROM " + quote_id(table) + (rowid ? " ORDER BY rowid" : " ORDER BY 1"));
+    std::vector<std::string>& dest = out[table];
+    while (rows.step()) dest.push_back(rows.text(0));
+  }
+  return out;
+}
+
+// "" when equal, else the first difference, short enough to read.
+std::string diff(const Dump& a, const Dump& b) {
+  auto cut = [](const std::string& s) { return s.size() > 160 ? s.substr(0, 160) + "..." : s; };
+  std::set<std::string> names;
+  for (const auto& [k, v] : a) names.insert(k);
+  for (const auto& [k, v] : b) names.insert(k);
+  for (const std::string& t : names) {
+    const auto ia = a.find(t);
+    const auto ib = b.find(t);
+    if (ia == a.end() || ib == b.end()) return "table " + t + " only in one of them";
+    const auto& ra = ia->second;
+    const auto& rb = ib->second;
+    for (std::size_t i = 0; i < std::max(ra.size(), rb.size()); ++i) {
+      const std::string x = i < ra.size() ? ra[i] : "(none)";
+      const std::string y = i < rb.size() ? rb[i] : "(none)";
+      if (x != y) return t + " row " + std::to_string(i) + ":\n  before " + cut(x) + "\n  after  " + cut(y);
+    }
+  }
+  return "";
+}
+
+std::set<std::string> listing(const fs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.insert(e.path().filename().string());
+  return out;
+}
+
+std::string file_digest(const fs::path& p) {
+  if (!fs::exists(p)) return "(missing)";
+  return to_hex(crypto::sha256(as_bytes(test::read_text(p))));
+}
+
+std::vector<std::string> names(KeyStore& store) {
+  std::vector<std::string> out;
+  for (const KeyRecord& r : store.records()) out.push_back(r.name);
+  return out;
+}
+
+std::vector<std::string> verdict_names(const std::vector<KeyVerdict>& vs) {
+  std::vector<std::string> out;
+  for (const KeyVerdict& v : vs) out.push_back(v.name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> item_names(const std::vector<RestoreItem>& items) {
+  std::vector<std::string> out;
+  for (const RestoreItem& i : items) out.push_back(i.verdict.name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A report as text: what happens to which entry, under which name and why.
+std::string summary(const RestoreReport& r, bool with_tables = true) {
+  std::string out;
+  auto items = [&out](const char* title, const std::vector<RestoreItem>& list) {
+    out += std::string(title) + ":\n";
+    for (const RestoreItem& i : list) {
+      out += "  " + i.verdict.name + " " + i.verdict.fingerprint_hex + " -> \"" + i.target_name + "\" (" +
+             i.note + ")";
+      for (const Finding& f : i.verdict.findings) out += " " + std::string(f.code_name());
+      out += "\n";
+    }
+  };
+  items("added", r.added);
+  items("skipped", r.skipped);
+  items("quarantined", r.quarantined);
+  items("already quarantined", r.already_quarantined);
+  if (with_tables) {
+    for (const auto& [t, n] : r.tables) out += "table " + t + ": " + std::to_string(n) + "\n";
+  }
+  return out;
+}
+
+std::map<std::string, std::int64_t> table_counts(const RestoreReport& r) {
+  return {r.tables.begin(), r.tables.end()};
+}
+
+std::int64_t count_rows(const fs::path& db_file, const std::string& table) {
+  db::Database db = db::Database::open(db_file, db::OpenMode::ReadOnly);
+  db::Statement s = db.prepare("SELECT count(*) FROM " + quote_id(table));
+  return s.step() ? s.int64(0) : -1;
+}
+
+// ---- fixtures -----------------------------------------------------------------------------------
+
+class RestoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const fs::path& d : {backups(), scratch()}) {
+      fs::create_directory(d);
+      fs::permissions(d, fs::perms::owner_all);
+    }
+  }
+
+  [[nodiscard]] fs::path src() const { return tmp_ / "src"; }
+  [[nodiscard]] fs::path dst() const { return tmp_ / "dst"; }
+  [[nodiscard]] fs::path backups() const { return tmp_ / "backups"; }
+  [[nodiscard]] fs::path scratch() const { return tmp_ / "scratch"; }
+  [[nodiscard]] static fs::path db_of(const fs::path& dir) { return KeyStore::database_path(dir); }
+
+  KeyStore create_source() { return KeyStore::create(src(), pass(kSourcePass), kFastKdf); }
+  KeyStore open_source() { return KeyStore::open(src(), pass(kSourcePass)); }
+  KeyStore create_target(const fs::path& dir) { return KeyStore::create(dir, pass(kTargetPass), kFastKdf); }
+  KeyStore open_target(const fs::path& dir) { return KeyStore::open(dir, pass(kTargetPass)); }
+
+  fs::path backup_of(KeyStore& store, const std::string& name = "b.sbk") {
+    const fs::path out = backups() / name;
+    (void)store.create_backup(out, pass(kBackupPass), kFastKdf, "test");
+    return out;
+  }
+  backup::OpenedBackup open_backup(const fs::path& file, const fs::path& scratch_dir) {
+    return backup::OpenedBackup::open(file, pass(kBackupPass), scratch_dir);
+  }
+  // Opens `file` into `dir`'s data directory, restores it there, and closes the backup again.
+  RestoreReport restore_into(KeyStore& store, const fs::path& dir, const fs::path& file, bool dry_run = false) {
+    backup::OpenedBackup b = open_backup(file, dir);
+    return store.restore(b, dry_run);
+  }
+
+  // A CA certificate for `name`'s key in `store`.
+  static crypto::Certificate attach_ca_certificate(KeyStore& store, const std::string& name, bool ca = true) {
+    const ossl::Pkey key = std::move(store.unlock_key(name).key);
+    crypto::SelfSignedSpec spec;
+    spec.common_name = name + " CA";
+    spec.ca = ca;
+    spec.not_before = std::chrono::system_clock::now() - 24h * 90;
+    spec.validity = 24h * 3650;
+    crypto::Certificate cert = crypto::make_self_signed(key.get(), spec);
+    store.attach_certificate(name, cert);
+    return cert;
+  }
+
+  // A source store with two intact keys and four broken ones (made so behind its back), and extra
+  // tables; closed again.
+  //   intact, cert-owner (with a CA certificate): valid
+  //   flipped: a ciphertext byte flipped; swap-a, swap-b: ciphertexts swapped;
+  //   foreign-cert: carries cert-owner's certificate
+  void make_damaged_source(bool extra_tables = true) {
+    crypto::Certificate owners = [&] {
+      KeyStore store = create_source();
+      for (const char* n : {"intact", "cert-owner", "flipped", "swap-a", "swap-b", "foreign-cert"}) {
+        store.generate(n, crypto::KeyAlgorithm::EcP256, std::string("comment of ") + n);
+      }
+      return attach_ca_certificate(store, "cert-owner");
+    }();
+    test::StoreEditor edit(src());
+    edit.flip_key_byte("flipped", "encrypted_private_key", 20);
+    edit.swap_key_blobs("swap-a", "swap-b", "encrypted_private_key");
+    edit.insert_certificate("foreign-cert", "ca", -1, owners.der());
+    if (extra_tables) add_extra_tables(edit);
+  }
+
+  static void add_extra_tables(test::StoreEditor& edit) {
+    edit.exec(
+        "CREATE TABLE extra_state (k TEXT PRIMARY KEY, v BLOB);"
+        "INSERT INTO extra_state VALUES ('a', x'00ff'), ('b', NULL), ('c', zeroblob(3)), ('it''s', 'text');"
+        "CREATE TABLE events (at INTEGER, what TEXT);"  // no primary key; duplicate rows on purpose
+        "INSERT INTO events VALUES (1, 'x'), (1, 'x'), (2, NULL);"
+        "CREATE INDEX events_at ON events (at);"
+        "CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+        "INSERT INTO counters VALUES (5, 50), (9, 90);"
+        "CREATE TABLE pairs (a TEXT, b INTEGER, PRIMARY KEY (a, b)) WITHOUT ROWID;"
+        "INSERT INTO pairs VALUES ('p', 1), ('p', 2);"
+        "CREATE TABLE \"odd \"\"name\"\"\" (x);"
+        "INSERT INTO \"odd \"\"name\"\"\" VALUES (3.5);");
+  }
+  static const std::vector<std::string>& extra_table_names() {
+    static const std::vector<std::string> n = {"counters", "events", "extra_state", "odd \"name\"", "pairs"};
+    return n;
+  }
+  static const std::map<std::string, std::int64_t>& extra_table_rows() {
+    static const std::map<std::string, std::int64_t> n = {
+        {"counters", 2}, {"events", 3}, {"extra_state", 4}, {"odd \"name\"", 1}, {"pairs", 2}};
+    return n;
+  }
+
+  test::TempDir tmp_;
+};
+
+// Dumps without the audit log, for the checks where exactly one audit row may be added.
+const std::set<std::string> kSkipAuditLog = {"audit_log"};
+
+// ---- backup -------------------------------------------------------------------------------------
+
+TEST_F(RestoreTest, CreateBackupWritesAPrivateFileAndAuditsIt) {
+  KeyStore store = create_source();
+  store.generate("root", crypto::KeyAlgorithm::EcP256);
+  const fs::path out = backups() / "b.sbk";
+  const BackupResult result = store.create_backup(out, pass(kBackupPass), kFastKdf, "9.9.9");
+  EXPECT_EQ(result.file, out);
+  EXPECT_EQ(result.bytes, fs::file_size(out));
+  struct stat st {};
+  ASSERT_EQ(::stat(out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  const nlohmann::json m = nlohmann::json::parse(result.manifest_json);
+  EXPECT_EQ(m.at("counts").at("keys"), 1);
+  EXPECT_EQ(m.at("tool_version"), "9.9.9");
+  EXPECT_EQ(m.at("store_id"), store.info().store_id_hex);
+  {
+    backup::OpenedBackup b = open_backup(out, scratch());
+    EXPECT_EQ(b.manifest(), m);
+  }
+  const std::vector<AuditEntry> audit = store.audit_log();
+  ASSERT_FALSE(audit.empty());
+  EXPECT_EQ(audit.back().action, "backup.create");
+  EXPECT_NE(audit.back().detail.find(out.string()), std::string::npos) << audit.back().detail;
+  // Nothing else in the data directory: the snapshot is gone.
+  EXPECT_EQ(listing(src()), (std::set<std::string>{"signet.db", "signet.db-shm", "signet.db-wal"}));
+  EXPECT_EQ(listing(backups()), (std::set<std::string>{"b.sbk"}));
+}
+
+TEST_F(RestoreTest, CreateBackupRefusalsWriteNothing) {
+  KeyStore store = create_source();
+  store.generate("root", crypto::KeyAlgorithm::EcP256);
+  const fs::path existing = backups() / "old.sbk";
+  test::write_text(existing, "an older backup");
+  const std::size_t audit_rows = store.audit_log().size();
+
+  Error e = capture_error([&] { (void)store.create_backup(existing, pass(kBackupPass), kFastKdf, "t"); });
+  EXPECT_EQ(e.kind(), ErrorKind::Conflict);
+  EXPECT_EQ(e.code(), "file-exists");
+  EXPECT_EQ(test::read_text(existing), "an older backup");
+
+  e = capture_error([&] { (void)store.create_backup(backups() / "short.sbk", pass("too short"), kFastKdf, "t"); });
+  EXPECT_EQ(e.kind(), ErrorKind::PolicyDenied);
+  EXPECT_EQ(e.code(), "passphrase-too-short");
+
+  e = capture_error([&] { (void)store.create_backup(tmp_ / "missing" / "b.sbk", pass(kBackupPass), kFastKdf, "t"); });
+  EXPECT_EQ(e.kind(), ErrorKind::NotFound) << e.what();
+
+  e = capture_error([&] {
+    (void)store.create_backup(backups() / "kdf.sbk", pass(kBackupPass), crypto::ScryptParams{3, 8, 1}, "t");
+  });
+  EXPECT_EQ(e.kind(), ErrorKind::Malformed);
+
+  EXPECT_EQ(listing(backups()), (std::set<std::string>{"old.sbk"}));
+  EXPECT_EQ(listing(src()), (std::set<std::string>{"signet.db", "signet.db-shm", "signet.db-wal"}));
+  EXPECT_EQ(store.audit_log().size(), audit_rows);
+}
+
+TEST_F(RestoreTest, WriteSnapshotIsAPrivateConsistentCopyAndRefusesAnExistingFile) {
+  KeyStore store = create_source();
+  store.generate("root", crypto::KeyAlgorithm::EcP256);
+  const fs::path snap = tmp_ / "snap.db";
+  store.write_snapshot(snap);
+  struct stat st {};
+  ASSERT_EQ(::stat(snap.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_FALSE(fs::exists(tmp_ / "snap.db-wal"));
+  EXPECT_EQ(diff(dump(db_of(src())), dump(snap)), "");
+  test::write_text(tmp_ / "taken.db", "x");
+  const Error e = capture_error([&] { store.write_snapshot(tmp_ / "taken.db"); });
+  EXPECT_EQ(e.kind(), ErrorKind::Storage);
+  EXPECT_EQ(test::read_text(tmp_ / "taken.db"), "x");
+}
+
+// ---- restore into a new store -------------------------------------------------------------------
+
+TEST_F(RestoreTest, RestoreIntoANewStoreAddsEveryKeyReWrappedWithItsCertificatesAndRequests) {
+  const FixedClock past(std::chrono::system_clock::now() - 24h * 40);
+  std::vector<KeyRecord> source_records;
+  std::optional<crypto::Certificate> root_cert;
+  std::string source_id;
+  fs::path file;
+  {
+    KeyStore store = KeyStore::create(src(), pass(kSourcePass), kFastKdf, past);
+    store.generate("root", crypto::KeyAlgorithm::EcP256, "the root CA");
+    store.generate("ed", crypto::KeyAlgorithm::Ed25519, "signing");
+    store.generate("p384", crypto::KeyAlgorithm::EcP384);
+    store.generate("rsa", crypto::KeyAlgorithm::Rsa2048, "legacy");
+    root_cert = attach_ca_certificate(store, "root");
+    (void)attach_ca_certificate(store, "ed", /*ca=*/false);
+    const ossl::Pkey root_key = std::move(store.unlock_key("root").key);
+    store.attach_request("root", crypto::make_request(root_key.get(), "root CA renewal"));
+    source_records = store.records();
+    source_id = store.info().store_id_hex;
+    file = backup_of(store);
+  }
+
+  KeyStore target = create_target(dst());
+  EXPECT_NE(target.info().store_id_hex, source_id);
+  const std::size_t audit_before = target.audit_log().size();
+  const RestoreReport report = restore_into(target, dst(), file);
+
+  EXPECT_FALSE(report.dry_run);
+  EXPECT_EQ(item_names(report.added), (std::vector<std::string>{"ed", "p384", "root", "rsa"}));
+  for (const RestoreItem& i : report.added) {
+    EXPECT_EQ(i.target_name, i.verdict.name);
+    EXPECT_EQ(i.note, "");
+  }
+  EXPECT_TRUE(report.skipped.empty());
+  EXPECT_TRUE(report.quarantined.empty());
+  EXPECT_TRUE(report.already_quarantined.empty());
+  EXPECT_TRUE(report.tables.empty());  // a store has no other tables
+
+  const std::vector<KeyRecord> restored = target.records();
+  ASSERT_EQ(restored.size(), source_records.size());
+  for (std::size_t i = 0; i < restored.size(); ++i) {
+    const KeyRecord& s = source_records[i];
+    const KeyRecord& t = restored[i];
+    SCOPED_TRACE(s.name);
+    EXPECT_EQ(t.name, s.name);
+    EXPECT_EQ(t.algorithm, s.algorithm);
+    EXPECT_EQ(t.public_key, s.public_key);
+    EXPECT_EQ(t.fingerprint, s.fingerprint);
+    EXPECT_EQ(t.comment, s.comment);
+    EXPECT_EQ(t.created_at, s.created_at);
+    EXPECT_EQ(t.created_at, past.unix_seconds());
+    EXPECT_EQ(t.source, kSourceRestored);
+    // Re-wrapped under the target's data key and identity: not the source's bytes.
+    ASSERT_TRUE(t.encrypted_private_key && s.encrypted_private_key);
+    EXPECT_NE(*t.encrypted_private_key, *s.encrypted_private_key);
+    ASSERT_EQ(t.certificates.size(), s.certificates.size());
+    for (std::size_t c = 0; c < t.certificates.size(); ++c) {
+      EXPECT_EQ(t.certificates[c].der, s.certificates[c].der);
+      EXPECT_EQ(t.certificates[c].role, s.certificates[c].role);
+    }
+    ASSERT_EQ(t.requests.size(), s.requests.size());
+    for (std::size_t q = 0; q < t.requests.size(); ++q) EXPECT_EQ(t.requests[q].der, s.requests[q].der);
+  }
+  const IntegrityReport check = target.check_all();
+  EXPECT_EQ(verdict_names(check.reusable), (std::vector<std::string>{"ed", "p384", "root", "rsa"}));
+  EXPECT_TRUE(check.excluded.empty());
+  const UnlockedKey root = target.unlock_key("root");
+  ASSERT_EQ(root.certificates.size(), 1u);
+  EXPECT_EQ(root.certificates[0].der(), root_cert->der());
+  EXPECT_EQ(target.record("ed")->certificates.at(0).role, "leaf");
+  EXPECT_EQ(target.record("root")->certificates.at(0).role, "ca");
+  EXPECT_TRUE(target.quarantine().empty());
+
+  // Audited: one row per key and one for the restore.
+  const std::vector<AuditEntry> audit = target.audit_log();
+  ASSERT_EQ(audit.size(), audit_before + 5);
+  std::vector<std::string> restored_subjects;
+  for (std::size_t i = audit_before; i < audit_before + 4; ++i) {
+    EXPECT_EQ(audit[i].action, "key.restore");
+    restored_subjects.push_back(audit[i].subject);
+  }
+  std::sort(restored_subjects.begin(), restored_subjects.end());
+  EXPECT_EQ(restored_subjects, (std::vector<std::string>{"ed", "p384", "root", "rsa"}));
+  EXPECT_EQ(audit.back().action, "backup.restore");
+  EXPECT_NE(audit.back().detail.find("4 added, 0 skipped, 0 quarantined"), std::string::npos) << audit.back().detail;
+
+  // The scratch database went with the OpenedBackup; nothing else is left anywhere.
+  EXPECT_EQ(listing(dst()), (std::set<std::string>{"signet.db", "signet.db-shm", "signet.db-wal"}));
+  EXPECT_EQ(listing(backups()), (std::set<std::string>{"b.sbk"}));
+
+  // The restored store opens with its own passphrase and still offers every key.
+  target = open_target(dst());
+  EXPECT_EQ(target.check_all().reusable.size(), 4u);
+}
+
+TEST_F(RestoreTest, CorruptedEntriesAreQuarantinedWithTheirFindingsAndNeverOffered) {
+  make_damaged_source(/*extra_tables=*/false);
+  std::map<std::string, KeyRecord> source;
+  std::string source_id;
+  fs::path file;
+  {
+    KeyStore store = open_source();
+    for (KeyRecord& r : store.records()) source.emplace(r.name, std::move(r));
+    source_id = store.info().store_id_hex;
+    // The damage is real before the backup is taken.
+    EXPECT_EQ(verdict_names(store.check_all().excluded),
+              (std::vector<std::string>{"flipped", "foreign-cert", "swap-a", "swap-b"}));
+    file = backup_of(store);
+  }
+
+  KeyStore target = create_target(dst());
+  const std::size_t audit_before = target.audit_log().size();
+  const RestoreReport report = restore_into(target, dst(), file);
+  EXPECT_EQ(item_names(report.added), (std::vector<std::string>{"cert-owner", "intact"}));
+  EXPECT_EQ(item_names(report.quarantined), (std::vector<std::string>{"flipped", "foreign-cert", "swap-a", "swap-b"}));
+  const std::map<std::string, FindingCode> expected = {
+      {"flipped", FindingCode::CiphertextAuthFailed},
+      {"swap-a", FindingCode::CiphertextAuthFailed},
+      {"swap-b", FindingCode::CiphertextAuthFailed},
+      {"foreign-cert", FindingCode::CertificateKeyMismatch},
+  };
+  for (const RestoreItem& i : report.quarantined) {
+    EXPECT_TRUE(i.verdict.has_finding(expected.at(i.verdict.name))) << i.verdict.name;
+    EXPECT_FALSE(i.verdict.reusable());
+  }
+
+  // Never offered: not a key of the store, not reusable, not unlockable.
+  EXPECT_EQ(names(target), (std::vector<std::string>{"cert-owner", "intact"}));
+  const IntegrityReport check = target.check_all();
+  EXPECT_EQ(verdict_names(check.reusable), (std::vector<std::string>{"cert-owner", "intact"}));
+  EXPECT_TRUE(check.excluded.empty());
+  for (const auto& [name, code] : expected) {
+    const Error e = capture_error([&, n = name] { (void)target.unlock_key(n); });
+    EXPECT_EQ(e.code(), "key-not-found") << name;
+  }
+
+  // Accounted for: every one is in the quarantine with its findings and its origin.
+  const std::vector<QuarantineEntry> q = target.quarantine();
+  ASSERT_EQ(q.size(), 4u);
+  std::set<std::string> quarantined_names;
+  for (const QuarantineEntry& e : q) {
+    SCOPED_TRACE(e.name);
+    quarantined_names.insert(e.name);
+    const KeyRecord& s = source.at(e.name);
+    EXPECT_EQ(e.algorithm, s.algorithm);
+    EXPECT_EQ(e.fingerprint_hex, to_hex(*s.fingerprint));
+    EXPECT_EQ(e.origin_store_id_hex, source_id);
+    EXPECT_EQ(e.origin_key_id, s.id.value);
+    EXPECT_GT(e.quarantined_at, 0);
+    ASSERT_FALSE(e.findings.empty());
+    bool found = false;
+    for (const Finding& f : e.findings) {
+      found = found || f.code == expected.at(e.name);
+      EXPECT_FALSE(f.message.empty());
+      EXPECT_FALSE(f.fix.empty());
+    }
+    EXPECT_TRUE(found) << "the quarantine lost the finding " << code_string(expected.at(e.name));
+  }
+  EXPECT_EQ(quarantined_names, (std::set<std::string>{"flipped", "foreign-cert", "swap-a", "swap-b"}));
+
+  const std::vector<AuditEntry> audit = target.audit_log();
+  std::size_t quarantine_rows = 0;
+  for (std::size_t i = audit_before; i < audit.size(); ++i) quarantine_rows += audit[i].action == "key.quarantine";
+  EXPECT_EQ(quarantine_rows, 4u);
+  EXPECT_NE(audit.back().detail.find("2 added, 0 skipped, 4 quarantined"), std::string::npos) << audit.back().detail;
+}
+
+TEST_F(RestoreTest, RestoringTheSameBackupTwiceChangesNothingButOneAuditRow) {
+  make_damaged_source();
+  fs::path file;
+  {
+    KeyStore store = open_source();
+    file = backup_of(store);
+  }
+  KeyStore target = create_target(dst());
+  const RestoreReport first = restore_into(target, dst(), file);
+  ASSERT_EQ(first.added.size(), 2u);
+  ASSERT_EQ(first.quarantined.size(), 4u);
+  EXPECT_EQ(table_counts(first), extra_table_rows());
+
+  const Dump after_first = dump(db_of(dst()), kSkipAuditLog);
+  std::vector<std::string> audit_rows_before = dump(db_of(dst())).at("audit_log");
+  std::size_t audit_rows = target.audit_log().size();
+  // Again with a newly opened backup, and again with one object used twice.
+  backup::OpenedBackup reused = open_backup(file, scratch());
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    RestoreReport again;
+    if (round == 0) {
+      again = restore_into(target, dst(), file);
+    } else {
+      again = target.restore(reused, false);
+    }
+    EXPECT_TRUE(again.added.empty());
+    EXPECT_TRUE(again.quarantined.empty());
+    EXPECT_EQ(item_names(again.skipped), (std::vector<std::string>{"cert-owner", "intact"}));
+    for (const RestoreItem& i : again.skipped) EXPECT_EQ(i.target_name, i.verdict.name);
+    EXPECT_EQ(item_names(again.already_quarantined),
+              (std::vector<std::string>{"flipped", "foreign-cert", "swap-a", "swap-b"}));
+    for (const auto& [t, n] : again.tables) EXPECT_EQ(n, 0) << t;
+    EXPECT_EQ(again.tables.size(), extra_table_names().size());
+
+    // Every row of every table is as it was, except exactly one new audit row for the restore.
+    EXPECT_EQ(diff(after_first, dump(db_of(dst()), kSkipAuditLog)), "");
+    const std::vector<std::string> audit_rows_now = dump(db_of(dst())).at("audit_log");
+    ASSERT_EQ(audit_rows_now.size(), audit_rows_before.size() + 1);
+    EXPECT_TRUE(std::equal(audit_rows_before.begin(), audit_rows_before.end(), audit_rows_now.begin()))
+        << "an earlier audit row changed";
+    audit_rows_before = audit_rows_now;
+    const std::vector<AuditEntry> audit = target.audit_log();
+    ASSERT_EQ(audit.size(), audit_rows + 1);
+    EXPECT_EQ(audit.back().action, "backup.restore");
+    EXPECT_NE(audit.back().detail.find("0 added, 2 skipped, 0 quarantined"), std::string::npos) << audit.back().detail;
+    audit_rows = audit.size();
+  }
+  EXPECT_EQ(count_rows(db_of(dst()), "events"), 3);  // the duplicate rows kept, not doubled
+}
+
+TEST_F(RestoreTest, KeyAlreadyPresentIsSkippedAndANameClashIsRenamed) {
+  fs::path file;
+  std::map<std::string, std::string> fingerprints;  // source name -> fingerprint
+  ossl::Pkey root_key;
+  {
+    KeyStore store = create_source();
+    for (const char* n : {"root", "signing", "web"}) store.generate(n, crypto::KeyAlgorithm::EcP256);
+    for (const KeyRecord& r : store.records()) fingerprints[r.name] = to_hex(*r.fingerprint);
+    root_key = std::move(store.unlock_key("root").key);
+    file = backup_of(store);
+  }
+  KeyStore target = create_target(dst());
+  KeyMaterial material;
+  material.key = std::move(root_key);
+  target.import("mine", std::move(material));  // the same key as the backup's "root"
+  target.generate("signing", crypto::KeyAlgorithm::EcP256);  // another key under a taken name
+  target.generate("web", crypto::KeyAlgorithm::Ed25519);
+  target.generate("web-restored", crypto::KeyAlgorithm::Ed25519);
+  std::map<std::string, KeyRecord> before;
+  for (KeyRecord& r : target.records()) before.emplace(r.name, std::move(r));
+
+  const RestoreReport report = restore_into(target, dst(), file);
+  ASSERT_EQ(report.skipped.size(), 1u);
+  EXPECT_EQ(report.skipped[0].verdict.name, "root");
+  EXPECT_EQ(report.skipped[0].target_name, "mine");
+  EXPECT_NE(report.skipped[0].note.find("mine"), std::string::npos) << report.skipped[0].note;
+  std::map<std::string, const RestoreItem*> added;
+  for (const RestoreItem& i : report.added) added[i.verdict.name] = &i;
+  ASSERT_EQ(added.size(), 2u);
+  EXPECT_EQ(added.at("signing")->target_name, "signing-restored");
+  EXPECT_EQ(added.at("web")->target_name, "web-restored-2");
+  EXPECT_NE(added.at("signing")->note.find("renamed"), std::string::npos) << added.at("signing")->note;
+
+  EXPECT_EQ(names(target), (std::vector<std::string>{"mine", "signing", "signing-restored", "web", "web-restored",
+                                                     "web-restored-2"}));
+  // The target's own entries are untouched.
+  for (const auto& [name, r] : before) {
+    SCOPED_TRACE(name);
+    const std::optional<KeyRecord> now = target.record(name);
+    ASSERT_TRUE(now);
+    EXPECT_EQ(now->id, r.id);
+    EXPECT_EQ(now->fingerprint, r.fingerprint);
+    EXPECT_EQ(now->encrypted_private_key, r.encrypted_private_key);
+    EXPECT_EQ(now->source, r.source);
+  }
+  EXPECT_EQ(to_hex(*target.record("signing-restored")->fingerprint), fingerprints.at("signing"));
+  EXPECT_EQ(to_hex(*target.record("web-restored-2")->fingerprint), fingerprints.at("web"));
+  EXPECT_EQ(target.check_all().reusable.size(), 6u);
+
+  // Again: every key of the backup is now present, under the names it got.
+  const Dump keys_before = dump(db_of(dst()), kSkipAuditLog);
+  const RestoreReport again = restore_into(target, dst(), file);
+  EXPECT_TRUE(again.added.empty());
+  std::map<std::string, std::string> skipped_as;
+  for (const RestoreItem& i : again.skipped) skipped_as[i.verdict.name] = i.target_name;
+  EXPECT_EQ(skipped_as, (std::map<std::string, std::string>{
+                            {"root", "mine"}, {"signing", "signing-restored"}, {"web", "web-restored-2"}}));
+  EXPECT_EQ(diff(keys_before, dump(db_of(dst()), kSkipAuditLog)), "");
+}
+
+TEST_F(RestoreTest, NameClashOnALongNameIsRenamedWithinTheNameLimit) {
+  const std::string longest(128, 'k');  // the longest valid name
+  const std::string long_one = std::string(120, 'l');
+  fs::path file;
+  {
+    KeyStore store = create_source();
+    store.generate(longest, crypto::KeyAlgorithm::EcP256);
+    store.generate(long_one, crypto::KeyAlgorithm::EcP256);
+    file = backup_of(store);
+  }
+  KeyStore target = create_target(dst());
+  target.generate(longest, crypto::KeyAlgorithm::Ed25519);
+  target.generate(long_one, crypto::KeyAlgorithm::Ed25519);
+  const RestoreReport report = restore_into(target, dst(), file);
+  ASSERT_EQ(report.added.size(), 2u);
+  for (const RestoreItem& i : report.added) {
+    SCOPED_TRACE(i.verdict.name.size());
+    EXPECT_LE(i.target_name.size(), 128u);
+    EXPECT_NE(i.target_name, i.verdict.name);
+    EXPECT_EQ(i.target_name.substr(i.target_name.size() - 9), "-restored");
+    EXPECT_NO_THROW(KeyStore::validate_name(i.target_name));
+    EXPECT_TRUE(target.record(i.target_name).has_value());
+  }
+  EXPECT_EQ(target.check_all().reusable.size(), 4u);
+  // And again: nothing more.
+  EXPECT_TRUE(restore_into(target, dst(), file).added.empty());
+  EXPECT_EQ(target.records().size(), 4u);
+}
+
+TEST_F(RestoreTest, RestoreIntoTheStoreTheBackupCameFromAddsNoKey) {
+  make_damaged_source();
+  KeyStore store = open_source();
+  const fs::path file = backup_of(store);
+  const std::vector<KeyRecord> before = store.records();
+  const RestoreReport report = restore_into(store, src(), file);
+  EXPECT_TRUE(report.added.empty());
+  EXPECT_EQ(item_names(report.skipped), (std::vector<std::string>{"cert-owner", "intact"}));
+  // The broken entries are still what they were in the store; the quarantine accounts for the
+  // backup's copies of them.
+  EXPECT_EQ(item_names(report.quarantined), (std::vector<std::string>{"flipped", "foreign-cert", "swap-a", "swap-b"}));
+  for (const auto& [t, n] : report.tables) EXPECT_EQ(n, 0) << t;
+  const std::vector<KeyRecord> after = store.records();
+  ASSERT_EQ(after.size(), before.size());
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].name, before[i].name);
+    EXPECT_EQ(after[i].encrypted_private_key, before[i].encrypted_private_key);
+  }
+}
+
+// ---- dry run and plan ---------------------------------------------------------------------------
+
+TEST_F(RestoreTest, DryRunWritesNothingAndReportsWhatTheRealRunDoes) {
+  make_damaged_source();
+  ossl::Pkey intact_key;
+  fs::path file;
+  {
+    KeyStore store = open_source();
+    intact_key = std::move(store.unlock_key("intact").key);
+    file = backup_of(store);
+  }
+  KeyStore target = create_target(dst());
+  KeyMaterial material;
+  material.key = std::move(intact_key);
+  target.import("already-here", std::move(material));
+  target.generate("cert-owner", crypto::KeyAlgorithm::EcP384);  // a name clash
+
+  backup::OpenedBackup b = open_backup(file, scratch());
+  // Twice: into the target as it is, and once more after the real run (all present by then).
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const Dump before = dump(db_of(dst()));
+    const std::string db_bytes = file_digest(db_of(dst()));
+    const std::string wal_bytes = file_digest(fs::path(db_of(dst()).string() + "-wal"));
+    const std::set<std::string> files = listing(dst());
+
+    const RestoreReport dry = target.restore(b, /*dry_run=*/true);
+    EXPECT_TRUE(dry.dry_run);
+    EXPECT_EQ(diff(before, dump(db_of(dst()))), "");
+    EXPECT_EQ(file_digest(db_of(dst())), db_bytes);
+    EXPECT_EQ(file_digest(fs::path(db_of(dst()).string() + "-wal")), wal_bytes);
+    EXPECT_EQ(listing(dst()), files);
+    // The dry run's tables are the backup's rows of each other table.
+    EXPECT_EQ(table_counts(dry), extra_table_rows());
+
+    const RestoreReport real = target.restore(b, /*dry_run=*/false);
+    EXPECT_FALSE(real.dry_run);
+    EXPECT_EQ(summary(dry, /*with_tables=*/false), summary(real, /*with_tables=*/false));
+    if (round == 0) {
+      EXPECT_EQ(item_names(real.added), (std::vector<std::string>{"cert-owner"}));
+      EXPECT_EQ(real.added.at(0).target_name, "cert-owner-restored");
+      EXPECT_EQ(item_names(real.skipped), (std::vector<std::string>{"intact"}));
+      EXPECT_EQ(item_names(real.quarantined), (std::vector<std::string>{"flipped", "foreign-cert", "swap-a", "swap-b"}));
+      EXPECT_EQ(table_counts(real), extra_table_rows());  // every row was new
+    } else {
+      EXPECT_TRUE(real.added.empty());
+      EXPECT_EQ(real.already_quarantined.size(), 4u);
+    }
+  }
+}
+
+TEST_F(RestoreTest, PlanForAnEmptyStoreMatchesARealRestoreIntoANewStore) {
+  make_damaged_source();
+  fs::path file;
+  {
+    KeyStore store = open_source();
+    file = backup_of(store);
+  }
+  backup::OpenedBackup b = open_backup(file, scratch());
+  const RestoreReport plan = KeyStore::plan_restore_into_empty_store(b);
+  EXPECT_TRUE(plan.dry_run);
+  EXPECT_EQ(listing(scratch()).size(), 1u);  // only the open backup's scratch database
+  KeyStore target = create_target(dst());
+  const RestoreReport real = target.restore(b, false);
+  EXPECT_EQ(summary(plan), summary(real));
+  EXPECT_EQ(item_names(real.added), (std::vector<std::string>{"cert-owner", "intact"}));
+  EXPECT_EQ(item_names(real.quarantined), (std::vector<std::string>{"flipped", "foreign-cert", "swap-a", "swap-b"}));
+}
+
+// ---- other tables -------------------------------------------------------------------------------
+
+TEST_F(RestoreTest, OtherTablesTravelWithTheirRowsAndIndexesAndAreNeverDuplicated) {
+  fs::path file;
+  {
+    KeyStore store = create_source();
+    store.generate("root", crypto::KeyAlgorithm::EcP256);
+  }
+  {
+    test::StoreEditor edit(src());
+    add_extra_tables(edit);
+  }
+  {
+    KeyStore store = open_source();
+    file = backup_of(store);
+  }
+  std::set<std::string> extra(extra_table_names().begin(), extra_table_names().end());
+  auto only_extra = [&](const fs::path& db_file) {
+    Dump d = dump(db_file);
+    Dump out;
+    for (const auto& [t, rows] : d) {
+      if (extra.count(t) != 0) out[t] = rows;
+    }
+    for (const std::string& s : d.at("(schema)")) {
+      for (const std::string& t : extra) {
+        if (s.find(" on " + t + ":") != std::string::npos) out["(schema)"].push_back(s);
+      }
+    }
+    return out;
+  };
+  const Dump source_tables = only_extra(db_of(src()));
+  ASSERT_EQ(source_tables.size(), extra.size() + 1);
+
+  KeyStore target = create_target(dst());
+  const RestoreReport first = restore_into(target, dst(), file);
+  EXPECT_EQ(table_counts(first), extra_table_rows());
+  EXPECT_EQ(first.tables.size(), extra.size());
+  EXPECT_EQ(diff(source_tables, only_extra(db_of(dst()))), "");  // rows, rowids, index, schema
+
+  for (int round = 0; round < 2; ++round) {
+    const RestoreReport again = restore_into(target, dst(), file);
+    for (const auto& [t, n] : again.tables) EXPECT_EQ(n, 0) << t;
+    EXPECT_EQ(diff(source_tables, only_extra(db_of(dst()))), "");
+  }
+
+  // A store that has the table already keeps its own rows; only missing ones are added.
+  KeyStore other = create_target(tmp_ / "other");
+  {
+    test::StoreEditor edit(tmp_ / "other");
+    edit.exec(
+        "CREATE TABLE extra_state (k TEXT PRIMARY KEY, v BLOB);"
+        "INSERT INTO extra_state VALUES ('a', 'the target''s own value'), ('z', 'only here');");
+  }
+  const RestoreReport merged = restore_into(other, tmp_ / "other", file);
+  EXPECT_EQ(table_counts(merged).at("extra_state"), 3);
+  db::Database db = db::Database::open(db_of(tmp_ / "other"), db::OpenMode::ReadOnly);
+  db::Statement s = db.prepare("SELECT k, ifnull(v, 'NULL') FROM extra_state ORDER BY k");
+  std::vector<std::string> rows;
+  while (s.step()) rows.push_back(s.text(0) + "=" + s.text(1));
+  EXPECT_EQ(rows, (std::vector<std::string>{"a=the target's own value", "b=NULL", "c=\0\0\0"s.substr(0, 5),
+                                            "it's=text", "z=only here"}));
+}
+
+TEST_F(RestoreTest, TriggersInABackupNeverRunInTheTarget) {
+  fs::path file;
+  {
+    KeyStore store = create_source();
+    store.generate("root", crypto::KeyAlgorithm::EcP256);
+  }
+  {
+    // A table with a trigger that would wipe the keys and the history of whatever store inserts
+    // into it. Created after the rows, so the source itself is intact.
+    test::StoreEditor edit(src());
+    edit.exec(
+        "CREATE TABLE extra_state (k TEXT PRIMARY KEY, v BLOB);"
+        "INSERT INTO extra_state VALUES ('a', 1), ('b', 2);"
+        "CREATE TRIGGER wipe AFTER INSERT ON extra_state BEGIN "
+        "  DELETE FROM keys; UPDATE audit_log SET detail = 'erased'; "
+        "END;");
+  }
+  {
+    KeyStore store = open_source();
+    ASSERT_EQ(names(store), (std::vector<std::string>{"root"}));
+    file = backup_of(store);
+  }
+  KeyStore target = create_target(dst());
+  target.generate("mine", crypto::KeyAlgorithm::EcP256);
+  const Dump before = dump(db_of(dst()));
+  const std::vector<AuditEntry> audit_before = target.audit_log();
+
+  const RestoreReport report = restore_into(target, dst(), file);
+  EXPECT_EQ(table_counts(report), (std::map<std::string, std::int64_t>{{"extra_state", 2}}));
+  EXPECT_EQ(names(target), (std::vector<std::string>{"mine", "root"}));
+  const Dump after = dump(db_of(dst()));
+  ASSERT_EQ(after.at("keys").size(), 2u);
+  EXPECT_EQ(after.at("keys")[0], before.at("keys").at(0)) << "the target's own key row changed";
+  EXPECT_EQ(target.check_all().reusable.size(), 2u);
+  const std::vector<AuditEntry> audit = target.audit_log();
+  ASSERT_GE(audit.size(), audit_before.size());
+  for (std::size_t i = 0; i < audit_before.size(); ++i) EXPECT_EQ(audit[i].detail, audit_before[i].detail);
+  db::Database db = db::Database::open(db_of(dst()), db::OpenMode::ReadOnly);
+  db::Statement s = db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.int64(0), 0) << "a trigger from the backup was installed in the target store";
+}
+
+// ---- refusals and failures change nothing -------------------------------------------------------
+
+TEST_F(RestoreTest, WrongPassphrasesChangeNothing) {
+  make_damaged_source();
+  fs::path file;
+  {
+    KeyStore store = open_source();
+    file = backup_of(store);
+  }
+  {
+    KeyStore target = create_target(dst());
+    target.generate("mine", crypto::KeyAlgorithm::EcP256);
+  }
+  const Dump before = dump(db_of(dst()));
+  const std::set<std::string> files = listing(dst());
+
+  // The target's passphrase: KeyStore::open's own error.
+  Error e = capture_error([&] { (void)KeyStore::open(dst(), pass(kSourcePass)); });
+  EXPECT_EQ(e.kind(), ErrorKind::Unauthorized);
+  EXPECT_EQ(e.code(), "wrong-passphrase");
+  // The backup's passphrase: refused before the target is touched, nothing left in its directory.
+  e = capture_error([&] { (void)backup::OpenedBackup::open(file, pass(kTargetPass), dst()); });
+  EXPECT_EQ(e.kind(), ErrorKind::Unauthorized);
+  EXPECT_EQ(e.code(), "wrong-backup-passphrase");
+
+  EXPECT_EQ(diff(before, dump(db_of(dst()))), "");
+  EXPECT_EQ(listing(dst()), files);
+}
+
+TEST_F(RestoreTest, BadBackupsAreRefusedWithoutTouchingTheTarget) {
+  fs::path file;
+  ossl::Pkey root_key;
+  {
+    KeyStore store = create_source();
+    store.generate("root", crypto::KeyAlgorithm::EcP256);
+    root_key = std::move(store.unlock_key("root").key);
+    file = backup_of(store);
+    store.write_snapshot(tmp_ / "snapshot.db");
+  }
+  const std::string good = test::read_text(file);
+  const SecretBytes key32(ByteView(crypto::random_bytes(32)));
+  std::vector<std::tuple<std::string, fs::path, std::string>> bad;  // what, file, expected code
+  auto add_file = [&](const std::string& what, std::string_view contents, const std::string& code) {
+    const fs::path f = backups() / ("bad-" + std::to_string(bad.size()));
+    test::write_text(f, contents);
+    bad.emplace_back(what, f, code);
+  };
+  auto add_container = [&](const std::string& what, std::string_view database, const SecretBytes& secrets,
+                           const std::string& code) {
+    const fs::path inner = tmp_ / ("inner-" + std::to_string(bad.size()));
+    test::write_text(inner, database);
+    const fs::path f = backups() / ("bad-" + std::to_string(bad.size()));
+    backup::write_container(f, pass(kBackupPass), kFastKdf, "{}", secrets, inner, 4096);
+    bad.emplace_back(what, f, code);
+  };
+  add_file("empty", "", "not-a-backup");
+  add_file("cut in half", std::string_view(good).substr(0, good.size() / 2), "backup-corrupt");
+  add_file("cut by one byte", std::string_view(good).substr(0, good.size() - 1), "backup-corrupt");
+  {
+    std::string flipped = good;
+    flipped[flipped.size() - 40] = static_cast<char>(flipped[flipped.size() - 40] ^ 0x10);
+    // A store this small fits in the first chunk, whose damage reads as a wrong passphrase
+    // "(or the file is damaged)".
+    add_file("a byte flipped near the end", flipped, "wrong-backup-passphrase");
+  }
+  add_file("one byte appended", good + "x", "backup-corrupt");
+  add_file("certificate request", crypto::to_pem(crypto::make_request(root_key.get(), "root")), "private-key-missing");
+  {
+    crypto::SelfSignedSpec spec;
+    spec.common_name = "root";
+    add_file("certificate", crypto::to_pem(crypto::make_self_signed(root_key.get(), spec)), "private-key-missing");
+  }
+  {
+    const Bytes p12 = make_pkcs12(root_key.get(), {}, "root", pass("p12 passphrase"));
+    add_file("PKCS#12 key file", std::string(p12.begin(), p12.end()), "not-a-backup");
+  }
+  add_container("garbage database", std::string(8192, 'g'), key32, "backup-database-corrupt");
+  {
+    const std::string snap = test::read_text(tmp_ / "snapshot.db");
+    add_container("truncated database", std::string_view(snap).substr(0, snap.size() / 2), key32,
+                  "backup-database-corrupt");
+    db::Database::open(tmp_ / "snapshot.db", db::OpenMode::ReadWrite).exec("PRAGMA user_version = 99");
+    add_container("newer schema", test::read_text(tmp_ / "snapshot.db"), key32, "schema-too-new");
+    add_container("16-byte secrets", snap, SecretBytes(ByteView(crypto::random_bytes(16))), "backup-corrupt");
+  }
+
+  KeyStore target = create_target(dst());
+  target.generate("mine", crypto::KeyAlgorithm::EcP256);
+  const Dump before = dump(db_of(dst()));
+  const std::set<std::string> files = listing(dst());
+  for (const auto& [what, f, code] : bad) {
+    SCOPED_TRACE(what);
+    const Error e = capture_error([&, path = f] {
+      backup::OpenedBackup b = open_backup(path, dst());
+      (void)target.restore(b, false);
+    });
+    EXPECT_EQ(e.code(), code) << e.what();
+    EXPECT_NE(e.kind(), ErrorKind::Internal);
+    EXPECT_EQ(diff(before, dump(db_of(dst()))), "");
+    EXPECT_EQ(listing(dst()), files) << "a scratch file was left in the data directory";
+  }
+  // The wrong passphrase for a good backup, too.
+  const Error e = capture_error([&] { (void)backup::OpenedBackup::open(file, pass("not this one"), dst()); });
+  EXPECT_EQ(e.code(), "wrong-backup-passphrase");
+  EXPECT_EQ(diff(before, dump(db_of(dst()))), "");
+  EXPECT_EQ(listing(dst()), files);
+  EXPECT_EQ(names(target), (std::vector<std::string>{"mine"}));
+}
+
+class RestoreOnTmpfs : public RestoreTest {
+ protected:
+  void mount(const std::string& size) {
+    try {
+      mount_ = std::make_unique<test::TmpfsMount>(tmp_ / "mnt", size);
+    } catch (const std::exception& e) {
+      FAIL() << e.what();
+    }
+  }
+  void TearDown() override {
+    if (mount_) {
+      EXPECT_EQ(mount_->unmount(), "");
+    }
+  }
+  [[nodiscard]] fs::path target_dir() const { return mount_->path() / "data"; }
+  std::unique_ptr<test::TmpfsMount> mount_;
+};
+
+TEST_F(RestoreOnTmpfs, FullDiskInTheMiddleOfARestoreChangesNothing) {
+  // A source with many keys and a table of 3 MiB, the target on a 1 MiB file system.
+  fs::path file;
+  {
+    KeyStore store = create_source();
+    for (int i = 0; i < 30; ++i) store.generate("key-" + std::to_string(i), crypto::KeyAlgorithm::EcP256);
+  }
+  {
+    test::StoreEditor edit(src());
+    edit.exec(
+        "CREATE TABLE bulk (id INTEGER PRIMARY KEY, b BLOB);"
+        "INSERT INTO bulk (b) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 48) "
+        "SELECT randomblob(65536) FROM n;");
+  }
+  {
+    KeyStore store = open_source();
+    file = backup_of(store);
+  }
+  ASSERT_NO_FATAL_FAILURE(mount("1m"));
+  KeyStore target = create_target(target_dir());
+  target.generate("mine", crypto::KeyAlgorithm::EcP256);
+  target.generate("ours", crypto::KeyAlgorithm::Ed25519);
+  const Dump before = dump(db_of(target_dir()));
+  const std::set<std::string> files = listing(target_dir());
+
+  // Opening the backup into the full data directory fails there, leaving no scratch file.
+  Error e = capture_error([&] { (void)open_backup(file, target_dir()); });
+  EXPECT_EQ(e.kind(), ErrorKind::Storage);
+  EXPECT_EQ(e.code(), "disk-full") << e.what();
+  EXPECT_EQ(listing(target_dir()), files);
+
+  // Opened elsewhere, the restore itself runs out of space half-way.
+  {
+    backup::OpenedBackup b = open_backup(file, scratch());
+    e = capture_error([&] { (void)target.restore(b, false); });
+  }
+  EXPECT_EQ(e.kind(), ErrorKind::Storage);
+  EXPECT_EQ(e.code(), "disk-full") << e.what();
+  EXPECT_EQ(diff(before, dump(db_of(target_dir()))), "");
+  EXPECT_EQ(listing(target_dir()), files);
+  EXPECT_EQ(names(target), (std::vector<std::string>{"mine", "ours"}));
+  EXPECT_TRUE(target.quarantine().empty());
+
+  // Opened again from disk: still exactly as before.
+  {
+    KeyStore again = open_target(target_dir());
+    EXPECT_EQ(verdict_names(again.check_all().reusable), (std::vector<std::string>{"mine", "ours"}));
+  }
+  EXPECT_EQ(diff(before, dump(db_of(target_dir()))), "");
+
+  // With room, the same restore on the same store object succeeds: the failure was the disk,
+  // and it left the connection usable (the backup detached, no transaction open).
+  const test::ProcessResult grow = test::run_process({"mount", "-o", "remount,size=64m", mount_->path().string()});
+  ASSERT_EQ(grow.exit_code, 0) << grow.err;
+  const RestoreReport report = restore_into(target, target_dir(), file);
+  EXPECT_EQ(report.added.size(), 30u);
+  EXPECT_EQ(table_counts(report), (std::map<std::string, std::int64_t>{{"bulk", 48}}));
+  EXPECT_EQ(target.check_all().reusable.size(), 32u);
+}
+
+TEST_F(RestoreOnTmpfs, ReadOnlyTargetIsRefusedAndLeftUnchanged) {
+  make_damaged_source();
+  fs::path file;
+  {
+    KeyStore store = open_source();
+    file = backup_of(store);
+  }
+  ASSERT_NO_FATAL_FAILURE(mount("8m"));
+  {
+    KeyStore target = create_target(target_dir());
+    target.generate("mine", crypto::KeyAlgorithm::EcP256);
+  }  // closed: a file system with a file open for writing cannot be remounted read-only
+  const Dump before = dump(db_of(target_dir()));
+  const std::string db_bytes = file_digest(db_of(target_dir()));
+  const std::set<std::string> files = listing(target_dir());
+  mount_->remount_read_only();
+
+  // The backup cannot be opened into the read-only data directory...
+  Error e = capture_error([&] { (void)open_backup(file, target_dir()); });
+  EXPECT_EQ(e.kind(), ErrorKind::Storage);
+  EXPECT_NE(std::string(e.what()).find("Read-only file system"), std::string::npos) << e.what();
+  // ...and the store cannot be opened for the restore.
+  backup::OpenedBackup b = open_backup(file, scratch());
+  e = capture_error([&] { (void)open_target(target_dir()); });
+  EXPECT_EQ(e.kind(), ErrorKind::Storage);
+  EXPECT_EQ(e.code(), "data-dir-not-writable");
+
+  mount_->remount_read_write();
+  EXPECT_EQ(listing(target_dir()), files);
+  EXPECT_EQ(file_digest(db_of(target_dir())), db_bytes);
+  EXPECT_EQ(diff(before, dump(db_of(target_dir()))), "");
+  // Writable again, the restore goes through.
+  KeyStore target = open_target(target_dir());
+  const RestoreReport report = target.restore(b, false);
+  EXPECT_EQ(item_names(report.added), (std::vector<std::string>{"cert-owner", "intact"}));
+}
+
+// ---- backups while another process writes -------------------------------------------------------
+
+TEST_F(RestoreTest, BackupsTakenWhileOthersKeepWritingAreConsistentSnapshots) {
+  {
+    KeyStore store = create_source();
+    store.generate("seed", crypto::KeyAlgorithm::EcP256);
+  }
+  {
+    // Every transaction of the second writer adds one event and counts it in the tally: a
+    // consistent snapshot has tally = count(events).
+    test::StoreEditor edit(src());
+    edit.exec(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, payload BLOB);"
+        "CREATE TABLE tally (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), n INTEGER NOT NULL);"
+        "INSERT INTO tally VALUES (1, 0);");
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> keys_written{0};
+  std::atomic<int> events_written{0};
+  std::mutex failure_mutex;
+  std::string failure;
+  auto record_failure = [&](const std::string& what) {
+    const std::lock_guard lock(failure_mutex);
+    if (failure.empty()) failure = what;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  std::thread key_writer([&] {
+    try {
+      KeyStore store = KeyStore::open(src(), pass(kSourcePass));
+      for (int i = 0; !stop && std::chrono::steady_clock::now() < deadline; ++i) {
+        store.generate("w-" + std::to_string(i), crypto::KeyAlgorithm::EcP256);
+        ++keys_written;
+        std::this_thread::sleep_for(1ms);
+      }
+    } catch (const std::exception& e) {
+      record_failure(std::string("key writer: ") + e.what());
+    }
+  });
+  std::thread row_writer([&] {
+    try {
+      db::Database db = db::Database::open(db_of(src()), db::OpenMode::ReadWrite);
+      for (int i = 0; !stop && std::chrono::steady_clock::now() < deadline; ++i) {
+        db::Transaction tx(db);
+        db.prepare("INSERT INTO events (at, payload) VALUES (?, randomblob(200))").bind(1, std::int64_t{i}).run();
+        db.exec("UPDATE tally SET n = n + 1");
+        tx.commit();
+        ++events_written;
+        // A breath between transactions: SQLite's busy handler polls, and a writer that takes the
+        // lock again at once would starve the others.
+        std::this_thread::sleep_for(1ms);
+      }
+    } catch (const std::exception& e) {
+      record_failure(std::string("row writer: ") + e.what());
+    }
+  });
+
+  // Take a backup each time both writers have made progress since the last one.
+  std::vector<fs::path> files;
+  {
+    KeyStore store = open_source();
+    int last_keys = 0;
+    int last_events = 0;
+    while (files.size() < 4 && std::chrono::steady_clock::now() < deadline) {
+      if (keys_written > last_keys + 2 && events_written > last_events + 2) {
+        files.push_back(backup_of(store, "during-" + std::to_string(files.size()) + ".sbk"));
+        // Counted after the backup, so that the next one surely holds more.
+        last_keys = keys_written;
+        last_events = events_written;
+      } else {
+        std::this_thread::sleep_for(5ms);
+      }
+    }
+  }
+  stop = true;
+  key_writer.join();
+  row_writer.join();
+  ASSERT_EQ(failure, "");
+  ASSERT_GE(files.size(), 3u) << "the writers made too little progress to test anything: " << keys_written
+                              << " keys, " << events_written << " events";
+
+  std::set<std::int64_t> key_counts;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    SCOPED_TRACE(files[i].filename().string());
+    const fs::path dir = tmp_ / ("restored-" + std::to_string(i));
+    KeyStore target = create_target(dir);
+    backup::OpenedBackup b = open_backup(files[i], dir);
+    EXPECT_EQ(b.database().quick_check(), "");
+    const nlohmann::json& m = b.manifest();
+    const RestoreReport report = target.restore(b, false);
+
+    db::Database restored = db::Database::open(db_of(dir), db::OpenMode::ReadOnly);
+    EXPECT_EQ(restored.quick_check(), "");
+    const IntegrityReport check = target.check_all();
+    EXPECT_TRUE(check.excluded.empty());
+    const auto keys = m.at("counts").at("keys").get<std::int64_t>();
+    key_counts.insert(keys);
+    EXPECT_EQ(static_cast<std::int64_t>(check.reusable.size()), keys);
+    EXPECT_EQ(static_cast<std::int64_t>(report.added.size()), keys);
+    EXPECT_TRUE(report.quarantined.empty());
+    const auto events = m.at("tables").at("events").get<std::int64_t>();
+    EXPECT_EQ(count_rows(db_of(dir), "events"), events);
+    EXPECT_EQ(table_counts(report).at("events"), events);
+    db::Statement t = restored.prepare("SELECT n FROM tally");
+    ASSERT_TRUE(t.step());
+    EXPECT_EQ(t.int64(0), events) << "the snapshot caught a transaction half-way";
+  }
+  EXPECT_EQ(key_counts.size(), files.size()) << "every backup was taken at another point of the writes";
+}
+
+}  // namespace
+}  // namespace signet::keystore
