@@ -136,6 +136,13 @@ RestoreReport plan(const backup::OpenedBackup& b, TargetState target) {
       }
       std::string name = r.name;
       std::string note;
+      try {
+        KeyStore::validate_name(name);
+      } catch (const Error&) {
+        // The key is sound; only its name (not part of its identity) was damaged or edited.
+        name = "restored-" + to_hex(*r.fingerprint).substr(0, 16);
+        note = "renamed: the name in the backup is not a valid key name";
+      }
       for (int n = 1; target.names.count(name) != 0; ++n) {
         // Shorten the name so that it stays within validate_name()'s 128 characters: a long name
         // must not turn a clash into a failed restore.
@@ -276,6 +283,17 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, bool dry_run) {
   }
   RestoreReport report = plan(backup, std::move(target));
   report.dry_run = dry_run;
+  // A key skipped because an entry with its fingerprint is here already: if that entry is itself
+  // damaged, say so, since this backup holds the good copy.
+  for (RestoreItem& item : report.skipped) {
+    const auto existing = record(item.target_name);
+    if (existing && !check_key(context(), *existing, state_->clock->now()).reusable()) {
+      item.note = "the entry \"" + item.target_name +
+                  "\" here has the same fingerprint but fails its integrity check: delete it "
+                  "with `signet keys delete " + item.target_name +
+                  "` and restore again to bring back this valid copy";
+    }
+  }
 
   const std::vector<std::string> tables = generic_tables(backup.database(), "main");
   if (dry_run) {

@@ -660,6 +660,63 @@ TEST_F(RestoreTest, NameClashOnALongNameIsRenamedWithinTheNameLimit) {
   EXPECT_EQ(target.records().size(), 4u);
 }
 
+TEST_F(RestoreTest, KeyWhoseNameWasDamagedInTheBackupIsRestoredUnderItsFingerprint) {
+  fs::path file;
+  std::string fingerprint;
+  {
+    KeyStore store = create_source();
+    fingerprint = store.generate("ok-name", crypto::KeyAlgorithm::EcP256).fingerprint_hex;
+    store.generate("other", crypto::KeyAlgorithm::EcP256);
+  }
+  // The name is not part of the entry's identity: an invalid one must not sink the restore.
+  test::StoreEditor(src()).exec("UPDATE keys SET name = '-bad name ' WHERE name = 'ok-name'");
+  {
+    KeyStore store = open_source();
+    file = backup_of(store);
+  }
+  KeyStore target = create_target(dst());
+  const RestoreReport report = restore_into(target, dst(), file);
+  ASSERT_EQ(report.added.size(), 2u) << summary(report);
+  const std::string expected = "restored-" + fingerprint.substr(0, 16);
+  const auto renamed = std::find_if(report.added.begin(), report.added.end(),
+                                    [&](const RestoreItem& i) { return i.target_name == expected; });
+  ASSERT_NE(renamed, report.added.end()) << summary(report);
+  EXPECT_NE(renamed->note.find("not a valid key name"), std::string::npos) << renamed->note;
+  const auto restored = target.check(std::vector<std::string>{expected});
+  ASSERT_EQ(restored.size(), 1u);
+  EXPECT_TRUE(restored.front().reusable());
+  EXPECT_EQ(restored.front().fingerprint_hex, fingerprint);
+  EXPECT_TRUE(restore_into(target, dst(), file).added.empty());
+}
+
+TEST_F(RestoreTest, SkippedKeyWhoseLocalCopyIsDamagedSaysHowToRepairIt) {
+  fs::path file;
+  {
+    KeyStore store = create_source();
+    store.generate("shared", crypto::KeyAlgorithm::EcP256);
+    file = backup_of(store);
+  }
+  // The target got the same key by an earlier restore; then its copy was damaged.
+  {
+    KeyStore target = create_target(dst());
+    ASSERT_EQ(restore_into(target, dst(), file).added.size(), 1u);
+  }
+  test::StoreEditor(dst()).flip_key_byte("shared", "encrypted_private_key", 20);
+  KeyStore target = open_target(dst());
+  ASSERT_FALSE(target.check(std::vector<std::string>{"shared"}).front().reusable());
+
+  const RestoreReport report = restore_into(target, dst(), file);
+  ASSERT_EQ(report.skipped.size(), 1u) << summary(report);
+  EXPECT_NE(report.skipped.front().note.find("fails its integrity check"), std::string::npos)
+      << report.skipped.front().note;
+  EXPECT_NE(report.skipped.front().note.find("signet keys delete shared"), std::string::npos);
+  // Following the advice brings the good copy back.
+  target.remove("shared");
+  const RestoreReport again = restore_into(target, dst(), file);
+  ASSERT_EQ(again.added.size(), 1u) << summary(again);
+  EXPECT_TRUE(target.check(std::vector<std::string>{"shared"}).front().reusable());
+}
+
 TEST_F(RestoreTest, RestoreIntoTheStoreTheBackupCameFromAddsNoKey) {
   make_damaged_source();
   KeyStore store = open_source();
