@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev sqlite3                         # key store; sqlite3 edits stores in tests
   libgtest-dev libgmock-dev libbenchmark-dev     # tests and benchmarks
   libcli11-dev nlohmann-json3-dev                # CLI parsing, JSON output
+  libtomlplusplus-dev                            # answers files and the daemon configuration (TOML)
   util-linux                                     # mount: tmpfs for full-disk and read-only tests
 )
 

@@ -15,5 +15,6 @@ using Action = std::function<int()>;
 void add_store_commands(CLI::App& root, const GlobalOptions& global, Action& action);
 void add_keys_commands(CLI::App& root, const GlobalOptions& global, Action& action);
 void add_backup_commands(CLI::App& root, const GlobalOptions& global, Action& action);
+void add_setup_commands(CLI::App& root, const GlobalOptions& global, Action& action);
 
 }  // namespace signet::cli

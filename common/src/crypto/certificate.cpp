@@ -49,6 +49,24 @@ void add_ext(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
   if (!ok) throw_openssl(ErrorKind::Crypto, "certificate-build-failed", "adding an extension failed");
 }
 
+void add_name_entries(X509_NAME* name, const NameEntries& entries) {
+  for (const auto& [attribute, value] : entries) {
+    if (X509_NAME_add_entry_by_txt(name, attribute.c_str(), MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
+                                   0) != 1) {
+      throw_openssl(ErrorKind::Malformed, "name-invalid",
+                    "the name attribute " + attribute + "=\"" + value + "\" is not valid");
+    }
+  }
+}
+
+Bytes random_serial() {
+  Bytes serial = random_bytes(16);
+  serial[0] &= 0x7f;  // positive
+  serial[0] |= 0x01;  // and a full 128 bits long
+  return serial;
+}
+
 const EVP_MD* digest_for(const EVP_PKEY* key) {
   return EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();
 }
@@ -174,10 +192,7 @@ bool CertificateRequest::signature_valid() const {
 Certificate make_self_signed(const EVP_PKEY* key, const SelfSignedSpec& spec) {
   ossl::X509Ptr cert{X509_new()};
   if (!cert) throw_openssl(ErrorKind::Crypto, "certificate-build-failed", "X509_new failed");
-  // A random positive 128-bit serial.
-  Bytes serial = random_bytes(16);
-  serial[0] &= 0x7f;
-  serial[0] |= 0x01;
+  const Bytes serial = random_serial();
   ossl::BignumPtr bn{BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr)};
   auto nb = std::chrono::system_clock::to_time_t(spec.not_before);
   auto na = std::chrono::system_clock::to_time_t(spec.not_before + spec.validity);
@@ -186,18 +201,21 @@ Certificate make_self_signed(const EVP_PKEY* key, const SelfSignedSpec& spec) {
             BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get())) != nullptr &&
             X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, 0, &nb) != nullptr &&
             X509_time_adj_ex(X509_getm_notAfter(cert.get()), 0, 0, &na) != nullptr &&
-            X509_NAME_add_entry_by_txt(
-                name, "CN", MBSTRING_UTF8,
-                reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1, -1, 0) == 1 &&
             X509_set_issuer_name(cert.get(), name) == 1 &&
             X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(key)) == 1;
   if (!ok) throw_openssl(ErrorKind::Crypto, "certificate-build-failed", "building a certificate failed");
+  add_name_entries(name, spec.subject.empty() ? NameEntries{{"CN", spec.common_name}} : spec.subject);
+  if (X509_set_issuer_name(cert.get(), name) != 1) {
+    throw_openssl(ErrorKind::Crypto, "certificate-build-failed", "building a certificate failed");
+  }
 
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
   if (spec.ca) {
-    add_ext(cert.get(), &ctx, NID_basic_constraints, "critical,CA:TRUE");
+    const std::string bc = spec.path_length ? "critical,CA:TRUE,pathlen:" + std::to_string(*spec.path_length)
+                                            : std::string("critical,CA:TRUE");
+    add_ext(cert.get(), &ctx, NID_basic_constraints, bc.c_str());
     add_ext(cert.get(), &ctx, NID_key_usage,
             spec.key_cert_sign ? "critical,keyCertSign,cRLSign,digitalSignature"
                                : "critical,digitalSignature");
@@ -208,6 +226,59 @@ Certificate make_self_signed(const EVP_PKEY* key, const SelfSignedSpec& spec) {
   add_ext(cert.get(), &ctx, NID_subject_key_identifier, "hash");
   add_ext(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always");
   if (X509_sign(cert.get(), const_cast<EVP_PKEY*>(key), digest_for(key)) <= 0) {
+    throw_openssl(ErrorKind::Crypto, "certificate-sign-failed", "signing a certificate failed");
+  }
+  return Certificate::from_x509(cert.get());
+}
+
+CertificateRequest make_request(const EVP_PKEY* key, const NameEntries& subject) {
+  ossl::X509ReqPtr req{X509_REQ_new()};
+  if (!req) throw_openssl(ErrorKind::Crypto, "request-build-failed", "building a request failed");
+  add_name_entries(X509_REQ_get_subject_name(req.get()), subject);
+  if (X509_REQ_set_pubkey(req.get(), const_cast<EVP_PKEY*>(key)) != 1 ||
+      X509_REQ_sign(req.get(), const_cast<EVP_PKEY*>(key), digest_for(key)) <= 0) {
+    throw_openssl(ErrorKind::Crypto, "request-build-failed", "signing a request failed");
+  }
+  unsigned char* der = nullptr;
+  const int len = i2d_X509_REQ(req.get(), &der);
+  if (len <= 0) throw_openssl(ErrorKind::Crypto, "encode-failed", "encoding a request failed");
+  Bytes bytes(der, der + len);
+  OPENSSL_free(der);
+  return CertificateRequest::from_der(bytes);
+}
+
+Certificate issue_server_certificate(const EVP_PKEY* ca_key, const Certificate& ca_cert,
+                                     const EVP_PKEY* subject_key, const ServerCertificateSpec& spec) {
+  ossl::X509Ptr cert{X509_new()};
+  if (!cert) throw_openssl(ErrorKind::Crypto, "certificate-build-failed", "X509_new failed");
+  const Bytes serial = random_serial();
+  ossl::BignumPtr bn{BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr)};
+  std::time_t nb = std::chrono::system_clock::to_time_t(spec.not_before);
+  std::time_t na = std::chrono::system_clock::to_time_t(std::min(spec.not_before + spec.validity, ca_cert.not_after()));
+  bool ok = bn && X509_set_version(cert.get(), X509_VERSION_3) == 1 &&
+            BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get())) != nullptr &&
+            X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, 0, &nb) != nullptr &&
+            X509_time_adj_ex(X509_getm_notAfter(cert.get()), 0, 0, &na) != nullptr &&
+            X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.x509())) == 1 &&
+            X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(subject_key)) == 1;
+  if (!ok) throw_openssl(ErrorKind::Crypto, "certificate-build-failed", "building a certificate failed");
+  add_name_entries(X509_get_subject_name(cert.get()), {{"CN", spec.common_name}});
+
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, ca_cert.x509(), cert.get(), nullptr, nullptr, 0);
+  add_ext(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE");
+  add_ext(cert.get(), &ctx, NID_key_usage,
+          EVP_PKEY_get_base_id(subject_key) == EVP_PKEY_RSA ? "critical,digitalSignature,keyEncipherment"
+                                                           : "critical,digitalSignature");
+  add_ext(cert.get(), &ctx, NID_ext_key_usage, "serverAuth");
+  add_ext(cert.get(), &ctx, NID_subject_key_identifier, "hash");
+  add_ext(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always");
+  std::string san;
+  for (const auto& d : spec.dns_names) san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
+  for (const auto& ip : spec.ip_addresses) san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
+  if (!san.empty()) add_ext(cert.get(), &ctx, NID_subject_alt_name, san.c_str());
+  if (X509_sign(cert.get(), const_cast<EVP_PKEY*>(ca_key), digest_for(ca_key)) <= 0) {
     throw_openssl(ErrorKind::Crypto, "certificate-sign-failed", "signing a certificate failed");
   }
   return Certificate::from_x509(cert.get());

@@ -646,4 +646,32 @@ std::vector<AuditEntry> KeyStore::audit_log() {
   return out;
 }
 
+std::optional<Installation> KeyStore::installation() {
+  db::Statement s = state_->db.prepare(
+      "SELECT state, ca_fingerprint, ca_certificate, answers, updated_at FROM installation "
+      "WHERE singleton = 1");
+  if (!s.step()) return std::nullopt;
+  return Installation{s.text(0), s.blob(1), s.optional_blob(2), s.text(3), s.int64(4)};
+}
+
+void KeyStore::set_installation(const Installation& inst) {
+  db::Transaction tx(state_->db);
+  db::Statement s = state_->db.prepare(
+      "INSERT OR REPLACE INTO installation (singleton, state, ca_fingerprint, ca_certificate, "
+      "answers, updated_at) VALUES (1, ?, ?, ?, ?, ?)");
+  s.bind(1, inst.state).bind(2, ByteView(inst.ca_fingerprint));
+  if (inst.ca_certificate_sha256) s.bind(3, ByteView(*inst.ca_certificate_sha256)); else s.bind_null(3);
+  s.bind(4, inst.answers).bind(5, state_->clock->unix_seconds()).run();
+  audit("setup.apply", name_of_fingerprint(inst.ca_fingerprint).value_or(""),
+        inst.state + ", CA key " + to_hex(inst.ca_fingerprint));
+  tx.commit();
+}
+
+std::optional<std::string> KeyStore::name_of_fingerprint(ByteView fingerprint) {
+  db::Statement s = state_->db.prepare("SELECT name FROM keys WHERE fingerprint = ?");
+  s.bind(1, fingerprint);
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
+}
+
 }  // namespace signet::keystore

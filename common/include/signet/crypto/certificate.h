@@ -11,6 +11,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "signet/core/bytes.h"
 #include "signet/crypto/handles.h"
@@ -73,8 +75,14 @@ class CertificateRequest {
 
 // What a self-signed certificate should say. Used by setup to make a root CA certificate and by
 // tests to make certificates with particular defects.
+// A subject distinguished name as (attribute, value) pairs in order, e.g. {{"C", "DE"}, {"O",
+// "Example"}, {"CN", "Example Root CA"}}. Values are UTF-8.
+using NameEntries = std::vector<std::pair<std::string, std::string>>;
+
 struct SelfSignedSpec {
   std::string common_name;
+  NameEntries subject;         // when not empty, used instead of CN=common_name
+  std::optional<int> path_length;  // basicConstraints pathLenConstraint of a CA
   std::chrono::seconds validity = std::chrono::hours(24 * 365);
   TimePoint not_before = std::chrono::system_clock::now();
   bool ca = true;              // basicConstraints cA
@@ -85,6 +93,23 @@ struct SelfSignedSpec {
 [[nodiscard]] Certificate make_self_signed(const EVP_PKEY* key, const SelfSignedSpec& spec);
 // A PKCS#10 request for `key` with subject CN=common_name. Throws Error(Crypto).
 [[nodiscard]] CertificateRequest make_request(const EVP_PKEY* key, const std::string& common_name);
+// A PKCS#10 request with a full subject. Throws Error(Crypto), Error(Malformed) for a bad name.
+[[nodiscard]] CertificateRequest make_request(const EVP_PKEY* key, const NameEntries& subject);
+
+// A TLS server certificate signed by a CA.
+struct ServerCertificateSpec {
+  std::string common_name;
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;
+  std::chrono::seconds validity = std::chrono::hours(24 * 397);
+  TimePoint not_before = std::chrono::system_clock::now();
+};
+// Issues a certificate for `subject_key` signed with `ca_key` under `ca_cert`: random positive
+// 128-bit serial, SKI/AKI, basicConstraints CA:FALSE, keyUsage digitalSignature (and
+// keyEncipherment for RSA), EKU serverAuth, the SANs. Never past the CA certificate's notAfter.
+[[nodiscard]] Certificate issue_server_certificate(const EVP_PKEY* ca_key, const Certificate& ca_cert,
+                                                   const EVP_PKEY* subject_key,
+                                                   const ServerCertificateSpec& spec);
 
 // PEM armour ("-----BEGIN CERTIFICATE-----" ...).
 [[nodiscard]] std::string to_pem(const Certificate& cert);

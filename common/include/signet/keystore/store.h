@@ -99,6 +99,15 @@ struct QuarantineEntry {
   std::vector<Finding> findings;
 };
 
+// What setup last applied to this store (the installation table).
+struct Installation {
+  std::string state;         // "installed" or "pending-certificate"
+  Bytes ca_fingerprint;      // of the CA key's public key
+  std::optional<Bytes> ca_certificate_sha256;
+  std::string answers;       // TOML
+  std::int64_t updated_at = 0;
+};
+
 // The result of a backup.
 struct BackupResult {
   std::filesystem::path file;
@@ -197,6 +206,13 @@ class KeyStore {
   // What restore() would do into a new, empty store (tables: every row of the backup's other
   // tables, all of which such a restore adds).
   [[nodiscard]] static RestoreReport plan_restore_into_empty_store(backup::OpenedBackup& backup);
+
+  // The installation record; std::nullopt before the first setup.
+  [[nodiscard]] std::optional<Installation> installation();
+  // Replaces the installation record, audited, in one transaction.
+  void set_installation(const Installation& installation);
+  // The name of the entry whose public key has this fingerprint; std::nullopt when none.
+  [[nodiscard]] std::optional<std::string> name_of_fingerprint(ByteView fingerprint);
 
   // The quarantined entries, oldest first. They are never offered for use.
   [[nodiscard]] std::vector<QuarantineEntry> quarantine();

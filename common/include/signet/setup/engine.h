@@ -1,0 +1,73 @@
+// The setup engine: applies a SetupPlan. The wizard (signet-setup) and `signet setup` both drive
+// it; neither does any crypto, SQL or file writing of its own.
+//
+// apply() computes everything it can first (validation, the backup opened and checked, the CA key
+// unlocked and checked again now, certificates and the configuration built in memory), then
+// writes: the store (created if missing), the key and certificate, the installation record, then
+// the files (CA certificate, daemon configuration, daemon TLS key and certificate), each to a
+// temporary name, fsynced and renamed, mode 0600. Re-running the same reinstall plan, or
+// reinstalling after a restore, never adds, changes or removes a key entry; the configuration
+// and the CA certificate are replaced only when the plan says so.
+//
+// Thread-safety: one apply() at a time per data directory (the store serializes writers).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "signet/core/bytes.h"
+#include "signet/crypto/certificate.h"
+#include "signet/setup/plan.h"
+
+namespace signet::setup {
+
+struct SetupSecrets {
+  Passphrase store_passphrase;              // unlocks the store, or protects a new one
+  std::optional<Passphrase> backup_passphrase;  // RestoreThenReinstall
+};
+
+// Called with a percentage (0..100) and what is being done; may be called from apply()'s thread
+// only.
+using Progress = std::function<void(int percent, const std::string& step)>;
+
+// The files of an installation, all under the data directory.
+struct InstallationFiles {
+  std::filesystem::path ca_certificate;  // ca.pem
+  std::filesystem::path configuration;   // signetd.toml
+  std::filesystem::path tls_key;         // tls-key.pem
+  std::filesystem::path tls_certificate; // tls-cert.pem (chain: server certificate, CA certificate)
+  std::filesystem::path request;         // ca-request.pem (subordinate CA, until installed)
+  [[nodiscard]] static InstallationFiles in(const std::filesystem::path& data_dir);
+};
+
+struct SetupResult {
+  std::string ca_key_name;
+  std::string ca_fingerprint_hex;
+  std::optional<crypto::Certificate> ca_certificate;  // none while a subordinate CA is pending
+  bool pending_certificate = false;  // a subordinate CA waits for its parent's certificate
+  InstallationFiles files;
+  std::vector<std::string> actions;  // what was done, in order, for the finish page and the CLI
+};
+
+// Applies `plan`. Throws Error(Malformed, "plan-invalid") listing every validate() problem, and
+// the store's, backup's and integrity check's errors ("key-not-found", "key-invalid",
+// "no-ca-certificate", ...). On an error before the first write nothing changed.
+SetupResult apply(const SetupPlan& plan, const SetupSecrets& secrets, const Progress& progress = {});
+
+// Finishes a subordinate CA: `certificate_file` (PEM or DER, the CA certificate first, its chain
+// after it) must carry the pending key's public key and be a CA certificate. The pending key is
+// checked again. Then the configuration and TLS files are written as for an installation.
+SetupResult install_certificate(const std::filesystem::path& data_dir, const Passphrase& store_passphrase,
+                                const std::filesystem::path& certificate_file, const Progress& progress = {});
+
+// The answers of the current installation in `data_dir`, as a plan. Throws Error(NotFound,
+// "not-installed") before the first setup.
+[[nodiscard]] SetupPlan current_answers(const std::filesystem::path& data_dir, const Passphrase& store_passphrase);
+
+// The identity written in a certificate's subject (to pre-fill the wizard when one is reused).
+[[nodiscard]] CaIdentity identity_of(const crypto::Certificate& certificate);
+
+}  // namespace signet::setup

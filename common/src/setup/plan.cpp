@@ -1,0 +1,374 @@
+#include "signet/setup/plan.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "signet/core/error.h"
+#include "signet/keystore/store.h"
+
+namespace signet::setup {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::array<std::pair<SetupMode, std::string_view>, 5> kModes = {{
+    {SetupMode::NewKey, "new-key"},
+    {SetupMode::ExistingKey, "existing-key"},
+    {SetupMode::ExistingKeyAndCertificate, "existing-key-and-certificate"},
+    {SetupMode::RestoreThenReinstall, "restore-then-reinstall"},
+    {SetupMode::Subordinate, "subordinate"},
+}};
+
+bool is_ip(const std::string& s) {
+  in6_addr a6{};
+  in_addr a4{};
+  return inet_pton(AF_INET, s.c_str(), &a4) == 1 || inet_pton(AF_INET6, s.c_str(), &a6) == 1;
+}
+
+bool is_dns_name(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  std::size_t label = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || (c == '*' && i == 0 && s.size() > 2 && s[1] == '.');
+    if (!ok || ++label > 63) return false;
+  }
+  return label > 0 && s.front() != '-' && s.back() != '-';
+}
+
+void check_text(std::vector<PlanProblem>& out, const std::string& field, const std::string& value,
+                std::size_t max, const std::string& what) {
+  if (value.size() > max) {
+    out.push_back({field, "too-long",
+                   what + " is " + std::to_string(value.size()) + " characters; at most " +
+                       std::to_string(max) + " are allowed (RFC 5280 upper bounds)"});
+  }
+  for (const char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out.push_back({field, "invalid", what + " contains a control character"});
+      break;
+    }
+  }
+}
+
+void check_data_dir(std::vector<PlanProblem>& out, const fs::path& dir) {
+  if (dir.empty() || dir.is_relative()) {
+    out.push_back({"data_dir", "invalid", "the data directory must be an absolute path"});
+    return;
+  }
+  std::error_code ec;
+  fs::path probe = dir;
+  while (!fs::exists(probe, ec) && probe.has_parent_path() && probe != probe.parent_path()) {
+    probe = probe.parent_path();
+  }
+  if (!fs::is_directory(probe, ec)) {
+    out.push_back({"data_dir", "invalid", probe.string() + " is not a directory"});
+    return;
+  }
+  if (::access(probe.c_str(), W_OK | X_OK) != 0) {
+    out.push_back({"data_dir", "not-writable",
+                   "no permission to write in " + probe.string() +
+                       ": run setup as the user that owns it, or choose another data directory"});
+    return;
+  }
+  if (probe == dir) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+      out.push_back({"data_dir", "permissions",
+                     dir.string() + " is accessible to group or others; run `chmod 700 " +
+                         dir.string() + "` or choose another directory"});
+    }
+  }
+}
+
+void check_port(std::vector<PlanProblem>& out, const std::string& field, const std::string& address,
+                std::uint16_t port, const std::string& what) {
+  if (port == 0) {
+    out.push_back({field, "invalid", what + " port must be between 1 and 65535"});
+  } else if (!is_ip(address)) {
+    out.push_back({field == "daemon.https_port" ? "daemon.https_address" : "daemon.http_address",
+                   "invalid", "\"" + address + "\" is not an IP address to listen on"});
+  } else if (port_in_use(address, port)) {
+    out.push_back({field, "port-in-use",
+                   what + " port " + std::to_string(port) + " on " + address +
+                       " is already in use by another program; choose a free port or stop that "
+                       "program"});
+  }
+}
+
+// toml++ accessors that name the key on a type mismatch.
+template <typename T>
+T get(const toml::table& t, std::string_view key, const T& fallback, const std::string& source,
+      const std::string& prefix = "") {
+  const toml::node* node = t.get(key);
+  if (node == nullptr) return fallback;
+  if (auto v = node->value<T>()) return *v;
+  throw Error(ErrorKind::Malformed, "answers-invalid",
+              source + ": " + prefix + std::string(key) + " (line " +
+                  std::to_string(node->source().begin.line) + ") has the wrong type");
+}
+
+void refuse_unknown(const toml::table& t, std::initializer_list<std::string_view> known,
+                    const std::string& source, const std::string& prefix) {
+  for (const auto& [k, v] : t) {
+    if (std::find(known.begin(), known.end(), k.str()) == known.end()) {
+      throw Error(ErrorKind::Malformed, "answers-invalid",
+                  source + ": unknown key " + prefix + std::string(k.str()) + " (line " +
+                      std::to_string(v.source().begin.line) +
+                      "); see the README, \"Answers file\", for the keys");
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(SetupMode mode) noexcept {
+  for (const auto& [m, n] : kModes) {
+    if (m == mode) return n;
+  }
+  return "new-key";
+}
+
+std::optional<SetupMode> parse_mode(std::string_view name) noexcept {
+  for (const auto& [m, n] : kModes) {
+    if (n == name) return m;
+  }
+  return std::nullopt;
+}
+
+bool port_in_use(const std::string& address, std::uint16_t port) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family = AF_INET;
+  if (auto* a4 = reinterpret_cast<sockaddr_in*>(&ss); inet_pton(AF_INET, address.c_str(), &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(port);
+    len = sizeof(sockaddr_in);
+  } else if (auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+             inet_pton(AF_INET6, address.c_str(), &a6->sin6_addr) == 1) {
+    family = AF_INET6;
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(port);
+    len = sizeof(sockaddr_in6);
+  } else {
+    return false;
+  }
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  // No SO_REUSEADDR: a listener (or a socket in TIME_WAIT) on the port must make this fail just
+  // as it would make the daemon's bind fail.
+  const bool in_use = ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno == EADDRINUSE;
+  ::close(fd);
+  return in_use;
+}
+
+std::vector<PlanProblem> validate(const SetupPlan& plan) {
+  std::vector<PlanProblem> out;
+  check_data_dir(out, plan.data_dir);
+
+  const bool new_key = plan.mode == SetupMode::NewKey ||
+                       (plan.mode == SetupMode::Subordinate && !plan.subordinate_existing_key);
+  try {
+    keystore::KeyStore::validate_name(plan.key_name);
+  } catch (const Error& e) {
+    out.push_back({"key_name", "invalid", e.what()});
+  }
+  (void)new_key;
+
+  if (plan.mode == SetupMode::RestoreThenReinstall) {
+    std::error_code ec;
+    if (plan.backup_file.empty()) {
+      out.push_back({"backup_file", "required", "choose the backup file to restore"});
+    } else if (!fs::is_regular_file(plan.backup_file, ec)) {
+      out.push_back({"backup_file", "not-found", plan.backup_file.string() + " does not exist"});
+    }
+  }
+
+  // The identity: a reused certificate brings its own, so it is only required otherwise.
+  const bool needs_identity = plan.mode == SetupMode::NewKey || plan.mode == SetupMode::ExistingKey ||
+                              plan.mode == SetupMode::Subordinate || plan.replace_ca_certificate;
+  const CaIdentity& id = plan.identity;
+  if (needs_identity && id.common_name.find_first_not_of(" \t") == std::string::npos) {
+    out.push_back({"identity.common_name", "required",
+                   "the CA needs a name (common name), for example \"Example Corp Root CA\""});
+  }
+  check_text(out, "identity.common_name", id.common_name, 64, "the common name");
+  check_text(out, "identity.organization", id.organization, 64, "the organization");
+  check_text(out, "identity.organizational_unit", id.organizational_unit, 64, "the organizational unit");
+  check_text(out, "identity.state", id.state, 128, "the state or province");
+  check_text(out, "identity.locality", id.locality, 128, "the locality");
+  if (!id.country.empty() &&
+      (id.country.size() != 2 || !std::isupper(static_cast<unsigned char>(id.country[0])) ||
+       !std::isupper(static_cast<unsigned char>(id.country[1])))) {
+    out.push_back({"identity.country", "invalid",
+                   "the country must be a two-letter ISO 3166 code in capitals, such as \"DE\""});
+  }
+  if (plan.validity_days < 1 || plan.validity_days > 36525) {
+    out.push_back({"validity_days", "invalid", "the CA certificate's validity must be 1 to 36525 days"});
+  }
+  if (plan.path_length && (*plan.path_length < 0 || *plan.path_length > 16)) {
+    out.push_back({"path_length", "invalid", "the path length must be between 0 and 16, or unset"});
+  }
+
+  if (plan.mode != SetupMode::Subordinate) {
+    const DaemonSettings& d = plan.daemon;
+    check_port(out, "daemon.https_port", d.https_address, d.https_port, "the HTTPS");
+    check_port(out, "daemon.http_port", d.http_address, d.http_port, "the HTTP");
+    if (d.https_port == d.http_port && d.https_port != 0 && d.https_address == d.http_address) {
+      out.push_back({"daemon.http_port", "conflict", "the HTTP and HTTPS listeners need different ports"});
+    }
+    if (d.tls_names.empty()) {
+      out.push_back({"daemon.tls_names", "required",
+                     "name at least one host name or IP address for the daemon's TLS certificate"});
+    }
+    for (const std::string& n : d.tls_names) {
+      if (!is_ip(n) && !is_dns_name(n)) {
+        out.push_back({"daemon.tls_names", "invalid", "\"" + n + "\" is neither a DNS name nor an IP address"});
+      }
+    }
+    const std::string& url = d.public_base_url;
+    const bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+    if (!scheme || url.size() < 9 || url.find_first_of(" \t\"<>") != std::string::npos) {
+      out.push_back({"daemon.public_base_url", "invalid",
+                     "the public base URL must be an http:// or https:// URL, such as "
+                     "\"http://ca.example.com\" (CRL and OCSP links are built from it)"});
+    }
+  }
+  return out;
+}
+
+std::string to_answers(const SetupPlan& p) {
+  toml::table identity{{"common_name", p.identity.common_name},
+                       {"organization", p.identity.organization},
+                       {"organizational_unit", p.identity.organizational_unit},
+                       {"country", p.identity.country},
+                       {"state", p.identity.state},
+                       {"locality", p.identity.locality}};
+  toml::array names;
+  for (const auto& n : p.daemon.tls_names) names.push_back(n);
+  toml::table daemon{{"https_address", p.daemon.https_address},
+                     {"https_port", static_cast<std::int64_t>(p.daemon.https_port)},
+                     {"http_address", p.daemon.http_address},
+                     {"http_port", static_cast<std::int64_t>(p.daemon.http_port)},
+                     {"tls_names", names},
+                     {"public_base_url", p.daemon.public_base_url}};
+  toml::table root{{"mode", std::string(to_string(p.mode))},
+                   {"data_dir", p.data_dir.string()},
+                   {"key_name", p.key_name},
+                   {"algorithm", std::string(crypto::to_string(p.algorithm))},
+                   {"validity_days", p.validity_days},
+                   {"backup_file", p.backup_file.string()},
+                   {"subordinate_existing_key", p.subordinate_existing_key},
+                   {"replace_configuration", p.replace_configuration},
+                   {"replace_ca_certificate", p.replace_ca_certificate},
+                   {"identity", identity},
+                   {"daemon", daemon}};
+  if (p.path_length) root.insert("path_length", static_cast<std::int64_t>(*p.path_length));
+  std::ostringstream out;
+  out << "# Signet setup answers (signet setup --answers FILE). Passphrases are never stored here.\n"
+      << root << "\n";
+  return out.str();
+}
+
+SetupPlan parse_answers(std::string_view text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw Error(ErrorKind::Malformed, "answers-invalid",
+                source + ": line " + std::to_string(e.source().begin.line) + ": " +
+                    std::string(e.description()));
+  }
+  refuse_unknown(root,
+                 {"mode", "data_dir", "key_name", "algorithm", "validity_days", "path_length",
+                  "backup_file", "subordinate_existing_key", "replace_configuration",
+                  "replace_ca_certificate", "identity", "daemon"},
+                 source, "");
+  SetupPlan p;
+  const std::string mode = get<std::string>(root, "mode", std::string(to_string(p.mode)), source);
+  const auto parsed_mode = parse_mode(mode);
+  if (!parsed_mode) {
+    throw Error(ErrorKind::Malformed, "answers-invalid",
+                source + ": mode \"" + mode +
+                    "\" is not one of new-key, existing-key, existing-key-and-certificate, "
+                    "restore-then-reinstall, subordinate");
+  }
+  p.mode = *parsed_mode;
+  // Absent: the caller decides (the CLI uses --data-dir); validate() refuses an empty one.
+  p.data_dir = get<std::string>(root, "data_dir", "", source);
+  p.key_name = get<std::string>(root, "key_name", p.key_name, source);
+  const std::string alg = get<std::string>(root, "algorithm", std::string(crypto::to_string(p.algorithm)), source);
+  const auto parsed_alg = crypto::parse_algorithm(alg);
+  if (!parsed_alg) {
+    throw Error(ErrorKind::Malformed, "answers-invalid",
+                source + ": algorithm \"" + alg + "\" is not one of " + crypto::algorithm_list());
+  }
+  p.algorithm = *parsed_alg;
+  p.validity_days = get<std::int64_t>(root, "validity_days", p.validity_days, source);
+  if (root.contains("path_length")) {
+    p.path_length = static_cast<int>(get<std::int64_t>(root, "path_length", 0, source));
+  }
+  p.backup_file = get<std::string>(root, "backup_file", "", source);
+  p.subordinate_existing_key = get<bool>(root, "subordinate_existing_key", false, source);
+  p.replace_configuration = get<bool>(root, "replace_configuration", false, source);
+  p.replace_ca_certificate = get<bool>(root, "replace_ca_certificate", false, source);
+  if (const toml::table* id = root["identity"].as_table()) {
+    refuse_unknown(*id, {"common_name", "organization", "organizational_unit", "country", "state", "locality"},
+                   source, "identity.");
+    p.identity.common_name = get<std::string>(*id, "common_name", "", source, "identity.");
+    p.identity.organization = get<std::string>(*id, "organization", "", source, "identity.");
+    p.identity.organizational_unit = get<std::string>(*id, "organizational_unit", "", source, "identity.");
+    p.identity.country = get<std::string>(*id, "country", "", source, "identity.");
+    p.identity.state = get<std::string>(*id, "state", "", source, "identity.");
+    p.identity.locality = get<std::string>(*id, "locality", "", source, "identity.");
+  }
+  if (const toml::table* d = root["daemon"].as_table()) {
+    refuse_unknown(*d, {"https_address", "https_port", "http_address", "http_port", "tls_names", "public_base_url"},
+                   source, "daemon.");
+    auto port = [&](std::string_view key, std::uint16_t fallback) {
+      const std::int64_t v = get<std::int64_t>(*d, key, fallback, source, "daemon.");
+      if (v < 1 || v > 65535) {
+        throw Error(ErrorKind::Malformed, "answers-invalid",
+                    source + ": daemon." + std::string(key) + " must be a port between 1 and 65535");
+      }
+      return static_cast<std::uint16_t>(v);
+    };
+    p.daemon.https_address = get<std::string>(*d, "https_address", p.daemon.https_address, source, "daemon.");
+    p.daemon.https_port = port("https_port", p.daemon.https_port);
+    p.daemon.http_address = get<std::string>(*d, "http_address", p.daemon.http_address, source, "daemon.");
+    p.daemon.http_port = port("http_port", p.daemon.http_port);
+    p.daemon.public_base_url = get<std::string>(*d, "public_base_url", p.daemon.public_base_url, source, "daemon.");
+    if (const toml::node* n = d->get("tls_names")) {
+      const toml::array* arr = n->as_array();
+      if (arr == nullptr) {
+        throw Error(ErrorKind::Malformed, "answers-invalid", source + ": daemon.tls_names must be a list of strings");
+      }
+      p.daemon.tls_names.clear();
+      for (const auto& e : *arr) {
+        const auto s = e.value<std::string>();
+        if (!s) {
+          throw Error(ErrorKind::Malformed, "answers-invalid", source + ": daemon.tls_names must be a list of strings");
+        }
+        p.daemon.tls_names.push_back(*s);
+      }
+    }
+  }
+  return p;
+}
+
+}  // namespace signet::setup

@@ -1,0 +1,99 @@
+// signet setup --answers FILE | --print-answers | --install-certificate FILE
+#include <iostream>
+#include <memory>
+
+#include "app.h"
+#include "commands.h"
+#include "signet/core/error.h"
+#include "signet/core/file.h"
+#include "signet/keystore/store.h"
+#include "signet/setup/engine.h"
+
+namespace signet::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct SetupOptions {
+  std::optional<fs::path> answers;
+  std::optional<fs::path> install_certificate;
+  std::optional<fs::path> backup_passphrase_file;
+  bool print_answers = false;
+};
+
+void print_result(const setup::SetupResult& r) {
+  for (const std::string& a : r.actions) std::cout << "- " << a << "\n";
+  if (r.pending_certificate) {
+    std::cout << "The subordinate CA key \"" << r.ca_key_name << "\" waits for its certificate: send "
+              << r.files.request.string() << " to the parent CA, then run\n"
+              << "  signet setup --install-certificate SIGNED-CERTIFICATE.pem\n";
+    return;
+  }
+  std::cout << "The CA is set up: key \"" << r.ca_key_name << "\" (SHA256:" << r.ca_fingerprint_hex << ")";
+  if (r.ca_certificate) std::cout << ", certificate " << r.ca_certificate->subject();
+  std::cout << ".\nFiles: " << r.files.ca_certificate.string() << ", " << r.files.configuration.string() << ", "
+            << r.files.tls_certificate.string() << ", " << r.files.tls_key.string() << "\n";
+}
+
+int run_setup(const GlobalOptions& g, const SetupOptions& o) {
+  const int chosen = (o.answers ? 1 : 0) + (o.install_certificate ? 1 : 0) + (o.print_answers ? 1 : 0);
+  if (chosen != 1) {
+    throw Error(ErrorKind::Malformed, "usage",
+                "choose exactly one of --answers FILE, --install-certificate FILE, --print-answers");
+  }
+  if (o.print_answers) {
+    const Passphrase pass = obtain_passphrase(g.passphrase_file, "key store passphrase", false, kStorePassphraseOption);
+    std::cout << setup::to_answers(setup::current_answers(g.data_dir, pass));
+    return kExitOk;
+  }
+  if (o.install_certificate) {
+    const Passphrase pass = obtain_passphrase(g.passphrase_file, "key store passphrase", false, kStorePassphraseOption);
+    print_result(setup::install_certificate(g.data_dir, pass, *o.install_certificate));
+    return kExitOk;
+  }
+  const Bytes text = file::read(*o.answers, 1u << 20);
+  setup::SetupPlan plan = setup::parse_answers(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()),
+                                               o.answers->string());
+  if (plan.data_dir.empty()) plan.data_dir = g.data_dir;
+  // Every problem at once, before any passphrase is asked for.
+  if (const auto problems = setup::validate(plan); !problems.empty()) {
+    std::string message = o.answers->string() + " cannot be applied:";
+    for (const auto& p : problems) message += "\n  " + p.field + " [" + p.code + "]: " + p.message;
+    throw Error(ErrorKind::Malformed, "plan-invalid", message);
+  }
+  const bool new_store = !fs::exists(keystore::KeyStore::database_path(plan.data_dir));
+  setup::SetupSecrets secrets{
+      obtain_passphrase(g.passphrase_file, new_store ? "new key store passphrase" : "key store passphrase", new_store,
+                        kStorePassphraseOption),
+      std::nullopt};
+  if (plan.mode == setup::SetupMode::RestoreThenReinstall) {
+    secrets.backup_passphrase =
+        obtain_passphrase(o.backup_passphrase_file, "backup passphrase", false, "--backup-passphrase-file FILE");
+  }
+  print_result(setup::apply(plan, secrets, [](int percent, const std::string& step) {
+    std::cerr << "[" << percent << "%] " << step << "\n";
+  }));
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_setup_commands(CLI::App& root, const GlobalOptions& global, Action& action) {
+  auto o = std::make_shared<SetupOptions>();
+  CLI::App* cmd = root.add_subcommand(
+      "setup", "Install or reinstall the CA without a display (the engine behind signet-setup)");
+  cmd->add_option("--answers", o->answers, "Apply this answers file (TOML; see README, \"Answers file\")")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--print-answers", o->print_answers,
+                "Print the answers of the current installation, to script a reinstall");
+  cmd->add_option("--install-certificate", o->install_certificate,
+                  "Finish a subordinate CA with the certificate its parent signed")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--backup-passphrase-file", o->backup_passphrase_file,
+                  "File holding the backup passphrase (mode restore-then-reinstall)")
+      ->check(CLI::ExistingFile);
+  cmd->callback([&global, &action, o] { action = [&global, o] { return run_setup(global, *o); }; });
+}
+
+}  // namespace signet::cli
