@@ -378,7 +378,8 @@ TEST_F(CliBackupTest, BackupFileIsPrivateEncryptedAndComesWithAWarning) {
   EXPECT_EQ(bytes.substr(0, 8), "SIGNETBK");
   EXPECT_FALSE(contains(bytes, "SQLite format 3"));
   EXPECT_FALSE(contains(bytes, "signet-backup"));
-  for (const json& key : signet_.all_keys()["keys"]) {
+  const json all = signet_.all_keys();  // a named value: the loop must not outlive it
+  for (const json& key : all["keys"]) {
     EXPECT_FALSE(contains(bytes, key.value("fingerprint_sha256", "?")));
   }
 

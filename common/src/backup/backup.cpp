@@ -149,11 +149,14 @@ OpenedBackup OpenedBackup::open(const fs::path& file, const Passphrase& passphra
     out.db_.emplace(db::Database::open(out.scratch_, db::OpenMode::ReadWrite));
     db::Database& db = *out.db_;
     std::string problems;
-    try {
-      db.exec("PRAGMA journal_mode = DELETE");
-      problems = db.quick_check();
-    } catch (const Error& e) {
-      problems = e.what();
+    if (!db::has_whole_pages(out.scratch_)) problems = "the file is not a whole number of pages: it was cut short";
+    if (problems.empty()) {
+      try {
+        db.exec("PRAGMA journal_mode = DELETE");
+        problems = db.quick_check();
+      } catch (const Error& e) {
+        problems = e.what();
+      }
     }
     if (!problems.empty()) {
       throw Error(ErrorKind::Integrity, "backup-database-corrupt",

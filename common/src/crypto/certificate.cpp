@@ -285,22 +285,7 @@ Certificate issue_server_certificate(const EVP_PKEY* ca_key, const Certificate& 
 }
 
 CertificateRequest make_request(const EVP_PKEY* key, const std::string& common_name) {
-  ossl::X509ReqPtr req{X509_REQ_new()};
-  X509_NAME* name = req ? X509_REQ_get_subject_name(req.get()) : nullptr;
-  const bool ok =
-      name != nullptr &&
-      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                 reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
-                                 -1, 0) == 1 &&
-      X509_REQ_set_pubkey(req.get(), const_cast<EVP_PKEY*>(key)) == 1 &&
-      X509_REQ_sign(req.get(), const_cast<EVP_PKEY*>(key), digest_for(key)) > 0;
-  if (!ok) throw_openssl(ErrorKind::Crypto, "request-build-failed", "building a request failed");
-  unsigned char* der = nullptr;
-  const int len = i2d_X509_REQ(req.get(), &der);
-  if (len <= 0) throw_openssl(ErrorKind::Crypto, "encode-failed", "encoding a request failed");
-  Bytes bytes(der, der + len);
-  OPENSSL_free(der);
-  return CertificateRequest::from_der(bytes);
+  return make_request(key, NameEntries{{"CN", common_name}});
 }
 
 std::string to_pem(const Certificate& cert) {

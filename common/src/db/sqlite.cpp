@@ -1,6 +1,7 @@
 #include "signet/db/sqlite.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -56,6 +57,21 @@ void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
       break;
   }
   throw Error(kind, std::move(code), message, extended);
+}
+
+bool has_whole_pages(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || size < 100) return false;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  unsigned char header[18] = {};
+  const std::size_t got = std::fread(header, 1, sizeof header, f);
+  std::fclose(f);
+  if (got != sizeof header) return false;
+  std::uint32_t page = (static_cast<std::uint32_t>(header[16]) << 8) | header[17];
+  if (page == 1) page = 65536;  // the header's encoding of 64 KiB pages
+  return page >= 512 && (page & (page - 1)) == 0 && size % page == 0;
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {

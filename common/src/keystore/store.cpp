@@ -242,6 +242,11 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, const
   }
   file::require_writable_directory(dir);
 
+  if (!db::has_whole_pages(path)) {
+    throw Error(ErrorKind::Integrity, "store-corrupt",
+                path.string() + " is not a whole number of database pages: the file was cut short "
+                                "(truncated): restore it from a backup");
+  }
   db::Database db = db::Database::open(path, db::OpenMode::ReadWrite);
   // SQLite's own errors on a damaged file already say "restore it from a backup" (throw_sqlite).
   if (const std::string problems = db.quick_check(); !problems.empty()) {

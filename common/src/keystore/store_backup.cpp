@@ -26,9 +26,11 @@ namespace {
 
 // Tables that the restore handles itself; every other table travels generically.
 const std::set<std::string>& own_tables() {
+  // installation is this machine's setup (paths, ports): a restore never brings another's; the
+  // CA key's name travels in the manifest instead.
   static const std::set<std::string> tables = {"store_meta", "keys", "key_certificates",
                                                "key_requests", "audit_log", "quarantine",
-                                               "sqlite_sequence"};
+                                               "installation", "sqlite_sequence"};
   return tables;
 }
 
@@ -209,6 +211,8 @@ BackupResult KeyStore::create_backup(const fs::path& out, const Passphrase& back
     write_snapshot(snapshot);
     // The manifest describes the snapshot itself, not the live store.
     nlohmann::json manifest;
+    std::optional<std::string> ca_name;
+    if (const auto inst = installation()) ca_name = name_of_fingerprint(inst->ca_fingerprint);
     {
       db::Database snap = db::Database::open(snapshot, db::OpenMode::ReadOnly);
       const std::vector<KeyRecord> records = load_key_records(snap, nullptr);
@@ -239,7 +243,7 @@ BackupResult KeyStore::create_backup(const fs::path& out, const Passphrase& back
                   {"format_version", backup::kFormatVersion},
                   {"backup_id", to_hex(crypto::random_bytes(16))},
                   {"store_id", to_hex(state_->store_id)},
-                  {"ca_name", nullptr},
+                  {"ca_name", ca_name ? nlohmann::json(*ca_name) : nlohmann::json(nullptr)},
                   {"created", iso_now(*state_->clock)},
                   {"created_unix", state_->clock->unix_seconds()},
                   {"tool_version", tool_version},

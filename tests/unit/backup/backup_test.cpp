@@ -291,7 +291,7 @@ TEST_F(OpenedBackupTest, InnerDatabaseWithANewerSchemaIsSchemaTooNew) {
 TEST_F(OpenedBackupTest, InnerDatabaseWithAnOlderSchemaIsMigratedInScratchOnly) {
   // A store of schema version 1 (before the quarantine existed).
   const fs::path snap = snapshot("snap.db");
-  db::Database::open(snap, db::OpenMode::ReadWrite).exec("DROP TABLE quarantine; PRAGMA user_version = 1");
+  db::Database::open(snap, db::OpenMode::ReadWrite).exec("DROP TABLE quarantine; DROP TABLE installation; PRAGMA user_version = 1");
   // Its data key is the real one: build the container from the real backup's secrets.
   const OpenedBackup real = open(good());
   const fs::path file =

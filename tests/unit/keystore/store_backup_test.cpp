@@ -660,6 +660,33 @@ TEST_F(RestoreTest, NameClashOnALongNameIsRenamedWithinTheNameLimit) {
   EXPECT_EQ(target.records().size(), 4u);
 }
 
+TEST_F(RestoreTest, ManifestNamesTheCaKeyAndTheInstallationStaysOnItsMachine) {
+  fs::path file;
+  {
+    KeyStore store = create_source();
+    store.generate("plain", crypto::KeyAlgorithm::EcP256);
+    EXPECT_TRUE(nlohmann::json::parse(store.create_backup(backups() / "before.sbk", pass(kBackupPass), kFastKdf, "test")
+                                          .manifest_json)["ca_name"]
+                    .is_null());
+    const KeyVerdict ca = store.generate("the-ca", crypto::KeyAlgorithm::EcP256);
+    Bytes fp;
+    for (std::size_t i = 0; i < ca.fingerprint_hex.size(); i += 2) {
+      fp.push_back(static_cast<std::uint8_t>(std::stoi(ca.fingerprint_hex.substr(i, 2), nullptr, 16)));
+    }
+    store.set_installation({"installed", fp, std::nullopt, "mode = \"existing-key\"\n", 0});
+    const auto manifest = nlohmann::json::parse(
+        store.create_backup(backups() / "after.sbk", pass(kBackupPass), kFastKdf, "test").manifest_json);
+    EXPECT_EQ(manifest["ca_name"], "the-ca") << manifest.dump(2);
+    file = backups() / "after.sbk";
+  }
+  // The installation (paths, ports of server A) is not restored onto another machine.
+  KeyStore target = create_target(dst());
+  const RestoreReport report = restore_into(target, dst(), file);
+  EXPECT_EQ(report.added.size(), 2u);
+  EXPECT_TRUE(report.tables.empty()) << summary(report);
+  EXPECT_FALSE(target.installation().has_value());
+}
+
 TEST_F(RestoreTest, KeyWhoseNameWasDamagedInTheBackupIsRestoredUnderItsFingerprint) {
   fs::path file;
   std::string fingerprint;

@@ -21,6 +21,11 @@
 
 namespace signet::db {
 
+// True when the file at `path` is a whole number of pages of the page size its header names. A
+// SQLite database always is; a partial last page means the file was cut short (even where the
+// lost bytes happened to be unused and quick_check cannot notice).
+[[nodiscard]] bool has_whole_pages(const std::filesystem::path& path);
+
 // Throws the signet::Error that corresponds to SQLite result `rc` on `db`.
 [[noreturn]] void throw_sqlite(sqlite3* db, int rc, std::string_view what);
 
