@@ -1,5 +1,7 @@
 #include "signet/setup/engine.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -77,7 +79,14 @@ std::string date_of(TimePoint t) {
   return buf;
 }
 
-bool is_ip(const std::string& s) { return s.find_first_not_of("0123456789.") == std::string::npos || s.find(':') != std::string::npos; }
+// The same test as validate()'s: an address inet_pton accepts. ("1.2.3" and "123" are DNS names
+// to validate(); calling them IP addresses here made issuing the TLS certificate fail after the
+// store had been written.)
+bool is_ip(const std::string& s) {
+  in_addr a4{};
+  in6_addr a6{};
+  return inet_pton(AF_INET, s.c_str(), &a4) == 1 || inet_pton(AF_INET6, s.c_str(), &a6) == 1;
+}
 
 std::string configuration_toml(const SetupPlan& plan, const std::string& ca_key, const InstallationFiles& f) {
   toml::table store{{"data_dir", plan.data_dir.string()}, {"ca_key", ca_key},
@@ -162,7 +171,10 @@ void write_installation_files(const SetupPlan& plan, const std::string& ca_key_n
   if (!plan.replace_configuration && fs::exists(f.tls_key, ec) && fs::exists(f.tls_certificate, ec)) {
     try {
       const auto existing = read_certificates(f.tls_certificate);
-      tls_current = existing.front().issued_by(ca_cert) &&
+      // Issued by this very CA certificate (a replaced one with the same name and key would still
+      // verify, but the chain in the file would be stale), and not expired.
+      tls_current = existing.size() >= 2 && existing[1].der() == ca_cert.der() &&
+                    existing.front().issued_by(ca_cert) &&
                     existing.front().not_after() > std::chrono::system_clock::now();
     } catch (const Error&) {
       tls_current = false;
@@ -184,9 +196,22 @@ void write_installation_files(const SetupPlan& plan, const std::string& ca_key_n
   }
 
   report(progress, 92, "Writing the daemon configuration");
-  if (plan.replace_configuration || !fs::exists(f.configuration, ec)) {
+  // A kept configuration must still name this CA key: a reinstall with another key rewrites it.
+  bool names_other_key = false;
+  if (!plan.replace_configuration && fs::exists(f.configuration, ec)) {
+    try {
+      const Bytes text = file::read(f.configuration);
+      const toml::table config = toml::parse(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
+      names_other_key = config["store"]["ca_key"].value_or(std::string()) != ca_key_name;
+    } catch (const std::exception&) {
+      names_other_key = true;  // unreadable: it cannot be kept
+    }
+  }
+  if (plan.replace_configuration || names_other_key || !fs::exists(f.configuration, ec)) {
     file::write_atomic(f.configuration, as_bytes(configuration_toml(plan, ca_key_name, f)), 0600, true);
-    result.actions.push_back("Wrote the daemon configuration " + f.configuration.string());
+    result.actions.push_back(std::string(names_other_key ? "Rewrote (it named another CA key or was unreadable) "
+                                                         : "Wrote ") +
+                             "the daemon configuration " + f.configuration.string());
   } else {
     result.actions.push_back("Kept the daemon configuration " + f.configuration.string());
   }
@@ -324,7 +349,18 @@ SetupResult apply(const SetupPlan& plan, const SetupSecrets& secrets, const Prog
   result.ca_fingerprint_hex = ca.verdict.fingerprint_hex;
   const Bytes fingerprint = crypto::fingerprint_of_spki(crypto::public_key_der(ca.key.get())).bytes;
 
-  if (plan.mode == SetupMode::Subordinate) {
+  // Re-applying a subordinate plan after its certificate was installed: the installation stands
+  // (it must not step back to "pending" and hand out a request again).
+  if (plan.mode == SetupMode::Subordinate && inst && inst->state == kInstalled && inst->ca_fingerprint == fingerprint &&
+      inst->ca_certificate_sha256) {
+    if (auto existing = pick_ca_certificate(ca, inst);
+        existing && existing->sha256_fingerprint() == *inst->ca_certificate_sha256) {
+      ca_cert = std::move(existing);
+      result.actions.push_back("Kept the installed CA certificate " + ca_cert->subject());
+    }
+  }
+
+  if (plan.mode == SetupMode::Subordinate && !ca_cert) {
     report(progress, 60, "Writing the certificate request");
     const crypto::CertificateRequest req = crypto::make_request(ca.key.get(), name_entries(plan.identity));
     bool attached = false;

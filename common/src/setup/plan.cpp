@@ -225,7 +225,9 @@ std::vector<PlanProblem> validate(const SetupPlan& plan) {
     out.push_back({"path_length", "invalid", "the path length must be between 0 and 16, or unset"});
   }
 
-  if (plan.mode != SetupMode::Subordinate) {
+  // A subordinate plan is checked too: install_certificate() later writes the configuration and
+  // the TLS certificate from these very settings, recorded with the pending request.
+  {
     const DaemonSettings& d = plan.daemon;
     check_port(out, "daemon.https_port", d.https_address, d.https_port, "the HTTPS");
     check_port(out, "daemon.http_port", d.http_address, d.http_port, "the HTTP");

@@ -1,0 +1,392 @@
+// SetupPlan, validate() and the answers file (common/src/setup/plan.cpp): validate() reports every
+// problem at once, each tied to its field, including the machine's own state (a port already in
+// use, a read-only or too open data directory); the answers file round-trips a plan exactly and
+// refuses, naming the key and line, anything it cannot read.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "signet/core/error.h"
+#include "signet/setup/plan.h"
+#include "support/error_assert.h"
+#include "support/temp_dir.h"
+#include "support/tmpfs.h"
+
+namespace signet::setup {
+namespace {
+
+namespace fs = std::filesystem;
+using test::capture_error;
+
+// A socket bound (and optionally listening) on 127.0.0.1; port 0 picks a free one.
+class BoundSocket {
+ public:
+  explicit BoundSocket(std::uint16_t port = 0, bool listen = true) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw std::runtime_error("socket() failed");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind() failed");
+    if (listen && ::listen(fd_, 4) != 0) throw std::runtime_error("listen() failed");
+    socklen_t len = sizeof a;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) throw std::runtime_error("getsockname");
+    port_ = ntohs(a.sin_port);
+  }
+  ~BoundSocket() { ::close(fd_); }
+  BoundSocket(const BoundSocket&) = delete;
+  BoundSocket& operator=(const BoundSocket&) = delete;
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// A loopback port that nothing listens on (bound to 0, read, closed; never connected, so no
+// TIME_WAIT keeps it).
+std::uint16_t free_port() { return BoundSocket(0, false).port(); }
+
+using FieldCode = std::pair<std::string, std::string>;
+
+std::set<FieldCode> field_codes(const std::vector<PlanProblem>& problems) {
+  std::set<FieldCode> out;
+  for (const auto& p : problems) out.emplace(p.field, p.code);
+  return out;
+}
+
+std::string describe(const std::vector<PlanProblem>& problems) {
+  std::string out;
+  for (const auto& p : problems) out += "\n  " + p.field + " [" + p.code + "]: " + p.message;
+  return out.empty() ? " (none)" : out;
+}
+
+class PlanTest : public ::testing::Test {
+ protected:
+  // A plan that validates: an absolute data directory that does not exist yet (its parent is a
+  // private temporary directory) and two free loopback ports.
+  SetupPlan valid_plan() {
+    SetupPlan p;
+    p.data_dir = tmp_ / "ca";
+    p.key_name = "root";
+    p.identity.common_name = "Example Root CA";
+    p.identity.organization = "Example Corp";
+    p.identity.country = "DE";
+    p.daemon.https_port = free_port();
+    do {
+      p.daemon.http_port = free_port();
+    } while (p.daemon.http_port == p.daemon.https_port);
+    p.daemon.public_base_url = "http://ca.example.com:8080";
+    p.daemon.tls_names = {"ca.example.com", "127.0.0.1", "::1"};
+    return p;
+  }
+
+  test::TempDir tmp_;
+};
+
+TEST_F(PlanTest, ModeNamesRoundTrip) {
+  for (SetupMode m : {SetupMode::NewKey, SetupMode::ExistingKey, SetupMode::ExistingKeyAndCertificate,
+                      SetupMode::RestoreThenReinstall, SetupMode::Subordinate}) {
+    EXPECT_EQ(parse_mode(to_string(m)), m) << to_string(m);
+  }
+  EXPECT_EQ(to_string(SetupMode::ExistingKeyAndCertificate), "existing-key-and-certificate");
+  EXPECT_EQ(parse_mode("new_key"), std::nullopt);
+  EXPECT_EQ(parse_mode(""), std::nullopt);
+}
+
+TEST_F(PlanTest, ValidPlanHasNoProblems) {
+  SetupPlan p = valid_plan();
+  EXPECT_TRUE(validate(p).empty()) << describe(validate(p));
+  // An existing private directory is fine too.
+  fs::create_directory(p.data_dir);
+  fs::permissions(p.data_dir, fs::perms::owner_all, fs::perm_options::replace);
+  EXPECT_TRUE(validate(p).empty()) << describe(validate(p));
+  // So are a path length of 0 and the limits of the validity.
+  p.path_length = 0;
+  p.validity_days = 1;
+  EXPECT_TRUE(validate(p).empty()) << describe(validate(p));
+  p.path_length = 16;
+  p.validity_days = 36525;
+  EXPECT_TRUE(validate(p).empty()) << describe(validate(p));
+}
+
+TEST_F(PlanTest, ReportsEveryProblemAtOnceEachWithItsField) {
+  BoundSocket listener;  // something already listens on the HTTPS port
+  SetupPlan p = valid_plan();
+  p.daemon.https_port = listener.port();
+  p.identity.common_name = "";
+  p.identity.organization = std::string(65, 'o');
+  p.identity.organizational_unit = std::string(65, 'u');
+  p.identity.state = std::string(129, 's');
+  p.identity.locality = "line\nbreak";
+  p.identity.country = "de";
+  p.validity_days = 0;
+  p.path_length = 17;
+  p.key_name = " padded";
+  p.daemon.tls_names = {"ok.example.com", "not a name!", "-dash.example.com"};
+  p.daemon.public_base_url = "ftp://ca.example.com";
+
+  const std::vector<PlanProblem> problems = validate(p);
+  const std::set<FieldCode> got = field_codes(problems);
+  const std::set<FieldCode> expected = {
+      {"identity.common_name", "required"},
+      {"identity.organization", "too-long"},
+      {"identity.organizational_unit", "too-long"},
+      {"identity.state", "too-long"},
+      {"identity.locality", "invalid"},
+      {"identity.country", "invalid"},
+      {"validity_days", "invalid"},
+      {"path_length", "invalid"},
+      {"key_name", "invalid"},
+      {"daemon.https_port", "port-in-use"},
+      {"daemon.tls_names", "invalid"},
+      {"daemon.public_base_url", "invalid"},
+  };
+  EXPECT_EQ(got, expected) << describe(problems);
+  // Both bad TLS names are named, the good one is not.
+  std::size_t tls = 0;
+  for (const auto& pr : problems) {
+    EXPECT_FALSE(pr.message.empty()) << pr.field;
+    if (pr.field == "daemon.tls_names") {
+      ++tls;
+      EXPECT_EQ(pr.message.find("ok.example.com"), std::string::npos) << pr.message;
+    }
+    if (pr.field == "daemon.https_port") {
+      EXPECT_NE(pr.message.find(std::to_string(listener.port())), std::string::npos) << pr.message;
+    }
+    if (pr.field == "identity.organization") {
+      EXPECT_NE(pr.message.find("65"), std::string::npos) << pr.message;
+    }
+  }
+  EXPECT_EQ(tls, 2u) << describe(problems);
+}
+
+TEST_F(PlanTest, ReportsPortConflictsHugeValidityAndBadAddresses) {
+  SetupPlan p = valid_plan();
+  p.daemon.http_port = p.daemon.https_port;  // the same port twice
+  p.validity_days = 36526;
+  p.path_length = -1;
+  p.daemon.tls_names.clear();
+  p.daemon.public_base_url = "http://";
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"daemon.http_port", "conflict"},
+                                                           {"validity_days", "invalid"},
+                                                           {"path_length", "invalid"},
+                                                           {"daemon.tls_names", "required"},
+                                                           {"daemon.public_base_url", "invalid"}}))
+      << describe(validate(p));
+
+  SetupPlan q = valid_plan();
+  q.daemon.https_address = "localhost";  // a name, not an address to listen on
+  q.daemon.http_port = 0;
+  EXPECT_EQ(field_codes(validate(q)),
+            (std::set<FieldCode>{{"daemon.https_address", "invalid"}, {"daemon.http_port", "invalid"}}))
+      << describe(validate(q));
+}
+
+// install_certificate() later writes the configuration and TLS certificate from a subordinate
+// plan's daemon settings, so they are checked when the request is made.
+TEST_F(PlanTest, SubordinatePlanDaemonSettingsAreChecked) {
+  SetupPlan p = valid_plan();
+  p.mode = SetupMode::Subordinate;
+  EXPECT_TRUE(validate(p).empty()) << describe(validate(p));
+  p.daemon.tls_names = {"not a name!"};
+  p.daemon.public_base_url = "ca.example.com";
+  p.daemon.http_port = p.daemon.https_port;
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"daemon.tls_names", "invalid"},
+                                                           {"daemon.public_base_url", "invalid"},
+                                                           {"daemon.http_port", "conflict"}}))
+      << describe(validate(p));
+}
+
+TEST_F(PlanTest, PortInUseSeesAListenerAndNotAFreePort) {
+  BoundSocket listener;
+  EXPECT_TRUE(port_in_use("127.0.0.1", listener.port()));
+  EXPECT_FALSE(port_in_use("127.0.0.1", free_port()));
+  EXPECT_FALSE(port_in_use("not an address", listener.port()));
+}
+
+TEST_F(PlanTest, RelativeOrEmptyDataDirIsInvalid) {
+  SetupPlan p = valid_plan();
+  p.data_dir = "var/lib/signet";
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"data_dir", "invalid"}})) << describe(validate(p));
+  p.data_dir.clear();
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"data_dir", "invalid"}})) << describe(validate(p));
+  // A file where the directory should be.
+  test::write_text(tmp_ / "file", "x");
+  p.data_dir = tmp_ / "file";
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"data_dir", "invalid"}})) << describe(validate(p));
+}
+
+TEST_F(PlanTest, GroupAccessibleDataDirIsReported) {
+  SetupPlan p = valid_plan();
+  fs::create_directory(p.data_dir);
+  fs::permissions(p.data_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec,
+                  fs::perm_options::replace);
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"data_dir", "permissions"}})) << describe(validate(p));
+  fs::permissions(p.data_dir, fs::perms::owner_all | fs::perms::others_exec, fs::perm_options::replace);
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"data_dir", "permissions"}})) << describe(validate(p));
+}
+
+class PlanOnTmpfs : public PlanTest {
+ protected:
+  void SetUp() override {
+    try {
+      mount_ = std::make_unique<test::TmpfsMount>(tmp_ / "mnt", "1m");
+      mount_->remount_read_only();
+    } catch (const std::exception& e) {
+      FAIL() << "cannot mount a read-only tmpfs (these tests need CAP_SYS_ADMIN): " << e.what();
+    }
+  }
+  void TearDown() override {
+    if (mount_) {
+      const std::string error = mount_->unmount();
+      EXPECT_EQ(error, "") << "umount failed";
+    }
+  }
+  std::unique_ptr<test::TmpfsMount> mount_;
+};
+
+TEST_F(PlanOnTmpfs, ReadOnlyDataDirIsNotWritableEvenForRoot) {
+  SetupPlan p = valid_plan();
+  p.data_dir = mount_->path() / "signet";  // to be created inside a read-only file system
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"data_dir", "not-writable"}})) << describe(validate(p));
+  p.data_dir = mount_->path();  // the read-only directory itself
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"data_dir", "not-writable"}})) << describe(validate(p));
+}
+
+TEST_F(PlanTest, RestoreModeNeedsAnExistingBackupFile) {
+  SetupPlan p = valid_plan();
+  p.mode = SetupMode::RestoreThenReinstall;
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"backup_file", "required"}})) << describe(validate(p));
+  p.backup_file = tmp_ / "missing.sbk";
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"backup_file", "not-found"}})) << describe(validate(p));
+  test::write_text(p.backup_file, "not checked here");
+  EXPECT_TRUE(validate(p).empty()) << describe(validate(p));
+  // Other modes ignore the backup file.
+  p.mode = SetupMode::NewKey;
+  p.backup_file = tmp_ / "missing.sbk";
+  EXPECT_TRUE(validate(p).empty()) << describe(validate(p));
+}
+
+TEST_F(PlanTest, ReusedCertificateBringsItsOwnIdentity) {
+  SetupPlan p = valid_plan();
+  p.identity = {};
+  p.mode = SetupMode::ExistingKeyAndCertificate;
+  EXPECT_TRUE(validate(p).empty()) << describe(validate(p));
+  p.replace_ca_certificate = true;  // a new certificate needs a name again
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"identity.common_name", "required"}}));
+  p.replace_ca_certificate = false;
+  p.mode = SetupMode::ExistingKey;
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"identity.common_name", "required"}}));
+  p.identity.common_name = "   ";  // blank is not a name
+  EXPECT_EQ(field_codes(validate(p)), (std::set<FieldCode>{{"identity.common_name", "required"}}));
+}
+
+// ---- answers files ------------------------------------------------------------------------------
+
+TEST_F(PlanTest, AnswersRoundTripEveryField) {
+  SetupPlan p = valid_plan();
+  p.mode = SetupMode::RestoreThenReinstall;
+  p.key_name = "root \"2024\" ca";
+  p.algorithm = crypto::KeyAlgorithm::Rsa3072;
+  p.identity = {"Exämple Root CA", "Example \"Corp\"", "PKI\\Ops", "CH", "Zürich", "Zürich"};
+  p.validity_days = 7300;
+  p.path_length = 0;
+  p.backup_file = tmp_ / "backups" / "a b.sbk";
+  p.subordinate_existing_key = true;
+  p.replace_configuration = true;
+  p.replace_ca_certificate = true;
+  p.daemon.https_address = "::1";
+  p.daemon.http_address = "0.0.0.0";
+  p.daemon.https_port = 65535;
+  p.daemon.http_port = 1;
+  p.daemon.tls_names = {"ca.example.com", "*.ca.example.com", "10.0.0.1"};
+  p.daemon.public_base_url = "https://ca.example.com/pki";
+  const std::string text = to_answers(p);
+  const SetupPlan back = parse_answers(text, "answers.toml");
+  EXPECT_TRUE(back == p) << text;
+  EXPECT_EQ(to_answers(back), text);
+
+  // The defaults, with no path length and every mode.
+  for (SetupMode m : {SetupMode::NewKey, SetupMode::ExistingKey, SetupMode::ExistingKeyAndCertificate,
+                      SetupMode::RestoreThenReinstall, SetupMode::Subordinate}) {
+    SetupPlan d;
+    d.mode = m;
+    const SetupPlan d_back = parse_answers(to_answers(d), "d.toml");
+    EXPECT_TRUE(d_back == d) << to_answers(d);
+    EXPECT_FALSE(d_back.path_length.has_value());
+  }
+  // No secret is written: the answers only hold what the plan holds.
+  EXPECT_EQ(text.find("passphrase ="), std::string::npos) << text;
+}
+
+TEST_F(PlanTest, AnswersMayOmitKeysAndGetTheDefaults) {
+  const SetupPlan p = parse_answers("mode = \"existing-key\"\nkey_name = \"old\"\n[identity]\ncommon_name = \"X\"\n",
+                                    "a.toml");
+  EXPECT_EQ(p.mode, SetupMode::ExistingKey);
+  EXPECT_EQ(p.key_name, "old");
+  EXPECT_EQ(p.identity.common_name, "X");
+  EXPECT_TRUE(p.data_dir.empty());  // the CLI fills it from --data-dir
+  EXPECT_EQ(p.daemon, DaemonSettings{});
+  EXPECT_EQ(p.validity_days, SetupPlan{}.validity_days);
+}
+
+void expect_answers_invalid(std::string_view text, const std::vector<std::string>& mentions) {
+  const Error e = capture_error([&] { (void)parse_answers(text, "answers.toml"); });
+  EXPECT_EQ(e.code(), "answers-invalid") << text;
+  EXPECT_EQ(e.kind(), ErrorKind::Malformed) << text;
+  const std::string what = e.what();
+  for (const auto& m : mentions) EXPECT_NE(what.find(m), std::string::npos) << "\"" << m << "\" missing in: " << what;
+}
+
+TEST_F(PlanTest, AnswersRefuseUnknownKeysNamingKeyAndLine) {
+  expect_answers_invalid("mode = \"new-key\"\nkey_name = \"ca\"\nvalidty_days = 10\n",
+                         {"answers.toml", "validty_days", "line 3"});
+  expect_answers_invalid("mode = \"new-key\"\n[identity]\ncommon_name = \"X\"\n\ncountry_code = \"DE\"\n",
+                         {"identity.country_code", "line 5"});
+  expect_answers_invalid("[daemon]\nhttps_port = 8443\nhtps_address = \"127.0.0.1\"\n",
+                         {"daemon.htps_address", "line 3"});
+  expect_answers_invalid("[extra]\nx = 1\n", {"extra", "line 1"});
+}
+
+TEST_F(PlanTest, AnswersRefuseWrongTypesNamingKeyAndLine) {
+  expect_answers_invalid("mode = \"new-key\"\nvalidity_days = \"ten years\"\n", {"validity_days", "line 2"});
+  expect_answers_invalid("key_name = 5\n", {"key_name", "line 1"});
+  expect_answers_invalid("replace_configuration = \"yes\"\n", {"replace_configuration", "line 1"});
+  expect_answers_invalid("\n[identity]\ncommon_name = 12\n", {"identity.common_name", "line 3"});
+  expect_answers_invalid("[daemon]\nhttps_port = \"8443\"\n", {"daemon.https_port", "line 2"});
+  expect_answers_invalid("[daemon]\ntls_names = \"localhost\"\n", {"daemon.tls_names"});
+  expect_answers_invalid("[daemon]\ntls_names = [\"localhost\", 7]\n", {"daemon.tls_names"});
+  expect_answers_invalid("path_length = 1.5\n", {"path_length", "line 1"});
+}
+
+TEST_F(PlanTest, AnswersRefuseBadModeAlgorithmAndPorts) {
+  expect_answers_invalid("mode = \"fresh\"\n", {"\"fresh\"", "new-key", "restore-then-reinstall"});
+  expect_answers_invalid("algorithm = \"dsa-1024\"\n", {"\"dsa-1024\"", "ec-p256"});
+  expect_answers_invalid("[daemon]\nhttps_port = 0\n", {"daemon.https_port", "65535"});
+  expect_answers_invalid("[daemon]\nhttp_port = 70000\n", {"daemon.http_port", "65535"});
+  expect_answers_invalid("[daemon]\nhttp_port = -1\n", {"daemon.http_port"});
+}
+
+TEST_F(PlanTest, MalformedTomlNamesTheLine) {
+  expect_answers_invalid("mode = \"new-key\"\nkey_name = \"ca\"\nvalidity_days = = 3\n", {"answers.toml", "line 3"});
+  expect_answers_invalid("mode = \"new-key\"\n[identity\ncommon_name = \"x\"\n", {"line 2"});
+  expect_answers_invalid("mode = \"new-key\"\nmode = \"existing-key\"\n", {"line 2"});
+}
+
+}  // namespace
+}  // namespace signet::setup
