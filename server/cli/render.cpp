@@ -1,5 +1,7 @@
 #include "render.h"
 
+#include "signet/core/time_format.h"
+
 #include <algorithm>
 #include <ctime>
 #include <iomanip>
@@ -10,14 +12,7 @@ using keystore::Finding;
 using keystore::KeyVerdict;
 using keystore::Severity;
 
-std::string iso_time(std::int64_t unix_seconds) {
-  const auto t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string iso_time(std::int64_t unix_seconds) { return rfc3339(unix_seconds); }
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "signet/core/error.h"
+#include "signet/core/time_format.h"
 #include "signet/crypto/certificate.h"
 #include "signet/crypto/key.h"
 #include "signet/crypto/primitives.h"
@@ -97,14 +98,6 @@ std::int64_t unix_seconds(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-std::string date_string(TimePoint t) {
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 
 class Checker {
  public:
@@ -266,10 +259,10 @@ class Checker {
 
   void check_validity(const crypto::Certificate& cert, const std::string& named) {
     if (cert.not_after() < now_) {
-      add(FindingCode::CertificateExpired, named + " expired on " + date_string(cert.not_after()) + ".");
+      add(FindingCode::CertificateExpired, named + " expired on " + format_utc(cert.not_after(), "%Y-%m-%d %H:%M UTC") + ".");
     } else if (cert.not_before() > now_) {
       add(FindingCode::CertificateNotYetValid,
-          named + " is not valid before " + date_string(cert.not_before()) + ".");
+          named + " is not valid before " + format_utc(cert.not_before(), "%Y-%m-%d %H:%M UTC") + ".");
     }
   }
 

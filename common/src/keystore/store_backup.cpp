@@ -14,6 +14,7 @@
 #include "signet/backup/backup.h"
 #include "signet/backup/container.h"
 #include "signet/core/error.h"
+#include "signet/core/time_format.h"
 #include "signet/db/migrations.h"
 #include "signet/keystore/store.h"
 #include "store_state.h"
@@ -64,14 +65,6 @@ std::vector<std::pair<std::string, std::int64_t>> rows_per_table(db::Database& d
   return out;
 }
 
-std::string iso_now(const Clock& clock) {
-  const std::time_t t = static_cast<std::time_t>(clock.unix_seconds());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 nlohmann::json findings_json(const KeyVerdict& v) {
   nlohmann::json out = nlohmann::json::array();
@@ -244,7 +237,7 @@ BackupResult KeyStore::create_backup(const fs::path& out, const Passphrase& back
                   {"backup_id", to_hex(crypto::random_bytes(16))},
                   {"store_id", to_hex(state_->store_id)},
                   {"ca_name", ca_name ? nlohmann::json(*ca_name) : nlohmann::json(nullptr)},
-                  {"created", iso_now(*state_->clock)},
+                  {"created", rfc3339(state_->clock->unix_seconds())},
                   {"created_unix", state_->clock->unix_seconds()},
                   {"tool_version", tool_version},
                   {"schema_version", snap.user_version()},

@@ -12,6 +12,7 @@
 #include "signet/backup/backup.h"
 #include "signet/core/error.h"
 #include "signet/core/file.h"
+#include "signet/core/time_format.h"
 #include "signet/crypto/primitives.h"
 #include "signet/keystore/store.h"
 
@@ -24,6 +25,8 @@ namespace {
 
 constexpr std::string_view kInstalled = "installed";
 constexpr std::string_view kPending = "pending-certificate";
+
+std::string format_utc_date(TimePoint t) { return format_utc(t, "%Y-%m-%d"); }
 
 void report(const Progress& progress, int percent, const std::string& step) {
   if (progress) progress(percent, step);
@@ -70,14 +73,6 @@ std::string problems_text(const std::vector<PlanProblem>& problems) {
   return out;
 }
 
-std::string date_of(TimePoint t) {
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
 
 // The same test as validate()'s: an address inet_pton accepts. ("1.2.3" and "123" are DNS names
 // to validate(); calling them IP addresses here made issuing the TLS certificate fail after the
@@ -395,13 +390,13 @@ SetupResult apply(const SetupPlan& plan, const SetupSecrets& secrets, const Prog
       }
       if (existing->not_after() < std::chrono::system_clock::now()) {
         throw Error(ErrorKind::PolicyDenied, "ca-certificate-expired",
-                    "the CA certificate of \"" + key_name + "\" expired on " + date_of(existing->not_after()) +
+                    "the CA certificate of \"" + key_name + "\" expired on " + format_utc_date(existing->not_after()) +
                         "; choose \"existing key\" (mode existing-key) to issue a new CA certificate for "
                         "the same key");
       }
       ca_cert = existing;
       result.actions.push_back("Reused the CA certificate " + existing->subject() + " (valid until " +
-                               date_of(existing->not_after()) + ")");
+                               format_utc_date(existing->not_after()) + ")");
     } else if (!plan.replace_ca_certificate && existing &&
                existing->subject() == subject_of(plan.identity, ca.key.get()) &&
                existing->not_after() > std::chrono::system_clock::now()) {
