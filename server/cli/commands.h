@@ -5,12 +5,23 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
 
 #include "context.h"
 
 namespace signet::cli {
 
 using Action = std::function<int()>;
+
+template <typename Options>
+using CommandFn = int (*)(const GlobalOptions&, const Options&);
+
+// When `cmd` is chosen, `action` becomes fn(global, *options), run after parsing completes.
+template <typename Options>
+void bind_command(CLI::App* cmd, const GlobalOptions& global, Action& action, std::shared_ptr<Options> options,
+                  CommandFn<Options> fn) {
+  cmd->callback([&global, &action, options, fn] { action = [&global, options, fn] { return fn(global, *options); }; });
+}
 
 void add_store_commands(CLI::App& root, const GlobalOptions& global, Action& action);
 void add_keys_commands(CLI::App& root, const GlobalOptions& global, Action& action);

@@ -225,9 +225,7 @@ void add_backup_commands(CLI::App& root, const GlobalOptions& global, Action& ac
   auto o = std::make_shared<BackupOptions>();
   CLI::App* backup = root.add_subcommand("backup", "Back up the whole store; inspect and restore backups");
   backup->require_subcommand(1);
-  auto bind = [&global, &action, o](CLI::App* cmd, int (*fn)(const GlobalOptions&, const BackupOptions&)) {
-    cmd->callback([&global, &action, o, fn] { action = [&global, o, fn] { return fn(global, *o); }; });
-  };
+  auto bind = [&global, &action, o](CLI::App* cmd, CommandFn<BackupOptions> fn) { bind_command(cmd, global, action, o, fn); };
   auto passphrase_option = [&o](CLI::App* cmd) {
     cmd->add_option("--backup-passphrase-file", o->backup_passphrase_file,
                     "File holding the backup passphrase (else asked on the terminal)")

@@ -7,6 +7,7 @@
 #include "render.h"
 #include "signet/core/error.h"
 #include "signet/core/file.h"
+#include "signet/keystore/findings_json.h"
 #include "signet/keystore/key_file.h"
 #include "terminal.h"
 
@@ -61,13 +62,7 @@ int keys_generate(const GlobalOptions& g, const KeysOptions& o) {
 }
 
 nlohmann::json quarantine_json(const keystore::QuarantineEntry& q) {
-  nlohmann::json findings = nlohmann::json::array();
-  for (const auto& f : q.findings) {
-    findings.push_back({{"code", f.code_name()},
-                        {"severity", f.severity == keystore::Severity::Error ? "error" : "warning"},
-                        {"message", f.message},
-                        {"fix", f.fix}});
-  }
+  const nlohmann::json findings = keystore::findings_to_json(q.findings);
   return {{"name", q.name},
           {"algorithm", q.algorithm},
           {"fingerprint_sha256", q.fingerprint_hex},
@@ -265,9 +260,7 @@ void add_keys_commands(CLI::App& root, const GlobalOptions& global, Action& acti
   auto o = std::make_shared<KeysOptions>();
   CLI::App* keys = root.add_subcommand("keys", "Generate, list, verify, import and export keys");
   keys->require_subcommand(1);
-  auto bind = [&global, &action, o](CLI::App* cmd, int (*fn)(const GlobalOptions&, const KeysOptions&)) {
-    cmd->callback([&global, &action, o, fn] { action = [&global, o, fn] { return fn(global, *o); }; });
-  };
+  auto bind = [&global, &action, o](CLI::App* cmd, CommandFn<KeysOptions> fn) { bind_command(cmd, global, action, o, fn); };
 
   CLI::App* generate = keys->add_subcommand("generate", "Generate a new key in the store");
   generate->add_option("--name", o->name, "Unique name of the new key")->required();

@@ -1,6 +1,7 @@
 #include "render.h"
 
 #include "signet/core/time_format.h"
+#include "signet/keystore/findings_json.h"
 
 #include <algorithm>
 #include <ctime>
@@ -49,13 +50,7 @@ nlohmann::json to_json(const KeyVerdict& v) {
                      {"not_before", c.subject.empty() ? "" : iso_time(c.not_before)},
                      {"not_after", c.subject.empty() ? "" : iso_time(c.not_after)}});
   }
-  nlohmann::json findings = nlohmann::json::array();
-  for (const Finding& f : v.findings) {
-    findings.push_back({{"code", f.code_name()},
-                        {"severity", f.severity == Severity::Error ? "error" : "warning"},
-                        {"message", f.message},
-                        {"fix", f.fix}});
-  }
+  const nlohmann::json findings = keystore::findings_to_json(v.findings);
   return {{"name", v.name},
           {"id", v.id.value},
           {"algorithm", v.algorithm},

@@ -16,6 +16,7 @@
 #include "signet/core/error.h"
 #include "signet/core/time_format.h"
 #include "signet/db/migrations.h"
+#include "signet/keystore/findings_json.h"
 #include "signet/keystore/store.h"
 #include "store_state.h"
 
@@ -66,16 +67,6 @@ std::vector<std::pair<std::string, std::int64_t>> rows_per_table(db::Database& d
 }
 
 
-nlohmann::json findings_json(const KeyVerdict& v) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const Finding& f : v.findings) {
-    out.push_back({{"code", f.code_name()},
-                   {"severity", f.severity == Severity::Error ? "error" : "warning"},
-                   {"message", f.message},
-                   {"fix", f.fix}});
-  }
-  return out;
-}
 
 // INSERT OR IGNORE of every row of restore_src.<table> into main.<table>, with explicit columns
 // and the rowid, so that a second restore finds every row present and adds nothing.
@@ -332,7 +323,7 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, bool dry_run) {
       if (r.public_key) s.bind(6, ByteView(*r.public_key)); else s.bind_null(6);
       if (r.fingerprint) s.bind(7, ByteView(*r.fingerprint)); else s.bind_null(7);
       s.bind(8, ByteView(backup::entry_digest(r)))
-          .bind(9, findings_json(item.verdict).dump())
+          .bind(9, findings_to_json(item.verdict.findings).dump())
           .bind(10, state_->clock->unix_seconds())
           .run();
       audit("key.quarantine", r.name, item.verdict.findings.empty() ? "" : std::string(item.verdict.findings.front().code_name()));
@@ -385,15 +376,7 @@ std::vector<QuarantineEntry> KeyStore::quarantine() {
     e.origin_key_id = s.int64(5);
     e.quarantined_at = s.int64(6);
     try {
-      for (const auto& f : nlohmann::json::parse(s.text(7))) {
-        const std::string code = f.value("code", "");
-        FindingCode fc = FindingCode::CiphertextAuthFailed;
-        for (const FindingCode c : all_finding_codes()) {
-          if (code_string(c) == code) fc = c;
-        }
-        e.findings.push_back(Finding{fc, f.value("severity", "error") == "error" ? Severity::Error : Severity::Warning,
-                                     f.value("message", ""), f.value("fix", "")});
-      }
+      e.findings = findings_from_json(nlohmann::json::parse(s.text(7)));
     } catch (const nlohmann::json::exception&) {
       // A hand-edited findings column: the entry stays quarantined, its findings unreadable.
     }
