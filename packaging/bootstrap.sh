@@ -11,6 +11,10 @@ packages=(
   libcli11-dev nlohmann-json3-dev                # CLI parsing, JSON output
   libtomlplusplus-dev                            # answers files and the daemon configuration (TOML)
   util-linux                                     # mount: tmpfs for full-disk and read-only tests
+  qt6-base-dev                                   # signet-setup: Qt 6 Widgets, Concurrent, Test
+  libgl-dev libglx-dev libvulkan-dev             # needed by Qt6Gui's CMake configuration
+  qt6-qpa-plugins                                # the offscreen platform for the GUI tests
+  fonts-dejavu-core                              # readable text in offscreen GUI screenshots
 )
 
 missing=()

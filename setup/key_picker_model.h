@@ -1,0 +1,53 @@
+// KeyPickerModel: the keys of the store that passed the full integrity check just now, as the
+// key page's picker shows them (../shared/DESIGN.md, "Integrity"). It holds only reusable
+// verdicts: setKeys() drops nothing silently but refuses anything else, so an invalid key can
+// never be offered. Excluded entries are shown beside it by the page, never in it.
+//
+// Thread-safety: GUI thread only (it is a Qt model).
+#pragma once
+
+#include <QAbstractTableModel>
+#include <optional>
+#include <vector>
+
+#include "signet/crypto/certificate.h"
+#include "signet/keystore/integrity.h"
+
+namespace signet::gui {
+
+// One offered key: its verdict (reusable, possibly with warnings) and its CA certificate, if any.
+struct PickerKey {
+  keystore::KeyVerdict verdict;
+  std::optional<crypto::Certificate> ca_certificate;
+};
+
+class KeyPickerModel : public QAbstractTableModel {
+  Q_OBJECT
+
+ public:
+  enum Column { NameColumn, AlgorithmColumn, FingerprintColumn, CreatedColumn, SubjectColumn, ExpiresColumn,
+                NotesColumn, ColumnCount };
+
+  explicit KeyPickerModel(QObject* parent = nullptr);
+
+  // Replaces the rows. Throws std::invalid_argument if any verdict is not reusable: the caller
+  // must pass IntegrityReport::reusable only.
+  void setKeys(std::vector<PickerKey> keys);
+  void clear();
+
+  [[nodiscard]] const PickerKey& key(int row) const { return keys_.at(static_cast<std::size_t>(row)); }
+  [[nodiscard]] std::vector<std::string> names() const;
+  // The row of the key named `name`; -1 when it is not offered.
+  [[nodiscard]] int rowOf(const std::string& name) const;
+
+  [[nodiscard]] int rowCount(const QModelIndex& parent = {}) const override;
+  [[nodiscard]] int columnCount(const QModelIndex& parent = {}) const override;
+  [[nodiscard]] QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  [[nodiscard]] QVariant headerData(int section, Qt::Orientation orientation,
+                                    int role = Qt::DisplayRole) const override;
+
+ private:
+  std::vector<PickerKey> keys_;
+};
+
+}  // namespace signet::gui

@@ -1,0 +1,111 @@
+#include "pages/apply_page.h"
+
+#include <QAbstractButton>
+#include <QLabel>
+#include <QListWidget>
+#include <QMetaObject>
+#include <QPointer>
+#include <QProgressBar>
+#include <QTimer>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+#include <memory>
+
+#include "pages/page_support.h"
+#include "setup_wizard.h"
+
+namespace signet::gui {
+
+ApplyPage::ApplyPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizard) {
+  setTitle(tr("Applying the setup"));
+  setSubTitle(tr("The CA key is checked again in full, then the store, the certificates and the configuration "
+                 "are written."));
+  setCommitPage(true);
+  setButtonText(QWizard::CommitButton, tr("&Next"));
+  progress_ = new QProgressBar(this);
+  progress_->setRange(0, 100);
+  step_ = new QLabel(this);
+  step_->setWordWrap(true);
+  log_ = new QListWidget(this);
+  log_->setFocusPolicy(Qt::NoFocus);
+  error_ = makeProblemLabel(this);
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(step_);
+  layout->addWidget(progress_);
+  layout->addWidget(log_, 1);
+  layout->addWidget(error_);
+  connect(&watcher_, &QFutureWatcher<Outcome>::finished, this, &ApplyPage::applyFinished);
+}
+
+ApplyPage::~ApplyPage() { watcher_.waitForFinished(); }
+
+void ApplyPage::initializePage() {
+  succeeded_ = false;
+  failed_ = false;
+  running_ = true;
+  progress_->setValue(0);
+  log_->clear();
+  showProblems(error_, {});
+  step_->setText(tr("Starting…"));
+
+  auto secrets = std::make_shared<setup::SetupSecrets>();
+  secrets->store_passphrase = wizard_->storePassphrase().clone();
+  if (const auto& b = wizard_->backupPassphrase()) secrets->backup_passphrase = b->clone();
+  const setup::SetupPlan plan = wizard_->plan();
+  QPointer<ApplyPage> self(this);
+  watcher_.setFuture(QtConcurrent::run([plan, secrets, self]() -> Outcome {
+    Outcome out;
+    try {
+      out.result = setup::apply(plan, *secrets, [self](int percent, const std::string& step) {
+        const QString text = QString::fromStdString(step);
+        QMetaObject::invokeMethod(self.data(), [self, percent, text] { if (self) self->progressed(percent, text); },
+                                  Qt::QueuedConnection);
+      });
+    } catch (const std::exception& e) {
+      out.error = e.what();
+    }
+    return out;
+  }));
+  // QWizard re-enables Back after initializePage(); take it away once it has.
+  QTimer::singleShot(0, this, [this] { updateBackButton(); });
+}
+
+void ApplyPage::cleanupPage() {
+  // Back is only possible after a failure, when nothing runs.
+  watcher_.waitForFinished();
+  QWizardPage::cleanupPage();
+}
+
+void ApplyPage::progressed(int percent, const QString& step) {
+  progress_->setValue(percent);
+  step_->setText(step);
+  if (log_->count() == 0 || log_->item(log_->count() - 1)->text() != step) log_->addItem(step);
+}
+
+void ApplyPage::applyFinished() {
+  Outcome outcome = watcher_.result();
+  running_ = false;
+  if (outcome.result) {
+    succeeded_ = true;
+    progress_->setValue(100);
+    step_->setText(tr("Done. Press Next to see what was done and how to start signetd."));
+    wizard_->setResult(std::move(*outcome.result));
+  } else {
+    failed_ = true;
+    step_->setText(tr("The setup stopped."));
+    showProblems(error_, {QString::fromStdString(outcome.error),
+                          tr("Go Back to change the plan, then Install again.")});
+  }
+  emit completeChanged();
+  updateBackButton();
+  emit finished(succeeded_);
+}
+
+void ApplyPage::updateBackButton() {
+  if (wizard_->currentPage() != this) return;
+  if (QAbstractButton* back = wizard_->button(QWizard::BackButton)) back->setEnabled(failed_);
+}
+
+bool ApplyPage::isComplete() const { return succeeded_; }
+
+}  // namespace signet::gui

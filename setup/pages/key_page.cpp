@@ -1,0 +1,337 @@
+#include "pages/key_page.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMetaObject>
+#include <QPointer>
+#include <QProgressBar>
+#include <QRadioButton>
+#include <QSignalBlocker>
+#include <QTableView>
+#include <QTextBrowser>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include "pages/key_store_page.h"
+#include "pages/page_support.h"
+#include "setup_wizard.h"
+#include "signet/keystore/store.h"
+
+namespace signet::gui {
+namespace {
+
+QString findingsHtml(const std::vector<keystore::KeyVerdict>& excluded) {
+  QString html;
+  for (const keystore::KeyVerdict& v : excluded) {
+    html += QStringLiteral("<p><b>%1</b> (%2%3)<ul>")
+                .arg(toQ(v.name).toHtmlEscaped(), toQ(v.algorithm).toHtmlEscaped(),
+                     v.fingerprint_hex.empty() ? QString()
+                                               : QStringLiteral(", SHA256:") + toQ(v.fingerprint_hex.substr(0, 16)) +
+                                                     QStringLiteral("…"));
+    for (const keystore::Finding& f : v.findings) {
+      if (f.severity != keystore::Severity::Error) continue;
+      html += QStringLiteral("<li>%1<br/><i>%2</i> %3</li>")
+                  .arg(toQ(f.message).toHtmlEscaped(), QObject::tr("Fix:"), toQ(f.fix).toHtmlEscaped());
+    }
+    html += QStringLiteral("</ul></p>");
+  }
+  return html;
+}
+
+bool expired(const PickerKey& key) {
+  return key.ca_certificate && key.ca_certificate->not_after() < std::chrono::system_clock::now();
+}
+
+}  // namespace
+
+KeyPage::KeyPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizard) {
+  setTitle(tr("CA key"));
+
+  generate_ = new QRadioButton(tr("&Generate a new key"), this);
+  existing_ = new QRadioButton(tr("&Use a key from the key store"), this);
+  generate_->setChecked(true);
+
+  generate_box_ = new QWidget(this);
+  name_ = new QLineEdit(generate_box_);
+  algorithm_ = new QComboBox(generate_box_);
+  for (crypto::KeyAlgorithm a : crypto::all_algorithms()) {
+    algorithm_->addItem(QString::fromUtf8(crypto::to_string(a).data(), static_cast<qsizetype>(crypto::to_string(a).size())),
+                        static_cast<int>(a));
+  }
+  auto* gen_form = new QFormLayout(generate_box_);
+  gen_form->setContentsMargins(24, 0, 0, 0);
+  auto* name_label = new QLabel(tr("Key &name:"), generate_box_);
+  name_label->setBuddy(name_);
+  gen_form->addRow(name_label, name_);
+  auto* alg_label = new QLabel(tr("&Algorithm:"), generate_box_);
+  alg_label->setBuddy(algorithm_);
+  gen_form->addRow(alg_label, algorithm_);
+
+  existing_box_ = new QWidget(this);
+  check_status_ = new QLabel(existing_box_);
+  check_status_->setWordWrap(true);
+  check_progress_ = new QProgressBar(existing_box_);
+  check_progress_->setRange(0, 0);  // busy: check_all() reports no steps
+  check_progress_->setVisible(false);
+  model_ = new KeyPickerModel(this);
+  view_ = new QTableView(existing_box_);
+  view_->setModel(model_);
+  view_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  view_->setSelectionMode(QAbstractItemView::SingleSelection);
+  view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  view_->setTabKeyNavigation(false);
+  view_->verticalHeader()->setVisible(false);
+  view_->horizontalHeader()->setStretchLastSection(true);
+  view_->setWordWrap(false);
+  view_->setMinimumHeight(130);
+  excluded_label_ = new QLabel(existing_box_);
+  excluded_label_->setWordWrap(true);
+  excluded_details_ = new QTextBrowser(existing_box_);
+  excluded_details_->setMinimumHeight(90);
+  excluded_details_->setOpenLinks(false);
+  keep_certificate_ = new QCheckBox(tr("&Keep the key's CA certificate (otherwise a new one is made for it)"), existing_box_);
+  keep_certificate_->setChecked(true);
+  auto* ex_layout = new QVBoxLayout(existing_box_);
+  ex_layout->setContentsMargins(24, 0, 0, 0);
+  ex_layout->addWidget(check_status_);
+  ex_layout->addWidget(check_progress_);
+  ex_layout->addWidget(view_, 2);
+  ex_layout->addWidget(keep_certificate_);
+  ex_layout->addWidget(excluded_label_);
+  ex_layout->addWidget(excluded_details_, 3);
+
+  problems_ = makeProblemLabel(this);
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(generate_);
+  layout->addWidget(generate_box_);
+  layout->addWidget(existing_);
+  layout->addWidget(existing_box_, 1);
+  layout->addWidget(problems_);
+
+  setTabOrder(generate_, name_);
+  setTabOrder(name_, algorithm_);
+  setTabOrder(algorithm_, existing_);
+  setTabOrder(existing_, view_);
+  setTabOrder(view_, keep_certificate_);
+  setTabOrder(keep_certificate_, excluded_details_);
+
+  connect(generate_, &QRadioButton::toggled, this, [this] { refresh(); });
+  connect(name_, &QLineEdit::textChanged, this, [this] { refresh(); });
+  connect(algorithm_, &QComboBox::currentIndexChanged, this, [this] { refresh(); });
+  connect(keep_certificate_, &QCheckBox::toggled, this, [this] { refresh(); });
+  connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
+    // A newly chosen key keeps its certificate by default when it has a current one.
+    if (const int row = selectedRow(); row >= 0) {
+      const PickerKey& key = model_->key(row);
+      const QSignalBlocker block(keep_certificate_);
+      keep_certificate_->setChecked(key.ca_certificate && !expired(key));
+    }
+    refresh();
+  });
+  connect(&watcher_, &QFutureWatcher<CheckOutcome>::finished, this, &KeyPage::checkFinished);
+}
+
+KeyPage::~KeyPage() { watcher_.waitForFinished(); }
+
+void KeyPage::initializePage() {
+  const setup::SetupPlan& plan = wizard_->plan();
+  const bool subordinate = plan.mode == setup::SetupMode::Subordinate;
+  const bool restore = plan.mode == setup::SetupMode::RestoreThenReinstall;
+  const bool reinstall = plan.mode == setup::SetupMode::ExistingKey ||
+                         plan.mode == setup::SetupMode::ExistingKeyAndCertificate;
+  const bool store_exists = wizard_->keyStorePage()->storeExists();
+
+  if (restore) {
+    setSubTitle(tr("Name the key in the backup that becomes the CA key. The backup is checked in full before "
+                   "anything is restored; a key that fails the check is never used."));
+  } else if (reinstall) {
+    setSubTitle(tr("Choose the CA key. Only keys that passed the full integrity check just now are listed."));
+  } else if (subordinate) {
+    setSubTitle(tr("Generate the subordinate CA's key, or reuse a key from the store."));
+  } else {
+    setSubTitle(tr("The CA key is generated in the key store and never leaves it unencrypted."));
+  }
+  generate_->setVisible(subordinate);
+  existing_->setVisible(subordinate);
+  existing_->setEnabled(store_exists);
+  if (reinstall) existing_->setChecked(true);
+  if (plan.mode == setup::SetupMode::NewKey || restore || (subordinate && !store_exists)) generate_->setChecked(true);
+  if (subordinate && store_exists && plan.subordinate_existing_key) existing_->setChecked(true);
+  algorithm_->setVisible(!restore);
+  if (QWidget* l = static_cast<QFormLayout*>(generate_box_->layout())->labelForField(algorithm_)) l->setVisible(!restore);
+  if (name_->text().isEmpty()) name_->setText(toQ(plan.key_name));
+  algorithm_->setCurrentIndex(algorithm_->findData(static_cast<int>(plan.algorithm)));
+
+  if ((reinstall || subordinate) && store_exists) startCheck();
+  refresh();
+}
+
+void KeyPage::startCheck() {
+  if (watcher_.isRunning()) {
+    recheck_ = true;  // the store or passphrase may have changed: check again when this one ends
+    return;
+  }
+  checked_ = false;
+  model_->clear();
+  excluded_names_.clear();
+  excluded_label_->clear();
+  excluded_details_->clear();
+  check_status_->setText(tr("Unlocking the key store…"));
+  check_progress_->setVisible(true);
+  const std::filesystem::path dir = wizard_->plan().data_dir;
+  auto pass = std::make_shared<Passphrase>(wizard_->storePassphrase().clone());
+  QPointer<KeyPage> self(this);
+  watcher_.setFuture(QtConcurrent::run([dir, pass, self]() -> CheckOutcome {
+    CheckOutcome out;
+    try {
+      keystore::KeyStore store = keystore::KeyStore::open(dir, *pass);
+      const int count = static_cast<int>(store.info().key_count);
+      QMetaObject::invokeMethod(self.data(), [self, count] { if (self) self->checkProgress(count); },
+                                Qt::QueuedConnection);
+      keystore::IntegrityReport report = store.check_all();
+      for (keystore::KeyVerdict& v : report.reusable) {
+        PickerKey key;
+        if (const auto rec = store.record(v.name)) {
+          for (const keystore::AttachedCertificate& c : rec->certificates) {
+            if (c.role == keystore::kRoleCa) {
+              key.ca_certificate = crypto::Certificate::try_from_der(c.der);
+              break;
+            }
+          }
+        }
+        key.verdict = std::move(v);
+        out.offered.push_back(std::move(key));
+      }
+      out.excluded = std::move(report.excluded);
+    } catch (const std::exception& e) {
+      out.error = e.what();
+    }
+    return out;
+  }));
+  emit completeChanged();
+}
+
+void KeyPage::checkProgress(int key_count) {
+  if (!watcher_.isRunning()) return;
+  check_status_->setText(tr("Checking %n key(s): decrypting each one, comparing it with its public key and "
+                            "certificates, and signing a test message…", nullptr, key_count));
+}
+
+void KeyPage::checkFinished() {
+  CheckOutcome outcome = watcher_.result();
+  if (recheck_) {
+    recheck_ = false;
+    startCheck();
+    return;
+  }
+  checked_ = true;
+  check_progress_->setVisible(false);
+  if (!outcome.error.empty()) {
+    check_status_->setText(tr("The key store could not be checked: %1").arg(toQ(outcome.error)));
+    refresh();
+    return;
+  }
+  const std::size_t offered = outcome.offered.size();
+  check_status_->setText(offered == 0 ? tr("No key in the store passed the integrity check, so none can be reused.")
+                                      : tr("%n key(s) passed the full integrity check just now:", nullptr,
+                                           static_cast<int>(offered)));
+  for (const keystore::KeyVerdict& v : outcome.excluded) excluded_names_.push_back(v.name);
+  excluded_label_->setText(outcome.excluded.empty()
+                               ? tr("Every entry in the store is offered.")
+                               : tr("%n entries are not offered; they failed the integrity check:", nullptr,
+                                    static_cast<int>(outcome.excluded.size())));
+  excluded_details_->setHtml(findingsHtml(outcome.excluded));
+  excluded_details_->setVisible(!outcome.excluded.empty());
+  model_->setKeys(std::move(outcome.offered));
+  view_->resizeColumnsToContents();
+  // Coming back to this page: select the key chosen before, if it is still offered. On the first
+  // visit nothing is selected, so the operator chooses.
+  if (const int row = model_->rowOf(chosen_name_); row >= 0 && !generate_->isChecked()) view_->selectRow(row);
+  refresh();
+}
+
+bool KeyPage::selectKey(const std::string& name) {
+  const int row = model_->rowOf(name);
+  if (row < 0) return false;
+  existing_->setChecked(true);
+  view_->selectRow(row);
+  return true;
+}
+
+int KeyPage::selectedRow() const {
+  const QModelIndexList rows = view_->selectionModel()->selectedRows();
+  return rows.isEmpty() ? -1 : rows.front().row();
+}
+
+void KeyPage::refresh() {
+  setup::SetupPlan& plan = wizard_->plan();
+  const bool reinstall = plan.mode == setup::SetupMode::ExistingKey ||
+                         plan.mode == setup::SetupMode::ExistingKeyAndCertificate;
+  const bool use_existing = reinstall || (plan.mode == setup::SetupMode::Subordinate && existing_->isChecked());
+  generate_box_->setVisible(!use_existing);
+  existing_box_->setVisible(use_existing);
+  if (plan.mode == setup::SetupMode::Subordinate) plan.subordinate_existing_key = use_existing;
+
+  QStringList problems;
+  if (use_existing) {
+    const int row = selectedRow();
+    if (row >= 0) {
+      const PickerKey& key = model_->key(row);
+      plan.key_name = key.verdict.name;
+      chosen_name_ = key.verdict.name;
+      wizard_->setChosenCertificate(key.ca_certificate);
+      const bool can_keep = key.ca_certificate && !expired(key);
+      keep_certificate_->setEnabled(can_keep);
+      if (reinstall) {
+        plan.mode = can_keep && keep_certificate_->isChecked() ? setup::SetupMode::ExistingKeyAndCertificate
+                                                               : setup::SetupMode::ExistingKey;
+      }
+      if (reinstall && !can_keep) {
+        keep_certificate_->setText(key.ca_certificate
+                                       ? tr("Its CA certificate has expired: a new CA certificate will be made "
+                                            "for this key")
+                                       : tr("It has no CA certificate: a new one will be made for it"));
+      } else {
+        keep_certificate_->setText(tr("&Keep the key's CA certificate (otherwise a new one is made for it)"));
+      }
+    } else {
+      wizard_->setChosenCertificate(std::nullopt);
+    }
+    // The choice about the certificate belongs to a chosen key: shown once one is selected.
+    keep_certificate_->setVisible(reinstall && row >= 0);
+  } else {
+    plan.key_name = fromQ(name_->text().trimmed());
+    if (const QVariant a = algorithm_->currentData(); a.isValid()) {
+      plan.algorithm = static_cast<crypto::KeyAlgorithm>(a.toInt());
+    }
+    wizard_->setChosenCertificate(std::nullopt);
+    problems = wizard_->problemsFor({"key_name"});
+  }
+  showProblems(problems_, problems);
+  emit completeChanged();
+}
+
+bool KeyPage::isComplete() const {
+  const setup::SetupPlan& plan = wizard_->plan();
+  const bool reinstall = plan.mode == setup::SetupMode::ExistingKey ||
+                         plan.mode == setup::SetupMode::ExistingKeyAndCertificate;
+  if (reinstall || (plan.mode == setup::SetupMode::Subordinate && existing_->isChecked())) {
+    return !checking() && checked_ && selectedRow() >= 0;
+  }
+  return wizard_->problemsFor({"key_name"}).isEmpty();
+}
+
+bool KeyPage::validatePage() {
+  refresh();
+  return isComplete();
+}
+
+}  // namespace signet::gui

@@ -1,0 +1,96 @@
+// KeyPage: the CA key. Either a new key (its name and algorithm) or THE PICKER: a table of the
+// store's keys that passed the full integrity check just now (KeyStore::check_all on a worker
+// thread), and beside it every entry that is not offered, with its findings and their fixes.
+// Next stays disabled until a new key is named or an offered key is selected.
+// Thread-safety: GUI thread only.
+#pragma once
+
+#include <QFutureWatcher>
+#include <QWizardPage>
+#include <string>
+#include <vector>
+
+#include "key_picker_model.h"
+#include "signet/crypto/key.h"
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QRadioButton;
+class QTableView;
+class QTextBrowser;
+
+namespace signet::gui {
+
+class SetupWizard;
+
+class KeyPage : public QWizardPage {
+  Q_OBJECT
+
+ public:
+  explicit KeyPage(SetupWizard* wizard);
+  ~KeyPage() override;
+
+  [[nodiscard]] QRadioButton* generateButton() const noexcept { return generate_; }
+  [[nodiscard]] QRadioButton* existingButton() const noexcept { return existing_; }
+  [[nodiscard]] QLineEdit* keyNameEdit() const noexcept { return name_; }
+  [[nodiscard]] QComboBox* algorithmCombo() const noexcept { return algorithm_; }
+  [[nodiscard]] QTableView* pickerView() const noexcept { return view_; }
+  [[nodiscard]] KeyPickerModel* pickerModel() const noexcept { return model_; }
+  // "N entries are not offered".
+  [[nodiscard]] QLabel* excludedLabel() const noexcept { return excluded_label_; }
+  // Each excluded entry with its findings and fixes.
+  [[nodiscard]] QTextBrowser* excludedDetails() const noexcept { return excluded_details_; }
+  [[nodiscard]] QCheckBox* keepCertificateBox() const noexcept { return keep_certificate_; }
+  [[nodiscard]] QLabel* problemLabel() const noexcept { return problems_; }
+
+  // The names of the entries the last check excluded.
+  [[nodiscard]] const std::vector<std::string>& excludedNames() const noexcept { return excluded_names_; }
+  // True from the start of a check until its outcome is shown.
+  [[nodiscard]] bool checking() const noexcept { return watcher_.isRunning() || !checked_; }
+  // True once a check has finished (successfully or not) since the page was entered.
+  [[nodiscard]] bool checked() const noexcept { return checked_; }
+  // Selects the offered key named `name`; false when it is not offered.
+  bool selectKey(const std::string& name);
+
+  void initializePage() override;
+  [[nodiscard]] bool isComplete() const override;
+  bool validatePage() override;
+
+ private:
+  struct CheckOutcome {
+    std::vector<PickerKey> offered;
+    std::vector<keystore::KeyVerdict> excluded;
+    std::string error;
+  };
+  void startCheck();
+  void checkFinished();
+  void checkProgress(int key_count);
+  void refresh();
+  [[nodiscard]] int selectedRow() const;
+
+  SetupWizard* wizard_;
+  QRadioButton* generate_;
+  QLineEdit* name_;
+  QComboBox* algorithm_;
+  QRadioButton* existing_;
+  QWidget* generate_box_;
+  QWidget* existing_box_;
+  QLabel* check_status_;
+  QProgressBar* check_progress_;
+  QTableView* view_;
+  KeyPickerModel* model_;
+  QLabel* excluded_label_;
+  QTextBrowser* excluded_details_;
+  QCheckBox* keep_certificate_;
+  QLabel* problems_;
+  QFutureWatcher<CheckOutcome> watcher_;
+  std::vector<std::string> excluded_names_;
+  std::string chosen_name_;  // the key last selected in the picker
+  bool checked_ = false;
+  bool recheck_ = false;
+};
+
+}  // namespace signet::gui

@@ -1,0 +1,210 @@
+#include "pages/key_store_page.h"
+
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+#include <filesystem>
+#include <memory>
+
+#include "pages/page_support.h"
+#include "setup_wizard.h"
+#include "signet/keystore/store.h"
+
+namespace signet::gui {
+
+KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizard) {
+  setTitle(tr("Key store"));
+  setSubTitle(tr("The data directory holds the encrypted key store (signet.db), the CA certificate and the "
+                 "daemon's configuration."));
+
+  data_dir_ = new QLineEdit(this);
+  auto* browse = new QPushButton(tr("B&rowse…"), this);
+  auto* dir_row = new QHBoxLayout;
+  dir_row->addWidget(data_dir_);
+  dir_row->addWidget(browse);
+  store_state_ = new QLabel(this);
+  store_state_->setWordWrap(true);
+
+  passphrase_ = new QLineEdit(this);
+  passphrase_->setEchoMode(QLineEdit::Password);
+  confirm_label_ = new QLabel(tr("&Repeat passphrase:"), this);
+  confirm_ = new QLineEdit(this);
+  confirm_->setEchoMode(QLineEdit::Password);
+  confirm_label_->setBuddy(confirm_);
+  unlock_ = new QPushButton(tr("&Unlock"), this);
+  auto* pass_row = new QHBoxLayout;
+  pass_row->addWidget(passphrase_);
+  pass_row->addWidget(unlock_);
+  status_ = new QLabel(this);
+  status_->setWordWrap(true);
+  status_->setTextFormat(Qt::PlainText);
+
+  backup_file_label_ = new QLabel(tr("&Backup file:"), this);
+  backup_file_ = new QLineEdit(this);
+  backup_file_label_->setBuddy(backup_file_);
+  browse_backup_ = new QPushButton(tr("Bro&wse…"), this);
+  auto* backup_row = new QHBoxLayout;
+  backup_row->addWidget(backup_file_);
+  backup_row->addWidget(browse_backup_);
+  backup_passphrase_label_ = new QLabel(tr("Backup &passphrase:"), this);
+  backup_passphrase_ = new QLineEdit(this);
+  backup_passphrase_->setEchoMode(QLineEdit::Password);
+  backup_passphrase_label_->setBuddy(backup_passphrase_);
+  problems_ = makeProblemLabel(this);
+
+  auto* form = new QFormLayout;
+  form->setRowWrapPolicy(QFormLayout::DontWrapRows);
+  auto* dir_label = new QLabel(tr("&Data directory:"), this);
+  dir_label->setBuddy(data_dir_);
+  form->addRow(dir_label, dir_row);
+  form->addRow(QString(), store_state_);
+  auto* pass_label = new QLabel(tr("Store &passphrase:"), this);
+  pass_label->setBuddy(passphrase_);
+  form->addRow(pass_label, pass_row);
+  form->addRow(confirm_label_, confirm_);
+  form->addRow(QString(), status_);
+  form->addRow(backup_file_label_, backup_row);
+  form->addRow(backup_passphrase_label_, backup_passphrase_);
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(form);
+  layout->addWidget(problems_);
+  layout->addStretch();
+
+  setTabOrder(data_dir_, browse);
+  setTabOrder(browse, passphrase_);
+  setTabOrder(passphrase_, unlock_);
+  setTabOrder(unlock_, confirm_);
+  setTabOrder(confirm_, backup_file_);
+  setTabOrder(backup_file_, browse_backup_);
+  setTabOrder(browse_backup_, backup_passphrase_);
+
+  connect(browse, &QPushButton::clicked, this, [this] {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Data directory"), data_dir_->text());
+    if (!dir.isEmpty()) data_dir_->setText(dir);
+  });
+  connect(browse_backup_, &QPushButton::clicked, this, [this] {
+    const QString file = QFileDialog::getOpenFileName(this, tr("Backup file"), backup_file_->text());
+    if (!file.isEmpty()) backup_file_->setText(file);
+  });
+  const auto changed = [this] {
+    unlocked_ = false;
+    status_->clear();
+    refresh();
+  };
+  connect(data_dir_, &QLineEdit::textChanged, this, changed);
+  connect(passphrase_, &QLineEdit::textChanged, this, changed);
+  connect(confirm_, &QLineEdit::textChanged, this, [this] { refresh(); });
+  connect(backup_file_, &QLineEdit::textChanged, this, [this] { refresh(); });
+  connect(backup_passphrase_, &QLineEdit::textChanged, this, [this] { refresh(); });
+  connect(unlock_, &QPushButton::clicked, this, &KeyStorePage::unlock);
+  connect(passphrase_, &QLineEdit::returnPressed, this, [this] {
+    if (storeExists() && !unlocked_) unlock();
+  });
+  connect(&watcher_, &QFutureWatcher<Outcome>::finished, this, &KeyStorePage::unlockFinished);
+}
+
+KeyStorePage::~KeyStorePage() { watcher_.waitForFinished(); }
+
+bool KeyStorePage::storeExists() const {
+  std::error_code ec;
+  const std::filesystem::path dir = fromQ(data_dir_->text());
+  return !dir.empty() && std::filesystem::exists(keystore::KeyStore::database_path(dir), ec);
+}
+
+void KeyStorePage::initializePage() {
+  const setup::SetupPlan& plan = wizard_->plan();
+  const bool restore = plan.mode == setup::SetupMode::RestoreThenReinstall;
+  if (data_dir_->text().isEmpty()) data_dir_->setText(QString::fromStdString(plan.data_dir.string()));
+  backup_file_label_->setVisible(restore);
+  backup_file_->setVisible(restore);
+  browse_backup_->setVisible(restore);
+  backup_passphrase_label_->setVisible(restore);
+  backup_passphrase_->setVisible(restore);
+  refresh();
+}
+
+void KeyStorePage::refresh() {
+  setup::SetupPlan& plan = wizard_->plan();
+  plan.data_dir = fromQ(data_dir_->text().trimmed());
+  plan.backup_file = fromQ(backup_file_->text().trimmed());
+  const bool exists = storeExists();
+  store_state_->setText(exists ? tr("A key store exists here: enter its passphrase and press Unlock.")
+                               : tr("There is no key store here yet: a new one will be created, protected by "
+                                    "the passphrase you enter twice (at least %1 characters).")
+                                     .arg(keystore::kMinPassphraseLength));
+  unlock_->setVisible(exists);
+  unlock_->setEnabled(exists && !busy() && !passphrase_->text().isEmpty() && !unlocked_);
+  confirm_label_->setVisible(!exists);
+  confirm_->setVisible(!exists);
+
+  QStringList problems = wizard_->problemsFor({"data_dir", "backup_file"});
+  if (!exists && !passphrase_->text().isEmpty()) {
+    if (static_cast<std::size_t>(passphrase_->text().toUtf8().size()) < keystore::kMinPassphraseLength) {
+      problems << tr("the passphrase of a new key store needs at least %1 characters").arg(keystore::kMinPassphraseLength);
+    } else if (!confirm_->text().isEmpty() && confirm_->text() != passphrase_->text()) {
+      problems << tr("the two passphrases differ");
+    }
+  }
+  showProblems(problems_, problems);
+  emit completeChanged();
+}
+
+void KeyStorePage::unlock() {
+  if (busy() || !storeExists()) return;
+  unlocked_ = false;
+  status_->setStyleSheet(QString());
+  status_->setText(tr("Unlocking the key store…"));
+  unlock_->setEnabled(false);
+  busy_ = true;
+  const std::filesystem::path dir = fromQ(data_dir_->text().trimmed());
+  auto pass = std::make_shared<Passphrase>(passphraseOf(passphrase_->text()));
+  watcher_.setFuture(QtConcurrent::run([dir, pass]() -> Outcome {
+    try {
+      keystore::KeyStore store = keystore::KeyStore::open(dir, *pass);
+      return {true, store.info().key_count, {}};
+    } catch (const std::exception& e) {
+      return {false, 0, e.what()};
+    }
+  }));
+  emit completeChanged();
+}
+
+void KeyStorePage::unlockFinished() {
+  const Outcome outcome = watcher_.result();
+  busy_ = false;
+  unlocked_ = outcome.ok;
+  if (outcome.ok) {
+    status_->setStyleSheet(QString());
+    status_->setText(tr("Unlocked: the store holds %n key entries.", nullptr, static_cast<int>(outcome.key_count)));
+  } else {
+    status_->setStyleSheet(QStringLiteral("QLabel { color: #b00020; }"));
+    status_->setText(tr("Could not unlock the key store: %1").arg(QString::fromStdString(outcome.message)));
+  }
+  refresh();
+}
+
+bool KeyStorePage::isComplete() const {
+  if (busy() || !wizard_->problemsFor({"data_dir", "backup_file"}).isEmpty()) return false;
+  if (wizard_->plan().mode == setup::SetupMode::RestoreThenReinstall && backup_passphrase_->text().isEmpty()) return false;
+  if (storeExists()) return unlocked_;
+  return static_cast<std::size_t>(passphrase_->text().toUtf8().size()) >= keystore::kMinPassphraseLength &&
+         confirm_->text() == passphrase_->text();
+}
+
+bool KeyStorePage::validatePage() {
+  if (!isComplete()) return false;
+  wizard_->setStorePassphrase(passphraseOf(passphrase_->text()));
+  if (wizard_->plan().mode == setup::SetupMode::RestoreThenReinstall) {
+    wizard_->setBackupPassphrase(passphraseOf(backup_passphrase_->text()));
+  } else {
+    wizard_->setBackupPassphrase(std::nullopt);
+  }
+  return true;
+}
+
+}  // namespace signet::gui

@@ -1,0 +1,569 @@
+// Drives signet-setup as an operator would, on the offscreen platform: a new install, a reinstall
+// from a store holding valid and corrupted keys (the picker), and bad input shown on the right
+// page with nothing written. Every visited page is saved as a screenshot under
+// SIGNET_GUI_SCREENSHOT_DIR/<test>/ for a human to look at.
+#include <QAbstractButton>
+#include <QApplication>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableView>
+#include <QTest>
+#include <QTextBrowser>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+#include "key_picker_model.h"
+#include "pages/apply_page.h"
+#include "pages/daemon_page.h"
+#include "pages/finish_page.h"
+#include "pages/identity_page.h"
+#include "pages/key_page.h"
+#include "pages/key_store_page.h"
+#include "pages/summary_page.h"
+#include "pages/validity_page.h"
+#include "pages/welcome_page.h"
+#include "setup_wizard.h"
+#include "signet/keystore/store.h"
+#include "signet/setup/engine.h"
+#include "support/store_edit.h"
+#include "support/temp_dir.h"
+#include "support/tmpfs.h"
+
+namespace fs = std::filesystem;
+using signet::gui::SetupWizard;
+
+namespace {
+
+constexpr int kCheckTimeoutMs = 30000;
+constexpr int kApplyTimeoutMs = 120000;
+const char kPassphrase[] = "correct horse battery staple";
+
+signet::Passphrase pass(const char* text) {
+  return signet::Passphrase(signet::ByteView(reinterpret_cast<const std::uint8_t*>(text), std::strlen(text)));
+}
+
+// A port nothing listens on right now (the kernel's choice).
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// A listener on 127.0.0.1, held for the object's lifetime.
+class Listener {
+ public:
+  Listener() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 1) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    }
+    port_ = ntohs(a.sin_port);
+  }
+  ~Listener() { ::close(fd_); }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_;
+  std::uint16_t port_ = 0;
+};
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::set<std::string> dir_entries(const fs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.insert(e.path().filename().string());
+  return out;
+}
+
+const char* page_name(int id) {
+  switch (id) {
+    case SetupWizard::WelcomeId: return "welcome";
+    case SetupWizard::KeyStoreId: return "key-store";
+    case SetupWizard::KeyId: return "key";
+    case SetupWizard::IdentityId: return "identity";
+    case SetupWizard::ValidityId: return "validity";
+    case SetupWizard::DaemonId: return "daemon";
+    case SetupWizard::SummaryId: return "summary";
+    case SetupWizard::ApplyId: return "apply";
+    case SetupWizard::FinishId: return "finish";
+    default: return "unknown";
+  }
+}
+
+// Saves a screenshot of the wizard's current page as <dir>/<test>/<nn>-<page>.png.
+class Screenshots {
+ public:
+  Screenshots(SetupWizard& wizard, const char* test) : wizard_(wizard), dir_(QStringLiteral(SIGNET_GUI_SCREENSHOT_DIR "/") + QLatin1String(test)) {
+    QDir(dir_).removeRecursively();
+    QDir().mkpath(dir_);
+  }
+  void take(const char* suffix = "") {
+    QCoreApplication::processEvents();
+    const QString file = QStringLiteral("%1/%2-%3%4.png")
+                             .arg(dir_)
+                             .arg(++n_, 2, 10, QLatin1Char('0'))
+                             .arg(QLatin1String(page_name(wizard_.currentId())), QLatin1String(suffix));
+    QVERIFY2(wizard_.grab().save(file), qPrintable(file));
+  }
+
+ private:
+  SetupWizard& wizard_;
+  QString dir_;
+  int n_ = 0;
+};
+
+// The button that moves forward from the current page (Commit on the commit page).
+QAbstractButton* forward(SetupWizard& w) {
+  return w.button(w.currentPage()->isCommitPage() ? QWizard::CommitButton : QWizard::NextButton);
+}
+
+// Clicks forward and checks that the wizard moved to `expected`.
+void next(SetupWizard& w, int expected) {
+  QAbstractButton* b = forward(w);
+  QVERIFY2(b->isEnabled(), page_name(w.currentId()));
+  QTest::mouseClick(b, Qt::LeftButton);
+  QTRY_COMPARE_WITH_TIMEOUT(w.currentId(), expected, 5000);
+}
+
+void unlock_store(SetupWizard& w, const fs::path& dir, const char* passphrase) {
+  auto* page = w.keyStorePage();
+  page->dataDirEdit()->setText(QString::fromStdString(dir.string()));
+  page->passphraseEdit()->setText(QString::fromUtf8(passphrase));
+  QVERIFY(page->unlockButton()->isEnabled());
+  QTest::mouseClick(page->unlockButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(!page->busy(), kCheckTimeoutMs);
+}
+
+void set_free_ports(SetupWizard& w) {
+  auto* page = w.daemonPage();
+  const std::uint16_t a = free_port();
+  std::uint16_t b = free_port();
+  while (b == a) b = free_port();
+  page->httpsPortSpin()->setValue(a);
+  page->httpPortSpin()->setValue(b);
+  page->publicBaseUrlEdit()->setText(QStringLiteral("http://127.0.0.1:%1").arg(b));
+}
+
+}  // namespace
+
+class SetupWizardTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void newInstallWritesTheFiles();
+  void reinstallOffersOnlyValidKeys();
+  void wrongPassphraseIsShownOnTheKeyStorePageAndWritesNothing();
+  void unwritableDataDirectoryIsShownOnTheKeyStorePage();
+  void emptyNameAndBusyPortAreShownOnTheirPages();
+};
+
+void SetupWizardTest::newInstallWritesTheFiles() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "ca";
+  (void)signet::keystore::KeyStore::create(dir, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+
+  SetupWizard w;
+  Screenshots shots(w, "new_install");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  shots.take();
+  QCOMPARE(w.welcomePage()->mode(), signet::setup::SetupMode::NewKey);
+  next(w, SetupWizard::KeyStoreId);
+
+  QVERIFY(!forward(w)->isEnabled());  // not unlocked yet
+  unlock_store(w, dir, kPassphrase);
+  QVERIFY(w.keyStorePage()->unlocked());
+  QVERIFY(w.keyStorePage()->statusLabel()->text().contains(QStringLiteral("0 key")));
+  shots.take();
+  next(w, SetupWizard::KeyId);
+
+  w.keyPage()->keyNameEdit()->setText(QStringLiteral("root-2024"));
+  w.keyPage()->algorithmCombo()->setCurrentText(QStringLiteral("ec-p384"));
+  QCOMPARE(w.plan().algorithm, signet::crypto::KeyAlgorithm::EcP384);
+  shots.take();
+  next(w, SetupWizard::IdentityId);
+
+  w.identityPage()->commonNameEdit()->setText(QStringLiteral("Signet Test Root CA"));
+  w.identityPage()->organizationEdit()->setText(QStringLiteral("Example Corp"));
+  w.identityPage()->countryEdit()->setText(QStringLiteral("DE"));
+  QVERIFY(w.identityPage()->problemLabel()->isHidden());
+  shots.take();
+  next(w, SetupWizard::ValidityId);
+
+  w.validityPage()->validityDaysSpin()->setValue(730);
+  shots.take();
+  next(w, SetupWizard::DaemonId);
+
+  set_free_ports(w);
+  QVERIFY2(w.daemonPage()->problemLabel()->isHidden(), qPrintable(w.daemonPage()->problemLabel()->text()));
+  shots.take();
+  next(w, SetupWizard::SummaryId);
+
+  QVERIFY(w.summaryPage()->summaryView()->toPlainText().contains(QStringLiteral("Signet Test Root CA")));
+  shots.take();
+  next(w, SetupWizard::ApplyId);
+
+  QTRY_VERIFY_WITH_TIMEOUT(!w.applyPage()->running(), kApplyTimeoutMs);
+  QVERIFY2(w.applyPage()->succeeded(), qPrintable(w.applyPage()->errorLabel()->text()));
+  QCOMPARE(w.applyPage()->progressBar()->value(), 100);
+  QVERIFY(!w.button(QWizard::BackButton)->isEnabled());
+  shots.take();
+  next(w, SetupWizard::FinishId);
+  shots.take();
+
+  const signet::setup::InstallationFiles f = signet::setup::InstallationFiles::in(dir);
+  for (const fs::path& p : {f.ca_certificate, f.configuration, f.tls_key, f.tls_certificate}) {
+    QVERIFY2(fs::is_regular_file(p), p.c_str());
+    QCOMPARE(fs::status(p).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  }
+  QVERIFY(read_bytes(f.configuration).find(std::to_string(w.plan().daemon.https_port)) != std::string::npos);
+  const QString report = w.finishPage()->reportView()->toPlainText();
+  QVERIFY(report.contains(QStringLiteral("Generated the CA key \"root-2024\"")));
+  QVERIFY(report.contains(QString::fromStdString(f.ca_certificate.string())));
+  QVERIFY(report.contains(QStringLiteral("signetd --config ") + QString::fromStdString(f.configuration.string())));
+  signet::keystore::KeyStore store = signet::keystore::KeyStore::open(dir, pass(kPassphrase));
+  const auto rec = store.record("root-2024");
+  QVERIFY(rec.has_value());
+  QCOMPARE(rec->algorithm, std::string("ec-p384"));
+}
+
+void SetupWizardTest::reinstallOffersOnlyValidKeys() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "ca";
+  {
+    signet::keystore::KeyStore store =
+        signet::keystore::KeyStore::create(dir, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+    (void)store.generate("spare", signet::crypto::KeyAlgorithm::Ed25519);
+    (void)store.generate("broken-ciphertext", signet::crypto::KeyAlgorithm::EcP256);
+    (void)store.generate("swapped-public-key", signet::crypto::KeyAlgorithm::EcP256);
+  }
+  // The installed CA: key "ca" with its self-signed CA certificate, made by the engine.
+  signet::setup::SetupPlan first;
+  first.data_dir = dir;
+  first.identity.common_name = "Old Root CA";
+  first.identity.organization = "Example Corp";
+  first.daemon.https_port = free_port();
+  first.daemon.http_port = free_port();
+  signet::setup::SetupSecrets secrets{pass(kPassphrase), std::nullopt};
+  (void)signet::setup::apply(first, secrets);
+  {
+    signet::test::StoreEditor edit(dir);
+    edit.flip_key_byte("broken-ciphertext", "encrypted_private_key", 20);
+    edit.set_key_blob("swapped-public-key", "public_key", edit.key_blob("spare", "public_key"));
+  }
+  std::vector<signet::keystore::KeyVerdict> expected_excluded;
+  {
+    signet::keystore::KeyStore store = signet::keystore::KeyStore::open(dir, pass(kPassphrase));
+    expected_excluded = store.check_all().excluded;
+  }
+  QCOMPARE(expected_excluded.size(), std::size_t{2});
+  const std::vector<std::string> names_before = signet::test::StoreEditor(dir).key_names();
+
+  SetupWizard w;
+  Screenshots shots(w, "reinstall_picker");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  w.welcomePage()->setMode(signet::setup::SetupMode::ExistingKey);
+  shots.take();
+  next(w, SetupWizard::KeyStoreId);
+  unlock_store(w, dir, kPassphrase);
+  QVERIFY(w.keyStorePage()->unlocked());
+  shots.take();
+  next(w, SetupWizard::KeyId);
+
+  auto* page = w.keyPage();
+  QTRY_VERIFY_WITH_TIMEOUT(page->checked(), kCheckTimeoutMs);
+  // The model holds exactly the valid keys.
+  std::vector<std::string> offered = page->pickerModel()->names();
+  std::sort(offered.begin(), offered.end());
+  QCOMPARE(offered, (std::vector<std::string>{"ca", "spare"}));
+  QCOMPARE(page->pickerView()->model()->rowCount(), 2);
+  // Every other entry is counted and explained.
+  QVERIFY2(page->excludedLabel()->text().startsWith(QStringLiteral("2 entries are not offered")),
+           qPrintable(page->excludedLabel()->text()));
+  std::vector<std::string> excluded = page->excludedNames();
+  std::sort(excluded.begin(), excluded.end());
+  QCOMPARE(excluded, (std::vector<std::string>{"broken-ciphertext", "swapped-public-key"}));
+  const QString details = page->excludedDetails()->toPlainText();
+  for (const signet::keystore::KeyVerdict& v : expected_excluded) {
+    QVERIFY2(details.contains(QString::fromStdString(v.name)), v.name.c_str());
+    QVERIFY(!v.findings.empty());
+    for (const signet::keystore::Finding& f : v.findings) {
+      if (f.severity != signet::keystore::Severity::Error) continue;
+      QVERIFY2(details.contains(QString::fromStdString(f.message)), f.message.c_str());
+      QVERIFY2(details.contains(QString::fromStdString(f.fix)), f.fix.c_str());
+    }
+  }
+  // Nothing chosen yet: Next stays disabled, and there is no certificate choice to make.
+  QVERIFY(!forward(w)->isEnabled());
+  QVERIFY(page->keepCertificateBox()->isHidden());
+  shots.take("-unselected");
+
+  // Choose "ca" with the mouse.
+  const int row = page->pickerModel()->rowOf("ca");
+  const QRect rect = page->pickerView()->visualRect(page->pickerModel()->index(row, 0));
+  QTest::mouseClick(page->pickerView()->viewport(), Qt::LeftButton, {}, rect.center());
+  QTRY_VERIFY(forward(w)->isEnabled());
+  QCOMPARE(w.plan().key_name, std::string("ca"));
+  QVERIFY(page->keepCertificateBox()->isChecked());
+  QCOMPARE(w.plan().mode, signet::setup::SetupMode::ExistingKeyAndCertificate);
+  shots.take("-selected");
+  next(w, SetupWizard::IdentityId);
+
+  // Pre-filled from the kept certificate, read-only.
+  QCOMPARE(w.identityPage()->commonNameEdit()->text(), QStringLiteral("Old Root CA"));
+  QCOMPARE(w.identityPage()->organizationEdit()->text(), QStringLiteral("Example Corp"));
+  QVERIFY(w.identityPage()->commonNameEdit()->isReadOnly());
+  shots.take();
+  next(w, SetupWizard::ValidityId);
+  shots.take();
+  next(w, SetupWizard::DaemonId);
+  set_free_ports(w);
+  shots.take();
+  next(w, SetupWizard::SummaryId);
+  shots.take();
+  next(w, SetupWizard::ApplyId);
+  QTRY_VERIFY_WITH_TIMEOUT(!w.applyPage()->running(), kApplyTimeoutMs);
+  QVERIFY2(w.applyPage()->succeeded(), qPrintable(w.applyPage()->errorLabel()->text()));
+  shots.take();
+  next(w, SetupWizard::FinishId);
+  shots.take();
+  QVERIFY(w.finishPage()->reportView()->toPlainText().contains(QStringLiteral("Reused the CA certificate")));
+  // A reinstall never adds, changes or removes a key entry.
+  QCOMPARE(signet::test::StoreEditor(dir).key_names(), names_before);
+}
+
+void SetupWizardTest::wrongPassphraseIsShownOnTheKeyStorePageAndWritesNothing() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "ca";
+  {
+    signet::keystore::KeyStore store =
+        signet::keystore::KeyStore::create(dir, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+    (void)store.generate("ca", signet::crypto::KeyAlgorithm::EcP256);
+  }
+  const fs::path db = signet::keystore::KeyStore::database_path(dir);
+  const std::string before = read_bytes(db);
+  const std::set<std::string> entries_before = dir_entries(dir);
+
+  SetupWizard w;
+  Screenshots shots(w, "wrong_passphrase");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  w.welcomePage()->setMode(signet::setup::SetupMode::ExistingKey);
+  shots.take();
+  next(w, SetupWizard::KeyStoreId);
+  unlock_store(w, dir, "not the right passphrase");
+  shots.take();
+
+  auto* page = w.keyStorePage();
+  QVERIFY(!page->unlocked());
+  const QString status = page->statusLabel()->text();
+  QVERIFY2(status.startsWith(QStringLiteral("Could not unlock the key store:")), qPrintable(status));
+  QVERIFY2(status.contains(QStringLiteral("passphrase")), qPrintable(status));
+  QVERIFY(page->statusLabel()->isVisible());
+  QVERIFY(!forward(w)->isEnabled());
+  QTest::mouseClick(forward(w), Qt::LeftButton);
+  QCOMPARE(w.currentId(), int(SetupWizard::KeyStoreId));
+  QCOMPARE(read_bytes(db), before);
+  QCOMPARE(dir_entries(dir), entries_before);
+
+  // The right passphrase then unlocks it.
+  page->passphraseEdit()->clear();
+  QVERIFY(page->statusLabel()->text().isEmpty());
+  unlock_store(w, dir, kPassphrase);
+  QVERIFY(page->unlocked());
+  QVERIFY(forward(w)->isEnabled());
+  shots.take("-unlocked");
+}
+
+void SetupWizardTest::unwritableDataDirectoryIsShownOnTheKeyStorePage() {
+  signet::test::TempDir tmp;
+  signet::test::TmpfsMount mount(tmp / "ro", "1m");
+  mount.remount_read_only();
+  const fs::path dir = mount.path() / "signet";
+
+  SetupWizard w;
+  Screenshots shots(w, "unwritable_data_dir");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  shots.take();
+  next(w, SetupWizard::KeyStoreId);
+  auto* page = w.keyStorePage();
+  page->dataDirEdit()->setText(QString::fromStdString(dir.string()));
+  page->passphraseEdit()->setText(QString::fromUtf8(kPassphrase));
+  page->confirmEdit()->setText(QString::fromUtf8(kPassphrase));
+  shots.take();
+
+  QVERIFY(!page->storeExists());
+  QVERIFY(page->problemLabel()->isVisible());
+  const QString problems = page->problemLabel()->text();
+  QVERIFY2(problems.contains(QStringLiteral("no permission to write in ") + QString::fromStdString(mount.path().string())),
+           qPrintable(problems));
+  QVERIFY(!forward(w)->isEnabled());
+  QTest::mouseClick(forward(w), Qt::LeftButton);
+  QCOMPARE(w.currentId(), int(SetupWizard::KeyStoreId));
+  QVERIFY(!fs::exists(dir));
+
+  // A writable directory clears the problem.
+  page->dataDirEdit()->setText(QString::fromStdString((tmp / "ca").string()));
+  QVERIFY(page->problemLabel()->isHidden());
+  QVERIFY(forward(w)->isEnabled());
+}
+
+void SetupWizardTest::emptyNameAndBusyPortAreShownOnTheirPages() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "ca";
+  (void)signet::keystore::KeyStore::create(dir, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+  const std::set<std::string> entries_before = dir_entries(dir);
+
+  SetupWizard w;
+  Screenshots shots(w, "bad_input");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  shots.take();
+  next(w, SetupWizard::KeyStoreId);
+  unlock_store(w, dir, kPassphrase);
+  shots.take();
+  next(w, SetupWizard::KeyId);
+  shots.take();
+  next(w, SetupWizard::IdentityId);
+
+  // Empty common name: the engine's message, on this page; Next does nothing.
+  auto* identity = w.identityPage();
+  QVERIFY(identity->commonNameEdit()->text().isEmpty());
+  QVERIFY(identity->problemLabel()->isVisible());
+  QVERIFY2(identity->problemLabel()->text().contains(QStringLiteral("the CA needs a name")),
+           qPrintable(identity->problemLabel()->text()));
+  QVERIFY(!forward(w)->isEnabled());
+  QTest::mouseClick(forward(w), Qt::LeftButton);
+  QCOMPARE(w.currentId(), int(SetupWizard::IdentityId));
+  shots.take("-empty-name");
+  identity->countryEdit()->setText(QStringLiteral("de"));
+  QVERIFY(identity->problemLabel()->text().contains(QStringLiteral("two-letter ISO 3166 code")));
+  identity->countryEdit()->setText(QStringLiteral("DE"));
+  identity->commonNameEdit()->setText(QStringLiteral("Test CA"));
+  QVERIFY(identity->problemLabel()->isHidden());
+  next(w, SetupWizard::ValidityId);
+  shots.take();
+  next(w, SetupWizard::DaemonId);
+
+  // A port some other program listens on.
+  Listener busy;
+  set_free_ports(w);
+  auto* daemon = w.daemonPage();
+  QVERIFY(forward(w)->isEnabled());
+  daemon->httpsPortSpin()->setValue(busy.port());
+  QVERIFY(daemon->problemLabel()->isVisible());
+  const QString problems = daemon->problemLabel()->text();
+  QVERIFY2(problems.contains(QStringLiteral("port %1 on 127.0.0.1 is already in use").arg(busy.port())),
+           qPrintable(problems));
+  QVERIFY(!forward(w)->isEnabled());
+  QTest::mouseClick(forward(w), Qt::LeftButton);
+  QCOMPARE(w.currentId(), int(SetupWizard::DaemonId));
+  shots.take("-port-in-use");
+  QCOMPARE(dir_entries(dir), entries_before);
+
+  daemon->httpsPortSpin()->setValue(free_port());
+  QVERIFY(daemon->problemLabel()->isHidden());
+  QVERIFY(forward(w)->isEnabled());
+}
+
+// The picker's model refuses a key that failed the check, whatever the caller does.
+class KeyPickerModelTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void refusesAnInvalidKey() {
+    signet::gui::KeyPickerModel model;
+    signet::gui::PickerKey good;
+    good.verdict.name = "good";
+    good.verdict.algorithm = "ec-p256";
+    good.verdict.fingerprint_hex = std::string(64, 'a');
+    signet::gui::PickerKey bad;
+    bad.verdict.name = "bad";
+    bad.verdict.findings.push_back({signet::keystore::FindingCode::CiphertextAuthFailed,
+                                    signet::keystore::Severity::Error, "damaged", "restore it"});
+    std::vector<signet::gui::PickerKey> keys;
+    keys.push_back(good);
+    keys.push_back(bad);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, model.setKeys(std::move(keys)));
+    QCOMPARE(model.rowCount(), 0);
+    std::vector<signet::gui::PickerKey> only_good;
+    only_good.push_back(good);
+    model.setKeys(std::move(only_good));
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(model.data(model.index(0, signet::gui::KeyPickerModel::NameColumn)).toString(), QStringLiteral("good"));
+    QCOMPARE(model.rowOf("bad"), -1);
+  }
+
+  void showsAnExpiredCertificateAsAWarning() {
+    signet::gui::KeyPickerModel model;
+    signet::gui::PickerKey key;
+    key.verdict.name = "old";
+    key.verdict.certificates.push_back({"ca", "CN=Old CA", "CN=Old CA", "01", 0, 86400});
+    key.verdict.findings.push_back({signet::keystore::FindingCode::CertificateExpired,
+                                    signet::keystore::Severity::Warning, "the certificate expired on 1970-01-02",
+                                    "make a new CA certificate"});
+    std::vector<signet::gui::PickerKey> keys;
+    keys.push_back(key);
+    model.setKeys(std::move(keys));
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(model.data(model.index(0, signet::gui::KeyPickerModel::ExpiresColumn)).toString(), QStringLiteral("1970-01-02"));
+    QVERIFY(model.data(model.index(0, signet::gui::KeyPickerModel::NotesColumn))
+                .toString()
+                .contains(QStringLiteral("the certificate expired on 1970-01-02")));
+    QCOMPARE(model.data(model.index(0, signet::gui::KeyPickerModel::SubjectColumn)).toString(), QStringLiteral("CN=Old CA"));
+  }
+};
+
+int main(int argc, char** argv) {
+  qputenv("QT_QPA_PLATFORM", "offscreen");
+  QApplication app(argc, argv);
+  int status = 0;
+  {
+    KeyPickerModelTest t;
+    status |= QTest::qExec(&t, argc, argv);
+  }
+  {
+    SetupWizardTest t;
+    status |= QTest::qExec(&t, argc, argv);
+  }
+  return status;
+}
+
+#include "setup_wizard_test.moc"
