@@ -32,28 +32,7 @@ Passphrase backup_passphrase(const BackupOptions& o, bool confirm) {
   return obtain_passphrase(o.backup_passphrase_file, "backup passphrase", confirm, kBackupPassphraseOption);
 }
 
-// A private scratch directory for commands that must not touch the data dir.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/signet-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw Error(ErrorKind::Storage, "io-error", "cannot create a scratch directory under " + pattern);
-    }
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using ScratchDir = file::PrivateTempDir;
 
 int backup_create(const GlobalOptions& g, const BackupOptions& o) {
   keystore::KeyStore store = open_store(g);

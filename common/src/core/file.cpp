@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -193,6 +194,18 @@ void require_writable_directory(const fs::path& dir) {
                     "check its permissions and that it is not on a read-only file system",
                 err);
   }
+}
+
+PrivateTempDir::PrivateTempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/signet-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) throw_errno(errno, "cannot create a scratch directory under", pattern);
+  path_ = pattern;  // mkdtemp makes it 0700
+}
+
+PrivateTempDir::~PrivateTempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
 }
 
 }  // namespace signet::file

@@ -269,12 +269,18 @@ SetupResult apply(const SetupPlan& plan, const SetupSecrets& secrets, const Prog
 
   // Everything that can fail without writing comes first: the backup is decrypted, authenticated
   // and checked, and the store unlocked, before anything is changed.
+  std::optional<file::PrivateTempDir> scratch;  // outlives `opened`, whose scratch file is in it
   std::optional<backup::OpenedBackup> opened;
   std::optional<Bytes> backup_key_fingerprint;
   if (plan.mode == SetupMode::RestoreThenReinstall) {
     report(progress, 5, "Opening and checking the backup");
-    file::ensure_private_directory(plan.data_dir);
-    opened.emplace(backup::OpenedBackup::open(plan.backup_file, *secrets.backup_passphrase, plan.data_dir));
+    // The scratch copy goes beside the store when the data directory exists (a large backup does
+    // not belong in /tmp); otherwise into a private temporary directory, so that a wrong
+    // passphrase or a damaged backup does not leave even an empty data directory behind.
+    std::error_code ec;
+    if (!fs::is_directory(plan.data_dir, ec)) scratch.emplace();
+    opened.emplace(backup::OpenedBackup::open(plan.backup_file, *secrets.backup_passphrase,
+                                              scratch ? scratch->path() : plan.data_dir));
     for (std::size_t i = 0; i < opened->records().size(); ++i) {
       if (opened->records()[i].name != plan.key_name) continue;
       if (!opened->verdicts()[i].reusable()) {

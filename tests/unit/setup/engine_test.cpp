@@ -548,6 +548,15 @@ TEST_F(RestoreEngineTest, WrongBackupPassphraseWritesNothing) {
   EXPECT_EQ(other_files(dir_b()), files);
 }
 
+TEST_F(RestoreEngineTest, WrongBackupPassphraseIntoAMissingDataDirLeavesNoDirectory) {
+  SetupPlan p = restore_plan();
+  p.data_dir = tmp_ / "not-yet";
+  const Error e = capture_error(
+      [&] { (void)apply(p, restore_secrets(kOtherStorePass, "not the backup passphrase")); });
+  EXPECT_EQ(e.code(), "wrong-backup-passphrase") << e.what();
+  EXPECT_FALSE(fs::exists(p.data_dir)) << "a refused restore left a data directory behind";
+}
+
 TEST_F(RestoreEngineTest, WrongStorePassphraseWritesNothing) {
   const Rows before = all_rows(dir_b());
   const std::set<std::string> files = other_files(dir_b());

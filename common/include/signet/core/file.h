@@ -36,4 +36,19 @@ void ensure_private_directory(const std::filesystem::path& dir);
 // Throws Error(Storage, "data-dir-not-writable") when the process cannot create files in `dir`.
 void require_writable_directory(const std::filesystem::path& dir);
 
+// A private (0700) directory under $TMPDIR (default /tmp), removed with its contents when the
+// object goes. For scratch copies that must not touch the data directory (a dry run, inspecting a
+// backup, checking a backup before the target exists). Throws Error(Storage) if it cannot be made.
+class PrivateTempDir {
+ public:
+  PrivateTempDir();
+  ~PrivateTempDir();
+  PrivateTempDir(const PrivateTempDir&) = delete;
+  PrivateTempDir& operator=(const PrivateTempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 }  // namespace signet::file
