@@ -67,9 +67,10 @@ void IdentityPage::initializePage() {
   common_name_->setPlaceholderText(keep ? QString() : tr("Example Corp Root CA"));
   country_->setPlaceholderText(keep ? QString() : tr("two capital letters, e.g. DE"));
 
-  if (plan.mode == setup::SetupMode::RestoreThenReinstall) {
+  if (plan.mode == setup::SetupMode::RestoreThenReinstall && keep) {
     setSubTitle(tr("The CA certificate restored from the backup is kept; its subject decides the CA's name."));
-    note_->setText(tr("These fields are used only if you later choose to replace the CA certificate."));
+    note_->setText(tr("To change the name, go back and clear \"Keep the key's CA certificate\"; a new CA "
+                      "certificate is then made for the restored key."));
   } else if (keep) {
     setSubTitle(tr("The existing CA certificate of \"%1\" is kept, so its subject stays as shown.")
                     .arg(toQ(plan.key_name)));

@@ -150,8 +150,8 @@ void KeyPage::initializePage() {
   const bool store_exists = wizard_->keyStorePage()->storeExists();
 
   if (restore) {
-    setSubTitle(tr("Name the key in the backup that becomes the CA key. The backup is checked in full before "
-                   "anything is restored; a key that fails the check is never used."));
+    setSubTitle(tr("Choose the key from the backup that becomes the CA key. Only the backup's keys that passed "
+                   "the full integrity check are listed; nothing is restored before you confirm the summary."));
   } else if (reinstall) {
     setSubTitle(tr("Choose the CA key. Only keys that passed the full integrity check just now are listed."));
   } else if (subordinate) {
@@ -162,15 +162,25 @@ void KeyPage::initializePage() {
   generate_->setVisible(subordinate);
   existing_->setVisible(subordinate);
   existing_->setEnabled(store_exists);
-  if (reinstall) existing_->setChecked(true);
-  if (plan.mode == setup::SetupMode::NewKey || restore || (subordinate && !store_exists)) generate_->setChecked(true);
+  if (reinstall || restore) existing_->setChecked(true);
+  if (plan.mode == setup::SetupMode::NewKey || (subordinate && !store_exists)) generate_->setChecked(true);
   if (subordinate && store_exists && plan.subordinate_existing_key) existing_->setChecked(true);
   algorithm_->setVisible(!restore);
   if (QWidget* l = static_cast<QFormLayout*>(generate_box_->layout())->labelForField(algorithm_)) l->setVisible(!restore);
   if (name_->text().isEmpty()) name_->setText(toQ(plan.key_name));
   algorithm_->setCurrentIndex(algorithm_->findData(static_cast<int>(plan.algorithm)));
 
-  if ((reinstall || subordinate) && store_exists) startCheck();
+  if (restore) {
+    // The key store page opened and checked the backup; its verdicts are shown here as they are.
+    const KeyStorePage::BackupContents& contents = wizard_->keyStorePage()->backupContents();
+    checked_ = false;
+    model_->clear();
+    excluded_names_.clear();
+    check_progress_->setVisible(false);
+    showOutcome({contents.offered, contents.excluded, {}}, true);
+  } else if ((reinstall || subordinate) && store_exists) {
+    startCheck();
+  }
   refresh();
 }
 
@@ -227,11 +237,21 @@ void KeyPage::checkProgress(int key_count) {
 
 void KeyPage::checkFinished() {
   CheckOutcome outcome = watcher_.result();
+  if (wizard_->plan().mode == setup::SetupMode::RestoreThenReinstall) {
+    // A check of the store started before the operator chose restore mode: not what is shown now.
+    recheck_ = false;
+    refresh();  // checking() has changed
+    return;
+  }
   if (recheck_) {
     recheck_ = false;
     startCheck();
     return;
   }
+  showOutcome(std::move(outcome), false);
+}
+
+void KeyPage::showOutcome(CheckOutcome outcome, bool from_backup) {
   checked_ = true;
   check_progress_->setVisible(false);
   if (!outcome.error.empty()) {
@@ -240,12 +260,20 @@ void KeyPage::checkFinished() {
     return;
   }
   const std::size_t offered = outcome.offered.size();
-  check_status_->setText(offered == 0 ? tr("No key in the store passed the integrity check, so none can be reused.")
-                                      : tr("%n key(s) passed the full integrity check just now:", nullptr,
-                                           static_cast<int>(offered)));
+  if (from_backup) {
+    check_status_->setText(offered == 0 ? tr("No key in the backup passed the integrity check, so none can become "
+                                             "the CA key.")
+                                        : tr("%n key(s) in the backup passed the full integrity check:", nullptr,
+                                             static_cast<int>(offered)));
+  } else {
+    check_status_->setText(offered == 0 ? tr("No key in the store passed the integrity check, so none can be reused.")
+                                        : tr("%n key(s) passed the full integrity check just now:", nullptr,
+                                             static_cast<int>(offered)));
+  }
   for (const keystore::KeyVerdict& v : outcome.excluded) excluded_names_.push_back(v.name);
   excluded_label_->setText(outcome.excluded.empty()
-                               ? tr("Every entry in the store is offered.")
+                               ? (from_backup ? tr("Every entry in the backup is offered.")
+                                              : tr("Every entry in the store is offered."))
                                : tr("%n entries are not offered; they failed the integrity check:", nullptr,
                                     static_cast<int>(outcome.excluded.size())));
   excluded_details_->setHtml(findingsHtml(outcome.excluded));
@@ -275,7 +303,12 @@ void KeyPage::refresh() {
   setup::SetupPlan& plan = wizard_->plan();
   const bool reinstall = plan.mode == setup::SetupMode::ExistingKey ||
                          plan.mode == setup::SetupMode::ExistingKeyAndCertificate;
-  const bool use_existing = reinstall || (plan.mode == setup::SetupMode::Subordinate && existing_->isChecked());
+  const bool restore = plan.mode == setup::SetupMode::RestoreThenReinstall;
+  const bool use_existing =
+      reinstall || restore || (plan.mode == setup::SetupMode::Subordinate && existing_->isChecked());
+  // Only a restore can be told to make a new certificate for a key whose certificate is kept
+  // otherwise; a reinstall says so through its mode.
+  if (!restore) plan.replace_ca_certificate = false;
   generate_box_->setVisible(!use_existing);
   existing_box_->setVisible(use_existing);
   if (plan.mode == setup::SetupMode::Subordinate) plan.subordinate_existing_key = use_existing;
@@ -294,7 +327,8 @@ void KeyPage::refresh() {
         plan.mode = can_keep && keep_certificate_->isChecked() ? setup::SetupMode::ExistingKeyAndCertificate
                                                                : setup::SetupMode::ExistingKey;
       }
-      if (reinstall && !can_keep) {
+      if (restore) plan.replace_ca_certificate = !(can_keep && keep_certificate_->isChecked());
+      if ((reinstall || restore) && !can_keep) {
         keep_certificate_->setText(key.ca_certificate
                                        ? tr("Its CA certificate has expired: a new CA certificate will be made "
                                             "for this key")
@@ -304,9 +338,11 @@ void KeyPage::refresh() {
       }
     } else {
       wizard_->setChosenCertificate(std::nullopt);
+      // Nothing chosen: no name typed or chosen earlier may stand for a key of the backup.
+      if (restore) plan.key_name.clear();
     }
     // The choice about the certificate belongs to a chosen key: shown once one is selected.
-    keep_certificate_->setVisible(reinstall && row >= 0);
+    keep_certificate_->setVisible((reinstall || restore) && row >= 0);
   } else {
     plan.key_name = fromQ(name_->text().trimmed());
     if (const QVariant a = algorithm_->currentData(); a.isValid()) {
@@ -323,7 +359,8 @@ bool KeyPage::isComplete() const {
   const setup::SetupPlan& plan = wizard_->plan();
   const bool reinstall = plan.mode == setup::SetupMode::ExistingKey ||
                          plan.mode == setup::SetupMode::ExistingKeyAndCertificate;
-  if (reinstall || (plan.mode == setup::SetupMode::Subordinate && existing_->isChecked())) {
+  if (reinstall || plan.mode == setup::SetupMode::RestoreThenReinstall ||
+      (plan.mode == setup::SetupMode::Subordinate && existing_->isChecked())) {
     return !checking() && checked_ && selectedRow() >= 0;
   }
   return wizard_->problemsFor({"key_name"}).isEmpty();

@@ -1,7 +1,9 @@
 // KeyPage: the CA key. Either a new key (its name and algorithm) or THE PICKER: a table of the
 // store's keys that passed the full integrity check just now (KeyStore::check_all on a worker
 // thread), and beside it every entry that is not offered, with its findings and their fixes.
-// Next stays disabled until a new key is named or an offered key is selected.
+// In restore mode the picker offers the backup's keys that passed the integrity check when the
+// key store page opened the backup. Next stays disabled until a new key is named or an offered
+// key is selected.
 // Thread-safety: GUI thread only.
 #pragma once
 
@@ -67,6 +69,8 @@ class KeyPage : public QWizardPage {
   };
   void startCheck();
   void checkFinished();
+  // Shows what a check found: the offered keys in the picker, the others beside it.
+  void showOutcome(CheckOutcome outcome, bool from_backup);
   void checkProgress(int key_count);
   void refresh();
   [[nodiscard]] int selectedRow() const;

@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QTemporaryDir>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <filesystem>
@@ -13,6 +14,8 @@
 
 #include "pages/page_support.h"
 #include "setup_wizard.h"
+#include "signet/backup/backup.h"
+#include "signet/core/error.h"
 #include "signet/keystore/store.h"
 
 namespace signet::gui {
@@ -51,13 +54,23 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   auto* backup_row = new QHBoxLayout;
   backup_row->addWidget(backup_file_);
   backup_row->addWidget(browse_backup_);
-  backup_passphrase_label_ = new QLabel(tr("Backup &passphrase:"), this);
+  backup_passphrase_label_ = new QLabel(tr("Backup pa&ssphrase:"), this);
   backup_passphrase_ = new QLineEdit(this);
   backup_passphrase_->setEchoMode(QLineEdit::Password);
   backup_passphrase_label_->setBuddy(backup_passphrase_);
+  open_backup_ = new QPushButton(tr("&Open backup"), this);
+  auto* backup_pass_row = new QHBoxLayout;
+  backup_pass_row->addWidget(backup_passphrase_);
+  backup_pass_row->addWidget(open_backup_);
+  backup_status_ = new QLabel(this);
+  backup_status_->setWordWrap(true);
+  backup_status_->setTextFormat(Qt::PlainText);
+  backup_status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  // A form row can be taller than its wrapped text: keep the message next to the field it is about.
+  backup_status_->setAlignment(Qt::AlignLeft | Qt::AlignTop);
   problems_ = makeProblemLabel(this);
 
-  auto* form = new QFormLayout;
+  auto* form = form_ = new QFormLayout;
   form->setRowWrapPolicy(QFormLayout::DontWrapRows);
   auto* dir_label = new QLabel(tr("&Data directory:"), this);
   dir_label->setBuddy(data_dir_);
@@ -69,7 +82,8 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   form->addRow(confirm_label_, confirm_);
   form->addRow(QString(), status_);
   form->addRow(backup_file_label_, backup_row);
-  form->addRow(backup_passphrase_label_, backup_passphrase_);
+  form->addRow(backup_passphrase_label_, backup_pass_row);
+  form->addRow(QString(), backup_status_);
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(form);
   layout->addWidget(problems_);
@@ -82,6 +96,7 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   setTabOrder(confirm_, backup_file_);
   setTabOrder(backup_file_, browse_backup_);
   setTabOrder(browse_backup_, backup_passphrase_);
+  setTabOrder(backup_passphrase_, open_backup_);
 
   connect(browse, &QPushButton::clicked, this, [this] {
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Data directory"), data_dir_->text());
@@ -99,16 +114,24 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   connect(data_dir_, &QLineEdit::textChanged, this, changed);
   connect(passphrase_, &QLineEdit::textChanged, this, changed);
   connect(confirm_, &QLineEdit::textChanged, this, [this] { refresh(); });
-  connect(backup_file_, &QLineEdit::textChanged, this, [this] { refresh(); });
-  connect(backup_passphrase_, &QLineEdit::textChanged, this, [this] { refresh(); });
+  connect(backup_file_, &QLineEdit::textChanged, this, &KeyStorePage::backupChanged);
+  connect(backup_passphrase_, &QLineEdit::textChanged, this, &KeyStorePage::backupChanged);
   connect(unlock_, &QPushButton::clicked, this, &KeyStorePage::unlock);
+  connect(open_backup_, &QPushButton::clicked, this, &KeyStorePage::openBackup);
+  connect(backup_passphrase_, &QLineEdit::returnPressed, this, [this] {
+    if (!backup_opened_) openBackup();
+  });
   connect(passphrase_, &QLineEdit::returnPressed, this, [this] {
     if (storeExists() && !unlocked_) unlock();
   });
   connect(&watcher_, &QFutureWatcher<Outcome>::finished, this, &KeyStorePage::unlockFinished);
+  connect(&backup_watcher_, &QFutureWatcher<BackupOutcome>::finished, this, &KeyStorePage::backupFinished);
 }
 
-KeyStorePage::~KeyStorePage() { watcher_.waitForFinished(); }
+KeyStorePage::~KeyStorePage() {
+  watcher_.waitForFinished();
+  backup_watcher_.waitForFinished();
+}
 
 bool KeyStorePage::storeExists() const {
   std::error_code ec;
@@ -120,11 +143,8 @@ void KeyStorePage::initializePage() {
   const setup::SetupPlan& plan = wizard_->plan();
   const bool restore = plan.mode == setup::SetupMode::RestoreThenReinstall;
   if (data_dir_->text().isEmpty()) data_dir_->setText(QString::fromStdString(plan.data_dir.string()));
-  backup_file_label_->setVisible(restore);
-  backup_file_->setVisible(restore);
-  browse_backup_->setVisible(restore);
-  backup_passphrase_label_->setVisible(restore);
-  backup_passphrase_->setVisible(restore);
+  form_->setRowVisible(backup_file_label_, restore);
+  form_->setRowVisible(backup_passphrase_label_, restore);
   refresh();
 }
 
@@ -139,8 +159,13 @@ void KeyStorePage::refresh() {
                                      .arg(keystore::kMinPassphraseLength));
   unlock_->setVisible(exists);
   unlock_->setEnabled(exists && !busy() && !passphrase_->text().isEmpty() && !unlocked_);
-  confirm_label_->setVisible(!exists);
-  confirm_->setVisible(!exists);
+  form_->setRowVisible(confirm_, !exists);
+  // Status lines take room only while they have something to say.
+  form_->setRowVisible(status_, !status_->text().isEmpty());
+  form_->setRowVisible(backup_status_, plan.mode == setup::SetupMode::RestoreThenReinstall &&
+                                           !backup_status_->text().isEmpty());
+  open_backup_->setEnabled(!backup_busy_ && !backup_opened_ && !backup_passphrase_->text().isEmpty() &&
+                           wizard_->problemsFor({"backup_file"}).isEmpty());
 
   QStringList problems = wizard_->problemsFor({"data_dir", "backup_file"});
   if (!exists && !passphrase_->text().isEmpty()) {
@@ -159,6 +184,7 @@ void KeyStorePage::unlock() {
   unlocked_ = false;
   status_->setStyleSheet(QString());
   status_->setText(tr("Unlocking the key store…"));
+  form_->setRowVisible(status_, true);
   unlock_->setEnabled(false);
   busy_ = true;
   const std::filesystem::path dir = fromQ(data_dir_->text().trimmed());
@@ -188,9 +214,94 @@ void KeyStorePage::unlockFinished() {
   refresh();
 }
 
+void KeyStorePage::backupChanged() {
+  // Whatever was opened belongs to the old file or passphrase.
+  backup_opened_ = false;
+  backup_contents_ = {};
+  if (backup_busy_) backup_stale_ = true;
+  backup_status_->setStyleSheet(QString());
+  backup_status_->clear();
+  refresh();
+}
+
+void KeyStorePage::openBackup() {
+  if (backup_busy_ || backup_passphrase_->text().isEmpty() || !wizard_->problemsFor({"backup_file"}).isEmpty()) return;
+  backup_opened_ = false;
+  backup_contents_ = {};
+  backup_stale_ = false;
+  backup_busy_ = true;
+  backup_status_->setStyleSheet(QString());
+  backup_status_->setText(tr("Opening the backup and checking every entry in it…"));
+  const std::filesystem::path file = fromQ(backup_file_->text().trimmed());
+  auto pass = std::make_shared<Passphrase>(passphraseOf(backup_passphrase_->text()));
+  backup_watcher_.setFuture(QtConcurrent::run([file, pass]() -> BackupOutcome {
+    BackupOutcome out;
+    try {
+      // A private scratch directory outside the data directory: nothing is written there. The
+      // engine opens the backup again itself when the plan is applied.
+      QTemporaryDir scratch;
+      if (!scratch.isValid()) {
+        throw Error(ErrorKind::Storage, "scratch-directory",
+                    "cannot create a temporary directory to check the backup in: " + fromQ(scratch.errorString()));
+      }
+      const std::filesystem::path scratch_dir = fromQ(scratch.path());
+      std::filesystem::permissions(scratch_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
+      const backup::OpenedBackup opened = backup::OpenedBackup::open(file, *pass, scratch_dir);
+      const std::vector<keystore::KeyRecord>& records = opened.records();
+      const std::vector<keystore::KeyVerdict>& verdicts = opened.verdicts();
+      for (std::size_t i = 0; i < verdicts.size() && i < records.size(); ++i) {
+        if (!verdicts[i].reusable()) {
+          out.contents.excluded.push_back(verdicts[i]);
+          continue;
+        }
+        PickerKey key;
+        key.verdict = verdicts[i];
+        for (const keystore::AttachedCertificate& c : records[i].certificates) {
+          if (c.role == keystore::kRoleCa) {
+            key.ca_certificate = crypto::Certificate::try_from_der(c.der);
+            break;
+          }
+        }
+        out.contents.offered.push_back(std::move(key));
+      }
+      out.ok = true;
+    } catch (const std::exception& e) {
+      out.message = e.what();
+    }
+    return out;
+  }));
+  refresh();
+}
+
+void KeyStorePage::backupFinished() {
+  BackupOutcome outcome = backup_watcher_.result();
+  backup_busy_ = false;
+  if (backup_stale_) {
+    // The file or passphrase changed meanwhile: this outcome answers a question no longer asked.
+    backup_stale_ = false;
+    backup_status_->clear();
+    refresh();
+    return;
+  }
+  backup_opened_ = outcome.ok;
+  if (outcome.ok) {
+    const int total = static_cast<int>(outcome.contents.offered.size() + outcome.contents.excluded.size());
+    backup_status_->setStyleSheet(QString());
+    backup_status_->setText(tr("Opened: the backup holds %n key entries", nullptr, total) +
+                            tr(", %n of them passed the integrity check. Choose the CA key among them on "
+                               "the next page.", nullptr,
+                               static_cast<int>(outcome.contents.offered.size())));
+    backup_contents_ = std::move(outcome.contents);
+  } else {
+    backup_status_->setStyleSheet(QStringLiteral("QLabel { color: #b00020; }"));
+    backup_status_->setText(tr("Could not open the backup: %1").arg(toQ(outcome.message)));
+  }
+  refresh();
+}
+
 bool KeyStorePage::isComplete() const {
   if (busy() || !wizard_->problemsFor({"data_dir", "backup_file"}).isEmpty()) return false;
-  if (wizard_->plan().mode == setup::SetupMode::RestoreThenReinstall && backup_passphrase_->text().isEmpty()) return false;
+  if (wizard_->plan().mode == setup::SetupMode::RestoreThenReinstall && (backup_busy_ || !backup_opened_)) return false;
   if (storeExists()) return unlocked_;
   return static_cast<std::size_t>(passphrase_->text().toUtf8().size()) >= keystore::kMinPassphraseLength &&
          confirm_->text() == passphrase_->text();

@@ -1,14 +1,21 @@
 // KeyStorePage: where the CA lives (SetupPlan::data_dir) and the key store's passphrase. An
 // existing store is unlocked here, off the GUI thread, so that a wrong passphrase is reported on
 // this page (nothing is written); a new store is created by apply() with the passphrase given
-// twice. In restore mode it also asks for the backup file and its passphrase.
+// twice. In restore mode it also asks for the backup file and its passphrase, and opens the
+// backup (OpenedBackup::open, off the GUI thread, into a private scratch directory that is removed
+// again) so that a wrong passphrase or a file that is no backup is reported on this page, with
+// nothing written; the backup's entries and their integrity verdicts feed the key page's picker.
 // Thread-safety: GUI thread only.
 #pragma once
 
 #include <QFutureWatcher>
 #include <QWizardPage>
 #include <string>
+#include <vector>
 
+#include "key_picker_model.h"
+
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -30,6 +37,9 @@ class KeyStorePage : public QWizardPage {
   [[nodiscard]] QLineEdit* backupFileEdit() const noexcept { return backup_file_; }
   [[nodiscard]] QLineEdit* backupPassphraseEdit() const noexcept { return backup_passphrase_; }
   [[nodiscard]] QPushButton* unlockButton() const noexcept { return unlock_; }
+  [[nodiscard]] QPushButton* openBackupButton() const noexcept { return open_backup_; }
+  // What the last attempt to open the backup said (its error, or what the backup holds).
+  [[nodiscard]] QLabel* backupStatusLabel() const noexcept { return backup_status_; }
   // What the last unlock attempt said (its error, or how many keys the store holds).
   [[nodiscard]] QLabel* statusLabel() const noexcept { return status_; }
   [[nodiscard]] QLabel* problemLabel() const noexcept { return problems_; }
@@ -42,6 +52,22 @@ class KeyStorePage : public QWizardPage {
   // Starts unlocking the store in the background; statusLabel() and unlocked() tell the outcome.
   void unlock();
 
+  // What an opened backup holds: the entries that passed the integrity check (with their CA
+  // certificates) and every other entry with its verdict.
+  struct BackupContents {
+    std::vector<PickerKey> offered;
+    std::vector<keystore::KeyVerdict> excluded;
+  };
+  // True when the backup named on this page was opened with the passphrase given here.
+  [[nodiscard]] bool backupOpened() const noexcept { return backup_opened_; }
+  // True from openBackup() until its outcome is shown.
+  [[nodiscard]] bool backupBusy() const noexcept { return backup_busy_; }
+  // Starts opening and checking the backup in the background; backupStatusLabel() and
+  // backupOpened() tell the outcome.
+  void openBackup();
+  // The contents of the backup last opened successfully (empty until then).
+  [[nodiscard]] const BackupContents& backupContents() const noexcept { return backup_contents_; }
+
   void initializePage() override;
   [[nodiscard]] bool isComplete() const override;
   bool validatePage() override;
@@ -52,10 +78,18 @@ class KeyStorePage : public QWizardPage {
     std::size_t key_count = 0;
     std::string message;
   };
+  struct BackupOutcome {
+    bool ok = false;
+    std::string message;
+    BackupContents contents;
+  };
   void refresh();
   void unlockFinished();
+  void backupFinished();
+  void backupChanged();
 
   SetupWizard* wizard_;
+  QFormLayout* form_;
   QLineEdit* data_dir_;
   QLabel* store_state_;
   QLineEdit* passphrase_;
@@ -68,10 +102,17 @@ class KeyStorePage : public QWizardPage {
   QPushButton* browse_backup_;
   QLabel* backup_passphrase_label_;
   QLineEdit* backup_passphrase_;
+  QPushButton* open_backup_;
+  QLabel* backup_status_;
   QLabel* problems_;
   QFutureWatcher<Outcome> watcher_;
+  QFutureWatcher<BackupOutcome> backup_watcher_;
+  BackupContents backup_contents_;
   bool unlocked_ = false;
   bool busy_ = false;
+  bool backup_opened_ = false;
+  bool backup_busy_ = false;
+  bool backup_stale_ = false;  // the file or passphrase changed while the backup was being opened
 };
 
 }  // namespace signet::gui

@@ -1,6 +1,7 @@
 // Drives signet-setup as an operator would, on the offscreen platform: a new install, a reinstall
-// from a store holding valid and corrupted keys (the picker), and bad input shown on the right
-// page with nothing written. Every visited page is saved as a screenshot under
+// from a store holding valid and corrupted keys (the picker), a restore then reinstall from a
+// backup holding valid and corrupted keys, and bad input (a wrong store or backup passphrase, a
+// file that is no backup, ...) shown on the right page with nothing written. Every visited page is saved as a screenshot under
 // SIGNET_GUI_SCREENSHOT_DIR/<test>/ for a human to look at.
 #include <QAbstractButton>
 #include <QApplication>
@@ -53,6 +54,7 @@ namespace {
 constexpr int kCheckTimeoutMs = 30000;
 constexpr int kApplyTimeoutMs = 120000;
 const char kPassphrase[] = "correct horse battery staple";
+const char kBackupPassphrase[] = "backup passphrase for the tests";
 
 signet::Passphrase pass(const char* text) {
   return signet::Passphrase(signet::ByteView(reinterpret_cast<const std::uint8_t*>(text), std::strlen(text)));
@@ -169,6 +171,19 @@ void unlock_store(SetupWizard& w, const fs::path& dir, const char* passphrase) {
   QTRY_VERIFY_WITH_TIMEOUT(!page->busy(), kCheckTimeoutMs);
 }
 
+// Enters the backup file and passphrase on the key store page, presses "Open backup" and waits
+// for the outcome.
+void open_backup(SetupWizard& w, const fs::path& file, const char* passphrase) {
+  auto* page = w.keyStorePage();
+  page->backupFileEdit()->setText(QString::fromStdString(file.string()));
+  page->backupPassphraseEdit()->setText(QString::fromUtf8(passphrase));
+  QVERIFY(!page->backupOpened());
+  QVERIFY(page->openBackupButton()->isVisible());
+  QVERIFY(page->openBackupButton()->isEnabled());
+  QTest::mouseClick(page->openBackupButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(!page->backupBusy(), kCheckTimeoutMs);
+}
+
 void set_free_ports(SetupWizard& w) {
   auto* page = w.daemonPage();
   const std::uint16_t a = free_port();
@@ -188,6 +203,8 @@ class SetupWizardTest : public QObject {
   void newInstallWritesTheFiles();
   void reinstallOffersOnlyValidKeys();
   void wrongPassphraseIsShownOnTheKeyStorePageAndWritesNothing();
+  void restoreThenReinstallOffersOnlyTheBackupsValidKeys();
+  void wrongBackupPassphraseIsShownOnTheKeyStorePageAndWritesNothing();
   void unwritableDataDirectoryIsShownOnTheKeyStorePage();
   void emptyNameAndBusyPortAreShownOnTheirPages();
 };
@@ -409,6 +426,213 @@ void SetupWizardTest::wrongPassphraseIsShownOnTheKeyStorePageAndWritesNothing() 
   QVERIFY(page->unlocked());
   QVERIFY(forward(w)->isEnabled());
   shots.take("-unlocked");
+}
+
+void SetupWizardTest::restoreThenReinstallOffersOnlyTheBackupsValidKeys() {
+  signet::test::TempDir tmp;
+  const fs::path source = tmp / "source";
+  {
+    signet::keystore::KeyStore store = signet::keystore::KeyStore::create(
+        source, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+    (void)store.generate("spare", signet::crypto::KeyAlgorithm::Ed25519);
+    (void)store.generate("broken-ciphertext", signet::crypto::KeyAlgorithm::EcP256);
+    (void)store.generate("swapped-public-key", signet::crypto::KeyAlgorithm::EcP256);
+  }
+  // The source CA: key "ca" with its self-signed CA certificate, made by the engine.
+  signet::setup::SetupPlan first;
+  first.data_dir = source;
+  first.identity.common_name = "Old Root CA";
+  first.identity.organization = "Example Corp";
+  first.daemon.https_port = free_port();
+  first.daemon.http_port = free_port();
+  (void)signet::setup::apply(first, signet::setup::SetupSecrets{pass(kPassphrase), std::nullopt});
+  {
+    signet::test::StoreEditor edit(source);
+    edit.flip_key_byte("broken-ciphertext", "encrypted_private_key", 20);
+    edit.set_key_blob("swapped-public-key", "public_key", edit.key_blob("spare", "public_key"));
+  }
+  const fs::path backup_file = tmp / "source.backup";
+  std::vector<signet::keystore::KeyVerdict> expected_excluded;
+  signet::Bytes ca_fingerprint;
+  {
+    signet::keystore::KeyStore store = signet::keystore::KeyStore::open(source, pass(kPassphrase));
+    expected_excluded = store.check_all().excluded;
+    ca_fingerprint = store.record("ca")->fingerprint.value();
+    (void)store.create_backup(backup_file, pass(kBackupPassphrase), signet::crypto::ScryptParams::insecure_for_tests(),
+                              "test");
+  }
+  QCOMPARE(expected_excluded.size(), std::size_t{2});
+  const std::string source_ca_pem = read_bytes(signet::setup::InstallationFiles::in(source).ca_certificate);
+  QVERIFY(!source_ca_pem.empty());
+
+  // The target: an empty store in another directory.
+  const fs::path target = tmp / "target";
+  (void)signet::keystore::KeyStore::create(target, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+  const fs::path target_db = signet::keystore::KeyStore::database_path(target);
+  const std::string target_db_before = read_bytes(target_db);
+  const std::set<std::string> target_entries_before = dir_entries(target);
+
+  SetupWizard w;
+  Screenshots shots(w, "restore_then_reinstall");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  w.welcomePage()->setMode(signet::setup::SetupMode::RestoreThenReinstall);
+  shots.take();
+  next(w, SetupWizard::KeyStoreId);
+
+  auto* store_page = w.keyStorePage();
+  QVERIFY(store_page->backupFileEdit()->isVisible());
+  QVERIFY(store_page->backupPassphraseEdit()->isVisible());
+  unlock_store(w, target, kPassphrase);
+  QVERIFY(store_page->unlocked());
+  QVERIFY(!forward(w)->isEnabled());  // the backup is not opened yet
+  open_backup(w, backup_file, kBackupPassphrase);
+  QVERIFY2(store_page->backupOpened(), qPrintable(store_page->backupStatusLabel()->text()));
+  QVERIFY2(store_page->backupStatusLabel()->text().contains(QStringLiteral("4 key entries")),
+           qPrintable(store_page->backupStatusLabel()->text()));
+  QVERIFY(forward(w)->isEnabled());
+  // Opening the backup wrote nothing in the data directory.
+  QCOMPARE(dir_entries(target), target_entries_before);
+  QCOMPARE(read_bytes(target_db), target_db_before);
+  shots.take();
+  next(w, SetupWizard::KeyId);
+
+  auto* page = w.keyPage();
+  QTRY_VERIFY_WITH_TIMEOUT(page->checked(), kCheckTimeoutMs);
+  // No name to type: the picker, holding exactly the backup's valid keys.
+  QVERIFY(page->keyNameEdit()->isHidden() || !page->keyNameEdit()->isVisible());
+  QVERIFY(page->pickerView()->isVisible());
+  std::vector<std::string> offered = page->pickerModel()->names();
+  std::sort(offered.begin(), offered.end());
+  QCOMPARE(offered, (std::vector<std::string>{"ca", "spare"}));
+  QCOMPARE(page->pickerView()->model()->rowCount(), 2);
+  QVERIFY2(page->excludedLabel()->text().startsWith(QStringLiteral("2 entries are not offered")),
+           qPrintable(page->excludedLabel()->text()));
+  std::vector<std::string> excluded = page->excludedNames();
+  std::sort(excluded.begin(), excluded.end());
+  QCOMPARE(excluded, (std::vector<std::string>{"broken-ciphertext", "swapped-public-key"}));
+  const QString details = page->excludedDetails()->toPlainText();
+  for (const signet::keystore::KeyVerdict& v : expected_excluded) {
+    QVERIFY2(details.contains(QString::fromStdString(v.name)), v.name.c_str());
+    for (const signet::keystore::Finding& f : v.findings) {
+      if (f.severity != signet::keystore::Severity::Error) continue;
+      QVERIFY2(details.contains(QString::fromStdString(f.message)), f.message.c_str());
+      QVERIFY2(details.contains(QString::fromStdString(f.fix)), f.fix.c_str());
+    }
+  }
+  QVERIFY(!forward(w)->isEnabled());
+  QVERIFY(page->keepCertificateBox()->isHidden());
+  shots.take("-unselected");
+
+  const int row = page->pickerModel()->rowOf("ca");
+  QVERIFY(row >= 0);
+  const QRect rect = page->pickerView()->visualRect(page->pickerModel()->index(row, 0));
+  QTest::mouseClick(page->pickerView()->viewport(), Qt::LeftButton, {}, rect.center());
+  QTRY_VERIFY(forward(w)->isEnabled());
+  QCOMPARE(w.plan().key_name, std::string("ca"));
+  QCOMPARE(w.plan().mode, signet::setup::SetupMode::RestoreThenReinstall);
+  QVERIFY(page->keepCertificateBox()->isChecked());
+  QVERIFY(!w.plan().replace_ca_certificate);
+  shots.take("-selected");
+  next(w, SetupWizard::IdentityId);
+
+  QCOMPARE(w.identityPage()->commonNameEdit()->text(), QStringLiteral("Old Root CA"));
+  QVERIFY(w.identityPage()->commonNameEdit()->isReadOnly());
+  shots.take();
+  next(w, SetupWizard::ValidityId);
+  shots.take();
+  next(w, SetupWizard::DaemonId);
+  set_free_ports(w);
+  shots.take();
+  next(w, SetupWizard::SummaryId);
+  QVERIFY(w.summaryPage()->summaryView()->toPlainText().contains(QString::fromStdString(backup_file.string())));
+  shots.take();
+  next(w, SetupWizard::ApplyId);
+  QTRY_VERIFY_WITH_TIMEOUT(!w.applyPage()->running(), kApplyTimeoutMs);
+  QVERIFY2(w.applyPage()->succeeded(), qPrintable(w.applyPage()->errorLabel()->text()));
+  shots.take();
+  next(w, SetupWizard::FinishId);
+  shots.take();
+
+  // The target now holds the CA key of the backup, with its CA certificate installed.
+  signet::keystore::KeyStore store = signet::keystore::KeyStore::open(target, pass(kPassphrase));
+  const auto rec = store.record("ca");
+  QVERIFY(rec.has_value());
+  QVERIFY(rec->fingerprint.has_value());
+  QVERIFY(*rec->fingerprint == ca_fingerprint);
+  QCOMPARE(read_bytes(signet::setup::InstallationFiles::in(target).ca_certificate), source_ca_pem);
+  // The damaged entries were not restored as keys.
+  QVERIFY(!store.record("broken-ciphertext").has_value());
+  QVERIFY(!store.record("swapped-public-key").has_value());
+}
+
+void SetupWizardTest::wrongBackupPassphraseIsShownOnTheKeyStorePageAndWritesNothing() {
+  signet::test::TempDir tmp;
+  const fs::path source = tmp / "source";
+  const fs::path backup_file = tmp / "source.backup";
+  {
+    signet::keystore::KeyStore store = signet::keystore::KeyStore::create(
+        source, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+    (void)store.generate("ca", signet::crypto::KeyAlgorithm::EcP256);
+    (void)store.create_backup(backup_file, pass(kBackupPassphrase), signet::crypto::ScryptParams::insecure_for_tests(),
+                              "test");
+  }
+  const fs::path notes = tmp / "notes.txt";
+  {
+    std::ofstream out(notes);
+    out << "not a backup\n";
+  }
+  const fs::path target = tmp / "new-ca";  // no store yet: it would be created by apply()
+
+  SetupWizard w;
+  Screenshots shots(w, "wrong_backup_passphrase");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  w.welcomePage()->setMode(signet::setup::SetupMode::RestoreThenReinstall);
+  shots.take();
+  next(w, SetupWizard::KeyStoreId);
+  auto* page = w.keyStorePage();
+  page->dataDirEdit()->setText(QString::fromStdString(target.string()));
+  page->passphraseEdit()->setText(QString::fromUtf8(kPassphrase));
+  page->confirmEdit()->setText(QString::fromUtf8(kPassphrase));
+  QVERIFY(!forward(w)->isEnabled());  // the backup is not opened yet
+
+  // A wrong backup passphrase: its message on this page, Next disabled, nothing written.
+  open_backup(w, backup_file, "not the backup passphrase");
+  shots.take("-wrong-passphrase");
+  QVERIFY(!page->backupOpened());
+  QString status = page->backupStatusLabel()->text();
+  QVERIFY2(status.startsWith(QStringLiteral("Could not open the backup:")), qPrintable(status));
+  QVERIFY2(status.contains(QStringLiteral("the backup passphrase is wrong")), qPrintable(status));
+  QVERIFY(page->backupStatusLabel()->isVisible());
+  QVERIFY(!forward(w)->isEnabled());
+  QTest::mouseClick(forward(w), Qt::LeftButton);
+  QCOMPARE(w.currentId(), int(SetupWizard::KeyStoreId));
+  QVERIFY(!fs::exists(target));
+
+  // A file that is no backup: its own message.
+  open_backup(w, notes, kBackupPassphrase);
+  shots.take("-not-a-backup");
+  QVERIFY(!page->backupOpened());
+  status = page->backupStatusLabel()->text();
+  QVERIFY2(status.contains(QStringLiteral("is not a Signet backup")), qPrintable(status));
+  QVERIFY(!forward(w)->isEnabled());
+  QVERIFY(!fs::exists(target));
+
+  // The right file and passphrase: opened, Next enabled, still nothing written.
+  page->backupFileEdit()->setText(QString::fromStdString(backup_file.string()));
+  QVERIFY(page->backupStatusLabel()->text().isEmpty());
+  QVERIFY(page->openBackupButton()->isEnabled());
+  QTest::mouseClick(page->openBackupButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(!page->backupBusy(), kCheckTimeoutMs);
+  QVERIFY2(page->backupOpened(), qPrintable(page->backupStatusLabel()->text()));
+  QVERIFY(forward(w)->isEnabled());
+  shots.take("-opened");
+  QVERIFY(!fs::exists(target));
+  // Changing the passphrase again forgets the opened backup.
+  page->backupPassphraseEdit()->setText(QStringLiteral("something else entirely"));
+  QVERIFY(!page->backupOpened());
+  QVERIFY(!forward(w)->isEnabled());
 }
 
 void SetupWizardTest::unwritableDataDirectoryIsShownOnTheKeyStorePage() {
