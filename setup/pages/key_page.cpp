@@ -68,7 +68,7 @@ KeyPage::KeyPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizard) {
   }
   auto* gen_form = new QFormLayout(generate_box_);
   gen_form->setContentsMargins(24, 0, 0, 0);
-  auto* name_label = new QLabel(tr("Key &name:"), generate_box_);
+  auto* name_label = new QLabel(tr("Key na&me:"), generate_box_);
   name_label->setBuddy(name_);
   gen_form->addRow(name_label, name_);
   auto* alg_label = new QLabel(tr("&Algorithm:"), generate_box_);

@@ -12,6 +12,7 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QRadioButton>
 #include <QSpinBox>
 #include <QTableView>
 #include <QTest>
@@ -194,6 +195,58 @@ void set_free_ports(SetupWizard& w) {
   page->publicBaseUrlEdit()->setText(QStringLiteral("http://127.0.0.1:%1").arg(b));
 }
 
+// Keyboard only: every key goes to the focused widget (the wizard when nothing has focus), as
+// typed by an operator; no clicks and no setters.
+QWidget* focused(SetupWizard& w) {
+  QWidget* f = QApplication::focusWidget();
+  return f ? f : &w;
+}
+
+void key(SetupWizard& w, Qt::Key k, Qt::KeyboardModifiers mods = Qt::NoModifier) {
+  QTest::keyClick(focused(w), k, mods);
+}
+
+void type(SetupWizard& w, const QString& text) { QTest::keyClicks(focused(w), text); }
+
+// Replaces the focused field's text by `text` (select all, then type).
+void retype(SetupWizard& w, const QString& text) {
+  key(w, Qt::Key_A, Qt::ControlModifier);
+  type(w, text);
+}
+
+QString focusName(QWidget* f) {
+  if (!f) return QStringLiteral("(none)");
+  QString name = QString::fromLatin1(f->metaObject()->className());
+  if (auto* b = qobject_cast<QAbstractButton*>(f)) name += QStringLiteral(" \"%1\"").arg(b->text());
+  for (QLabel* l : f->window()->findChildren<QLabel*>()) {
+    if (l->buddy() == f) return name + QStringLiteral(" \"%1\"").arg(l->text());
+  }
+  return name;
+}
+
+// Fails unless `expected` has the focus within a short, bounded wait.
+#define EXPECT_FOCUS(expected)                                                                             \
+  QTRY_VERIFY2_WITH_TIMEOUT(QApplication::focusWidget() == (expected),                                     \
+                            qPrintable(QStringLiteral("focus on %1, expected %2")                          \
+                                           .arg(focusName(QApplication::focusWidget()), focusName(expected))), \
+                            2000)
+
+// On arrival at a page, `first` has the focus, or gets it with one Tab.
+#define ARRIVE_AT(w, id, first)                                                     \
+  do {                                                                              \
+    QTRY_COMPARE_WITH_TIMEOUT((w).currentId(), int(id), 5000);                      \
+    QCoreApplication::processEvents();                                              \
+    if (QApplication::focusWidget() != (first)) key((w), Qt::Key_Tab);              \
+    EXPECT_FOCUS(first);                                                            \
+  } while (false)
+
+// Tab moves the focus to `expected`.
+#define TAB_TO(w, expected)      \
+  do {                           \
+    key((w), Qt::Key_Tab);       \
+    EXPECT_FOCUS(expected);      \
+  } while (false)
+
 }  // namespace
 
 class SetupWizardTest : public QObject {
@@ -207,6 +260,7 @@ class SetupWizardTest : public QObject {
   void wrongBackupPassphraseIsShownOnTheKeyStorePageAndWritesNothing();
   void unwritableDataDirectoryIsShownOnTheKeyStorePage();
   void emptyNameAndBusyPortAreShownOnTheirPages();
+  void newInstallFromTheKeyboardAlone();
 };
 
 void SetupWizardTest::newInstallWritesTheFiles() {
@@ -725,6 +779,159 @@ void SetupWizardTest::emptyNameAndBusyPortAreShownOnTheirPages() {
   daemon->httpsPortSpin()->setValue(free_port());
   QVERIFY(daemon->problemLabel()->isHidden());
   QVERIFY(forward(w)->isEnabled());
+}
+
+void SetupWizardTest::newInstallFromTheKeyboardAlone() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "ca";
+  (void)signet::keystore::KeyStore::create(dir, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+
+  SetupWizard w;
+  Screenshots shots(w, "keyboard_only");
+  w.show();
+  w.activateWindow();
+  QVERIFY(QTest::qWaitForWindowActive(&w));
+
+  // Welcome: the selected choice has the focus; arrows move within the choices, Space picks one.
+  QTRY_VERIFY_WITH_TIMEOUT(qobject_cast<QRadioButton*>(QApplication::focusWidget()) != nullptr, 2000);
+  auto* install = qobject_cast<QRadioButton*>(QApplication::focusWidget());
+  QVERIFY(install->text().startsWith(QStringLiteral("&Install a new CA")));
+  key(w, Qt::Key_Down);
+  QTRY_VERIFY_WITH_TIMEOUT(QApplication::focusWidget() != install, 2000);
+  QCOMPARE(w.welcomePage()->mode(), signet::setup::SetupMode::ExistingKey);
+  key(w, Qt::Key_Up);
+  EXPECT_FOCUS(install);
+  key(w, Qt::Key_Space);
+  QVERIFY(install->isChecked());
+  QCOMPARE(w.welcomePage()->mode(), signet::setup::SetupMode::NewKey);
+  shots.take();
+  key(w, Qt::Key_N, Qt::AltModifier);
+
+  // Key store: data directory, Browse, passphrase, Unlock.
+  auto* store = w.keyStorePage();
+  ARRIVE_AT(w, SetupWizard::KeyStoreId, store->dataDirEdit());
+  retype(w, QString::fromStdString(dir.string()));
+  QCOMPARE(store->dataDirEdit()->text(), QString::fromStdString(dir.string()));
+  QVERIFY(store->storeExists());
+  key(w, Qt::Key_Tab);  // Browse…
+  QVERIFY(qobject_cast<QPushButton*>(QApplication::focusWidget()));
+  QVERIFY(QApplication::focusWidget()->parentWidget() == store);
+  TAB_TO(w, store->passphraseEdit());
+  type(w, QString::fromUtf8(kPassphrase));
+  TAB_TO(w, store->unlockButton());
+  key(w, Qt::Key_Backtab);
+  EXPECT_FOCUS(store->passphraseEdit());
+  key(w, Qt::Key_D, Qt::AltModifier);  // "&Data directory"
+  EXPECT_FOCUS(store->dataDirEdit());
+  key(w, Qt::Key_P, Qt::AltModifier);  // "Store &passphrase"
+  EXPECT_FOCUS(store->passphraseEdit());
+  key(w, Qt::Key_Return);  // unlocks
+  QTRY_VERIFY_WITH_TIMEOUT(!store->busy(), kCheckTimeoutMs);
+  QVERIFY2(store->unlocked(), qPrintable(store->statusLabel()->text()));
+  QTRY_VERIFY_WITH_TIMEOUT(forward(w)->isEnabled(), 2000);
+  QCOMPARE(w.currentId(), int(SetupWizard::KeyStoreId));  // Return unlocked; it did not also move on
+  shots.take();
+  key(w, Qt::Key_N, Qt::AltModifier);
+
+  // Key: name, then algorithm (chosen with the arrow keys).
+  auto* keyp = w.keyPage();
+  ARRIVE_AT(w, SetupWizard::KeyId, keyp->keyNameEdit());
+  retype(w, QStringLiteral("root-2024"));
+  TAB_TO(w, keyp->algorithmCombo());
+  const int target = keyp->algorithmCombo()->findText(QStringLiteral("ec-p384"));
+  QVERIFY(target >= 0);
+  for (int i = 0; i < 20 && keyp->algorithmCombo()->currentIndex() != target; ++i) {
+    key(w, keyp->algorithmCombo()->currentIndex() < target ? Qt::Key_Down : Qt::Key_Up);
+  }
+  QCOMPARE(keyp->algorithmCombo()->currentIndex(), target);
+  QCOMPARE(w.plan().key_name, std::string("root-2024"));
+  QCOMPARE(w.plan().algorithm, signet::crypto::KeyAlgorithm::EcP384);
+  shots.take();
+  // Alt+N is Next here too: the key name's mnemonic is Alt+M ("Key na&me"), so it cannot steal it.
+  key(w, Qt::Key_M, Qt::AltModifier);
+  QTRY_COMPARE_WITH_TIMEOUT(QApplication::focusWidget(), static_cast<QWidget*>(keyp->keyNameEdit()), 2000);
+  key(w, Qt::Key_N, Qt::AltModifier);
+
+  // Identity: the six fields in visual order.
+  auto* id = w.identityPage();
+  ARRIVE_AT(w, SetupWizard::IdentityId, id->commonNameEdit());
+  type(w, QStringLiteral("Signet Test Root CA"));
+  TAB_TO(w, id->organizationEdit());
+  type(w, QStringLiteral("Example Corp"));
+  TAB_TO(w, id->organizationalUnitEdit());
+  type(w, QStringLiteral("PKI"));
+  TAB_TO(w, id->countryEdit());
+  type(w, QStringLiteral("DE"));
+  TAB_TO(w, id->stateEdit());
+  type(w, QStringLiteral("Berlin"));
+  TAB_TO(w, id->localityEdit());
+  type(w, QStringLiteral("Berlin"));
+  key(w, Qt::Key_T, Qt::AltModifier);  // "Coun&try"
+  EXPECT_FOCUS(id->countryEdit());
+  QVERIFY2(id->problemLabel()->isHidden(), qPrintable(id->problemLabel()->text()));
+  QCOMPARE(w.plan().identity.organizational_unit, std::string("PKI"));
+  shots.take();
+  key(w, Qt::Key_N, Qt::AltModifier);
+
+  // Validity: days, then the path length switch (its spin box is disabled until checked).
+  auto* validity = w.validityPage();
+  ARRIVE_AT(w, SetupWizard::ValidityId, validity->validityDaysSpin());
+  retype(w, QStringLiteral("730"));
+  QCOMPARE(validity->validityDaysSpin()->value(), 730);
+  TAB_TO(w, validity->limitPathBox());
+  key(w, Qt::Key_Space);
+  QVERIFY(validity->limitPathBox()->isChecked());
+  TAB_TO(w, validity->pathLengthSpin());
+  retype(w, QStringLiteral("1"));
+  QCOMPARE(w.plan().path_length, std::optional<int>(1));
+  shots.take();
+  key(w, Qt::Key_N, Qt::AltModifier);
+
+  // Daemon: addresses and ports in visual order; free ports typed in.
+  auto* daemon = w.daemonPage();
+  ARRIVE_AT(w, SetupWizard::DaemonId, daemon->httpsAddressEdit());
+  const std::uint16_t https_port = free_port();
+  std::uint16_t http_port = free_port();
+  while (http_port == https_port) http_port = free_port();
+  TAB_TO(w, daemon->httpsPortSpin());
+  retype(w, QString::number(https_port));
+  TAB_TO(w, daemon->httpAddressEdit());
+  TAB_TO(w, daemon->httpPortSpin());
+  retype(w, QString::number(http_port));
+  TAB_TO(w, daemon->tlsNamesEdit());
+  TAB_TO(w, daemon->publicBaseUrlEdit());
+  retype(w, QStringLiteral("http://127.0.0.1:%1").arg(http_port));
+  QCOMPARE(w.plan().daemon.https_port, https_port);
+  QCOMPARE(w.plan().daemon.http_port, http_port);
+  QVERIFY2(daemon->problemLabel()->isHidden(), qPrintable(daemon->problemLabel()->text()));
+  shots.take();
+  key(w, Qt::Key_N, Qt::AltModifier);
+
+  // Summary: its forward button is "&Install".
+  QTRY_COMPARE_WITH_TIMEOUT(w.currentId(), int(SetupWizard::SummaryId), 5000);
+  QVERIFY(w.summaryPage()->summaryView()->toPlainText().contains(QStringLiteral("Signet Test Root CA")));
+  QVERIFY(QApplication::focusWidget() != nullptr);
+  shots.take();
+  key(w, Qt::Key_I, Qt::AltModifier);
+
+  // Apply, then Next (the commit button, "&Next") to the report.
+  QTRY_COMPARE_WITH_TIMEOUT(w.currentId(), int(SetupWizard::ApplyId), 5000);
+  QTRY_VERIFY_WITH_TIMEOUT(!w.applyPage()->running(), kApplyTimeoutMs);
+  QVERIFY2(w.applyPage()->succeeded(), qPrintable(w.applyPage()->errorLabel()->text()));
+  shots.take();
+  key(w, Qt::Key_N, Qt::AltModifier);
+  QTRY_COMPARE_WITH_TIMEOUT(w.currentId(), int(SetupWizard::FinishId), 5000);
+  shots.take();
+
+  const signet::setup::InstallationFiles f = signet::setup::InstallationFiles::in(dir);
+  for (const fs::path& p : {f.ca_certificate, f.configuration, f.tls_key, f.tls_certificate}) {
+    QVERIFY2(fs::is_regular_file(p), p.c_str());
+  }
+  QVERIFY(read_bytes(f.configuration).find(std::to_string(https_port)) != std::string::npos);
+  signet::keystore::KeyStore opened = signet::keystore::KeyStore::open(dir, pass(kPassphrase));
+  const auto rec = opened.record("root-2024");
+  QVERIFY(rec.has_value());
+  QCOMPARE(rec->algorithm, std::string("ec-p384"));
 }
 
 // The picker's model refuses a key that failed the check, whatever the caller does.
