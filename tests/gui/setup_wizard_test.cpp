@@ -247,6 +247,35 @@ QString focusName(QWidget* f) {
     EXPECT_FOCUS(expected);      \
   } while (false)
 
+// Asserts what the key page's picker shows after its check: exactly `offered_expected` in the
+// model, exactly `excluded_expected` counted and named as not offered, and each verdict of
+// `excluded` explained (its name, each error finding's message and fix). Callers check QTest::currentTestFailed() afterwards.
+void verify_picker(signet::gui::KeyPage* page, std::vector<std::string> offered_expected,
+                   std::vector<std::string> excluded_expected,
+                   const std::vector<signet::keystore::KeyVerdict>& excluded) {
+  std::vector<std::string> offered = page->pickerModel()->names();
+  std::sort(offered.begin(), offered.end());
+  std::sort(offered_expected.begin(), offered_expected.end());
+  QCOMPARE(offered, offered_expected);
+  QCOMPARE(page->pickerView()->model()->rowCount(), static_cast<int>(offered_expected.size()));
+  const QString count = QString::number(excluded_expected.size()) + QStringLiteral(" entries are not offered");
+  QVERIFY2(page->excludedLabel()->text().startsWith(count), qPrintable(page->excludedLabel()->text()));
+  std::vector<std::string> names = page->excludedNames();
+  std::sort(names.begin(), names.end());
+  std::sort(excluded_expected.begin(), excluded_expected.end());
+  QCOMPARE(names, excluded_expected);
+  const QString details = page->excludedDetails()->toPlainText();
+  for (const signet::keystore::KeyVerdict& v : excluded) {
+    QVERIFY2(details.contains(QString::fromStdString(v.name)), v.name.c_str());
+    QVERIFY(!v.findings.empty());
+    for (const signet::keystore::Finding& f : v.findings) {
+      if (f.severity != signet::keystore::Severity::Error) continue;
+      QVERIFY2(details.contains(QString::fromStdString(f.message)), f.message.c_str());
+      QVERIFY2(details.contains(QString::fromStdString(f.fix)), f.fix.c_str());
+    }
+  }
+}
+
 }  // namespace
 
 class SetupWizardTest : public QObject {
@@ -379,27 +408,9 @@ void SetupWizardTest::reinstallOffersOnlyValidKeys() {
 
   auto* page = w.keyPage();
   QTRY_VERIFY_WITH_TIMEOUT(page->checked(), kCheckTimeoutMs);
-  // The model holds exactly the valid keys.
-  std::vector<std::string> offered = page->pickerModel()->names();
-  std::sort(offered.begin(), offered.end());
-  QCOMPARE(offered, (std::vector<std::string>{"ca", "spare"}));
-  QCOMPARE(page->pickerView()->model()->rowCount(), 2);
-  // Every other entry is counted and explained.
-  QVERIFY2(page->excludedLabel()->text().startsWith(QStringLiteral("2 entries are not offered")),
-           qPrintable(page->excludedLabel()->text()));
-  std::vector<std::string> excluded = page->excludedNames();
-  std::sort(excluded.begin(), excluded.end());
-  QCOMPARE(excluded, (std::vector<std::string>{"broken-ciphertext", "swapped-public-key"}));
-  const QString details = page->excludedDetails()->toPlainText();
-  for (const signet::keystore::KeyVerdict& v : expected_excluded) {
-    QVERIFY2(details.contains(QString::fromStdString(v.name)), v.name.c_str());
-    QVERIFY(!v.findings.empty());
-    for (const signet::keystore::Finding& f : v.findings) {
-      if (f.severity != signet::keystore::Severity::Error) continue;
-      QVERIFY2(details.contains(QString::fromStdString(f.message)), f.message.c_str());
-      QVERIFY2(details.contains(QString::fromStdString(f.fix)), f.fix.c_str());
-    }
-  }
+  // The model holds exactly the valid keys; every other entry is counted and explained.
+  verify_picker(page, {"ca", "spare"}, {"broken-ciphertext", "swapped-public-key"}, expected_excluded);
+  if (QTest::currentTestFailed()) return;
   // Nothing chosen yet: Next stays disabled, and there is no certificate choice to make.
   QVERIFY(!forward(w)->isEnabled());
   QVERIFY(page->keepCertificateBox()->isHidden());
@@ -556,24 +567,8 @@ void SetupWizardTest::restoreThenReinstallOffersOnlyTheBackupsValidKeys() {
   // No name to type: the picker, holding exactly the backup's valid keys.
   QVERIFY(page->keyNameEdit()->isHidden() || !page->keyNameEdit()->isVisible());
   QVERIFY(page->pickerView()->isVisible());
-  std::vector<std::string> offered = page->pickerModel()->names();
-  std::sort(offered.begin(), offered.end());
-  QCOMPARE(offered, (std::vector<std::string>{"ca", "spare"}));
-  QCOMPARE(page->pickerView()->model()->rowCount(), 2);
-  QVERIFY2(page->excludedLabel()->text().startsWith(QStringLiteral("2 entries are not offered")),
-           qPrintable(page->excludedLabel()->text()));
-  std::vector<std::string> excluded = page->excludedNames();
-  std::sort(excluded.begin(), excluded.end());
-  QCOMPARE(excluded, (std::vector<std::string>{"broken-ciphertext", "swapped-public-key"}));
-  const QString details = page->excludedDetails()->toPlainText();
-  for (const signet::keystore::KeyVerdict& v : expected_excluded) {
-    QVERIFY2(details.contains(QString::fromStdString(v.name)), v.name.c_str());
-    for (const signet::keystore::Finding& f : v.findings) {
-      if (f.severity != signet::keystore::Severity::Error) continue;
-      QVERIFY2(details.contains(QString::fromStdString(f.message)), f.message.c_str());
-      QVERIFY2(details.contains(QString::fromStdString(f.fix)), f.fix.c_str());
-    }
-  }
+  verify_picker(page, {"ca", "spare"}, {"broken-ciphertext", "swapped-public-key"}, expected_excluded);
+  if (QTest::currentTestFailed()) return;
   QVERIFY(!forward(w)->isEnabled());
   QVERIFY(page->keepCertificateBox()->isHidden());
   shots.take("-unselected");
