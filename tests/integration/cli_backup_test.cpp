@@ -524,7 +524,8 @@ TEST_F(CliBackupTest, FullDiskDuringRestoreChangesNothing) {
   ASSERT_TRUE(Succeeded(ok));
   const json report = parse_json(ok);
   EXPECT_EQ(report["added"].size(), static_cast<std::size_t>(kKeys));
-  EXPECT_EQ(report["tables"], json({{"bulk", 4000}}));
+  EXPECT_EQ(report["tables"]["bulk"], 4000);
+  EXPECT_EQ(report["tables"]["issued_certificates"], 0) << "the empty ledger tables travel too";
 }
 
 // ---- backups while another process writes -----------------------------------------------------
@@ -611,7 +612,7 @@ TEST_F(CliBackupTest, BackupsTakenWhileAnotherProcessWritesRestoreConsistently) 
     const ProcessResult r = restore(restored, t.file, {"--json"});
     ASSERT_TRUE(Succeeded(r));
     EXPECT_EQ(parse_json(r)["added"].size(), static_cast<std::size_t>(keys));
-    EXPECT_EQ(parse_json(r)["tables"], json({{"bulk", 2000}}));
+    EXPECT_EQ(parse_json(r)["tables"]["bulk"], 2000);
     EXPECT_TRUE(Succeeded(restored({"store", "check"})));
     const json list = restored.json_of({"keys", "list", "--json"});
     EXPECT_EQ(list["excluded_count"], 0);

@@ -250,14 +250,14 @@ TEST_F(IncidentTest, Q235964_SecondServerOffersOnlyValidKeysAndTheSameCaKey) {
   EXPECT_EQ(names_in(dry, "quarantined"), invalid) << dry.dump(2);
   EXPECT_TRUE(dry["skipped"].empty());
   EXPECT_TRUE(dry["already_quarantined"].empty());
-  EXPECT_EQ(dry["tables"], json({{"issued", 3}}));
+  EXPECT_EQ(dry["tables"]["issued"], 3);
 
   // The real restore does exactly what the dry run said.
   const json first = restore_json(server_b_, backup, /*dry_run=*/false);
   for (const char* outcome : kOutcomes) {
     EXPECT_EQ(first[outcome], dry[outcome]) << "the dry run mispredicted \"" << outcome << "\"";
   }
-  EXPECT_EQ(first["tables"], json({{"issued", 3}}));
+  EXPECT_EQ(first["tables"]["issued"], 3);
   for (const json& item : first["added"]) EXPECT_EQ(item["target_name"], item["name"]);
   EXPECT_EQ(file_names(server_b_.data_dir()), Names{"signet.db"}) << "only the store, no scratch file";
   EXPECT_EQ(file_mode(server_b_.data_dir()), 0700u);
@@ -344,7 +344,7 @@ TEST_F(IncidentTest, Q235964_SecondServerOffersOnlyValidKeysAndTheSameCaKey) {
   EXPECT_EQ(names_in(second, "skipped"), valid);
   for (const json& item : second["skipped"]) EXPECT_EQ(item["target_name"], item["name"]) << item.dump(2);
   EXPECT_EQ(names_in(second, "already_quarantined"), invalid);
-  EXPECT_EQ(second["tables"], json({{"issued", 0}})) << "rows already present were added again";
+  EXPECT_EQ(second["tables"]["issued"], 0) << "rows already present were added again";
   EXPECT_EQ(server_b_.all_keys(), b_all) << "the second restore changed B's keys";
   EXPECT_EQ(server_b_.json_of({"keys", "list", "--all", "--quarantined", "--json"}), quarantine)
       << "the second restore changed B's quarantine";

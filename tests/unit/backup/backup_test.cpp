@@ -289,9 +289,11 @@ TEST_F(OpenedBackupTest, InnerDatabaseWithANewerSchemaIsSchemaTooNew) {
 }
 
 TEST_F(OpenedBackupTest, InnerDatabaseWithAnOlderSchemaIsMigratedInScratchOnly) {
-  // A store of schema version 1 (before the quarantine existed).
+  // A store of schema version 1 (before the quarantine, the installation and the ledger existed).
   const fs::path snap = snapshot("snap.db");
-  db::Database::open(snap, db::OpenMode::ReadWrite).exec("DROP TABLE quarantine; DROP TABLE installation; PRAGMA user_version = 1");
+  db::Database::open(snap, db::OpenMode::ReadWrite)
+      .exec("DROP TABLE quarantine; DROP TABLE installation; DROP TABLE issued_certificates; "
+            "DROP TABLE api_clients; DROP TABLE crl_state; PRAGMA user_version = 1");
   // Its data key is the real one: build the container from the real backup's secrets.
   const OpenedBackup real = open(good());
   const fs::path file =

@@ -169,8 +169,20 @@ std::string summary(const RestoreReport& r, bool with_tables = true) {
   return out;
 }
 
+// The report's tables without the certificate ledger's (schema 4), which every store has and
+// which these tests leave empty.
+std::vector<std::pair<std::string, std::int64_t>> other_tables(const RestoreReport& r) {
+  static const std::set<std::string> ledger = {"api_clients", "crl_state", "issued_certificates"};
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (const auto& [t, n] : r.tables) {
+    if (ledger.count(t) == 0 || n != 0) out.emplace_back(t, n);
+  }
+  return out;
+}
+
 std::map<std::string, std::int64_t> table_counts(const RestoreReport& r) {
-  return {r.tables.begin(), r.tables.end()};
+  const auto tables = other_tables(r);
+  return {tables.begin(), tables.end()};
 }
 
 std::int64_t count_rows(const fs::path& db_file, const std::string& table) {
@@ -389,7 +401,7 @@ TEST_F(RestoreTest, RestoreIntoANewStoreAddsEveryKeyReWrappedWithItsCertificates
   EXPECT_TRUE(report.skipped.empty());
   EXPECT_TRUE(report.quarantined.empty());
   EXPECT_TRUE(report.already_quarantined.empty());
-  EXPECT_TRUE(report.tables.empty());  // a store has no other tables
+  EXPECT_TRUE(other_tables(report).empty());  // a store has no other tables
 
   const std::vector<KeyRecord> restored = target.records();
   ASSERT_EQ(restored.size(), source_records.size());
@@ -553,7 +565,7 @@ TEST_F(RestoreTest, RestoringTheSameBackupTwiceChangesNothingButOneAuditRow) {
     EXPECT_EQ(item_names(again.already_quarantined),
               (std::vector<std::string>{"flipped", "foreign-cert", "swap-a", "swap-b"}));
     for (const auto& [t, n] : again.tables) EXPECT_EQ(n, 0) << t;
-    EXPECT_EQ(again.tables.size(), extra_table_names().size());
+    EXPECT_EQ(other_tables(again).size(), extra_table_names().size());
 
     // Every row of every table is as it was, except exactly one new audit row for the restore.
     EXPECT_EQ(diff(after_first, dump(db_of(dst()), kSkipAuditLog)), "");
@@ -683,7 +695,7 @@ TEST_F(RestoreTest, ManifestNamesTheCaKeyAndTheInstallationStaysOnItsMachine) {
   KeyStore target = create_target(dst());
   const RestoreReport report = restore_into(target, dst(), file);
   EXPECT_EQ(report.added.size(), 2u);
-  EXPECT_TRUE(report.tables.empty()) << summary(report);
+  EXPECT_TRUE(other_tables(report).empty()) << summary(report);
   EXPECT_FALSE(target.installation().has_value());
 }
 
@@ -869,7 +881,7 @@ TEST_F(RestoreTest, OtherTablesTravelWithTheirRowsAndIndexesAndAreNeverDuplicate
   KeyStore target = create_target(dst());
   const RestoreReport first = restore_into(target, dst(), file);
   EXPECT_EQ(table_counts(first), extra_table_rows());
-  EXPECT_EQ(first.tables.size(), extra.size());
+  EXPECT_EQ(other_tables(first).size(), extra.size());
   EXPECT_EQ(diff(source_tables, only_extra(db_of(dst()))), "");  // rows, rowids, index, schema
 
   for (int round = 0; round < 2; ++round) {

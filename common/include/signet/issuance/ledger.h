@@ -1,0 +1,143 @@
+// Ledger: the certificate database and the API clients, in the store's SQLite file (tables
+// issued_certificates, api_clients, crl_state; migration 004). Backups carry them like every
+// other table.
+//
+// Writes go through a GroupCommitter (one writer thread, batched commits, synchronous=FULL); the
+// *_async forms call back on the writer thread once the write is durable. Reads use a small pool
+// of read-only connections (WAL readers never block the writer).
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "signet/core/bytes.h"
+#include "signet/core/clock.h"
+#include "signet/crypto/certificate.h"
+#include "signet/issuance/names.h"
+#include "signet/db/group_commit.h"
+#include "signet/issuance/signer.h"
+
+namespace signet::issuance {
+
+enum class CertificateState {
+  Intent,     // serial reserved, about to be signed; never reached a client
+  Issued,     // signed and stored; may have reached a client
+};
+
+struct Intent {
+  Serial serial;
+  std::string profile;
+  std::string client;             // API client name, or "operator:<user>" for the CLI
+  std::string subject;            // RFC 2253, "" when empty
+  std::vector<std::string> names; // "dns:a.example.test", "ip:192.0.2.1", "email:a@example.test"
+  TimePoint not_before;
+  TimePoint not_after;
+};
+
+struct CertificateRecord {
+  Serial serial;
+  CertificateState state = CertificateState::Intent;
+  std::string profile;
+  std::string client;
+  std::string subject;
+  std::vector<std::string> names;
+  std::int64_t requested_at = 0;  // unix seconds
+  std::int64_t not_before = 0;
+  std::int64_t not_after = 0;
+  std::optional<crypto::Certificate> certificate;  // set when Issued
+  std::optional<std::int64_t> revoked_at;
+  std::optional<RevocationReason> reason;
+  std::string revoked_by;
+};
+
+struct ListQuery {
+  std::optional<std::string> client;   // only this client's certificates
+  bool revoked_only = false;
+  std::string after;                   // paging cursor: the last serial hex of the previous page
+  std::size_t limit = 100;             // 1..1000
+};
+struct ListPage {
+  std::vector<CertificateRecord> items;  // ordered by serial hex
+  std::optional<std::string> next;       // cursor for the next page, when there may be more
+};
+
+struct RevokeResult {
+  CertificateRecord record;  // after revocation
+  std::int64_t revision = 0; // the revocation's sequence number (for delta CRLs and caches)
+};
+
+// An API client. The token is "sgt_<id>_<secret>": id (16 hex) finds the row, the secret is
+// compared in constant time against the stored SHA-256 of it.
+struct ApiClient {
+  std::string name;
+  std::string id;                     // 16 lowercase hex
+  std::vector<std::string> profiles;  // profiles it may use ("*" = all)
+  bool admin = false;
+  std::int64_t created_at = 0;
+};
+struct NewClient {
+  ApiClient client;
+  std::string token;  // shown once; only its hash is stored
+};
+
+class Ledger {
+ public:
+  // Opens the ledger of the store file `db_path` (the store must exist and be migrated).
+  explicit Ledger(const std::filesystem::path& db_path, const Clock& clock = SystemClock::instance());
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  using Done = std::function<void(std::exception_ptr)>;
+
+  // Records an intent (state Intent). Error(Conflict, "serial-taken") when the serial exists.
+  void record_intent_async(Intent intent, Done done);
+  // Stores the signed certificate on its intent row (state Issued). Error(NotFound,
+  // "intent-missing") when there is no intent for its serial.
+  void record_issued_async(crypto::Certificate certificate, Done done);
+  void record_intent(Intent intent);
+  void record_issued(const crypto::Certificate& certificate);
+
+  [[nodiscard]] std::optional<CertificateRecord> find(const Serial& serial);
+  [[nodiscard]] ListPage list(const ListQuery& query);
+  // Error(NotFound, "certificate-not-found") for an unknown serial or an intent, Error(Conflict,
+  // "already-revoked") when it is revoked already (nothing changes). Audited in audit_log.
+  RevokeResult revoke(const Serial& serial, RevocationReason reason, const std::string& actor);
+
+  // All revoked certificates whose notAfter is not more than `grace` in the past (expired ones
+  // leave the CRL after that, as RFC 5280 allows), ordered by serial.
+  [[nodiscard]] std::vector<RevokedEntry> revoked(std::chrono::seconds grace = std::chrono::hours(24 * 30));
+  // Revocations with revision > `since_revision`.
+  [[nodiscard]] std::vector<RevokedEntry> revoked_since(std::int64_t since_revision);
+  // The largest revision so far (0 when none).
+  [[nodiscard]] std::int64_t revocation_revision();
+  // Increments and returns the CRL number (durable before it returns).
+  std::int64_t next_crl_number();
+
+  // API clients. add: Error(Conflict, "client-exists"), Error(Malformed, "invalid-name").
+  NewClient add_client(const std::string& name, const std::vector<std::string>& profiles, bool admin,
+                       const std::string& actor);
+  // Error(NotFound, "client-not-found").
+  void remove_client(const std::string& name, const std::string& actor);
+  [[nodiscard]] std::vector<ApiClient> clients();
+  [[nodiscard]] std::optional<ApiClient> client(const std::string& name);
+  // The client whose token this is; std::nullopt for an unknown id, a wrong secret or a malformed
+  // token (the secret comparison is constant-time).
+  [[nodiscard]] std::optional<ApiClient> authenticate(std::string_view token);
+
+  [[nodiscard]] db::GroupCommitter::Stats commit_stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace signet::issuance

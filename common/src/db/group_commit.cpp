@@ -1,0 +1,175 @@
+#include "signet/db/group_commit.h"
+
+#include <future>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "signet/core/error.h"
+
+namespace signet::db {
+
+namespace {
+
+Database open_writer(const std::filesystem::path& path) {
+  Database db = Database::open(path, OpenMode::ReadWrite);
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = FULL");
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA busy_timeout = 5000");
+  return db;
+}
+
+// True while `db` is inside a transaction. SQLite rolls a transaction back by itself after some
+// errors (a full disk, an I/O error, SQLITE_NOMEM); this is how we notice.
+bool in_transaction(const Database& db) { return sqlite3_get_autocommit(db.handle()) == 0; }
+
+void rollback_quietly(Database& db) {
+  if (in_transaction(db)) sqlite3_exec(db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+}  // namespace
+
+GroupCommitter::GroupCommitter(const std::filesystem::path& path, std::size_t max_batch)
+    : path_(path), max_batch_(max_batch == 0 ? 1 : max_batch), db_(open_writer(path)) {
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+GroupCommitter::~GroupCommitter() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void GroupCommitter::submit(Work work, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      throw Error(ErrorKind::Internal, "committer-stopped",
+                  "a write was submitted to " + path_.string() + " while its writer is shutting down");
+    }
+    queue_.push_back(Unit{std::move(work), std::move(done)});
+  }
+  wake_.notify_one();
+}
+
+void GroupCommitter::run(Work work) {
+  if (std::this_thread::get_id() == writer_.get_id()) {
+    // The writer would wait for itself.
+    throw Error(ErrorKind::Internal, "committer-reentered",
+                "GroupCommitter::run() called from a commit callback");
+  }
+  // The callback owns the promise too: this thread may return (and would destroy a promise it
+  // owned alone) while set_value() is still running on the writer thread.
+  auto promise = std::make_shared<std::promise<void>>();
+  std::future<void> result = promise->get_future();
+  submit(std::move(work), [promise](std::exception_ptr error) {
+    if (error) {
+      promise->set_exception(std::move(error));
+    } else {
+      promise->set_value();
+    }
+  });
+  result.get();
+}
+
+GroupCommitter::Stats GroupCommitter::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void GroupCommitter::writer_loop() {
+  for (;;) {
+    std::vector<Unit> batch;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued is done
+      while (!queue_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+
+    // errors[i] is what unit i's callback gets; nullptr means its writes are committed.
+    std::vector<std::exception_ptr> errors(batch.size());
+    std::uint64_t commits = 0;
+    std::size_t next = 0;
+    while (next < batch.size()) {
+      // One transaction over batch[first, next). It normally covers the whole batch; when SQLite
+      // drops the transaction under a unit (a full disk), the units before it share the error and
+      // the rest go on in a new transaction.
+      const std::size_t first = next;
+      try {
+        db_.exec("BEGIN IMMEDIATE");
+      } catch (...) {
+        for (std::size_t i = first; i < batch.size(); ++i) errors[i] = std::current_exception();
+        break;
+      }
+      bool lost = false;
+      for (; next < batch.size() && !lost; ++next) {
+        try {
+          db_.exec("SAVEPOINT unit");
+          batch[next].work(db_);
+          db_.exec("RELEASE unit");
+        } catch (...) {
+          errors[next] = std::current_exception();
+          bool undone = false;
+          if (in_transaction(db_)) {
+            try {
+              db_.exec("ROLLBACK TO unit");
+              db_.exec("RELEASE unit");
+              undone = true;
+            } catch (...) {
+            }
+          }
+          if (!undone) {
+            // The transaction is gone (or cannot be trusted): the units before this one in it
+            // are not on disk either.
+            rollback_quietly(db_);
+            for (std::size_t i = first; i < next; ++i) {
+              if (!errors[i]) errors[i] = errors[next];
+            }
+            lost = true;
+          }
+        }
+      }
+      if (lost) continue;
+      try {
+        db_.exec("COMMIT");
+        ++commits;
+      } catch (...) {
+        // E.g. a deferred foreign key: nothing of this transaction is on disk.
+        const std::exception_ptr error = std::current_exception();
+        rollback_quietly(db_);
+        for (std::size_t i = first; i < next; ++i) {
+          if (!errors[i]) errors[i] = error;
+        }
+      }
+    }
+
+    std::uint64_t failed = 0;
+    for (const std::exception_ptr& e : errors) {
+      if (e) ++failed;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      stats_.commits += commits;
+      stats_.units += batch.size();
+      stats_.failed_units += failed;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!batch[i].done) continue;
+      try {
+        batch[i].done(errors[i]);
+      } catch (...) {
+        // A callback must not throw; if one does, the writer still serves everyone else.
+      }
+    }
+  }
+}
+
+}  // namespace signet::db
