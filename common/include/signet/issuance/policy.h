@@ -1,0 +1,51 @@
+// Policy: decides whether a CSR may become a certificate under a profile, and what it will say.
+//
+// Refuses (Error(PolicyDenied) unless noted), naming what is wrong and what to do:
+// - a CSR that is not DER/PEM PKCS#10 (Error(Malformed, "csr-malformed")), or whose signature does
+//   not verify ("csr-signature-invalid");
+// - a key type the profile does not allow, RSA under the profile's minimum or 2048 bits, RSA over
+//   8192 bits, an EC curve other than P-256/P-384 ("key-type-not-allowed", "key-too-weak");
+// - no name, too many names, a name outside the profile's suffixes, networks or email domains, a
+//   syntactically invalid name ("name-not-allowed", "name-invalid", "no-names");
+// - a requested validity over the profile's maximum ("validity-too-long") or not positive
+//   ("validity-invalid"). The certificate never outlives the CA certificate: when it would, the
+//   request is refused ("validity-beyond-ca") rather than silently shortened.
+//
+// Names come from the CSR's subjectAltName extension request and its subject CN (a CN that is a
+// DNS name or IP address is added to the names). The subject of the certificate is CN = the first
+// name, for compatibility with old clients.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "signet/core/bytes.h"
+#include "signet/crypto/certificate.h"
+#include "signet/issuance/ledger.h"
+#include "signet/issuance/profile.h"
+#include "signet/issuance/signer.h"
+
+namespace signet::issuance {
+
+struct IssuanceRequest {
+  std::string csr;  // PEM, or DER bytes in a string
+  std::string profile;
+  std::optional<std::chrono::seconds> validity;
+};
+
+// Parses a CSR given as PEM text or DER bytes. Error(Malformed, "csr-malformed").
+[[nodiscard]] crypto::CertificateRequest parse_csr(std::string_view pem_or_der);
+
+// Applies `profile` to `csr`; on success returns the template (with a fresh random serial) and the
+// matching intent for the ledger. `client` is recorded in the intent.
+struct Approved {
+  CertificateTemplate tmpl;
+  Intent intent;
+};
+[[nodiscard]] Approved evaluate(const Profile& profile, const crypto::CertificateRequest& csr,
+                                std::optional<std::chrono::seconds> validity, const crypto::Certificate& ca,
+                                TimePoint now, const std::string& client);
+
+}  // namespace signet::issuance

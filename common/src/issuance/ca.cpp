@@ -1,0 +1,56 @@
+#include "signet/issuance/ca.h"
+
+#include "signet/core/error.h"
+
+namespace signet::issuance {
+namespace {
+
+crypto::Certificate pick_ca_certificate(const keystore::UnlockedKey& key,
+                                        const std::optional<keystore::Installation>& installation,
+                                        const std::string& key_name) {
+  std::optional<crypto::Certificate> best;
+  for (std::size_t i = 0; i < key.certificates.size() && i < key.verdict.certificates.size(); ++i) {
+    if (key.verdict.certificates[i].role != keystore::kRoleCa) continue;
+    const crypto::Certificate& c = key.certificates[i];
+    if (installation && installation->ca_certificate_sha256 &&
+        *installation->ca_certificate_sha256 == c.sha256_fingerprint()) {
+      return c;
+    }
+    if (!best || c.not_after() > best->not_after()) best = c;
+  }
+  if (!best) {
+    throw Error(ErrorKind::NotFound, "ca-certificate-missing",
+                "the CA key \"" + key_name + "\" has no CA certificate; for a subordinate CA, install the "
+                "certificate its parent signed with `signet setup --install-certificate FILE`");
+  }
+  return *best;
+}
+
+}  // namespace
+
+std::shared_ptr<const CaSigner> open_ca(keystore::KeyStore& store, const std::string& ca_key, const PublicUrls& urls) {
+  keystore::UnlockedKey key;
+  try {
+    key = store.unlock_key(ca_key);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::Integrity || e.kind() == ErrorKind::NotFound) {
+      throw Error(e.kind(), e.code(),
+                  "the CA key \"" + ca_key + "\" cannot be used: " + e.what() +
+                      ". Run `signet keys verify` to see every finding; restore the key from a backup or re-run "
+                      "`signet setup` with a valid key");
+    }
+    throw;
+  }
+  const crypto::Certificate ca_cert = pick_ca_certificate(key, store.installation(), ca_key);
+  if (ca_cert.not_after() < std::chrono::system_clock::now()) {
+    throw Error(ErrorKind::Integrity, "ca-certificate-expired",
+                "the CA certificate " + ca_cert.subject() + " has expired; renew it with `signet setup`");
+  }
+  std::vector<crypto::Certificate> chain;
+  for (std::size_t i = 0; i < key.certificates.size() && i < key.verdict.certificates.size(); ++i) {
+    if (key.verdict.certificates[i].role == keystore::kRoleChain) chain.push_back(key.certificates[i]);
+  }
+  return std::make_shared<const CaSigner>(std::move(key.key), ca_cert, std::move(chain), urls);
+}
+
+}  // namespace signet::issuance

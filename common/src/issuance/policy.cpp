@@ -1,0 +1,334 @@
+#include "signet/issuance/policy.h"
+
+#include <arpa/inet.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "signet/core/error.h"
+#include "signet/crypto/handles.h"
+
+namespace signet::issuance {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct GeneralNamesFree {
+  void operator()(GENERAL_NAMES* g) const noexcept { GENERAL_NAMES_free(g); }
+};
+struct ExtensionsFree {
+  void operator()(STACK_OF(X509_EXTENSION) * s) const noexcept { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
+};
+
+[[noreturn]] void deny(std::string code, const std::string& message) {
+  throw Error(ErrorKind::PolicyDenied, std::move(code), message);
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string asn1_string(const ASN1_STRING* s) {
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
+}
+
+// A DNS name as RFC 5280 allows it in a SAN: LDH labels, a leading "*." wildcard at most.
+bool valid_dns_name(std::string_view s) {
+  if (s.starts_with("*.")) s.remove_prefix(2);
+  if (s.empty() || s.size() > 253 || s.back() == '.') return false;
+  std::size_t label = 0;
+  char prev = '.';
+  for (char c : s) {
+    if (c == '.') {
+      if (label == 0 || prev == '-') return false;
+      label = 0;
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      if (!(std::isalnum(u) || c == '-') || (label == 0 && c == '-') || ++label > 63) return false;
+    }
+    prev = c;
+  }
+  return label > 0 && prev != '-';
+}
+
+bool suffix_allows(const std::vector<std::string>& suffixes, std::string_view name) {
+  if (name.starts_with("*.")) name.remove_prefix(2);
+  for (const std::string& s : suffixes) {
+    if (s == "*" || name == s) return true;
+    if (name.size() > s.size() && name.ends_with(s) && name[name.size() - s.size() - 1] == '.') return true;
+  }
+  return false;
+}
+
+// One '@' after a non-empty local part, a valid domain, printable ASCII only (an rfc822Name is an
+// IA5String). Shared by email SANs and a CN holding an email address, which becomes a SAN too.
+bool valid_email(std::string_view mail) {
+  const std::size_t at = mail.find('@');
+  return at != std::string_view::npos && at != 0 && mail.find('@', at + 1) == std::string_view::npos &&
+         valid_dns_name(lower(std::string(mail.substr(at + 1)))) &&
+         std::none_of(mail.begin(), mail.end(), [](unsigned char c) { return c <= ' ' || c >= 0x7f; });
+}
+
+// The RFC 2253 form of CN=`value`, printed exactly as crypto::Certificate::subject() prints a
+// certificate's subject (so that the ledger's subject matches the certificate's, escapes included).
+std::string cn_rfc2253(const std::string& value) {
+  ossl::X509NamePtr name{X509_NAME_new()};
+  ossl::Bio bio{BIO_new(BIO_s_mem())};
+  if (!name || !bio ||
+      X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.c_str()),
+                                 -1, -1, 0) != 1 ||
+      X509_NAME_print_ex(bio.get(), name.get(), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
+    throw_openssl(ErrorKind::Internal, "subject-invalid", "cannot print the subject CN=" + value);
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+std::optional<Bytes> parse_ip(const std::string& text) {
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, text.c_str(), buf) == 1) return Bytes(buf, buf + 4);
+  if (inet_pton(AF_INET6, text.c_str(), buf) == 1) return Bytes(buf, buf + 16);
+  return std::nullopt;
+}
+
+std::string ip_text(ByteView ip) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(ip.size() == 4 ? AF_INET : AF_INET6, ip.data(), buf, sizeof buf);
+  return buf;
+}
+
+struct Names {
+  std::vector<std::string> dns, ip, email;
+  std::vector<std::string> order;  // first seen first, as "dns:..."
+  void add(std::vector<std::string>& list, const std::string& kind, std::string value) {
+    if (std::find(list.begin(), list.end(), value) != list.end()) return;
+    order.push_back(kind + ":" + value);
+    list.push_back(std::move(value));
+  }
+};
+
+void add_general_names(const GENERAL_NAMES* names, Names& out) {
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
+    if (gn->type == GEN_DNS) {
+      const std::string name = lower(asn1_string(gn->d.dNSName));
+      if (!valid_dns_name(name)) deny("name-invalid", "the CSR names \"" + name + "\", which is not a valid DNS name");
+      out.add(out.dns, "dns", name);
+    } else if (gn->type == GEN_IPADD) {
+      const std::string raw = asn1_string(gn->d.iPAddress);
+      if (raw.size() != 4 && raw.size() != 16) deny("name-invalid", "the CSR carries an IP address SAN that is neither IPv4 nor IPv6");
+      out.add(out.ip, "ip", ip_text(ByteView(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size())));
+    } else if (gn->type == GEN_EMAIL) {
+      const std::string mail = asn1_string(gn->d.rfc822Name);
+      const std::size_t at = mail.find('@');
+      if (!valid_email(mail)) {
+        deny("name-invalid", "the CSR names \"" + mail + "\", which is not a valid email address");
+      }
+      out.add(out.email, "email", mail.substr(0, at + 1) + lower(mail.substr(at + 1)));
+    } else {
+      deny("name-not-allowed", "the CSR carries a subjectAltName of a type Signet does not issue (only DNS, IP and email names)");
+    }
+  }
+}
+
+Names names_of(const crypto::CertificateRequest& csr) {
+  Names out;
+  std::unique_ptr<STACK_OF(X509_EXTENSION), ExtensionsFree> exts(X509_REQ_get_extensions(csr.x509_req()));
+  ERR_clear_error();
+  if (exts) {
+    for (int i = 0; i < sk_X509_EXTENSION_num(exts.get()); ++i) {
+      X509_EXTENSION* ext = sk_X509_EXTENSION_value(exts.get(), i);
+      if (OBJ_obj2nid(X509_EXTENSION_get_object(ext)) != NID_subject_alt_name) continue;
+      std::unique_ptr<GENERAL_NAMES, GeneralNamesFree> gens(static_cast<GENERAL_NAMES*>(X509V3_EXT_d2i(ext)));
+      if (!gens) {
+        ERR_clear_error();
+        throw Error(ErrorKind::Malformed, "csr-malformed", "the CSR's subjectAltName extension does not parse");
+      }
+      add_general_names(gens.get(), out);
+    }
+  }
+  // A CN that is a DNS name, an IP address or an email address counts as a name too.
+  const X509_NAME* subject = X509_REQ_get_subject_name(csr.x509_req());
+  for (int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); idx >= 0;
+       idx = X509_NAME_get_index_by_NID(subject, NID_commonName, idx)) {
+    unsigned char* utf8 = nullptr;
+    const int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)));
+    if (len < 0) throw Error(ErrorKind::Malformed, "csr-malformed", "the CSR's common name is not a valid string");
+    std::string cn(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
+    OPENSSL_free(utf8);
+    if (auto ip = parse_ip(cn)) {
+      out.add(out.ip, "ip", ip_text(*ip));
+    } else if (cn.find('@') != std::string::npos) {
+      const std::size_t at = cn.find('@');
+      if (!valid_email(cn)) {
+        deny("name-invalid", "the CSR's common name \"" + cn + "\" is not a DNS name, IP address or email address");
+      }
+      out.add(out.email, "email", cn.substr(0, at + 1) + lower(cn.substr(at + 1)));
+    } else {
+      const std::string name = lower(cn);
+      if (!valid_dns_name(name)) {
+        deny("name-invalid", "the CSR's common name \"" + cn +
+                                 "\" is not a DNS name, IP address or email address; put the names in subjectAltName");
+      }
+      out.add(out.dns, "dns", name);
+    }
+  }
+  return out;
+}
+
+// The key's type as a profile names it, refusing weak or unknown keys.
+std::string key_type_of(const EVP_PKEY* key, const Profile& profile) {
+  const int id = EVP_PKEY_get_base_id(key);
+  std::string type;
+  if (id == EVP_PKEY_RSA) {
+    const int bits = EVP_PKEY_get_bits(key);
+    if (bits < 2048 || bits < profile.min_rsa_bits) {
+      deny("key-too-weak", "the CSR's RSA key has " + std::to_string(bits) + " bits; profile \"" + profile.name +
+                               "\" needs at least " + std::to_string(std::max(2048, profile.min_rsa_bits)));
+    }
+    if (bits > 8192) deny("key-type-not-allowed", "RSA keys over 8192 bits are not issued");
+    type = "rsa";
+  } else if (id == EVP_PKEY_EC) {
+    char group[64] = {};
+    std::size_t len = 0;
+    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) != 1) {
+      ERR_clear_error();
+      deny("key-type-not-allowed", "the CSR's EC key uses explicit or unknown curve parameters; use P-256 or P-384");
+    }
+    const std::string g(group, len);
+    if (g == "prime256v1" || g == "P-256") type = "ec-p256";
+    else if (g == "secp384r1" || g == "P-384") type = "ec-p384";
+    else deny("key-type-not-allowed", "the CSR's EC key is on curve " + g + "; only P-256 and P-384 are issued");
+  } else if (id == EVP_PKEY_ED25519) {
+    type = "ed25519";
+  } else {
+    deny("key-type-not-allowed", std::string("the CSR's key type (") + OBJ_nid2sn(id) +
+                                     ") is not issued; use RSA (2048 bits or more), EC P-256 or P-384, or Ed25519");
+  }
+  if (std::find(profile.key_types.begin(), profile.key_types.end(), type) == profile.key_types.end()) {
+    std::string allowed;
+    for (const auto& k : profile.key_types) allowed += (allowed.empty() ? "" : ", ") + k;
+    deny("key-type-not-allowed", "profile \"" + profile.name + "\" does not allow " + type + " keys; it allows " + allowed);
+  }
+  return type;
+}
+
+std::string days(std::chrono::seconds s) {
+  if (s.count() % 86400 == 0) return std::to_string(s.count() / 86400) + "d";
+  if (s.count() % 3600 == 0) return std::to_string(s.count() / 3600) + "h";
+  return std::to_string(s.count()) + "s";
+}
+
+}  // namespace
+
+crypto::CertificateRequest parse_csr(std::string_view text) {
+  const auto bad = [](const std::string& why) {
+    return Error(ErrorKind::Malformed, "csr-malformed",
+                 "the CSR " + why + "; send a PKCS#10 request in PEM (\"-----BEGIN CERTIFICATE REQUEST-----\")");
+  };
+  if (text.empty()) throw bad("is empty");
+  if (text.size() > 64 * 1024) throw bad("is larger than 64 KiB");
+  if (text.find("-----BEGIN") != std::string_view::npos) {
+    if (text.find("-----BEGIN CERTIFICATE REQUEST-----") == std::string_view::npos &&
+        text.find("-----BEGIN NEW CERTIFICATE REQUEST-----") == std::string_view::npos) {
+      throw bad("is PEM of another kind");
+    }
+    ossl::Bio bio{BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))};
+    ossl::X509ReqPtr req{PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr)};
+    ERR_clear_error();
+    if (!req) throw bad("does not parse (truncated or damaged PEM)");
+    unsigned char* der = nullptr;
+    const int len = i2d_X509_REQ(req.get(), &der);
+    if (len <= 0) throw bad("does not encode");
+    Bytes bytes(der, der + len);
+    OPENSSL_free(der);
+    return crypto::CertificateRequest::from_der(bytes);
+  }
+  auto req = crypto::CertificateRequest::try_from_der(
+      ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  if (!req) throw bad("does not parse (neither PEM nor DER PKCS#10)");
+  return *std::move(req);
+}
+
+Approved evaluate(const Profile& profile, const crypto::CertificateRequest& csr,
+                  std::optional<std::chrono::seconds> validity, const crypto::Certificate& ca, TimePoint now,
+                  const std::string& client) {
+  EVP_PKEY* key = csr.public_key();
+  if (key == nullptr) throw Error(ErrorKind::Malformed, "csr-malformed", "the CSR's public key does not parse");
+  key_type_of(key, profile);
+  if (!csr.signature_valid()) {
+    deny("csr-signature-invalid", "the CSR's signature does not verify with its own key; the request was altered or built wrongly");
+  }
+
+  Names names = names_of(csr);
+  if (names.order.empty()) deny("no-names", "the CSR names nothing; put DNS names, IP addresses or email addresses in subjectAltName");
+  if (names.order.size() > profile.max_names) {
+    deny("name-not-allowed", "the CSR has " + std::to_string(names.order.size()) + " names; profile \"" + profile.name +
+                                 "\" allows at most " + std::to_string(profile.max_names));
+  }
+  for (const std::string& d : names.dns) {
+    if (!suffix_allows(profile.dns_suffixes, d)) {
+      deny("name-not-allowed", "profile \"" + profile.name + "\" does not allow the DNS name " + d);
+    }
+  }
+  for (const std::string& ip : names.ip) {
+    const Bytes raw = *parse_ip(ip);
+    if (std::none_of(profile.ip_networks.begin(), profile.ip_networks.end(),
+                     [&](const IpNetwork& n) { return n.contains(raw); })) {
+      deny("name-not-allowed", "profile \"" + profile.name + "\" does not allow the IP address " + ip);
+    }
+  }
+  for (const std::string& m : names.email) {
+    const std::string domain = m.substr(m.find('@') + 1);
+    if (std::none_of(profile.email_domains.begin(), profile.email_domains.end(),
+                     [&](const std::string& d) { return d == "*" || d == domain; })) {
+      deny("name-not-allowed", "profile \"" + profile.name + "\" does not allow the email address " + m);
+    }
+  }
+
+  const std::chrono::seconds life = validity.value_or(profile.default_validity);
+  if (life <= 0s) throw Error(ErrorKind::PolicyDenied, "validity-invalid", "the requested validity must be positive");
+  if (life > profile.max_validity) {
+    deny("validity-too-long", "the requested validity " + days(life) + " is longer than profile \"" + profile.name +
+                                  "\" allows (" + days(profile.max_validity) + ")");
+  }
+  // Backdated a minute for clients whose clocks run slightly behind.
+  const TimePoint not_before = std::chrono::time_point_cast<std::chrono::seconds>(now) - 60s;
+  const TimePoint not_after = std::chrono::time_point_cast<std::chrono::seconds>(now) + life;
+  if (not_after > ca.not_after()) {
+    deny("validity-beyond-ca", "a certificate valid for " + days(life) +
+                                   " would outlive the CA certificate; ask for a shorter validity or renew the CA");
+  }
+  if (ca.not_before() > now) deny("ca-not-yet-valid", "the CA certificate is not valid yet; check the clock");
+
+  Approved out;
+  out.tmpl.serial = Serial::random();
+  const std::string first = names.order.front().substr(names.order.front().find(':') + 1);
+  if (first.size() <= 64) out.tmpl.subject = {{"CN", first}};
+  out.tmpl.dns_names = names.dns;
+  out.tmpl.ip_addresses = names.ip;
+  out.tmpl.emails = names.email;
+  out.tmpl.not_before = not_before;
+  out.tmpl.not_after = not_after;
+  out.tmpl.key_usage = profile.key_usage;
+  out.tmpl.extended_key_usages = profile.extended_key_usages;
+  EVP_PKEY_up_ref(key);
+  out.tmpl.public_key = ossl::Pkey(key);
+
+  out.intent.serial = out.tmpl.serial;
+  out.intent.profile = profile.name;
+  out.intent.client = client;
+  out.intent.subject = out.tmpl.subject.empty() ? "" : cn_rfc2253(first);
+  out.intent.names = names.order;
+  out.intent.not_before = not_before;
+  out.intent.not_after = not_after;
+  return out;
+}
+
+}  // namespace signet::issuance
