@@ -10,6 +10,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev     # tests and benchmarks
   libcli11-dev nlohmann-json3-dev                # CLI parsing, JSON output
   libtomlplusplus-dev                            # answers files and the daemon configuration (TOML)
+  libboost-dev libboost-system-dev               # signetd's HTTP server (Boost.Beast and Asio 1.74)
+  libspdlog-dev                                  # signetd's log (stderr)
+  curl wrk                                       # HTTP tests against signetd; load testing
+  jq                                             # quickstart: JSON on the command line
   util-linux                                     # mount: tmpfs for full-disk and read-only tests
   qt6-base-dev                                   # signet-setup: Qt 6 Widgets, Concurrent, Test
   libgl-dev libglx-dev libvulkan-dev             # needed by Qt6Gui's CMake configuration

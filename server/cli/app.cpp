@@ -45,6 +45,7 @@ int run(int argc, char** argv) {
   add_keys_commands(app, global, action);
   add_backup_commands(app, global, action);
   add_setup_commands(app, global, action);
+  add_issuance_commands(app, global, action);
 
   try {
     app.parse(argc, argv);

@@ -27,5 +27,6 @@ void add_store_commands(CLI::App& root, const GlobalOptions& global, Action& act
 void add_keys_commands(CLI::App& root, const GlobalOptions& global, Action& action);
 void add_backup_commands(CLI::App& root, const GlobalOptions& global, Action& action);
 void add_setup_commands(CLI::App& root, const GlobalOptions& global, Action& action);
+void add_issuance_commands(CLI::App& root, const GlobalOptions& global, Action& action);
 
 }  // namespace signet::cli

@@ -15,22 +15,11 @@
 namespace signet::cli {
 
 Passphrase read_passphrase_file(const std::filesystem::path& path, const std::string& what) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0077) != 0) {
+  if (file::readable_by_others(path)) {
     std::cerr << "signet: warning: the " << what << " file " << path.string()
               << " is readable by group or others; run `chmod 600 " << path.string() << "`\n";
   }
-  SecretBytes contents = file::read_secret(path);
-  // The passphrase is the first line; a trailing "\n" or "\r\n" is not part of it.
-  std::size_t end = 0;
-  while (end < contents.size() && contents.data()[end] != '\n') ++end;
-  if (end > 0 && contents.data()[end - 1] == '\r') --end;
-  contents.truncate(end);
-  if (contents.empty()) {
-    throw Error(ErrorKind::Malformed, "passphrase-empty",
-                "the " + what + " file " + path.string() + " is empty; put the passphrase on its first line");
-  }
-  return contents;
+  return file::read_passphrase(path, what);
 }
 
 Passphrase obtain_passphrase(const std::optional<std::filesystem::path>& file, const std::string& what,

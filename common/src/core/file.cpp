@@ -157,6 +157,24 @@ SecretBytes read_secret(const fs::path& path, std::size_t max_size) {
   return read_into<SecretBytes>(path, max_size);
 }
 
+SecretBytes read_passphrase(const fs::path& path, const std::string& what) {
+  SecretBytes contents = read_secret(path);
+  std::size_t end = 0;
+  while (end < contents.size() && contents.data()[end] != '\n') ++end;
+  if (end > 0 && contents.data()[end - 1] == '\r') --end;
+  contents.truncate(end);
+  if (contents.empty()) {
+    throw Error(ErrorKind::Malformed, "passphrase-empty",
+                "the " + what + " file " + path.string() + " is empty; put the passphrase on its first line");
+  }
+  return contents;
+}
+
+bool readable_by_others(const fs::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0077) != 0;
+}
+
 void ensure_private_directory(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) {

@@ -24,6 +24,11 @@ void write_atomic(const std::filesystem::path& path, ByteView data, mode_t mode 
 // As read(), into wiped-on-destruction memory (for passphrase files).
 [[nodiscard]] SecretBytes read_secret(const std::filesystem::path& path,
                                       std::size_t max_size = 64u << 10);
+// A passphrase file: its first line, without the line ending ("\n" or "\r\n"). Error(Malformed,
+// "passphrase-empty") naming `what` and the file when that line is empty.
+[[nodiscard]] SecretBytes read_passphrase(const std::filesystem::path& path, const std::string& what);
+// True when `path` is a regular file that group or others may read.
+[[nodiscard]] bool readable_by_others(const std::filesystem::path& path);
 
 // fsync()s a directory so that a rename in it is durable.
 void sync_directory(const std::filesystem::path& dir);

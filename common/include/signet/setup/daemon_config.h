@@ -1,0 +1,74 @@
+// signetd's configuration (signetd.toml, written by `signet setup`; every key is documented in the
+// README, "Configuration"). Unknown keys and wrong types are errors that name the key.
+//
+// Thread-safety: an immutable value once loaded.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "signet/issuance/profile.h"
+
+namespace signet::daemon {
+
+struct Config {
+  std::filesystem::path source;  // the file it was read from
+
+  // [store]
+  std::filesystem::path data_dir;
+  std::string ca_key;                    // the key store entry that is the CA key
+  std::filesystem::path passphrase_file; // absent: $CREDENTIALS_DIRECTORY/passphrase (systemd)
+
+  // [https]
+  std::string https_address = "127.0.0.1";
+  std::uint16_t https_port = 8443;
+  std::filesystem::path tls_certificate;  // PEM: the daemon's certificate, then its chain
+  std::filesystem::path tls_key;          // PEM private key, 0600
+
+  // [http]
+  std::string http_address = "127.0.0.1";
+  std::uint16_t http_port = 8080;
+
+  // [public]
+  std::string base_url;  // "http://127.0.0.1:8080": CRL DP, AIA OCSP and caIssuers are built on it
+
+  // [server]
+  unsigned threads = 0;                                   // 0: one per core
+  std::size_t max_body_bytes = 64 * 1024;
+  std::chrono::seconds header_timeout{10};                // a request's headers must arrive in this
+  std::chrono::seconds request_timeout{30};               // ... and its body
+  std::chrono::seconds idle_timeout{60};                  // keep-alive connection with no request
+  std::size_t max_connections = 1024;
+
+  // [crl]
+  std::chrono::seconds crl_validity = std::chrono::hours(24 * 7);   // nextUpdate - thisUpdate
+  std::chrono::seconds crl_refresh_before = std::chrono::hours(24 * 3); // regenerate when closer
+  std::chrono::seconds crl_debounce{2};                   // after a revocation
+  bool delta_crl = false;
+  std::chrono::seconds delta_crl_validity = std::chrono::hours(24);
+
+  // [ocsp]
+  std::chrono::seconds ocsp_validity = std::chrono::hours(24 * 4);  // nextUpdate - thisUpdate
+  std::chrono::seconds ocsp_refresh_before = std::chrono::hours(24 * 2);
+  std::size_t ocsp_cache_entries = 100000;
+
+  // [log]
+  std::string log_level = "info";  // "debug", "info", "warn", "error"
+
+  // [profiles.NAME] (see signet/issuance/profile.h)
+  std::map<std::string, issuance::Profile> profiles;
+};
+
+// Reads and validates the file. Throws Error(NotFound, "config-missing"), Error(Malformed,
+// "config-invalid") with the file, line and key in the message.
+[[nodiscard]] Config load_config(const std::filesystem::path& path);
+
+// The store passphrase file to use: the configured one, else $CREDENTIALS_DIRECTORY/passphrase.
+// Throws Error(NotFound, "passphrase-file-missing") when neither exists.
+[[nodiscard]] std::filesystem::path passphrase_path(const Config& config);
+
+}  // namespace signet::daemon

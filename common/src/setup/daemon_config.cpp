@@ -1,0 +1,301 @@
+#include "signet/setup/daemon_config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "signet/core/error.h"
+
+namespace signet::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Section {
+  std::string_view name;
+  std::initializer_list<std::string_view> keys;
+};
+
+// Every section and key signetd.toml may have (README, "Configuration").
+const Section kSections[] = {
+    {"store", {"data_dir", "ca_key", "passphrase_file"}},
+    {"https", {"address", "port", "certificate", "key"}},
+    {"http", {"address", "port"}},
+    {"public", {"base_url"}},
+    {"server", {"threads", "max_body_bytes", "header_timeout", "request_timeout", "idle_timeout", "max_connections"}},
+    {"crl", {"validity", "refresh_before", "debounce", "delta", "delta_validity"}},
+    {"ocsp", {"validity", "refresh_before", "cache_entries"}},
+    {"log", {"level"}},
+    {"profiles", {}},  // checked by issuance::parse_profiles
+};
+
+std::string join(std::initializer_list<std::string_view> items) {
+  std::string out;
+  for (auto i : items) out += (out.empty() ? "" : ", ") + std::string(i);
+  return out;
+}
+
+std::string_view type_of(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date:
+    case toml::node_type::time:
+    case toml::node_type::date_time: return "a date or time";
+    default: return "nothing";
+  }
+}
+
+// Reads one file; every error names the file, the line and the key.
+class Reader {
+ public:
+  explicit Reader(fs::path file) : file_(std::move(file)), base_(fs::absolute(file_).parent_path()) {}
+
+  [[noreturn]] void fail(const toml::source_region& where, const std::string& message) const {
+    std::string at = file_.string();
+    if (where.begin.line != 0) at += ":" + std::to_string(where.begin.line);
+    throw Error(ErrorKind::Malformed, "config-invalid", at + ": " + message);
+  }
+
+  void check_known(const toml::table& root) const {
+    for (const auto& [key, node] : root) {
+      const Section* section = nullptr;
+      for (const Section& s : kSections) {
+        if (s.name == key.str()) section = &s;
+      }
+      if (section == nullptr) {
+        std::string names;
+        for (const Section& s : kSections) names += (names.empty() ? "" : ", ") + std::string(s.name);
+        fail(key.source(), "unknown section [" + std::string(key.str()) + "]; the sections are " + names);
+      }
+      const toml::table* table = node.as_table();
+      if (table == nullptr) {
+        fail(node.source(), std::string(key.str()) + ": expected a table ([" + std::string(key.str()) + "]), got " +
+                                std::string(type_of(node)));
+      }
+      if (section->name == "profiles") continue;
+      for (const auto& [k, v] : *table) {
+        bool known = false;
+        for (auto allowed : section->keys) known = known || allowed == k.str();
+        if (!known) {
+          fail(k.source(), "unknown key \"" + std::string(section->name) + "." + std::string(k.str()) + "\"; [" +
+                               std::string(section->name) + "] has " + join(section->keys));
+        }
+      }
+    }
+  }
+
+  const toml::node* find(const toml::table& root, std::string_view section, std::string_view key) const {
+    const toml::table* t = root[section].as_table();
+    return t == nullptr ? nullptr : t->get(key);
+  }
+
+  std::optional<std::string> string(const toml::table& root, std::string_view section, std::string_view key) const {
+    const toml::node* n = find(root, section, key);
+    if (n == nullptr) return std::nullopt;
+    const auto v = n->value_exact<std::string>();
+    if (!v) fail(n->source(), name(section, key) + ": expected a string, got " + std::string(type_of(*n)));
+    if (v->empty()) fail(n->source(), name(section, key) + ": must not be empty");
+    return v;
+  }
+
+  std::string required_string(const toml::table& root, std::string_view section, std::string_view key) const {
+    auto v = string(root, section, key);
+    if (!v) {
+      fail(toml::source_region{}, "missing " + name(section, key) + " (add `" + std::string(key) + " = ...` to [" +
+                                      std::string(section) + "])");
+    }
+    return *v;
+  }
+
+  std::optional<fs::path> path(const toml::table& root, std::string_view section, std::string_view key) const {
+    auto v = string(root, section, key);
+    if (!v) return std::nullopt;
+    return resolve(*v);
+  }
+
+  fs::path resolve(const fs::path& p) const { return p.is_absolute() ? p : (base_ / p).lexically_normal(); }
+
+  template <class T>
+  void integer(const toml::table& root, std::string_view section, std::string_view key, T& out, std::int64_t min,
+               std::int64_t max) const {
+    const toml::node* n = find(root, section, key);
+    if (n == nullptr) return;
+    const auto v = n->value_exact<std::int64_t>();
+    if (!v) fail(n->source(), name(section, key) + ": expected an integer, got " + std::string(type_of(*n)));
+    if (*v < min || *v > max) {
+      fail(n->source(), name(section, key) + ": must be from " + std::to_string(min) + " to " + std::to_string(max));
+    }
+    out = static_cast<T>(*v);
+  }
+
+  void boolean(const toml::table& root, std::string_view section, std::string_view key, bool& out) const {
+    const toml::node* n = find(root, section, key);
+    if (n == nullptr) return;
+    const auto v = n->value_exact<bool>();
+    if (!v) fail(n->source(), name(section, key) + ": expected true or false, got " + std::string(type_of(*n)));
+    out = *v;
+  }
+
+  // "90d", "12h", "30m", "45s" or an integer number of seconds.
+  void duration(const toml::table& root, std::string_view section, std::string_view key, std::chrono::seconds& out,
+                std::chrono::seconds min, std::chrono::seconds max) const {
+    const toml::node* n = find(root, section, key);
+    if (n == nullptr) return;
+    const std::string expected = ": expected a duration such as \"90d\", \"12h\", \"30m\" or \"45s\"";
+    std::chrono::seconds v{};
+    if (auto i = n->value_exact<std::int64_t>()) {
+      v = std::chrono::seconds(*i);
+    } else if (auto s = n->value_exact<std::string>()) {
+      try {
+        // parse_duration() refuses zero, which some settings (crl.debounce) allow.
+        const bool zero = s->size() >= 2 && s->find_first_not_of('0') == s->size() - 1 &&
+                          std::string_view("dhms").find(s->back()) != std::string_view::npos;
+        v = zero || *s == "0" ? std::chrono::seconds(0) : issuance::parse_duration(*s);
+      } catch (const Error&) {
+        fail(n->source(), name(section, key) + expected + ", got \"" + *s + "\"");
+      }
+    } else {
+      fail(n->source(), name(section, key) + expected + ", got " + std::string(type_of(*n)));
+    }
+    if (v < min || v > max) {
+      fail(n->source(), name(section, key) + ": must be from " + std::to_string(min.count()) + "s to " +
+                            std::to_string(max.count()) + "s");
+    }
+    out = v;
+  }
+
+  const toml::source_region& where(const toml::table& root, std::string_view section, std::string_view key) const {
+    static const toml::source_region none{};
+    const toml::node* n = find(root, section, key);
+    return n == nullptr ? none : n->source();
+  }
+
+  const fs::path& file() const { return file_; }
+
+ private:
+  static std::string name(std::string_view section, std::string_view key) {
+    return std::string(section) + "." + std::string(key);
+  }
+
+  fs::path file_;
+  fs::path base_;
+};
+
+}  // namespace
+
+Config load_config(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    throw Error(ErrorKind::NotFound, "config-missing",
+                "configuration file " + path.string() + " does not exist; `signet setup` writes one, or pass --config FILE");
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    throw Error(ErrorKind::Storage, "config-unreadable", "cannot read configuration file " + path.string() +
+                                                             " (check its permissions)");
+  }
+  const Reader r(path);
+  toml::table root;
+  try {
+    root = toml::parse(text.str(), path.string());
+  } catch (const toml::parse_error& e) {
+    r.fail(e.source(), std::string(e.description()));
+  }
+  r.check_known(root);
+
+  Config c;
+  c.source = path;
+  using std::chrono::seconds;
+  constexpr seconds kYear = std::chrono::hours(24 * 366);
+
+  c.data_dir = r.resolve(r.required_string(root, "store", "data_dir"));
+  c.ca_key = r.required_string(root, "store", "ca_key");
+  if (auto p = r.path(root, "store", "passphrase_file")) c.passphrase_file = *p;
+
+  if (auto a = r.string(root, "https", "address")) c.https_address = *a;
+  r.integer(root, "https", "port", c.https_port, 0, 65535);
+  c.tls_certificate = r.resolve(r.required_string(root, "https", "certificate"));
+  c.tls_key = r.resolve(r.required_string(root, "https", "key"));
+
+  if (auto a = r.string(root, "http", "address")) c.http_address = *a;
+  r.integer(root, "http", "port", c.http_port, 0, 65535);
+
+  c.base_url = "http://" + (c.http_address.find(':') != std::string::npos ? "[" + c.http_address + "]" : c.http_address) +
+               ":" + std::to_string(c.http_port);
+  if (auto u = r.string(root, "public", "base_url")) {
+    if (u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0) {
+      r.fail(r.where(root, "public", "base_url"),
+             "public.base_url: must be an http:// or https:// URL, such as \"http://ca.example.com\"");
+    }
+    while (!u->empty() && u->back() == '/') u->pop_back();
+    c.base_url = *u;
+  }
+
+  r.integer(root, "server", "threads", c.threads, 0, 256);
+  r.integer(root, "server", "max_body_bytes", c.max_body_bytes, 1024, 64 * 1024 * 1024);
+  r.duration(root, "server", "header_timeout", c.header_timeout, seconds(1), std::chrono::hours(1));
+  r.duration(root, "server", "request_timeout", c.request_timeout, seconds(1), std::chrono::hours(1));
+  r.duration(root, "server", "idle_timeout", c.idle_timeout, seconds(1), std::chrono::hours(24));
+  r.integer(root, "server", "max_connections", c.max_connections, 1, 1000000);
+
+  r.duration(root, "crl", "validity", c.crl_validity, std::chrono::hours(1), kYear);
+  r.duration(root, "crl", "refresh_before", c.crl_refresh_before, seconds(60), kYear);
+  r.duration(root, "crl", "debounce", c.crl_debounce, seconds(0), std::chrono::hours(1));
+  r.boolean(root, "crl", "delta", c.delta_crl);
+  r.duration(root, "crl", "delta_validity", c.delta_crl_validity, std::chrono::minutes(10), kYear);
+  if (c.crl_refresh_before >= c.crl_validity) {
+    r.fail(r.where(root, "crl", "refresh_before"), "crl.refresh_before must be shorter than crl.validity");
+  }
+
+  r.duration(root, "ocsp", "validity", c.ocsp_validity, std::chrono::minutes(10), kYear);
+  r.duration(root, "ocsp", "refresh_before", c.ocsp_refresh_before, seconds(60), kYear);
+  r.integer(root, "ocsp", "cache_entries", c.ocsp_cache_entries, 0, 100000000);
+  if (c.ocsp_refresh_before >= c.ocsp_validity) {
+    r.fail(r.where(root, "ocsp", "refresh_before"), "ocsp.refresh_before must be shorter than ocsp.validity");
+  }
+
+  if (auto l = r.string(root, "log", "level")) {
+    if (*l != "debug" && *l != "info" && *l != "warn" && *l != "error") {
+      r.fail(r.where(root, "log", "level"), "log.level: \"" + *l + "\" is not one of debug, info, warn, error");
+    }
+    c.log_level = *l;
+  }
+
+  try {
+    c.profiles = issuance::parse_profiles(root["profiles"].as_table());
+  } catch (const Error& e) {
+    throw Error(e.kind(), e.code(), path.string() + ": " + e.what(), e.native_code());
+  }
+  return c;
+}
+
+fs::path passphrase_path(const Config& config) {
+  std::error_code ec;
+  // systemd's LoadCredential wins: the unit decides where the secret comes from.
+  if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir != nullptr && *dir != '\0') {
+    const fs::path p = fs::path(dir) / "passphrase";
+    if (fs::exists(p, ec)) return p;
+  }
+  if (!config.passphrase_file.empty()) {
+    if (fs::exists(config.passphrase_file, ec)) return config.passphrase_file;
+    throw Error(ErrorKind::NotFound, "passphrase-file-missing",
+                "the passphrase file " + config.passphrase_file.string() + " (store.passphrase_file in " +
+                    config.source.string() + ") does not exist");
+  }
+  throw Error(ErrorKind::NotFound, "passphrase-file-missing",
+              "no passphrase file: set store.passphrase_file in " + config.source.string() +
+                  ", or run under systemd with LoadCredential=passphrase:/path/to/file");
+}
+
+}  // namespace signet::daemon

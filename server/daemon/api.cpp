@@ -1,0 +1,413 @@
+// The REST API on the HTTPS listener: issue, fetch, list and revoke certificates.
+//
+// Every call is authenticated: a bearer token (`signet clients add`) or a TLS client certificate
+// that this CA issued to an API client. Listing, and acting on another client's certificates,
+// need an admin client.
+#include <openssl/crypto.h>
+#include <openssl/x509v3.h>
+#include <strings.h>
+
+#include <variant>
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ca_context.h"
+#include "revocation.h"
+#include "signet/core/time_format.h"
+#include "signet/issuance/policy.h"
+
+namespace signet::daemon {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::vector<Listener> kApi = {Listener::Https};
+
+HttpResponse json_response(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump(2) + "\n";
+  return r;
+}
+
+HttpResponse unauthorized(const HttpRequest& req, std::string_view code, std::string_view message) {
+  HttpResponse r = json_error(401, code, message, req.request_id);
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"signet\"");
+  return r;
+}
+
+std::string_view status_of(const issuance::CertificateRecord& r) {
+  if (r.revoked_at) return "revoked";
+  if (r.not_after < std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count()) {
+    return "expired";
+  }
+  return "valid";
+}
+
+json record_json(const issuance::CertificateRecord& r, bool with_pem) {
+  json j{{"serial", r.serial.hex()},
+         {"status", status_of(r)},
+         {"profile", r.profile},
+         {"client", r.client},
+         {"subject", r.subject},
+         {"names", r.names},
+         {"requested_at", rfc3339(r.requested_at)},
+         {"not_before", rfc3339(r.not_before)},
+         {"not_after", rfc3339(r.not_after)}};
+  if (r.revoked_at) {
+    j["revoked_at"] = rfc3339(*r.revoked_at);
+    j["revocation_reason"] = std::string(issuance::to_string(r.reason.value_or(issuance::RevocationReason::Unspecified)));
+  }
+  if (with_pem && r.certificate) j["certificate"] = crypto::to_pem(*r.certificate);
+  return j;
+}
+
+// Who is calling: from the bearer token, else from a client certificate this CA issued.
+std::variant<issuance::ApiClient, HttpResponse> authenticate(CaContext& ca, const HttpRequest& req) {
+  const std::string auth = req.header("authorization");
+  if (!auth.empty()) {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (auth.size() <= kBearer.size() || strncasecmp(auth.c_str(), kBearer.data(), kBearer.size()) != 0) {
+      return unauthorized(req, "unauthorized", "the Authorization header must be \"Bearer <token>\"");
+    }
+    if (auto client = ca.ledger->authenticate(std::string_view(auth).substr(kBearer.size()))) return *client;
+    ca.metrics.increment("signet_auth_failures_total", {{"method", "token"}});
+    return unauthorized(req, "unauthorized",
+                        "the bearer token is not valid (unknown, removed or mistyped); ask the operator for a token "
+                        "made with `signet clients add`");
+  }
+  if (req.client_certificate) {
+    const crypto::Certificate& cert = *req.client_certificate;
+    const auto untrusted = [&](const std::string& why) {
+      ca.metrics.increment("signet_auth_failures_total", {{"method", "certificate"}});
+      return unauthorized(req, "client-certificate-untrusted", "the TLS client certificate " + why);
+    };
+    if (!cert.issued_by(ca.signer->ca_certificate())) return untrusted("was not issued by this CA");
+    const auto now = std::chrono::system_clock::now();
+    if (cert.not_before() > now || cert.not_after() < now) return untrusted("is not valid at this time");
+    if ((X509_get_extension_flags(cert.x509()) & EXFLAG_XKUSAGE) == 0 ||
+        (X509_get_extended_key_usage(cert.x509()) & XKU_SSL_CLIENT) == 0) {
+      return untrusted("lacks the clientAuth extended key usage");
+    }
+    const auto serial = issuance::Serial::parse_hex(cert.serial_hex());
+    const auto record = serial ? ca.ledger->find(*serial) : std::nullopt;
+    if (!record || record->state != issuance::CertificateState::Issued) return untrusted("is not in this CA's database");
+    if (record->revoked_at) return untrusted("is revoked");
+    if (auto client = ca.ledger->client(record->client)) return *client;
+    return untrusted("belongs to a client that no longer exists");
+  }
+  return unauthorized(req, "unauthorized",
+                      "this call needs a bearer token (Authorization: Bearer <token>) or a TLS client certificate "
+                      "from this CA");
+}
+
+bool may_use(const issuance::ApiClient& c, const std::string& profile) {
+  return c.admin || std::any_of(c.profiles.begin(), c.profiles.end(),
+                                [&](const std::string& p) { return p == "*" || p == profile; });
+}
+
+std::optional<issuance::Serial> serial_param(const HttpRequest& req) {
+  auto it = req.params.find("serial");
+  return it == req.params.end() ? std::nullopt : issuance::Serial::parse_hex(it->second);
+}
+
+// The query parameter `name` ("" when absent). Values are percent-decoded.
+std::optional<std::string> query_param(const std::string& query, std::string_view name) {
+  std::size_t pos = 0;
+  while (pos <= query.size()) {
+    const std::size_t amp = std::min(query.find('&', pos), query.size());
+    const std::string_view pair(query.data() + pos, amp - pos);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      std::string out;
+      const std::string_view v = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == '%' && i + 2 < v.size() + 0 && std::isxdigit(static_cast<unsigned char>(v[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(v[i + 2]))) {
+          out.push_back(static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16)));
+          i += 2;
+        } else {
+          out.push_back(v[i] == '+' ? ' ' : v[i]);
+        }
+      }
+      return out;
+    }
+    pos = amp + 1;
+  }
+  return std::nullopt;
+}
+
+std::optional<json> parse_body(const HttpRequest& req, Responder& respond) {
+  const std::string type = req.header("content-type");
+  if (!type.empty() && type.rfind("application/json", 0) != 0) {
+    respond(json_error(415, "unsupported-media-type", "send the request as Content-Type: application/json",
+                       req.request_id));
+    return std::nullopt;
+  }
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    respond(json_error(400, "malformed-json", "the request body is not a JSON object", req.request_id));
+    return std::nullopt;
+  }
+  return body;
+}
+
+void issue(CaContext& ca, HttpRequest& req, Responder respond) {
+  auto who = authenticate(ca, req);
+  if (auto* denied = std::get_if<HttpResponse>(&who)) return respond(std::move(*denied));
+  const issuance::ApiClient client = std::get<issuance::ApiClient>(who);
+  auto body = parse_body(req, respond);
+  if (!body) return;
+  for (const auto& [key, value] : body->items()) {
+    if (key != "csr" && key != "profile" && key != "validity") {
+      return respond(json_error(400, "unknown-field",
+                                "unknown field \"" + key + "\"; a request has csr, profile and optionally validity",
+                                req.request_id));
+    }
+  }
+  if (!body->contains("csr") || !(*body)["csr"].is_string()) {
+    return respond(json_error(400, "csr-missing", "the request needs \"csr\": a PEM certificate request", req.request_id));
+  }
+  if (!body->contains("profile") || !(*body)["profile"].is_string()) {
+    return respond(json_error(400, "profile-missing", "the request needs \"profile\", such as \"server-tls\"",
+                              req.request_id));
+  }
+  const std::string profile_name = (*body)["profile"];
+  std::optional<std::chrono::seconds> validity;
+  if (body->contains("validity")) {
+    const json& v = (*body)["validity"];
+    try {
+      if (v.is_number_integer()) {
+        validity = std::chrono::seconds(v.get<std::int64_t>());
+      } else if (v.is_string()) {
+        validity = issuance::parse_duration(v.get<std::string>());
+      } else {
+        throw Error(ErrorKind::Malformed, "invalid-duration", "\"validity\" must be a duration such as \"30d\" or seconds");
+      }
+    } catch (const Error& e) {
+      return respond(error_response(e, req.request_id));
+    }
+  }
+  const auto config = ca.config();
+  const auto profile = config->profiles.find(profile_name);
+  if (profile == config->profiles.end()) {
+    std::string known;
+    for (const auto& [name, p] : config->profiles) known += (known.empty() ? "" : ", ") + name;
+    return respond(json_error(422, "profile-unknown",
+                              "there is no profile \"" + profile_name + "\"; this CA has " + known, req.request_id));
+  }
+  if (!may_use(client, profile_name)) {
+    return respond(json_error(403, "profile-not-allowed",
+                              "client \"" + client.name + "\" may not use profile \"" + profile_name + "\"",
+                              req.request_id));
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const std::string request_id = req.request_id;
+  auto shared_respond = std::make_shared<Responder>(std::move(respond));
+  try {
+    const crypto::CertificateRequest csr = issuance::parse_csr((*body)["csr"].get_ref<const std::string&>());
+    ca.issuer->issue_async(
+        profile->second, csr, validity, client.name,
+        [&ca, shared_respond, request_id, started, client_name = client.name](
+            std::optional<issuance::IssuanceResult> result, std::exception_ptr error) {
+          if (error) {
+            ca.metrics.increment("signet_issuance_failures_total");
+            (*shared_respond)(error_response(error, request_id));
+            return;
+          }
+          const issuance::IssuanceResult& r = *result;
+          std::string chain = crypto::to_pem(ca.signer->ca_certificate());
+          for (const auto& c : ca.signer->chain()) chain += crypto::to_pem(c);
+          const std::string serial = r.intent.serial.hex();
+          json out{{"serial", serial},
+                   {"certificate", crypto::to_pem(r.certificate)},
+                   {"chain", chain},
+                   {"profile", r.intent.profile},
+                   {"names", r.intent.names},
+                   {"not_before", rfc3339(std::chrono::system_clock::to_time_t(r.intent.not_before))},
+                   {"not_after", rfc3339(std::chrono::system_clock::to_time_t(r.intent.not_after))}};
+          HttpResponse resp = json_response(201, out);
+          resp.headers.emplace_back("Location", "/api/v1/certificates/" + serial);
+          resp.log_note = "client=" + client_name + " serial=" + serial;
+          ca.metrics.increment("signet_certificates_issued_total", {{"profile", r.intent.profile}});
+          ca.metrics.observe("signet_issuance_duration_seconds", {},
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+          (*shared_respond)(std::move(resp));
+        });
+  } catch (const Error& e) {
+    ca.metrics.increment("signet_issuance_refused_total", {{"code", e.code()}});
+    HttpResponse resp = error_response(e, request_id);
+    resp.log_note = "client=" + client.name + " refused=" + e.code();
+    (*shared_respond)(std::move(resp));
+  }
+}
+
+void get_one(CaContext& ca, HttpRequest& req, Responder respond) {
+  auto who = authenticate(ca, req);
+  if (auto* denied = std::get_if<HttpResponse>(&who)) return respond(std::move(*denied));
+  const issuance::ApiClient client = std::get<issuance::ApiClient>(who);
+  const auto serial = serial_param(req);
+  if (!serial) {
+    return respond(json_error(400, "serial-invalid", "the serial must be hexadecimal, as `openssl x509 -serial` prints it",
+                              req.request_id));
+  }
+  boost::asio::post(ca.blocking, [&ca, client, serial = *serial, request_id = req.request_id,
+                                  respond = std::make_shared<Responder>(std::move(respond))] {
+    try {
+      const auto record = ca.ledger->find(serial);
+      // Another client's certificate is reported as not found, as an unknown one is.
+      if (!record || record->state != issuance::CertificateState::Issued || (!client.admin && record->client != client.name)) {
+        return (*respond)(json_error(404, "certificate-not-found",
+                                     "no certificate with serial " + serial.hex() + " was issued to you", request_id));
+      }
+      (*respond)(json_response(200, record_json(*record, true)));
+    } catch (...) {
+      (*respond)(error_response(std::current_exception(), request_id));
+    }
+  });
+}
+
+void list(CaContext& ca, HttpRequest& req, Responder respond) {
+  auto who = authenticate(ca, req);
+  if (auto* denied = std::get_if<HttpResponse>(&who)) return respond(std::move(*denied));
+  const issuance::ApiClient client = std::get<issuance::ApiClient>(who);
+  issuance::ListQuery query;
+  if (!client.admin) query.client = client.name;  // a client sees its own certificates
+  if (auto c = query_param(req.query, "client"); c && client.admin) query.client = *c;
+  if (auto a = query_param(req.query, "after")) query.after = *a;
+  if (auto r = query_param(req.query, "revoked")) query.revoked_only = *r == "true" || *r == "1";
+  if (auto l = query_param(req.query, "limit")) {
+    char* end = nullptr;
+    const long n = std::strtol(l->c_str(), &end, 10);
+    if (l->empty() || *end != '\0' || n < 1 || n > 1000) {
+      return respond(json_error(400, "invalid-limit", "limit must be a number from 1 to 1000", req.request_id));
+    }
+    query.limit = static_cast<std::size_t>(n);
+  }
+  boost::asio::post(ca.blocking, [&ca, query, request_id = req.request_id,
+                                  respond = std::make_shared<Responder>(std::move(respond))] {
+    try {
+      const issuance::ListPage page = ca.ledger->list(query);
+      json items = json::array();
+      for (const auto& r : page.items) items.push_back(record_json(r, false));
+      json out{{"items", items}};
+      if (page.next) out["next"] = "/api/v1/certificates?after=" + *page.next + "&limit=" + std::to_string(query.limit);
+      (*respond)(json_response(200, out));
+    } catch (...) {
+      (*respond)(error_response(std::current_exception(), request_id));
+    }
+  });
+}
+
+void revoke(CaContext& ca, HttpRequest& req, Responder respond) {
+  auto who = authenticate(ca, req);
+  if (auto* denied = std::get_if<HttpResponse>(&who)) return respond(std::move(*denied));
+  const issuance::ApiClient client = std::get<issuance::ApiClient>(who);
+  const auto serial = serial_param(req);
+  if (!serial) {
+    return respond(json_error(400, "serial-invalid", "the serial must be hexadecimal, as `openssl x509 -serial` prints it",
+                              req.request_id));
+  }
+  issuance::RevocationReason reason = issuance::RevocationReason::Unspecified;
+  if (!req.body.empty()) {
+    auto body = parse_body(req, respond);
+    if (!body) return;
+    for (const auto& [key, value] : body->items()) {
+      if (key != "reason") {
+        return respond(json_error(400, "unknown-field", "unknown field \"" + key + "\"; a revocation has only reason",
+                                  req.request_id));
+      }
+    }
+    if (body->contains("reason")) {
+      const json& r = (*body)["reason"];
+      const auto parsed = r.is_string() ? issuance::parse_revocation_reason(r.get<std::string>()) : std::nullopt;
+      if (!parsed) {
+        std::string names;
+        for (auto x : issuance::all_revocation_reasons()) names += (names.empty() ? "" : ", ") + std::string(issuance::to_string(x));
+        return respond(json_error(400, "reason-invalid", "\"reason\" must be one of " + names, req.request_id));
+      }
+      reason = *parsed;
+    }
+  }
+  boost::asio::post(ca.blocking, [&ca, client, serial = *serial, reason, request_id = req.request_id,
+                                  respond = std::make_shared<Responder>(std::move(respond))] {
+    try {
+      const auto record = ca.ledger->find(serial);
+      if (!record || record->state != issuance::CertificateState::Issued || (!client.admin && record->client != client.name)) {
+        return (*respond)(json_error(404, "certificate-not-found",
+                                     "no certificate with serial " + serial.hex() + " was issued to you", request_id));
+      }
+      const issuance::RevokeResult result = ca.ledger->revoke(serial, reason, "api:" + client.name);
+      ca.ocsp->invalidate();
+      ca.crl->revoked();
+      ca.metrics.increment("signet_revocations_total", {{"reason", std::string(issuance::to_string(reason))}});
+      HttpResponse resp = json_response(200, record_json(result.record, false));
+      resp.log_note = "client=" + client.name + " revoked=" + serial.hex();
+      (*respond)(std::move(resp));
+    } catch (...) {
+      (*respond)(error_response(std::current_exception(), request_id));
+    }
+  });
+}
+
+}  // namespace
+
+int http_status_of(const Error& error) {
+  switch (error.kind()) {
+    case ErrorKind::NotFound: return 404;
+    case ErrorKind::Malformed: return 400;
+    case ErrorKind::PolicyDenied: return 422;
+    case ErrorKind::Unauthorized: return 401;
+    case ErrorKind::Conflict: return 409;
+    case ErrorKind::Unsupported: return 415;
+    case ErrorKind::Storage: return 503;
+    default: return 500;
+  }
+}
+
+HttpResponse error_response(const Error& error, const std::string& request_id) {
+  const int status = http_status_of(error);
+  if (status >= 500) {
+    spdlog::error("request {} failed: {} ({})", request_id, error.what(), error.code());
+    HttpResponse r = json_error(status, status == 503 ? "unavailable" : "internal-error",
+                                status == 503 ? "the CA cannot write to its database right now; try again later"
+                                              : "an internal error happened; the operator's log has request " + request_id,
+                                request_id);
+    if (status == 503) r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
+  return json_error(status, error.code(), error.what(), request_id);
+}
+
+HttpResponse error_response(std::exception_ptr error, const std::string& request_id) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    return error_response(e, request_id);
+  } catch (const std::exception& e) {
+    spdlog::error("request {} failed: {}", request_id, e.what());
+  } catch (...) {
+    spdlog::error("request {} failed with an unknown exception", request_id);
+  }
+  return json_error(500, "internal-error", "an internal error happened; the operator's log has request " + request_id,
+                    request_id);
+}
+
+std::string http_date(std::chrono::system_clock::time_point t) {
+  return format_utc(std::chrono::time_point_cast<std::chrono::seconds>(t), "%a, %d %b %Y %H:%M:%S GMT");
+}
+
+void register_api_routes(Router& router, CaContext& ca) {
+  router.add("POST", "/api/v1/certificates", kApi, [&ca](HttpRequest& req, Responder r) { issue(ca, req, std::move(r)); });
+  router.add("GET", "/api/v1/certificates", kApi, [&ca](HttpRequest& req, Responder r) { list(ca, req, std::move(r)); });
+  router.add("GET", "/api/v1/certificates/{serial}", kApi,
+             [&ca](HttpRequest& req, Responder r) { get_one(ca, req, std::move(r)); });
+  router.add("POST", "/api/v1/certificates/{serial}/revoke", kApi,
+             [&ca](HttpRequest& req, Responder r) { revoke(ca, req, std::move(r)); });
+}
+
+}  // namespace signet::daemon

@@ -1,0 +1,69 @@
+// What the daemon's handlers share: the configuration (reloadable), the signer, the ledger, the
+// issuer, the metrics, and where blocking work runs.
+//
+// Thread-safety: config() and set_config() lock; the rest is set up before serving and is
+// thread-safe itself.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "config.h"
+#include "http.h"
+#include "metrics.h"
+#include "signet/core/error.h"
+#include "signet/issuance/issuer.h"
+#include "signet/issuance/ledger.h"
+#include "signet/issuance/signer.h"
+
+namespace signet::daemon {
+
+class CrlPublisher;
+class OcspResponder;
+
+struct CaContext {
+  CaContext(Metrics& m, boost::asio::io_context& i) : metrics(m), io(i) {}
+
+  [[nodiscard]] std::shared_ptr<const Config> config() const {
+    std::lock_guard lock(config_mutex);
+    return config_;
+  }
+  void set_config(std::shared_ptr<const Config> c) {
+    std::lock_guard lock(config_mutex);
+    config_ = std::move(c);
+  }
+
+  Metrics& metrics;
+  boost::asio::io_context& io;
+  // Work that waits on the disk (revocation, listing, CRL generation) runs here, never on the
+  // threads that serve connections.
+  boost::asio::thread_pool blocking{2};
+  std::shared_ptr<const issuance::CaSigner> signer;
+  std::unique_ptr<issuance::Ledger> ledger;
+  std::unique_ptr<issuance::Issuer> issuer;
+  std::unique_ptr<CrlPublisher> crl;
+  std::unique_ptr<OcspResponder> ocsp;
+
+ private:
+  mutable std::mutex config_mutex;
+  std::shared_ptr<const Config> config_;
+};
+
+// The HTTP status for an Error of common/: NotFound 404, Malformed 400, PolicyDenied 422,
+// Unauthorized 401, Conflict 409, Unsupported 415, Storage 503, others 500.
+[[nodiscard]] int http_status_of(const Error& error);
+// json_error() for an Error (500s say "internal error" and log the detail instead).
+[[nodiscard]] HttpResponse error_response(const Error& error, const std::string& request_id);
+// The same for any exception caught in a handler.
+[[nodiscard]] HttpResponse error_response(std::exception_ptr error, const std::string& request_id);
+
+// "Sun, 22 Nov 2026 05:00:00 GMT"
+[[nodiscard]] std::string http_date(std::chrono::system_clock::time_point t);
+
+void register_api_routes(Router& router, CaContext& ca);
+void register_public_routes(Router& router, CaContext& ca);
+
+}  // namespace signet::daemon

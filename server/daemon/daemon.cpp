@@ -1,0 +1,266 @@
+#include "daemon.h"
+
+#include <csignal>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "http_server.h"
+#include "logging.h"
+#include "service.h"
+#include "signet/core/error.h"
+#include "systemd_notify.h"
+
+namespace signet::daemon {
+namespace {
+
+constexpr std::chrono::seconds kShutdownGrace{10};
+
+// Signals, handed from the io_context's threads to the main thread (Service::reload() and stop()
+// run there).
+class SignalQueue {
+ public:
+  void push(int signal) {
+    {
+      std::lock_guard lock(mutex_);
+      signals_.push_back(signal);
+    }
+    cv_.notify_one();
+  }
+  int wait() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [this] { return !signals_.empty(); });
+    const int s = signals_.front();
+    signals_.pop_front();
+    return s;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<int> signals_;
+};
+
+void watch_signals(boost::asio::signal_set& set, SignalQueue& queue) {
+  set.async_wait([&set, &queue](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    queue.push(signal);
+    watch_signals(set, queue);
+  });
+}
+
+int fail(const std::string& message) {
+  spdlog::default_logger_raw()->flush();
+  std::fprintf(stderr, "signetd: %s\n", message.c_str());
+  std::fflush(stderr);
+  return 1;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+std::string url_host(const std::string& address) {
+  return address.find(':') != std::string::npos ? "[" + address + "]" : address;
+}
+
+// The running configuration after a reload: what needs a restart keeps its running value.
+Config keep_restart_only(const Config& running, Config next) {
+  next.data_dir = running.data_dir;
+  next.ca_key = running.ca_key;
+  next.passphrase_file = running.passphrase_file;
+  next.https_address = running.https_address;
+  next.https_port = running.https_port;
+  next.http_address = running.http_address;
+  next.http_port = running.http_port;
+  next.threads = running.threads;
+  next.max_body_bytes = running.max_body_bytes;
+  next.header_timeout = running.header_timeout;
+  next.request_timeout = running.request_timeout;
+  next.idle_timeout = running.idle_timeout;
+  next.max_connections = running.max_connections;
+  return next;
+}
+
+void reload(const std::filesystem::path& path, Config& running, HttpServer& server, Service& service) {
+  sd_notify(reloading_state());
+  spdlog::info("SIGHUP: reloading {}", path.string());
+  Config next;
+  try {
+    next = load_config(path);
+  } catch (const std::exception& e) {
+    spdlog::error("reload failed, still running on the previous configuration: {}", e.what());
+    sd_notify("READY=1\nSTATUS=reload failed; running on the previous configuration");
+    return;
+  }
+  const ConfigChanges changes = compare_configs(running, next);
+  std::string tls = "TLS certificate and key reloaded";
+  try {
+    server.reload_tls(next);
+  } catch (const std::exception& e) {
+    tls = "TLS certificate and key NOT reloaded (the old ones stay in use)";
+    spdlog::error("reloading the TLS certificate and key failed: {}", e.what());
+    next.tls_certificate = running.tls_certificate;
+    next.tls_key = running.tls_key;
+  }
+  if (next.log_level != running.log_level) set_log_level(next.log_level);
+  next = keep_restart_only(running, std::move(next));
+  std::string service_note;
+  try {
+    service_note = service.reload(next);
+  } catch (const std::exception& e) {
+    service_note = std::string("the service kept its previous settings: ") + e.what();
+    spdlog::error("applying the reloaded configuration failed: {}", e.what());
+  }
+  running = std::move(next);
+  std::string summary = changes.applied.empty() ? "no setting changed" : "changed: " + join(changes.applied);
+  if (!changes.restart.empty()) summary += "; need a restart (not applied): " + join(changes.restart);
+  summary += "; " + tls;
+  if (!service_note.empty()) summary += "; " + service_note;
+  spdlog::info("reloaded {}: {}", path.string(), summary);
+  sd_notify("READY=1\nSTATUS=serving (configuration reloaded)");
+}
+
+}  // namespace
+
+ConfigChanges compare_configs(const Config& a, const Config& b) {
+  ConfigChanges c;
+  const auto check = [](std::vector<std::string>& out, const char* name, bool differs) {
+    if (differs) out.emplace_back(name);
+  };
+  check(c.restart, "store.data_dir", a.data_dir != b.data_dir);
+  check(c.restart, "store.ca_key", a.ca_key != b.ca_key);
+  check(c.restart, "store.passphrase_file", a.passphrase_file != b.passphrase_file);
+  check(c.restart, "https.address", a.https_address != b.https_address);
+  check(c.restart, "https.port", a.https_port != b.https_port);
+  check(c.applied, "https.certificate", a.tls_certificate != b.tls_certificate);
+  check(c.applied, "https.key", a.tls_key != b.tls_key);
+  check(c.restart, "http.address", a.http_address != b.http_address);
+  check(c.restart, "http.port", a.http_port != b.http_port);
+  check(c.applied, "public.base_url", a.base_url != b.base_url);
+  check(c.restart, "server.threads", a.threads != b.threads);
+  check(c.restart, "server.max_body_bytes", a.max_body_bytes != b.max_body_bytes);
+  check(c.restart, "server.header_timeout", a.header_timeout != b.header_timeout);
+  check(c.restart, "server.request_timeout", a.request_timeout != b.request_timeout);
+  check(c.restart, "server.idle_timeout", a.idle_timeout != b.idle_timeout);
+  check(c.restart, "server.max_connections", a.max_connections != b.max_connections);
+  check(c.applied, "crl.validity", a.crl_validity != b.crl_validity);
+  check(c.applied, "crl.refresh_before", a.crl_refresh_before != b.crl_refresh_before);
+  check(c.applied, "crl.debounce", a.crl_debounce != b.crl_debounce);
+  check(c.applied, "crl.delta", a.delta_crl != b.delta_crl);
+  check(c.applied, "crl.delta_validity", a.delta_crl_validity != b.delta_crl_validity);
+  check(c.applied, "ocsp.validity", a.ocsp_validity != b.ocsp_validity);
+  check(c.applied, "ocsp.refresh_before", a.ocsp_refresh_before != b.ocsp_refresh_before);
+  check(c.applied, "ocsp.cache_entries", a.ocsp_cache_entries != b.ocsp_cache_entries);
+  check(c.applied, "log.level", a.log_level != b.log_level);
+  bool profiles_differ = a.profiles.size() != b.profiles.size();
+  for (auto ia = a.profiles.begin(), ib = b.profiles.begin(); !profiles_differ && ia != a.profiles.end(); ++ia, ++ib) {
+    const issuance::Profile& pa = ia->second;
+    const issuance::Profile& pb = ib->second;
+    profiles_differ = ia->first != ib->first || !(pa.key_usage == pb.key_usage) ||
+                      pa.extended_key_usages != pb.extended_key_usages || pa.max_validity != pb.max_validity ||
+                      pa.default_validity != pb.default_validity || pa.dns_suffixes != pb.dns_suffixes ||
+                      pa.email_domains != pb.email_domains || pa.max_names != pb.max_names ||
+                      pa.key_types != pb.key_types || pa.min_rsa_bits != pb.min_rsa_bits ||
+                      pa.ip_networks.size() != pb.ip_networks.size();
+    for (std::size_t i = 0; !profiles_differ && i < pa.ip_networks.size(); ++i) {
+      profiles_differ = pa.ip_networks[i].address != pb.ip_networks[i].address ||
+                        pa.ip_networks[i].prefix != pb.ip_networks[i].prefix;
+    }
+  }
+  check(c.applied, "profiles", profiles_differ);
+  return c;
+}
+
+int run_daemon(const DaemonOptions& options) {
+  Config config;
+  try {
+    config = load_config(options.config);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  init_logging(config.log_level);
+  struct LoggingGuard {
+    ~LoggingGuard() { shutdown_logging(); }
+  } logging_guard;
+
+  const unsigned threads = thread_count(config.threads);
+  boost::asio::io_context io(static_cast<int>(threads));
+  Metrics metrics;
+  Router router;
+  std::unique_ptr<Service> service;
+  std::unique_ptr<HttpServer> server;
+  IoThreads pool(io, threads);
+
+  if (options.check) {
+    try {
+      check_tls_files(config);
+      service = Service::start(config, metrics, io);
+      const std::string description = service->describe();
+      service->stop();
+      std::printf("signetd: %s is usable: %s\n", options.config.string().c_str(), description.c_str());
+      return 0;
+    } catch (const std::exception& e) {
+      return fail(e.what());
+    }
+  }
+
+  // From here on a signal is queued, not fatal: one that arrives while the store opens is handled
+  // once the server runs.
+  SignalQueue queue;
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  watch_signals(signals, queue);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    sd_notify("STATUS=opening the key store");
+    service = Service::start(config, metrics, io);
+    add_builtin_routes(router, metrics);
+    service->register_routes(router);
+    server = std::make_unique<HttpServer>(io, router, metrics, config);
+    server->start();
+  } catch (const std::exception& e) {
+    if (service) service->stop();
+    return fail(e.what());
+  }
+
+  const std::string https_url = "https://" + url_host(config.https_address) + ":" +
+                                std::to_string(server->port(Listener::Https));
+  const std::string http_url = "http://" + url_host(config.http_address) + ":" + std::to_string(server->port(Listener::Http));
+  spdlog::info("signetd {}: {}", SIGNET_VERSION, service->describe());
+  spdlog::info("listening on {} and {} ({} threads)", https_url, http_url, threads);
+  sd_notify("READY=1\nSTATUS=serving on " + https_url + " and " + http_url);
+
+  for (;;) {
+    const int signal = queue.wait();
+    if (signal == SIGHUP) {
+      reload(options.config, config, *server, *service);
+      continue;
+    }
+    spdlog::info("{}: stopping; in-flight requests have {} s to finish", signal == SIGTERM ? "SIGTERM" : "SIGINT",
+                 kShutdownGrace.count());
+    sd_notify("STOPPING=1\nSTATUS=stopping");
+    break;
+  }
+  boost::system::error_code ignored;
+  signals.cancel(ignored);
+  server->stop(kShutdownGrace);
+  try {
+    service->stop();
+  } catch (const std::exception& e) {
+    spdlog::error("stopping the service failed: {}", e.what());
+  }
+  pool.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace signet::daemon

@@ -1,0 +1,124 @@
+// Plain-HTTP routes that are public by convention: the CA certificate, the CRLs, OCSP.
+#include <openssl/evp.h>
+
+#include <spdlog/spdlog.h>
+
+#include "ca_context.h"
+#include "revocation.h"
+
+namespace signet::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::vector<Listener> kBoth = {Listener::Http, Listener::Https};
+
+// Standard base64 (RFC 4648 section 4), padding optional, no whitespace.
+std::optional<Bytes> base64_decode(std::string_view text) {
+  if (text.empty() || text.size() > 8192) return std::nullopt;
+  std::string padded(text);
+  while (padded.size() % 4 != 0) padded.push_back('=');
+  Bytes out(padded.size() / 4 * 3);
+  std::unique_ptr<EVP_ENCODE_CTX, decltype(&EVP_ENCODE_CTX_free)> ctx(EVP_ENCODE_CTX_new(), EVP_ENCODE_CTX_free);
+  if (!ctx) return std::nullopt;
+  EVP_DecodeInit(ctx.get());
+  int len = 0;
+  int final_len = 0;
+  if (EVP_DecodeUpdate(ctx.get(), out.data(), &len, reinterpret_cast<const unsigned char*>(padded.data()),
+                       static_cast<int>(padded.size())) < 0 ||
+      EVP_DecodeFinal(ctx.get(), out.data() + len, &final_len) != 1) {
+    return std::nullopt;
+  }
+  out.resize(static_cast<std::size_t>(len + final_len));
+  return out;
+}
+
+std::string as_string(const Bytes& b) { return std::string(b.begin(), b.end()); }
+
+// Cache headers for a document valid from `this_update` until `next_update` (RFC 5019 6.2).
+void add_cache_headers(HttpResponse& r, issuance::TimePoint this_update, issuance::TimePoint next_update) {
+  const auto left = std::chrono::duration_cast<std::chrono::seconds>(next_update - std::chrono::system_clock::now());
+  const auto max_age = std::max<std::int64_t>(0, std::min<std::int64_t>(left.count(), 86400));
+  r.headers.emplace_back("Cache-Control", "public, max-age=" + std::to_string(max_age) + ", no-transform, must-revalidate");
+  r.headers.emplace_back("Last-Modified", http_date(this_update));
+  r.headers.emplace_back("Expires", http_date(next_update));
+}
+
+HttpResponse ocsp_response(CaContext& ca, const OcspAnswer& a, const std::string& method) {
+  HttpResponse r;
+  r.status = 200;  // RFC 6960 A.1: an unsuccessful OCSP response is still HTTP 200
+  r.content_type = "application/ocsp-response";
+  r.body = as_string(*a.der);
+  if (a.successful && a.der) add_cache_headers(r, a.this_update, a.next_update);
+  r.log_note = a.status + (a.cached ? " cached" : "");
+  ca.metrics.increment("signet_ocsp_responses_total",
+                       {{"method", method}, {"status", a.status}, {"cached", a.cached ? "true" : "false"}});
+  return r;
+}
+
+void crl_route(Router& router, CaContext& ca, const std::string& path, bool delta) {
+  router.add("GET", path, kBoth, [&ca, delta](HttpRequest& req, Responder respond) {
+    const auto crl = delta ? ca.crl->delta() : ca.crl->full();
+    if (!crl) {
+      respond(json_error(404, "delta-crl-disabled",
+                         "this CA publishes no delta CRL; set [crl] delta = true in signetd.toml to enable it",
+                         req.request_id));
+      return;
+    }
+    HttpResponse r;
+    r.content_type = "application/pkix-crl";
+    r.body = as_string(crl->der);
+    add_cache_headers(r, crl->this_update, crl->next_update);
+    r.log_note = "number " + std::to_string(crl->number);
+    respond(std::move(r));
+  });
+}
+
+}  // namespace
+
+void register_public_routes(Router& router, CaContext& ca) {
+  const std::string ca_der = as_string(ca.signer->ca_certificate().der());
+  std::string ca_pem = crypto::to_pem(ca.signer->ca_certificate());
+  for (const auto& c : ca.signer->chain()) ca_pem += crypto::to_pem(c);
+
+  router.add("GET", "/ca.crt", kBoth, [ca_der](HttpRequest&, Responder respond) {
+    HttpResponse r;
+    r.content_type = "application/pkix-cert";
+    r.body = ca_der;
+    r.headers.emplace_back("Cache-Control", "public, max-age=3600");
+    respond(std::move(r));
+  });
+  router.add("GET", "/ca.pem", kBoth, [ca_pem](HttpRequest&, Responder respond) {
+    HttpResponse r;
+    r.content_type = "application/x-pem-file";
+    r.body = ca_pem;
+    r.headers.emplace_back("Cache-Control", "public, max-age=3600");
+    respond(std::move(r));
+  });
+  crl_route(router, ca, "/crl", false);
+  crl_route(router, ca, "/crl/delta", true);
+
+  // OCSP over HTTP (RFC 6960 appendix A): POST with the DER request as the body, or GET with the
+  // base64 request (URL-encoded) as the last path segment(s).
+  router.add("POST", "/ocsp", kBoth, [&ca](HttpRequest& req, Responder respond) {
+    const std::string type = req.header("content-type");
+    if (!type.empty() && type != "application/ocsp-request") {
+      respond(json_error(415, "unsupported-media-type",
+                         "an OCSP request is sent as Content-Type: application/ocsp-request", req.request_id));
+      return;
+    }
+    const OcspAnswer a = ca.ocsp->answer(ByteView(reinterpret_cast<const std::uint8_t*>(req.body.data()), req.body.size()));
+    respond(ocsp_response(ca, a, "POST"));
+  });
+  router.add("GET", "/ocsp/{request}", kBoth, [&ca](HttpRequest& req, Responder respond) {
+    const auto der = base64_decode(req.params["request"]);
+    if (!der) {
+      static const auto malformed = std::make_shared<const Bytes>(issuance::ocsp_error_response(1));
+      respond(ocsp_response(ca, OcspAnswer{malformed, {}, {}, false, "malformedRequest", false}, "GET"));
+      return;
+    }
+    respond(ocsp_response(ca, ca.ocsp->answer(*der), "GET"));
+  });
+}
+
+}  // namespace signet::daemon

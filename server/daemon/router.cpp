@@ -1,0 +1,179 @@
+// Router, Responder and the small value types of http.h.
+#include <array>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http.h"
+#include "http_util.h"
+
+namespace signet::daemon {
+namespace {
+
+constexpr std::size_t kMaxSegments = 32;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Splits "/a/b/c" into {"a", "b", "c"}; "/" is one empty segment. Returns the count, or
+// kMaxSegments + 1 when there are too many.
+std::size_t split(std::string_view path, std::array<std::string_view, kMaxSegments>& out) {
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  std::size_t n = 0;
+  while (true) {
+    if (n == kMaxSegments) return kMaxSegments + 1;
+    const auto slash = path.find('/');
+    out[n++] = path.substr(0, slash);
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return n;
+}
+
+bool is_param(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+}  // namespace
+
+namespace detail {
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    const int hi = hex_value(text[i + 1]);
+    const int lo = hex_value(text[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+}  // namespace detail
+
+std::string HttpRequest::header(std::string_view lowercase_name) const {
+  const auto it = headers.find(std::string(lowercase_name));
+  return it == headers.end() ? std::string() : it->second;
+}
+
+void Responder::Sink::abandoned() {
+  send(json_error(500, "internal-error", "the server did not answer this request", ""));
+}
+
+Responder::~Responder() {
+  if (!sink_) return;
+  try {
+    std::shared_ptr<Sink> sink = std::move(sink_);
+    sink->abandoned();
+  } catch (const std::exception& e) {
+    spdlog::error("answering an abandoned request failed: {}", e.what());
+  }
+}
+
+void Responder::operator()(HttpResponse response) {
+  if (!sink_) {
+    spdlog::error("a request was answered twice (status {}); the second answer is dropped", response.status);
+    return;
+  }
+  std::shared_ptr<Sink> sink = std::move(sink_);
+  sink->send(std::move(response));
+}
+
+void Router::add(std::string method, std::string pattern, std::vector<Listener> listeners, Handler handler) {
+  Route r;
+  r.method = std::move(method);
+  std::array<std::string_view, kMaxSegments> parts{};
+  const std::size_t n = split(pattern, parts);
+  if (pattern.empty() || pattern.front() != '/' || n > kMaxSegments) {
+    throw std::invalid_argument("route pattern must start with '/' and have at most 32 segments: " + pattern);
+  }
+  for (std::size_t i = 0; i < n; ++i) r.segments.emplace_back(parts[i]);
+  r.pattern = std::move(pattern);
+  r.listeners = std::move(listeners);
+  r.handler = std::move(handler);
+  routes_.push_back(std::move(r));
+}
+
+Router::Match Router::match(HttpRequest& req) const {
+  Match m;
+  // Match on the raw path split at '/', decoding each segment, so that an encoded "%2F" stays
+  // inside its segment. A request built without a target (tests) uses its decoded path.
+  const bool raw = !req.target.empty();
+  std::array<std::string_view, kMaxSegments> segments{};
+  const std::size_t n = split(raw ? detail::path_of(req.target) : std::string_view(req.path), segments);
+  std::array<std::string, kMaxSegments> decoded;
+  bool bad = n > kMaxSegments;
+  for (std::size_t i = 0; !bad && i < n; ++i) {
+    if (raw && segments[i].find('%') != std::string_view::npos) {
+      auto d = detail::percent_decode(segments[i]);
+      if (!d) {
+        bad = true;
+        break;
+      }
+      decoded[i] = std::move(*d);
+      segments[i] = decoded[i];
+    }
+  }
+
+  std::string allow;
+  const Route* found = nullptr;
+  for (const Route& r : routes_) {
+    if (bad || r.segments.size() != n) continue;
+    bool on_listener = false;
+    for (Listener l : r.listeners) on_listener = on_listener || l == req.listener;
+    if (!on_listener) continue;
+    bool same = true;
+    for (std::size_t i = 0; same && i < n; ++i) {
+      same = is_param(r.segments[i]) ? !segments[i].empty() : r.segments[i] == segments[i];
+    }
+    if (!same) continue;
+    if (r.method == req.method) {
+      found = &r;
+      break;
+    }
+    if (allow.find(r.method) == std::string::npos) allow += (allow.empty() ? "" : ", ") + r.method;
+    if (r.method == "GET" && allow.find("HEAD") == std::string::npos) allow += ", HEAD";
+  }
+  if (found != nullptr) {
+    req.params.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string& s = found->segments[i];
+      if (is_param(s)) req.params.emplace(s.substr(1, s.size() - 2), std::string(segments[i]));
+    }
+    m.handler = &found->handler;
+    m.route = found->pattern;
+    return m;
+  }
+  if (!allow.empty()) {
+    HttpResponse r = json_error(405, "method-not-allowed",
+                                req.method + " is not allowed here; allowed: " + allow, req.request_id);
+    r.headers.emplace_back("Allow", allow);
+    m.error = std::move(r);
+    return m;
+  }
+  m.error = json_error(404, "not-found", "there is nothing at this address", req.request_id);
+  return m;
+}
+
+HttpResponse json_error(int status, std::string_view code, std::string_view message, std::string_view request_id) {
+  nlohmann::json body = {{"error", {{"code", code}, {"message", message}, {"request_id", request_id}}}};
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  // Replace, not throw, on invalid UTF-8: a message may quote what a client sent.
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+}  // namespace signet::daemon

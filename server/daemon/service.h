@@ -1,0 +1,37 @@
+// Service: the CA behind the HTTP layer. It unlocks the store, checks the CA key, opens the
+// ledger, builds the signer, and registers the API (HTTPS) and public (HTTP) routes.
+//
+// Thread-safety: register_routes() once before serving; handlers run on the server's threads;
+// reload() and stop() are called from the main thread.
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+
+#include "config.h"
+#include "http.h"
+#include "metrics.h"
+
+namespace signet::daemon {
+
+class Service {
+ public:
+  // Reads the passphrase file, opens and unlocks the store, runs the full integrity check on the
+  // CA key and refuses (throws signet::Error naming the findings and the fix) when it fails, picks
+  // the CA certificate, opens the ledger. Nothing is served yet.
+  [[nodiscard]] static std::unique_ptr<Service> start(const Config& config, Metrics& metrics,
+                                                      boost::asio::io_context& io);
+  virtual ~Service() = default;
+
+  virtual void register_routes(Router& router) = 0;
+  // Applies a reloaded configuration: profiles, CRL and OCSP timings. Settings that need a restart
+  // (store, listeners) are reported in the returned message and keep their old values.
+  virtual std::string reload(const Config& config) = 0;
+  // Finishes pending work (a debounced CRL), before the io_context stops.
+  virtual void stop() = 0;
+  // One line for the startup log: CA subject, key, serial count.
+  [[nodiscard]] virtual std::string describe() const = 0;
+};
+
+}  // namespace signet::daemon
