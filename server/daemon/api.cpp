@@ -356,21 +356,8 @@ void revoke(CaContext& ca, HttpRequest& req, Responder respond) {
 
 }  // namespace
 
-int http_status_of(const Error& error) {
-  switch (error.kind()) {
-    case ErrorKind::NotFound: return 404;
-    case ErrorKind::Malformed: return 400;
-    case ErrorKind::PolicyDenied: return 422;
-    case ErrorKind::Unauthorized: return 401;
-    case ErrorKind::Conflict: return 409;
-    case ErrorKind::Unsupported: return 415;
-    case ErrorKind::Storage: return 503;
-    default: return 500;
-  }
-}
-
 HttpResponse error_response(const Error& error, const std::string& request_id) {
-  const int status = http_status_of(error);
+  const int status = http_status_of(error.kind());
   if (status >= 500) {
     spdlog::error("request {} failed: {} ({})", request_id, error.what(), error.code());
     HttpResponse r = json_error(status, status == 503 ? "unavailable" : "internal-error",

@@ -52,9 +52,6 @@ struct CaContext {
   std::shared_ptr<const Config> config_;
 };
 
-// The HTTP status for an Error of common/: NotFound 404, Malformed 400, PolicyDenied 422,
-// Unauthorized 401, Conflict 409, Unsupported 415, Storage 503, others 500.
-[[nodiscard]] int http_status_of(const Error& error);
 // json_error() for an Error (500s say "internal error" and log the detail instead).
 [[nodiscard]] HttpResponse error_response(const Error& error, const std::string& request_id);
 // The same for any exception caught in a handler.

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "signet/core/error.h"
 #include "signet/crypto/certificate.h"
 
 namespace signet::daemon {
@@ -98,6 +99,10 @@ class Router {
   };
   std::vector<Route> routes_;
 };
+
+// The HTTP status for an Error kind of common/: NotFound 404, Malformed 400, PolicyDenied 422,
+// Unauthorized 401, Conflict 409, Unsupported 415, Storage 503, others 500.
+[[nodiscard]] int http_status_of(ErrorKind kind);
 
 // A JSON error body: {"error": {"code": "...", "message": "...", "request_id": "..."}}.
 [[nodiscard]] HttpResponse json_error(int status, std::string_view code, std::string_view message,

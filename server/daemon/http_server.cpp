@@ -118,7 +118,9 @@ std::string_view method_label(std::string_view m) {
   return "OTHER";
 }
 
-int status_of(ErrorKind kind) {
+}  // namespace
+
+int http_status_of(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::NotFound: return 404;
     case ErrorKind::Malformed: return 400;
@@ -131,12 +133,14 @@ int status_of(ErrorKind kind) {
   }
 }
 
+namespace {
+
 // The answer for an exception that escaped a handler. 5xx details go to the log, not the client.
 HttpResponse thrown_response(std::exception_ptr error, const std::string& id) {
   try {
     std::rethrow_exception(error);
   } catch (const Error& e) {
-    const int status = status_of(e.kind());
+    const int status = http_status_of(e.kind());
     if (status < 500) return json_error(status, e.code(), e.what(), id);
     spdlog::error("request {} failed: {} ({})", id, e.what(), e.code());
   } catch (const std::exception& e) {
