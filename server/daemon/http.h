@@ -75,7 +75,8 @@ class Responder {
 using Handler = std::function<void(HttpRequest&, Responder)>;
 
 // Routes by method and path pattern. Patterns are literal segments and "{name}" segments:
-// "/api/v1/certificates/{serial}/revoke". A path that matches no pattern gets 404; a path that
+// "/api/v1/certificates/{serial}/revoke"; a last segment "{name*}" takes the rest of the path,
+// slashes included ("/ocsp/{request*}": base64 may hold '/' unencoded, RFC 6960 appendix A). A path that matches no pattern gets 404; a path that
 // matches with another method gets 405 with Allow.
 class Router {
  public:

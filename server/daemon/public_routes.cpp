@@ -110,7 +110,7 @@ void register_public_routes(Router& router, CaContext& ca) {
     const OcspAnswer a = ca.ocsp->answer(ByteView(reinterpret_cast<const std::uint8_t*>(req.body.data()), req.body.size()));
     respond(ocsp_response(ca, a, "POST"));
   });
-  router.add("GET", "/ocsp/{request}", kBoth, [&ca](HttpRequest& req, Responder respond) {
+  router.add("GET", "/ocsp/{request*}", kBoth, [&ca](HttpRequest& req, Responder respond) {
     const auto der = base64_decode(req.params["request"]);
     if (!der) {
       static const auto malformed = std::make_shared<const Bytes>(issuance::ocsp_error_response(1));

@@ -38,6 +38,9 @@ bool is_param(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+// "{name*}": the rest of the path, slashes included.
+bool is_rest(std::string_view segment) { return is_param(segment) && segment[segment.size() - 2] == '*'; }
+
 }  // namespace
 
 namespace detail {
@@ -98,7 +101,12 @@ void Router::add(std::string method, std::string pattern, std::vector<Listener> 
   if (pattern.empty() || pattern.front() != '/' || n > kMaxSegments) {
     throw std::invalid_argument("route pattern must start with '/' and have at most 32 segments: " + pattern);
   }
-  for (std::size_t i = 0; i < n; ++i) r.segments.emplace_back(parts[i]);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (is_rest(parts[i]) && i + 1 != n) {
+      throw std::invalid_argument("a {name*} segment must be the last one: " + pattern);
+    }
+    r.segments.emplace_back(parts[i]);
+  }
   r.pattern = std::move(pattern);
   r.listeners = std::move(listeners);
   r.handler = std::move(handler);
@@ -129,12 +137,13 @@ Router::Match Router::match(HttpRequest& req) const {
   std::string allow;
   const Route* found = nullptr;
   for (const Route& r : routes_) {
-    if (bad || r.segments.size() != n) continue;
+    const bool rest = !r.segments.empty() && is_rest(r.segments.back());
+    if (bad || (rest ? n < r.segments.size() : r.segments.size() != n)) continue;
     bool on_listener = false;
     for (Listener l : r.listeners) on_listener = on_listener || l == req.listener;
     if (!on_listener) continue;
     bool same = true;
-    for (std::size_t i = 0; same && i < n; ++i) {
+    for (std::size_t i = 0; same && i < r.segments.size(); ++i) {
       same = is_param(r.segments[i]) ? !segments[i].empty() : r.segments[i] == segments[i];
     }
     if (!same) continue;
@@ -147,9 +156,15 @@ Router::Match Router::match(HttpRequest& req) const {
   }
   if (found != nullptr) {
     req.params.clear();
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < found->segments.size(); ++i) {
       const std::string& s = found->segments[i];
-      if (is_param(s)) req.params.emplace(s.substr(1, s.size() - 2), std::string(segments[i]));
+      if (is_rest(s)) {
+        std::string value(segments[i]);
+        for (std::size_t j = i + 1; j < n; ++j) (value += '/') += segments[j];
+        req.params.emplace(s.substr(1, s.size() - 3), std::move(value));
+      } else if (is_param(s)) {
+        req.params.emplace(s.substr(1, s.size() - 2), std::string(segments[i]));
+      }
     }
     m.handler = &found->handler;
     m.route = found->pattern;

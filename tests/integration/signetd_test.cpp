@@ -2,163 +2,27 @@
 // as one "signetd: <message>" line with exit status 1, a real start on a CA made by
 // `signet setup --answers`, READY/RELOADING/STOPPING notifications, SIGHUP reload, and a clean
 // exit 0 on SIGTERM.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstring>
-#include <random>
 #include <regex>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "support/process.h"
+#include "support/signetd_process.h"
 #include "support/temp_dir.h"
-
-extern char** environ;
 
 namespace signet::test {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 const std::string kSignetd = SIGNETD_PATH;
 const std::string kSignet = SIGNET_CLI_PATH;
 
 bool contains(const std::string& s, std::string_view what) { return s.find(what) != std::string::npos; }
-
-// signetd running in the background, its stderr in a file.
-class Daemon {
- public:
-  Daemon(const fs::path& config, const fs::path& log, const std::vector<std::string>& env = {}) : log_(log) {
-    std::vector<std::string> args = {kSignetd, "--config", config.string()};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "NOTIFY_SOCKET=", 14) != 0) env_strings.emplace_back(*e);
-    }
-    env_strings.insert(env_strings.end(), env.begin(), env.end());
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const int rc = posix_spawn(&pid_, kSignetd.c_str(), &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot start signetd");
-  }
-  ~Daemon() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-
-  std::string log() const { return read_text(log_); }
-  // Waits until the log contains `what`; false after `timeout` or when the process ended.
-  bool wait_for_log(std::string_view what, std::chrono::seconds timeout = std::chrono::seconds(20)) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (contains(log(), what)) return true;
-      if (exited()) return contains(log(), what);
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  }
-  void signal(int s) { ::kill(pid_, s); }
-  // The exit status (128+signal when killed), or -1 when still running after `timeout`.
-  int wait(std::chrono::seconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (exited()) return status_;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-
- private:
-  bool exited() {
-    if (pid_ <= 0) return true;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
-    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    pid_ = -1;
-    return true;
-  }
-  fs::path log_;
-  pid_t pid_ = -1;
-  int status_ = -1;
-};
-
-// An abstract unix datagram socket standing in for systemd's notify socket.
-class NotifySocket {
- public:
-  NotifySocket() : name_("@signet-test-notify-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}())) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::memcpy(a.sun_path, name_.data(), name_.size());
-    a.sun_path[0] = '\0';
-    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&a),
-               static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name_.size())) != 0) {
-      throw std::runtime_error("bind failed");
-    }
-    timeval tv{20, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-  ~NotifySocket() { ::close(fd_); }
-  NotifySocket(const NotifySocket&) = delete;
-  NotifySocket& operator=(const NotifySocket&) = delete;
-  const std::string& name() const { return name_; }
-  std::string receive() {
-    char buf[4096];
-    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-    return n <= 0 ? std::string("<nothing>") : std::string(buf, static_cast<std::size_t>(n));
-  }
-  // The next datagram that starts with `prefix` (others are skipped).
-  std::string receive_starting_with(std::string_view prefix) {
-    for (int i = 0; i < 10; ++i) {
-      std::string d = receive();
-      if (d.rfind(prefix, 0) == 0 || d == "<nothing>") return d;
-    }
-    return "<nothing>";
-  }
-
- private:
-  std::string name_;
-  int fd_ = -1;
-};
-
-// A port that is free right now (setup refuses ports in use; signetd itself then uses port 0).
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string describe(const ProcessResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
@@ -192,14 +56,6 @@ class SignetdTest : public ::testing::Test {
   static fs::path config() { return dir_->path() / "signetd.toml"; }
   static fs::path dir() { return dir_->path(); }
 
-  // "https://127.0.0.1:P" and "http://127.0.0.1:Q" from the "listening on" line.
-  static std::pair<std::string, std::string> urls(const std::string& log) {
-    std::smatch m;
-    const std::regex re("listening on (https://[^ ]+) and (http://[^ ]+) ");
-    if (!std::regex_search(log, m, re)) return {};
-    return {m[1], m[2]};
-  }
-
   static TempDir* dir_;
 };
 TempDir* SignetdTest::dir_ = nullptr;
@@ -231,10 +87,20 @@ TEST_F(SignetdTest, InvalidConfigNamesTheKey) {
   EXPECT_TRUE(contains(r.err, "unknown key \"server.threds\"")) << describe(r);
 }
 
-TEST_F(SignetdTest, CheckUnlocksTheStoreAndExits0) {
+// The CRL numbering and the audit log, as sqlite3 reads them.
+std::string store_state(const fs::path& data_dir) {
+  const ProcessResult r = run_process({"sqlite3", (data_dir / "signet.db").string(),
+                                       "SELECT crl_number, updated_at FROM crl_state; SELECT count(*) FROM audit_log;"});
+  return r.out + r.err;
+}
+
+TEST_F(SignetdTest, CheckUnlocksTheStoreAndExits0AndWritesNothing) {
+  const std::string before = store_state(dir());
   const ProcessResult r = run_process({kSignetd, "--config", config().string(), "--check"});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_TRUE(contains(r.out, "is usable")) << describe(r);
+  EXPECT_FALSE(contains(r.err, "published CRL")) << describe(r);
+  EXPECT_EQ(store_state(dir()), before);
 }
 
 TEST_F(SignetdTest, CheckWithoutPassphraseFileFails) {
@@ -251,10 +117,10 @@ TEST_F(SignetdTest, CheckWithoutPassphraseFileFails) {
 
 TEST_F(SignetdTest, ServesNotifiesReloadsAndStopsOnSigterm) {
   NotifySocket notify;
-  Daemon daemon(config(), dir() / "run.log", {"NOTIFY_SOCKET=" + notify.name()});
+  SignetdProcess daemon(kSignetd, config(), dir() / "run.log", {"NOTIFY_SOCKET=" + notify.name()});
   ASSERT_TRUE(daemon.wait_for_log("listening on")) << daemon.log();
   EXPECT_TRUE(contains(notify.receive_starting_with("READY=1"), "STATUS=serving on https://127.0.0.1:"));
-  const auto [https, http] = urls(daemon.log());
+  const auto [https, http] = daemon.urls();
   ASSERT_FALSE(http.empty()) << daemon.log();
 
   const ProcessResult plain = run_process({"curl", "-sS", http + "/healthz"});
@@ -277,12 +143,36 @@ TEST_F(SignetdTest, ServesNotifiesReloadsAndStopsOnSigterm) {
   EXPECT_TRUE(contains(daemon.log(), "stopped")) << daemon.log();
 }
 
+TEST_F(SignetdTest, ReloadSaysWhatChangedAndWhatNeedsARestart) {
+  const fs::path conf = dir() / "reload-changes.toml";
+  write_text(conf, read_text(config()));
+  SignetdProcess daemon(kSignetd, conf, dir() / "reload-changes.log");
+  ASSERT_TRUE(daemon.wait_for_log("listening on")) << daemon.log();
+  std::string text = read_text(config());
+  text = std::regex_replace(text, std::regex("base_url = '[^']*'"), "base_url = 'http://pki.example.test'");
+  ASSERT_TRUE(contains(text, "pki.example.test")) << text;
+  write_text(conf, text + "\n[crl]\nvalidity = \"2d\"\nrefresh_before = \"1d\"\ndelta = true\n");
+  daemon.signal(SIGHUP);
+  ASSERT_TRUE(daemon.wait_for_log("reloaded ")) << daemon.log();
+  const std::string log = daemon.log();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("reloaded [^\n]*"))) << log;
+  const std::string line = m[0];
+  EXPECT_TRUE(contains(line, "changed: crl.validity, crl.refresh_before")) << line;
+  EXPECT_TRUE(contains(line, "need a restart (not applied): public.base_url, crl.delta")) << line;
+  // Still no delta CRL: that needs a restart.
+  const auto [https, http] = daemon.urls();
+  EXPECT_TRUE(contains(run_process({"curl", "-sS", http + "/crl/delta"}).out, "delta-crl-disabled"));
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(std::chrono::seconds(15)), 0) << daemon.log();
+}
+
 TEST_F(SignetdTest, BrokenReloadKeepsServing) {
   const fs::path conf = dir() / "reload.toml";
   write_text(conf, read_text(config()));
-  Daemon daemon(conf, dir() / "reload.log");
+  SignetdProcess daemon(kSignetd, conf, dir() / "reload.log");
   ASSERT_TRUE(daemon.wait_for_log("listening on")) << daemon.log();
-  const auto [https, http] = urls(daemon.log());
+  const auto [https, http] = daemon.urls();
   write_text(conf, read_text(config()) + "\n[log]\nlevel = \"loud\"\n");
   daemon.signal(SIGHUP);
   EXPECT_TRUE(daemon.wait_for_log("reload failed, still running on the previous configuration")) << daemon.log();
@@ -293,9 +183,9 @@ TEST_F(SignetdTest, BrokenReloadKeepsServing) {
 }
 
 TEST_F(SignetdTest, PortInUseIsNamedAndExit1) {
-  Daemon first(config(), dir() / "first.log");
+  SignetdProcess first(kSignetd, config(), dir() / "first.log");
   ASSERT_TRUE(first.wait_for_log("listening on")) << first.log();
-  const std::string http = urls(first.log()).second;
+  const std::string http = first.urls().second;
   const std::string port = http.substr(http.rfind(':') + 1);
   std::string text = read_text(config());
   // The [http] table's port: the second "port = 0" in the file (after [https]'s) in setup's order

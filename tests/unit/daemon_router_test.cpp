@@ -1,5 +1,5 @@
 // Router, json_error and Responder (server/daemon/router.cpp): patterns match whole segments,
-// "{name}" captures one decoded segment, a known path with another method is 405 with Allow, an
+// "{name}" captures one decoded segment and "{name*}" the rest of the path, a known path with another method is 405 with Allow, an
 // unknown one 404, a route exists only on its listeners; a Responder answers once, and one dropped
 // unanswered sends 500.
 #include <gtest/gtest.h>
@@ -35,6 +35,7 @@ class RouterTest : public ::testing::Test {
     add("GET", "/api/v1/certificates/{serial}", {Listener::Https});
     add("POST", "/api/v1/certificates/{serial}/revoke", {Listener::Https});
     add("GET", "/ocsp/{request}", {Listener::Http});
+    add("GET", "/rest/{tail*}", {Listener::Http});
   }
   void add(const std::string& method, const std::string& pattern, std::vector<Listener> listeners) {
     router.add(method, pattern, std::move(listeners),
@@ -84,6 +85,26 @@ TEST_F(RouterTest, ParameterIsPercentDecodedAndKeepsAnEncodedSlash) {
   const auto m = run(req);
   ASSERT_NE(m.handler, nullptr);
   EXPECT_EQ(req.params.at("request"), "MEow/TTBL==");
+}
+
+TEST_F(RouterTest, RestParameterTakesTheRestOfThePathWithItsSlashes) {
+  auto req = request("GET", "/rest/MEow/TTBL//x%2Fy%3D", Listener::Http);
+  const auto m = run(req);
+  ASSERT_NE(m.handler, nullptr);
+  EXPECT_EQ(m.route, "/rest/{tail*}");
+  EXPECT_EQ(req.params, (std::map<std::string, std::string>{{"tail", "MEow/TTBL//x/y="}}));
+  auto one = request("GET", "/rest/abc", Listener::Http);
+  ASSERT_NE(run(one).handler, nullptr);
+  EXPECT_EQ(one.params.at("tail"), "abc");
+  auto none = request("GET", "/rest", Listener::Http);
+  EXPECT_EQ(run(none).handler, nullptr);
+  auto empty = request("GET", "/rest/", Listener::Http);
+  EXPECT_EQ(run(empty).handler, nullptr);
+}
+
+TEST(RouterPatternTest, RestParameterMustBeLast) {
+  Router r;
+  EXPECT_THROW(r.add("GET", "/a/{x*}/b", {Listener::Http}, [](HttpRequest&, Responder) {}), std::invalid_argument);
 }
 
 TEST_F(RouterTest, EmptyParameterSegmentDoesNotMatch) {
