@@ -126,7 +126,7 @@ int issue(const GlobalOptions& g, const IssuanceOptions& o) {
   std::shared_ptr<const issuance::CaSigner> signer;
   {
     keystore::KeyStore store = open_store(g);
-    signer = issuance::open_ca(store, config.ca_key, issuance::PublicUrls{config.base_url});
+    signer = issuance::open_ca(store, config.ca_key, issuance::PublicUrls{config.base_url, config.delta_crl});
   }
   issuance::Ledger ledger(keystore::KeyStore::database_path(g.data_dir));
   issuance::Issuer issuer(signer, ledger);

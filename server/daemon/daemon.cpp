@@ -81,6 +81,8 @@ Config keep_restart_only(const Config& running, Config next) {
   next.https_port = running.https_port;
   next.http_address = running.http_address;
   next.http_port = running.http_port;
+  next.base_url = running.base_url;    // written into every certificate by the signer
+  next.delta_crl = running.delta_crl;  // decides the freshestCRL extension the signer writes
   next.threads = running.threads;
   next.max_body_bytes = running.max_body_bytes;
   next.header_timeout = running.header_timeout;
@@ -115,7 +117,7 @@ void reload(const std::filesystem::path& path, Config& running, HttpServer& serv
   next = keep_restart_only(running, std::move(next));
   std::string service_note;
   try {
-    service_note = service.reload(next);
+    service.reload(next);
   } catch (const std::exception& e) {
     service_note = std::string("the service kept its previous settings: ") + e.what();
     spdlog::error("applying the reloaded configuration failed: {}", e.what());
@@ -145,7 +147,7 @@ ConfigChanges compare_configs(const Config& a, const Config& b) {
   check(c.applied, "https.key", a.tls_key != b.tls_key);
   check(c.restart, "http.address", a.http_address != b.http_address);
   check(c.restart, "http.port", a.http_port != b.http_port);
-  check(c.applied, "public.base_url", a.base_url != b.base_url);
+  check(c.restart, "public.base_url", a.base_url != b.base_url);
   check(c.restart, "server.threads", a.threads != b.threads);
   check(c.restart, "server.max_body_bytes", a.max_body_bytes != b.max_body_bytes);
   check(c.restart, "server.header_timeout", a.header_timeout != b.header_timeout);
@@ -155,7 +157,7 @@ ConfigChanges compare_configs(const Config& a, const Config& b) {
   check(c.applied, "crl.validity", a.crl_validity != b.crl_validity);
   check(c.applied, "crl.refresh_before", a.crl_refresh_before != b.crl_refresh_before);
   check(c.applied, "crl.debounce", a.crl_debounce != b.crl_debounce);
-  check(c.applied, "crl.delta", a.delta_crl != b.delta_crl);
+  check(c.restart, "crl.delta", a.delta_crl != b.delta_crl);
   check(c.applied, "crl.delta_validity", a.delta_crl_validity != b.delta_crl_validity);
   check(c.applied, "ocsp.validity", a.ocsp_validity != b.ocsp_validity);
   check(c.applied, "ocsp.refresh_before", a.ocsp_refresh_before != b.ocsp_refresh_before);
@@ -203,7 +205,7 @@ int run_daemon(const DaemonOptions& options) {
   if (options.check) {
     try {
       check_tls_files(config);
-      service = Service::start(config, metrics, io);
+      service = Service::start(config, metrics, io, /*publish=*/false);
       const std::string description = service->describe();
       service->stop();
       std::printf("signetd: %s is usable: %s\n", options.config.string().c_str(), description.c_str());

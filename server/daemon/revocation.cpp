@@ -106,7 +106,11 @@ void CrlPublisher::generate() {
 
 void CrlPublisher::revoked() {
   if (stopped_) return;
+  // This revocation (and any before it) is ours to publish: the poller must not take it for one
+  // made outside the daemon and sign a second CRL for it.
+  const std::int64_t revision = ca_.ledger->revocation_revision();
   std::lock_guard lock(mutex_);
+  known_revision_ = std::max(known_revision_, revision);
   if (debounce_armed_) return;
   debounce_armed_ = true;
   debounce_timer_.expires_after(ca_.config()->crl_debounce);

@@ -16,7 +16,7 @@ class CaService final : public Service {
  public:
   CaService(Metrics& metrics, boost::asio::io_context& io) : ca_(metrics, io) {}
 
-  void open(const Config& config) {
+  void open(const Config& config, bool publish) {
     ca_.set_config(std::make_shared<const Config>(config));
     const std::filesystem::path passphrase_file = passphrase_path(config);
     if (file::readable_by_others(passphrase_file)) {
@@ -27,7 +27,7 @@ class CaService final : public Service {
       keystore::KeyStore store =
           keystore::KeyStore::open(config.data_dir, file::read_passphrase(passphrase_file, "store passphrase"));
       try {
-        ca_.signer = issuance::open_ca(store, config.ca_key, issuance::PublicUrls{config.base_url});
+        ca_.signer = issuance::open_ca(store, config.ca_key, issuance::PublicUrls{config.base_url, config.delta_crl});
       } catch (const Error& e) {
         throw Error(e.kind(), e.code(), std::string("refusing to start: ") + e.what());
       }
@@ -37,7 +37,7 @@ class CaService final : public Service {
         ca_.signer, *ca_.ledger, [this](std::function<void()> task) { boost::asio::post(ca_.io, std::move(task)); });
     ca_.ocsp = std::make_unique<OcspResponder>(ca_);
     ca_.crl = std::make_unique<CrlPublisher>(ca_);
-    ca_.crl->start();
+    if (publish) ca_.crl->start();
     declare_metrics();
   }
 
@@ -46,28 +46,9 @@ class CaService final : public Service {
     register_public_routes(router, ca_);
   }
 
-  std::string reload(const Config& config) override {
-    const auto old = ca_.config();
-    std::string kept;
-    const auto differs = [&](bool changed, const char* what) {
-      if (changed) kept += (kept.empty() ? "" : ", ") + std::string(what);
-    };
-    differs(config.data_dir != old->data_dir || config.ca_key != old->ca_key || config.passphrase_file != old->passphrase_file,
-            "[store]");
-    differs(config.https_address != old->https_address || config.https_port != old->https_port, "[https] address/port");
-    differs(config.http_address != old->http_address || config.http_port != old->http_port, "[http]");
-    differs(config.base_url != old->base_url, "[public] base_url");
-    differs(config.threads != old->threads, "[server] threads");
-    // Settings that need a restart keep their running values; the rest takes effect now.
-    auto next = std::make_shared<Config>(config);
-    next->data_dir = old->data_dir;
-    next->ca_key = old->ca_key;
-    next->passphrase_file = old->passphrase_file;
-    next->base_url = old->base_url;
-    next->threads = old->threads;
-    ca_.set_config(next);
+  void reload(const Config& config) override {
+    ca_.set_config(std::make_shared<const Config>(config));
     ca_.ocsp->invalidate();
-    return kept.empty() ? "" : "these settings need a restart and keep their running values: " + kept;
   }
 
   void stop() override {
@@ -100,9 +81,10 @@ class CaService final : public Service {
 
 }  // namespace
 
-std::unique_ptr<Service> Service::start(const Config& config, Metrics& metrics, boost::asio::io_context& io) {
+std::unique_ptr<Service> Service::start(const Config& config, Metrics& metrics, boost::asio::io_context& io,
+                                        bool publish) {
   auto service = std::make_unique<CaService>(metrics, io);
-  service->open(config);
+  service->open(config, publish);
   return service;
 }
 

@@ -20,14 +20,16 @@ class Service {
   // Reads the passphrase file, opens and unlocks the store, runs the full integrity check on the
   // CA key and refuses (throws signet::Error naming the findings and the fix) when it fails, picks
   // the CA certificate, opens the ledger. Nothing is served yet.
+  // With `publish` false (`signetd --check`) nothing is written: no CRL is signed or numbered and
+  // no timer starts, so a check never changes the store.
   [[nodiscard]] static std::unique_ptr<Service> start(const Config& config, Metrics& metrics,
-                                                      boost::asio::io_context& io);
+                                                      boost::asio::io_context& io, bool publish = true);
   virtual ~Service() = default;
 
   virtual void register_routes(Router& router) = 0;
-  // Applies a reloaded configuration: profiles, CRL and OCSP timings. Settings that need a restart
-  // (store, listeners) are reported in the returned message and keep their old values.
-  virtual std::string reload(const Config& config) = 0;
+  // Applies a reloaded configuration: profiles, CRL and OCSP timings. The caller has already put
+  // the running values back into what needs a restart (see restart_only_settings()).
+  virtual void reload(const Config& config) = 0;
   // Finishes pending work (a debounced CRL), before the io_context stops.
   virtual void stop() = 0;
   // One line for the startup log: CA subject, key, serial count.

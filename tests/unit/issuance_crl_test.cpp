@@ -161,6 +161,46 @@ TEST(CaSignerSignCrl, DeltaCrlCarriesACriticalDeltaIndicatorAndVerifies) {
   EXPECT_THAT(files.text(), HasSubstr("Superseded"));
 }
 
+// With delta CRLs published, certificates and full CRLs carry freshestCRL; without it `openssl
+// verify -use_deltas` never looks at the delta, and a revocation listed only there goes unseen.
+TEST(CaSignerSignCrl, WithDeltaCrlsFreshestCrlLetsOpensslUseTheDelta) {
+  ossl::Pkey key = crypto::generate_key(KeyAlgorithm::EcP256);
+  crypto::SelfSignedSpec spec;
+  spec.common_name = "Delta CRL Test CA";
+  spec.not_before = now() - 1h;
+  Certificate cert = crypto::make_self_signed(key.get(), spec);
+  const CaSigner signer(std::move(key), cert, {}, PublicUrls{"http://127.0.0.1:8080", true});
+  const Certificate leaf = issue_leaf(signer, "late.example.test");
+  const Bytes full = signer.sign_crl(crl_content(20));  // before the revocation
+  CrlContent delta = crl_content(21);
+  delta.delta_base = 20;
+  delta.revoked.push_back({*Serial::parse_hex(leaf.serial_hex()), now() - 30s, RevocationReason::KeyCompromise});
+  const Bytes delta_der = signer.sign_crl(delta);
+
+  const CrlFiles files(signer, full, {{"leaf.pem", leaf}});
+  EXPECT_THAT(files.text(), HasSubstr("X509v3 Freshest CRL"));
+  EXPECT_THAT(files.text(), HasSubstr("URI:http://127.0.0.1:8080/crl/delta"));
+  EXPECT_THAT(test::openssl({"x509", "-in", files.path("leaf.pem"), "-noout", "-text"}),
+              HasSubstr("X509v3 Freshest CRL"));
+  const CrlFiles delta_files(signer, delta_der);
+  EXPECT_THAT(delta_files.text(), Not(HasSubstr("Freshest CRL")));
+  // Both CRLs in one file, as a relying party that fetched both would have them.
+  test::write_text(files.dir / "crl.pem", test::read_text(files.dir / "crl.pem") +
+                                              test::read_text(delta_files.dir / "crl.pem"));
+  EXPECT_THAT(files.verify_cert("leaf.pem"), HasSubstr("leaf.pem: OK"));  // the full CRL alone
+  const std::string with_deltas = files.verify_cert("leaf.pem", true);
+  EXPECT_THAT(with_deltas, Not(::testing::StartsWith("0 ")));
+  EXPECT_THAT(with_deltas, HasSubstr("certificate revoked"));
+}
+
+TEST(CaSignerSignCrl, WithoutDeltaCrlsThereIsNoFreshestCrl) {
+  const CaSigner& signer = signer_for(KeyAlgorithm::EcP256);
+  const Certificate leaf = issue_leaf(signer, "plain.example.test");
+  const CrlFiles files(signer, signer.sign_crl(crl_content(3)), {{"leaf.pem", leaf}});
+  EXPECT_THAT(files.text(), Not(HasSubstr("Freshest CRL")));
+  EXPECT_THAT(test::openssl({"x509", "-in", files.path("leaf.pem"), "-noout", "-text"}), Not(HasSubstr("Freshest CRL")));
+}
+
 // ---- the structure ----------------------------------------------------------------------------
 
 TEST(CaSignerSignCrl, StructureIsV2WithIssuerAkiNumberAndReasonCodes) {

@@ -96,6 +96,11 @@ Bytes CaSigner::sign_crl(const CrlContent& content) const {
       X509_CRL_add1_ext_i2d(c, NID_delta_crl, crl_number(*content.delta_base).get(), 1, X509V3_ADD_DEFAULT) != 1) {
     build_failed("adding the delta CRL indicator failed");
   }
+  // RFC 5280 5.2.6: a complete CRL says where its delta is (openssl -use_deltas looks for it).
+  if (!content.delta_base && freshest_crl_ &&
+      X509_CRL_add_ext(c, const_cast<X509_EXTENSION*>(freshest_crl_.get()), -1) != 1) {
+    build_failed("adding freshestCRL failed");
+  }
 
   const ossl::MdCtx ctx = new_sign_context();
   if (X509_CRL_sign_ctx(c, ctx.get()) <= 0) {

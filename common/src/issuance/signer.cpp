@@ -280,7 +280,8 @@ ossl::X509ExtensionPtr make_authority_key_id(const ASN1_OCTET_STRING* ca_ski, co
   return make_extension(NID_authority_key_identifier, false, akid.get());
 }
 
-ossl::X509ExtensionPtr make_crl_distribution_points(const std::string& url) {
+// cRLDistributionPoints, or freshestCRL (the same syntax, RFC 5280 4.2.1.15) with NID_freshest_crl.
+ossl::X509ExtensionPtr make_crl_distribution_points(const std::string& url, int nid = NID_crl_distribution_points) {
   ossl::DistPointPtr point{DIST_POINT_new()};
   ossl::CrlDistPointsPtr points{CRL_DIST_POINTS_new()};
   if (!point || !points) build_failed("building the CRL distribution point failed");
@@ -292,7 +293,7 @@ ossl::X509ExtensionPtr make_crl_distribution_points(const std::string& url) {
   point->distpoint->name.fullname = names.release();
   if (sk_DIST_POINT_push(points.get(), point.get()) == 0) build_failed("building the CRL distribution point failed");
   static_cast<void>(point.release());
-  return make_extension(NID_crl_distribution_points, false, points.get());
+  return make_extension(nid, false, points.get());
 }
 
 ossl::X509ExtensionPtr make_authority_info_access(const std::string& ocsp, const std::string& ca_issuers) {
@@ -344,6 +345,7 @@ CaSigner::CaSigner(ossl::Pkey ca_key, crypto::Certificate ca_certificate,
   basic_constraints_ = make_basic_constraints();
   authority_key_id_ = make_authority_key_id(X509_get0_subject_key_id(ca_.x509()), key_sha1_);
   crl_distribution_points_ = make_crl_distribution_points(urls_.crl());
+  if (urls_.publishes_delta) freshest_crl_ = make_crl_distribution_points(urls_.delta_crl(), NID_freshest_crl);
   authority_info_access_ = make_authority_info_access(urls_.ocsp(), urls_.ca_certificate());
 }
 
@@ -439,6 +441,7 @@ crypto::Certificate CaSigner::sign_certificate(const CertificateTemplate& tmpl) 
     add_extension(x, NID_subject_alt_name, tmpl.subject.empty(), names.get());
   }
   add_extension(x, crl_distribution_points_.get());
+  if (freshest_crl_) add_extension(x, freshest_crl_.get());
   add_extension(x, authority_info_access_.get());
 
   const ossl::MdCtx ctx = new_sign_context();

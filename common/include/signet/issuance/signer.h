@@ -5,7 +5,7 @@
 // SKI (SHA-1 of the subject public key, RFC 5280 4.2.1.2 method 1) and AKI (the CA's SKI, else
 // computed from its key), basicConstraints CA:FALSE (critical), keyUsage (critical), EKU, SANs
 // (critical when the subject is empty), a CRL distribution point and AIA (OCSP and caIssuers)
-// from the public URLs. The signature algorithm follows the CA key: ECDSA with SHA-256 for P-256,
+// from the public URLs, and freshestCRL when delta CRLs are published. The signature algorithm follows the CA key: ECDSA with SHA-256 for P-256,
 // SHA-384 for P-384, RSA PKCS#1 v1.5 with SHA-256, Ed25519.
 //
 // Thread-safety: all methods are const and safe to call from many threads at once.
@@ -29,6 +29,9 @@ using TimePoint = std::chrono::system_clock::time_point;
 // Where relying parties find the CA's public material (plain HTTP, from [public] base_url).
 struct PublicUrls {
   std::string base;  // "http://127.0.0.1:8080", no trailing slash
+  // Delta CRLs are published ([crl] delta): certificates and full CRLs then carry freshestCRL
+  // (RFC 5280 4.2.1.15, 5.2.6) pointing at delta_crl(), so relying parties find the delta.
+  bool publishes_delta = false;
 
   [[nodiscard]] std::string ca_certificate() const { return base + "/ca.crt"; }  // DER, caIssuers
   [[nodiscard]] std::string crl() const { return base + "/crl"; }                // DER full CRL
@@ -107,7 +110,8 @@ class CaSigner {
   // EKU name, or no name at all (empty subject and no SAN). Does not apply policy: the caller
   // passes an approved template.
   [[nodiscard]] crypto::Certificate sign_certificate(const CertificateTemplate& tmpl) const;
-  // A v2 CRL (DER) with AKI, cRLNumber, and for a delta CRL the deltaCRLIndicator; each entry
+  // A v2 CRL (DER) with AKI, cRLNumber, and for a delta CRL the deltaCRLIndicator (a full CRL
+  // carries freshestCRL instead when urls().publishes_delta); each entry
   // with its revocation date and reasonCode. Entries are sorted by serial. Throws Error(Malformed)
   // for a negative number, nextUpdate not after thisUpdate or an invalid serial.
   [[nodiscard]] Bytes sign_crl(const CrlContent& content) const;
@@ -131,6 +135,7 @@ class CaSigner {
   ossl::X509ExtensionPtr basic_constraints_;        // critical CA:FALSE
   ossl::X509ExtensionPtr authority_key_id_;         // keyIdentifier only; certificates and CRLs
   ossl::X509ExtensionPtr crl_distribution_points_;  // urls_.crl()
+  ossl::X509ExtensionPtr freshest_crl_;             // urls_.delta_crl(); null without delta CRLs
   ossl::X509ExtensionPtr authority_info_access_;    // OCSP urls_.ocsp(), caIssuers urls_.ca_certificate()
 };
 
