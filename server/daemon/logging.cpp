@@ -17,7 +17,9 @@ spdlog::level::level_enum parse_level(std::string_view level) {
 }  // namespace
 
 void init_logging(std::string_view level) {
-  spdlog::init_thread_pool(65536, 1);
+  // 8,192 queued lines (about 3 MiB, allocated up front): at 10,000 requests/s that is most of a
+  // second of stderr stalls before the oldest lines are overwritten (and counted).
+  spdlog::init_thread_pool(8192, 1);
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::async_logger>("signetd", std::move(sink), spdlog::thread_pool(),
                                                        spdlog::async_overflow_policy::overrun_oldest);

@@ -1,5 +1,7 @@
 #include "signet/crypto/certificate.h"
 
+#include <mutex>
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -102,6 +104,17 @@ Certificate Certificate::from_x509(const X509* cert) {
   return from_der(bytes);
 }
 
+Certificate Certificate::adopt(ossl::X509Ptr cert) {
+  if (!cert) throw Error(ErrorKind::Internal, "certificate-missing", "no certificate to adopt");
+  const int len = i2d_X509(cert.get(), nullptr);
+  Bytes der(static_cast<std::size_t>(std::max(len, 0)));
+  unsigned char* out = der.data();
+  if (len <= 0 || i2d_X509(cert.get(), &out) != len) {
+    throw_openssl(ErrorKind::Crypto, "encode-failed", "encoding a certificate failed");
+  }
+  return Certificate(std::shared_ptr<X509>(cert.release(), X509_free), std::move(der), std::make_shared<LazyKey>());
+}
+
 std::string Certificate::subject() const { return name_to_string(X509_get_subject_name(x509())); }
 std::string Certificate::issuer() const { return name_to_string(X509_get_issuer_name(x509())); }
 
@@ -116,7 +129,21 @@ std::string Certificate::serial_hex() const {
 TimePoint Certificate::not_before() const { return to_time_point(X509_get0_notBefore(x509())); }
 TimePoint Certificate::not_after() const { return to_time_point(X509_get0_notAfter(x509())); }
 
+struct Certificate::LazyKey {
+  std::once_flag once;
+  ossl::Pkey key;
+};
+
 EVP_PKEY* Certificate::public_key() const {
+  if (lazy_key_) {
+    std::call_once(lazy_key_->once, [this] {
+      const unsigned char* p = der_.data();
+      const ossl::X509Ptr parsed{d2i_X509(nullptr, &p, static_cast<long>(der_.size()))};
+      if (parsed) lazy_key_->key.reset(X509_get_pubkey(parsed.get()));  // a new reference
+      ERR_clear_error();
+    });
+    return lazy_key_->key.get();
+  }
   EVP_PKEY* key = X509_get0_pubkey(x509());
   if (key == nullptr) ERR_clear_error();
   return key;
@@ -161,6 +188,18 @@ std::optional<CertificateRequest> CertificateRequest::try_from_der(ByteView der)
   }
   return CertificateRequest(std::shared_ptr<X509_REQ>(raw, X509_REQ_free),
                             Bytes(der.begin(), der.end()));
+}
+
+CertificateRequest CertificateRequest::adopt(ossl::X509ReqPtr req) {
+  if (!req) throw Error(ErrorKind::Internal, "request-missing", "no certificate request to adopt");
+  const int len = i2d_X509_REQ(req.get(), nullptr);
+  Bytes der(static_cast<std::size_t>(std::max(len, 0)));
+  unsigned char* out = der.data();
+  if (len <= 0 || i2d_X509_REQ(req.get(), &out) != len) {
+    ERR_clear_error();
+    throw Error(ErrorKind::Malformed, "request-malformed", "the certificate request does not encode");
+  }
+  return CertificateRequest(std::shared_ptr<X509_REQ>(req.release(), X509_REQ_free), std::move(der));
 }
 
 CertificateRequest CertificateRequest::from_der(ByteView der) {
@@ -228,7 +267,7 @@ Certificate make_self_signed(const EVP_PKEY* key, const SelfSignedSpec& spec) {
   if (X509_sign(cert.get(), const_cast<EVP_PKEY*>(key), digest_for(key)) <= 0) {
     throw_openssl(ErrorKind::Crypto, "certificate-sign-failed", "signing a certificate failed");
   }
-  return Certificate::from_x509(cert.get());
+  return Certificate::adopt(std::move(cert));
 }
 
 CertificateRequest make_request(const EVP_PKEY* key, const NameEntries& subject) {
@@ -281,7 +320,7 @@ Certificate issue_server_certificate(const EVP_PKEY* ca_key, const Certificate& 
   if (X509_sign(cert.get(), const_cast<EVP_PKEY*>(ca_key), digest_for(ca_key)) <= 0) {
     throw_openssl(ErrorKind::Crypto, "certificate-sign-failed", "signing a certificate failed");
   }
-  return Certificate::from_x509(cert.get());
+  return Certificate::adopt(std::move(cert));
 }
 
 CertificateRequest make_request(const EVP_PKEY* key, const std::string& common_name) {

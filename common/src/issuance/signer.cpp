@@ -448,7 +448,7 @@ crypto::Certificate CaSigner::sign_certificate(const CertificateTemplate& tmpl) 
   if (X509_sign_ctx(x, ctx.get()) <= 0) {
     throw_openssl(ErrorKind::Crypto, "certificate-sign-failed", "signing a certificate failed");
   }
-  return crypto::Certificate::from_x509(x);
+  return crypto::Certificate::adopt(std::move(cert));
 }
 
 }  // namespace signet::issuance
