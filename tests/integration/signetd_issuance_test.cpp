@@ -71,19 +71,9 @@ class IssuanceTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     const fs::path d = dir_->path();
-    const std::string https_port = std::to_string(free_port());
-    const std::string http_port = std::to_string(free_port());
-    write_text(d / "passphrase", "issuance test passphrase");
-    write_text(d / "answers.toml", "mode = \"new-key\"\ndata_dir = \"" + d.string() +
-                                       "\"\nkey_name = \"issuing-ca\"\nalgorithm = \"ec-p256\"\nvalidity_days = 365\n"
-                                       "[identity]\ncommon_name = \"Issuance Test CA\"\n"
-                                       "[daemon]\nhttps_port = " + https_port + "\nhttp_port = " + http_port +
-                                       "\ntls_names = [\"localhost\", \"127.0.0.1\"]\n"
-                                       "public_base_url = \"http://127.0.0.1:" + http_port + "\"\n");
-    const ProcessResult setup = cli({"setup", "--answers", (d / "answers.toml").string()});
+    const ProcessResult setup = make_test_ca(kSignet, d, "issuing-ca", "Issuance Test CA", "issuance test passphrase");
     ASSERT_EQ(setup.exit_code, 0) << describe(setup);
     std::string config = read_text(d / "signetd.toml");
-    config = std::regex_replace(config, std::regex("port = (" + https_port + "|" + http_port + ")\n"), "port = 0\n");
     config +=
         "\n[server]\nmax_body_bytes = 16384\n"
         "[crl]\ndebounce = \"3s\"\n"  // longer than the 2 s revision poll, so it runs in between

@@ -34,23 +34,9 @@ class SignetdTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    const fs::path d = dir_->path();
-    const std::string https_port = std::to_string(free_port());
-    const std::string http_port = std::to_string(free_port());
-    write_text(d / "passphrase", "correct horse battery staple");
-    write_text(d / "answers.toml", "mode = \"new-key\"\ndata_dir = \"" + d.string() +
-                                       "\"\nkey_name = \"test-ca\"\nalgorithm = \"ec-p256\"\nvalidity_days = 365\n"
-                                       "[identity]\ncommon_name = \"signetd test CA\"\n"
-                                       "[daemon]\nhttps_port = " + https_port + "\nhttp_port = " + http_port +
-                                       "\ntls_names = [\"localhost\", \"127.0.0.1\"]\n"
-                                       "public_base_url = \"http://127.0.0.1:" + http_port + "\"\n");
-    ProcessOptions o;
-    o.env = {{"SIGNET_DATA_DIR", d.string()}, {"SIGNET_PASSPHRASE_FILE", (d / "passphrase").string()}};
-    const ProcessResult r = run_process({kSignet, "setup", "--answers", (d / "answers.toml").string()}, o);
+    const ProcessResult r = make_test_ca(kSignet, dir_->path(), "test-ca", "signetd test CA",
+                                         "correct horse battery staple");
     ASSERT_EQ(r.exit_code, 0) << describe(r);
-    std::string config = read_text(d / "signetd.toml");
-    config = std::regex_replace(config, std::regex("port = (" + https_port + "|" + http_port + ")\n"), "port = 0\n");
-    write_text(d / "signetd.toml", config);
   }
   static void TearDownTestSuite() { delete dir_; }
   static fs::path config() { return dir_->path() / "signetd.toml"; }

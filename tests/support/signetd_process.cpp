@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/process.h"
 #include "support/temp_dir.h"
 
 extern char** environ;
@@ -158,6 +159,28 @@ std::uint16_t free_port() {
   ::close(fd);
   if (!ok) throw std::runtime_error("no free port on 127.0.0.1");
   return ntohs(a.sin_port);
+}
+
+ProcessResult make_test_ca(const std::string& signet_path, const fs::path& data_dir, const std::string& key_name,
+                           const std::string& common_name, const std::string& passphrase) {
+  const std::string https_port = std::to_string(free_port());
+  const std::string http_port = std::to_string(free_port());
+  write_text(data_dir / "passphrase", passphrase);
+  write_text(data_dir / "answers.toml",
+             "mode = \"new-key\"\ndata_dir = \"" + data_dir.string() + "\"\nkey_name = \"" + key_name +
+                 "\"\nalgorithm = \"ec-p256\"\nvalidity_days = 365\n[identity]\ncommon_name = \"" + common_name +
+                 "\"\n[daemon]\nhttps_port = " + https_port + "\nhttp_port = " + http_port +
+                 "\ntls_names = [\"localhost\", \"127.0.0.1\"]\npublic_base_url = \"http://127.0.0.1:" + http_port +
+                 "\"\n");
+  ProcessOptions o;
+  o.env = {{"SIGNET_DATA_DIR", data_dir.string()}, {"SIGNET_PASSPHRASE_FILE", (data_dir / "passphrase").string()}};
+  ProcessResult r = run_process({signet_path, "setup", "--answers", (data_dir / "answers.toml").string()}, o);
+  if (r.exit_code == 0) {
+    const fs::path config = data_dir / "signetd.toml";
+    write_text(config, std::regex_replace(read_text(config),
+                                          std::regex("port = (" + https_port + "|" + http_port + ")\n"), "port = 0\n"));
+  }
+  return r;
 }
 
 }  // namespace signet::test

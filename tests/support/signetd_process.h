@@ -67,4 +67,13 @@ class NotifySocket {
 // A TCP port on 127.0.0.1 that is free right now (setup refuses ports in use).
 [[nodiscard]] std::uint16_t free_port();
 
+// A new ec-p256 CA for signetd, made in `data_dir` (an existing 0700 directory) the way an
+// operator would: `signet setup --answers` (the binary at `signet_path`) with the store
+// passphrase in data_dir/passphrase. The signetd.toml it writes then listens on port 0 (any free
+// port; signetd logs the ones it got) so that tests never collide. Returns setup's result.
+struct ProcessResult;
+ProcessResult make_test_ca(const std::string& signet_path, const std::filesystem::path& data_dir,
+                           const std::string& key_name, const std::string& common_name,
+                           const std::string& passphrase);
+
 }  // namespace signet::test

@@ -4,10 +4,7 @@
 // verifies against it with the openssl CLI; re-applying a plan, or reinstalling after a restore,
 // never adds or changes a key entry; bad input (wrong passphrases, a broken or taken key) changes
 // nothing.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/x509v3.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +32,7 @@
 #include "signet/setup/engine.h"
 #include "support/error_assert.h"
 #include "support/openssl_cli.h"
+#include "support/signetd_process.h"
 #include "support/store_edit.h"
 #include "support/temp_dir.h"
 
@@ -55,21 +53,7 @@ Passphrase pass(std::string_view s) { return Passphrase(as_bytes(s)); }
 SetupSecrets secrets(std::string_view store = kStorePass) { return {pass(store), std::nullopt}; }
 SetupSecrets restore_secrets(std::string_view store, std::string_view backup) { return {pass(store), pass(backup)}; }
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot pick a free port");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using test::free_port;
 
 std::string quote_id(const std::string& name) { return "\"" + name + "\""; }
 
