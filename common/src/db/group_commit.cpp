@@ -104,7 +104,7 @@ void GroupCommitter::writer_loop() {
       // the rest go on in a new transaction.
       const std::size_t first = next;
       try {
-        db_.exec("BEGIN IMMEDIATE");
+        db_.exec_cached("BEGIN IMMEDIATE");
       } catch (...) {
         for (std::size_t i = first; i < batch.size(); ++i) errors[i] = std::current_exception();
         break;
@@ -112,16 +112,16 @@ void GroupCommitter::writer_loop() {
       bool lost = false;
       for (; next < batch.size() && !lost; ++next) {
         try {
-          db_.exec("SAVEPOINT unit");
+          db_.exec_cached("SAVEPOINT unit");
           batch[next].work(db_);
-          db_.exec("RELEASE unit");
+          db_.exec_cached("RELEASE unit");
         } catch (...) {
           errors[next] = std::current_exception();
           bool undone = false;
           if (in_transaction(db_)) {
             try {
-              db_.exec("ROLLBACK TO unit");
-              db_.exec("RELEASE unit");
+              db_.exec_cached("ROLLBACK TO unit");
+              db_.exec_cached("RELEASE unit");
               undone = true;
             } catch (...) {
             }
@@ -139,7 +139,7 @@ void GroupCommitter::writer_loop() {
       }
       if (lost) continue;
       try {
-        db_.exec("COMMIT");
+        db_.exec_cached("COMMIT");
         ++commits;
       } catch (...) {
         // E.g. a deferred foreign key: nothing of this transaction is on disk.

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <unordered_map>
 
 #include "signet/core/error.h"
 
@@ -120,6 +122,8 @@ void Statement::run() {
   }
 }
 
+sqlite3_stmt* Statement::release() noexcept { return stmt_.release(); }
+
 void Statement::reset() {
   sqlite3_reset(stmt_.get());
   sqlite3_clear_bindings(stmt_.get());
@@ -148,6 +152,34 @@ std::optional<Bytes> Statement::optional_blob(int column) const {
   if (is_null(column)) return std::nullopt;
   return blob(column);
 }
+
+Statement::Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt, Finalize{}) {}
+
+Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, bool* lent) : db_(db), stmt_(stmt, Finalize{lent}) {}
+
+void Statement::Finalize::operator()(sqlite3_stmt* s) const noexcept {
+  if (lent == nullptr) {
+    sqlite3_finalize(s);
+    return;
+  }
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  *lent = false;
+}
+
+struct Database::StatementCache {
+  struct Entry {
+    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt{nullptr, &sqlite3_finalize};
+    bool lent = false;
+  };
+  // Node-based: an entry's address (and so its `lent` flag) is stable.
+  std::unordered_map<std::string, Entry> entries;
+};
+
+void Database::DeleteCache::operator()(StatementCache* c) const noexcept { delete c; }
+
+Database::Database(std::unique_ptr<sqlite3, Close> db, std::filesystem::path path)
+    : db_(std::move(db)), path_(std::move(path)), cache_(new StatementCache) {}
 
 Database Database::open(const std::filesystem::path& path, OpenMode mode) {
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
@@ -183,6 +215,20 @@ Statement Database::prepare(std::string_view sql) {
   if (rc != SQLITE_OK) throw_sqlite(db_.get(), rc, "reading " + path_.string());
   return Statement(db_.get(), stmt);
 }
+
+Statement Database::cached(std::string_view sql) {
+  const auto it = cache_->entries.try_emplace(std::string(sql)).first;
+  StatementCache::Entry& entry = it->second;
+  if (entry.lent) return prepare(sql);
+  if (!entry.stmt) {
+    Statement fresh = prepare(sql);
+    entry.stmt.reset(fresh.release());
+  }
+  entry.lent = true;
+  return Statement(db_.get(), entry.stmt.get(), &entry.lent);
+}
+
+void Database::exec_cached(std::string_view sql) { cached(sql).run(); }
 
 std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
 

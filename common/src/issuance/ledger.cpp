@@ -107,7 +107,7 @@ CertificateRecord read_record(const db::Statement& s) {
 }
 
 std::optional<CertificateRecord> load_record(db::Database& db, const std::string& serial_hex) {
-  db::Statement s = db.prepare("SELECT " + std::string(kCertificateColumns) +
+  db::Statement s = db.cached("SELECT " + std::string(kCertificateColumns) +
                                " FROM issued_certificates WHERE serial = ?");
   s.bind(1, serial_hex);
   if (!s.step()) return std::nullopt;
@@ -135,7 +135,7 @@ constexpr std::string_view kClientColumns = "name, id, profiles, admin, created_
 
 void write_audit(db::Database& db, std::int64_t at, std::string_view actor, std::string_view action,
                  std::string_view subject, std::string_view detail) {
-  db.prepare("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
+  db.cached("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
       .bind(1, at)
       .bind(2, actor)
       .bind(3, action)
@@ -230,7 +230,7 @@ Ledger::Ledger(const fs::path& db_path, const Clock& clock) {
   }
   impl_ = std::make_unique<Impl>(db_path, clock);
   Impl::Reader reader(*impl_);
-  db::Statement s = reader->prepare(
+  db::Statement s = reader->cached(
       "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
       "name IN ('issued_certificates', 'api_clients', 'crl_state')");
   if (!s.step() || s.int64(0) != 3) {
@@ -253,14 +253,14 @@ db::GroupCommitter::Work intent_work(Intent intent, std::int64_t requested_at) {
     }
     const std::string serial = intent.serial.hex();
     {
-      db::Statement s = db.prepare("SELECT 1 FROM issued_certificates WHERE serial = ?");
+      db::Statement s = db.cached("SELECT 1 FROM issued_certificates WHERE serial = ?");
       s.bind(1, serial);
       if (s.step()) {
         throw Error(ErrorKind::Conflict, "serial-taken",
                     "serial " + serial + " is already in the certificate ledger");
       }
     }
-    db.prepare(
+    db.cached(
           "INSERT INTO issued_certificates (serial, state, profile, client, subject, names, "
           "requested_at, not_before, not_after) VALUES (?, 'intent', ?, ?, ?, ?, ?, ?, ?)")
         .bind(1, serial)
@@ -279,7 +279,7 @@ db::GroupCommitter::Work issued_work(crypto::Certificate certificate) {
   return [certificate = std::move(certificate)](db::Database& db) {
     const std::string serial = serial_of(certificate).hex();
     {
-      db::Statement s = db.prepare("SELECT state, der FROM issued_certificates WHERE serial = ?");
+      db::Statement s = db.cached("SELECT state, der FROM issued_certificates WHERE serial = ?");
       s.bind(1, serial);
       if (!s.step()) {
         throw Error(ErrorKind::NotFound, "intent-missing",
@@ -293,7 +293,7 @@ db::GroupCommitter::Work issued_work(crypto::Certificate certificate) {
       }
     }
     // From now on CRLs and listings go by the certificate's own validity.
-    db.prepare(
+    db.cached(
           "UPDATE issued_certificates SET state = 'issued', der = ?, not_before = ?, not_after = ? "
           "WHERE serial = ?")
         .bind(1, ByteView(certificate.der()))
@@ -350,7 +350,7 @@ ListPage Ledger::list(const ListQuery& query) {
   sql += " ORDER BY serial LIMIT ?";
 
   Impl::Reader reader(*impl_);
-  db::Statement s = reader->prepare(sql);
+  db::Statement s = reader->cached(sql);
   int index = 1;
   s.bind(index++, after);
   if (query.client) s.bind(index++, *query.client);
@@ -389,11 +389,11 @@ RevokeResult Ledger::revoke(const Serial& serial, RevocationReason reason, const
     }
     std::int64_t revision = 1;
     {
-      db::Statement s = db.prepare(
+      db::Statement s = db.cached(
           "SELECT coalesce(max(revision), 0) + 1 FROM issued_certificates WHERE revision IS NOT NULL");
       if (s.step()) revision = s.int64(0);
     }
-    db.prepare(
+    db.cached(
           "UPDATE issued_certificates SET revoked_at = ?, revocation_reason = ?, revoked_by = ?, "
           "revision = ? WHERE serial = ?")
         .bind(1, now)
@@ -416,7 +416,7 @@ RevokeResult Ledger::revoke(const Serial& serial, RevocationReason reason, const
 std::vector<RevokedEntry> Ledger::revoked(std::chrono::seconds grace) {
   const std::int64_t oldest = impl_->clock.unix_seconds() - grace.count();
   Impl::Reader reader(*impl_);
-  db::Statement s = reader->prepare(
+  db::Statement s = reader->cached(
       "SELECT serial, revoked_at, revocation_reason FROM issued_certificates "
       "WHERE revoked_at IS NOT NULL AND not_after >= ? ORDER BY serial");
   s.bind(1, oldest);
@@ -427,7 +427,7 @@ std::vector<RevokedEntry> Ledger::revoked(std::chrono::seconds grace) {
 
 std::vector<RevokedEntry> Ledger::revoked_since(std::int64_t since_revision) {
   Impl::Reader reader(*impl_);
-  db::Statement s = reader->prepare(
+  db::Statement s = reader->cached(
       "SELECT serial, revoked_at, revocation_reason FROM issued_certificates "
       "WHERE revision > ? ORDER BY revision");
   s.bind(1, since_revision);
@@ -438,7 +438,7 @@ std::vector<RevokedEntry> Ledger::revoked_since(std::int64_t since_revision) {
 
 std::int64_t Ledger::revocation_revision() {
   Impl::Reader reader(*impl_);
-  db::Statement s = reader->prepare(
+  db::Statement s = reader->cached(
       "SELECT coalesce(max(revision), 0) FROM issued_certificates WHERE revision IS NOT NULL");
   return s.step() ? s.int64(0) : 0;
 }
@@ -447,12 +447,12 @@ std::int64_t Ledger::next_crl_number() {
   const std::int64_t now = impl_->clock.unix_seconds();
   std::int64_t number = 0;
   impl_->committer.run([&](db::Database& db) {
-    db.prepare(
+    db.cached(
           "INSERT INTO crl_state (singleton, crl_number, updated_at) VALUES (1, 1, ?) "
           "ON CONFLICT (singleton) DO UPDATE SET crl_number = crl_number + 1, updated_at = excluded.updated_at")
         .bind(1, now)
         .run();
-    db::Statement s = db.prepare("SELECT crl_number FROM crl_state WHERE singleton = 1");
+    db::Statement s = db.cached("SELECT crl_number FROM crl_state WHERE singleton = 1");
     if (!s.step()) throw Error(ErrorKind::Internal, "internal", "crl_state has no row after writing it");
     number = s.int64(0);
   });
@@ -482,7 +482,7 @@ NewClient Ledger::add_client(const std::string& name, const std::vector<std::str
   const ApiClient& c = out.client;
   impl_->committer.run([&](db::Database& db) {
     {
-      db::Statement s = db.prepare("SELECT 1 FROM api_clients WHERE name = ?");
+      db::Statement s = db.cached("SELECT 1 FROM api_clients WHERE name = ?");
       s.bind(1, c.name);
       if (s.step()) {
         throw Error(ErrorKind::Conflict, "client-exists",
@@ -490,7 +490,7 @@ NewClient Ledger::add_client(const std::string& name, const std::vector<std::str
                                                         "give it a new token");
       }
     }
-    db.prepare(
+    db.cached(
           "INSERT INTO api_clients (name, id, secret_sha256, profiles, admin, created_at) "
           "VALUES (?, ?, ?, ?, ?, ?)")
         .bind(1, c.name)
@@ -513,21 +513,21 @@ void Ledger::remove_client(const std::string& name, const std::string& actor) {
   impl_->committer.run([&](db::Database& db) {
     std::string id;
     {
-      db::Statement s = db.prepare("SELECT id FROM api_clients WHERE name = ?");
+      db::Statement s = db.cached("SELECT id FROM api_clients WHERE name = ?");
       s.bind(1, name);
       if (!s.step()) {
         throw Error(ErrorKind::NotFound, "client-not-found", "there is no API client named \"" + name + "\"");
       }
       id = s.text(0);
     }
-    db.prepare("DELETE FROM api_clients WHERE name = ?").bind(1, name).run();
+    db.cached("DELETE FROM api_clients WHERE name = ?").bind(1, name).run();
     write_audit(db, now, actor, "client.remove", name, "id " + id);
   });
 }
 
 std::vector<ApiClient> Ledger::clients() {
   Impl::Reader reader(*impl_);
-  db::Statement s = reader->prepare("SELECT " + std::string(kClientColumns) + " FROM api_clients ORDER BY name");
+  db::Statement s = reader->cached("SELECT " + std::string(kClientColumns) + " FROM api_clients ORDER BY name");
   std::vector<ApiClient> out;
   while (s.step()) out.push_back(read_client(s));
   return out;
@@ -535,7 +535,7 @@ std::vector<ApiClient> Ledger::clients() {
 
 std::optional<ApiClient> Ledger::client(const std::string& name) {
   Impl::Reader reader(*impl_);
-  db::Statement s = reader->prepare("SELECT " + std::string(kClientColumns) + " FROM api_clients WHERE name = ?");
+  db::Statement s = reader->cached("SELECT " + std::string(kClientColumns) + " FROM api_clients WHERE name = ?");
   s.bind(1, name);
   if (!s.step()) return std::nullopt;
   return read_client(s);
@@ -557,7 +557,7 @@ std::optional<ApiClient> Ledger::authenticate(std::string_view token) {
   }
   const Bytes presented = crypto::sha256(as_bytes(secret));
   Impl::Reader reader(*impl_);
-  db::Statement s = reader->prepare("SELECT " + std::string(kClientColumns) +
+  db::Statement s = reader->cached("SELECT " + std::string(kClientColumns) +
                                     ", secret_sha256 FROM api_clients WHERE id = ?");
   s.bind(1, id);
   if (!s.step()) return std::nullopt;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "signet/core/error.h"
 #include "support/error_assert.h"
@@ -165,6 +166,85 @@ TEST_F(SqliteTest, CloseReleasesTheConnection) {
   // The file is complete without the connection: another one sees the table.
   Database again = Database::open(path(), OpenMode::ReadOnly);
   EXPECT_EQ(count(again, "t"), 0);
+}
+
+// ---- the statement cache ---------------------------------------------------------------------
+
+// The statements open on `db`, and how many of them are mid-step (holding a read or write lock).
+struct OpenStatements {
+  int total = 0;
+  int busy = 0;
+};
+OpenStatements open_statements(Database& db) {
+  OpenStatements out;
+  for (sqlite3_stmt* s = sqlite3_next_stmt(db.handle(), nullptr); s != nullptr; s = sqlite3_next_stmt(db.handle(), s)) {
+    ++out.total;
+    if (sqlite3_stmt_busy(s) != 0) ++out.busy;
+  }
+  return out;
+}
+
+TEST_F(SqliteTest, CachedStatementIsPreparedOnceAndComesBackResetWithNoBindings) {
+  Database db = open_new();
+  db.exec("CREATE TABLE t (x INTEGER)");
+  db.exec("INSERT INTO t VALUES (1), (2), (3)");
+  constexpr std::string_view kSql = "SELECT x, ? FROM t ORDER BY x";
+  {
+    Statement s = db.cached(kSql);
+    s.bind(1, "bound");
+    ASSERT_TRUE(s.step());  // left mid-step: one row read of three
+    EXPECT_EQ(s.text(1), "bound");
+    EXPECT_EQ(open_statements(db).busy, 1);
+  }
+  // Given back: kept (still one statement), no longer mid-step, so it holds no lock.
+  EXPECT_EQ(open_statements(db).total, 1);
+  EXPECT_EQ(open_statements(db).busy, 0);
+  for (int round = 0; round < 3; ++round) {
+    Statement s = db.cached(kSql);
+    ASSERT_TRUE(s.step());
+    EXPECT_EQ(s.int64(0), 1) << "starts from the first row again";
+    EXPECT_TRUE(s.is_null(1)) << "the earlier binding is gone";
+  }
+  EXPECT_EQ(open_statements(db).total, 1);
+}
+
+TEST_F(SqliteTest, CachedStatementInUseIsNotLentTwice) {
+  Database db = open_new();
+  db.exec("CREATE TABLE t (x INTEGER)");
+  db.exec("INSERT INTO t VALUES (1), (2)");
+  constexpr std::string_view kSql = "SELECT x FROM t WHERE x >= ? ORDER BY x";
+  Statement outer = db.cached(kSql);
+  outer.bind(1, std::int64_t{1});
+  std::vector<std::int64_t> pairs;
+  while (outer.step()) {
+    // The same SQL nested inside: a fresh statement, which must not disturb the outer one.
+    Statement inner = db.cached(kSql);
+    inner.bind(1, std::int64_t{2});
+    ASSERT_TRUE(inner.step());
+    pairs.push_back(outer.int64(0) * 10 + inner.int64(0));
+    EXPECT_EQ(open_statements(db).total, 2);
+  }
+  EXPECT_EQ(pairs, (std::vector<std::int64_t>{12, 22}));
+  EXPECT_EQ(open_statements(db).total, 1) << "the nested one was finalized, the cached one kept";
+}
+
+TEST_F(SqliteTest, CachedStatementErrorsAreTheSameAndLeaveItReusable) {
+  Database db = open_new();
+  db.exec("CREATE TABLE t (name TEXT UNIQUE NOT NULL)");
+  for (int round = 0; round < 2; ++round) {
+    const Error e = capture_error([&] { (void)db.cached("SELEC 1"); });
+    EXPECT_NE(std::string(e.what()).find("syntax error"), std::string::npos) << e.what();
+  }
+  db.exec_cached("BEGIN IMMEDIATE");
+  db.cached("INSERT INTO t VALUES (?)").bind(1, "root").run();
+  const Error dup = capture_error([&] { db.cached("INSERT INTO t VALUES (?)").bind(1, "root").run(); });
+  EXPECT_EQ(dup.native_code(), SQLITE_CONSTRAINT_UNIQUE);
+  db.cached("INSERT INTO t VALUES (?)").bind(1, "other").run();
+  db.exec_cached("COMMIT");
+  EXPECT_EQ(count(db, "t"), 2);
+  // Closing finalizes what the cache kept (LeakSanitizer would report it otherwise).
+  db.close();
+  EXPECT_EQ(db.handle(), nullptr);
 }
 
 // ---- user_version, quick_check ----------------------------------------------------------------

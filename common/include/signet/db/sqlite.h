@@ -5,7 +5,8 @@
 // extended result code as native_code().
 //
 // Thread-safety: a Database and its Statements belong to one thread at a time (SQLite is built
-// serialized on Debian, but a connection's transactions are not meant to be shared).
+// serialized on Debian, but a connection's transactions are not meant to be shared). A Statement
+// must not outlive its Database.
 #pragma once
 
 #include <sqlite3.h>
@@ -31,7 +32,10 @@ namespace signet::db {
 
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt);
+  // A statement lent from a Database's cache: reset and given back (not finalized) when this
+  // handle goes; `*lent` is cleared then.
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool* lent);
   Statement(Statement&&) noexcept = default;
   Statement& operator=(Statement&&) noexcept = default;
 
@@ -55,8 +59,12 @@ class Statement {
   [[nodiscard]] std::optional<Bytes> optional_blob(int column) const;
 
  private:
+  friend class Database;
+  // Gives up ownership of the statement (for the cache to keep it).
+  sqlite3_stmt* release() noexcept;
   struct Finalize {
-    void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+    bool* lent = nullptr;  // set for a cached statement: reset it and give it back
+    void operator()(sqlite3_stmt* s) const noexcept;
   };
   sqlite3* db_;
   std::unique_ptr<sqlite3_stmt, Finalize> stmt_;
@@ -74,12 +82,23 @@ class Database {
 
   void exec(std::string_view sql);
   [[nodiscard]] Statement prepare(std::string_view sql);
+  // The same as prepare(), for statements run over and over (the issuance path): the first call
+  // prepares `sql` and keeps it on this connection; later calls lend the kept statement, reset
+  // and with no bindings. Preparing costs more than running most of these. A statement already
+  // lent (the same SQL in a nested use) is prepared afresh. Only for a fixed set of SQL texts:
+  // the cache keeps every text it is given until the connection closes.
+  [[nodiscard]] Statement cached(std::string_view sql);
+  // Runs `sql` (one statement, no rows) through the cache: BEGIN, SAVEPOINT, COMMIT.
+  void exec_cached(std::string_view sql);
   [[nodiscard]] std::int64_t last_insert_rowid() const;
   [[nodiscard]] int changes() const;
   [[nodiscard]] sqlite3* handle() const noexcept { return db_.get(); }
   [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
   // Closes the connection now (the destructor would otherwise). The object is unusable after.
-  void close() noexcept { db_.reset(); }
+  void close() noexcept {
+    cache_.reset();
+    db_.reset();
+  }
 
   // PRAGMA user_version.
   [[nodiscard]] int user_version();
@@ -90,10 +109,15 @@ class Database {
   struct Close {
     void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
   };
-  Database(std::unique_ptr<sqlite3, Close> db, std::filesystem::path path)
-      : db_(std::move(db)), path_(std::move(path)) {}
+  struct StatementCache;
+  struct DeleteCache {
+    void operator()(StatementCache* c) const noexcept;
+  };
+  Database(std::unique_ptr<sqlite3, Close> db, std::filesystem::path path);
   std::unique_ptr<sqlite3, Close> db_;
   std::filesystem::path path_;
+  // After db_, so that the kept statements are finalized before the connection closes.
+  std::unique_ptr<StatementCache, DeleteCache> cache_;
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() was called.
