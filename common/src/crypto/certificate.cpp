@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include "signet/core/error.h"
+#include "signet/crypto/key.h"
 #include "signet/crypto/primitives.h"
 
 namespace signet::crypto {
@@ -178,7 +179,161 @@ bool Certificate::issued_by(const Certificate& issuer) const {
 
 Bytes Certificate::sha256_fingerprint() const { return sha256(der_); }
 
+namespace {
+
+// One DER element: its tag, and where its contents start and end within the buffer.
+struct Tlv {
+  std::uint8_t tag = 0;
+  std::size_t begin = 0;  // the tag byte
+  std::size_t body = 0;   // the first content byte
+  std::size_t end = 0;    // one past the last content byte
+};
+
+// Reads the element at `at`, which must end at or before `limit`. Low tag numbers and definite
+// lengths only (DER); anything else is left to d2i_X509_REQ.
+std::optional<Tlv> read_tlv(ByteView der, std::size_t at, std::size_t limit) {
+  if (limit > der.size() || at + 2 > limit) return std::nullopt;
+  Tlv t;
+  t.begin = at;
+  t.tag = der[at];
+  if ((t.tag & 0x1f) == 0x1f) return std::nullopt;
+  std::size_t pos = at + 1;
+  std::size_t length = der[pos++];
+  if (length & 0x80) {
+    const std::size_t bytes = length & 0x7f;
+    if (bytes == 0 || bytes > 3 || pos + bytes > limit) return std::nullopt;
+    length = 0;
+    for (std::size_t i = 0; i < bytes; ++i) length = (length << 8) | der[pos++];
+  }
+  if (length > limit - pos) return std::nullopt;
+  t.body = pos;
+  t.end = pos + length;
+  return t;
+}
+
+// d2i of `type` over exactly [begin, end) of `der`; nullptr unless it consumes all of it.
+template <typename T, T* (*D2i)(T**, const unsigned char**, long), void (*Free)(T*)>
+std::unique_ptr<T, ossl::Deleter<Free>> d2i_exact(ByteView der, std::size_t begin, std::size_t end) {
+  const unsigned char* p = der.data() + begin;
+  std::unique_ptr<T, ossl::Deleter<Free>> out{D2i(nullptr, &p, static_cast<long>(end - begin))};
+  if (out && p != der.data() + end) out.reset();
+  return out;
+}
+
+// The key-decoder hint for an SPKI algorithm (the decoder is cached per key type).
+std::optional<KeyAlgorithm> decoder_hint(const ASN1_OBJECT* algorithm) {
+  switch (OBJ_obj2nid(algorithm)) {
+    case NID_X9_62_id_ecPublicKey: return KeyAlgorithm::EcP256;  // the EC decoder, any curve
+    case NID_rsaEncryption: return KeyAlgorithm::Rsa2048;        // the RSA decoder, any size
+    case NID_ED25519: return KeyAlgorithm::Ed25519;
+    default: return std::nullopt;
+  }
+}
+
+// Copies the SPKI's algorithm and key bits into `pub` without decoding the key.
+bool copy_spki(X509_PUBKEY* pub, const X509_ALGOR* algorithm, const ASN1_BIT_STRING* bits) {
+  const ASN1_OBJECT* oid = nullptr;
+  int parameter_type = V_ASN1_UNDEF;
+  const void* parameter = nullptr;
+  X509_ALGOR_get0(&oid, &parameter_type, &parameter, algorithm);
+  void* copy = nullptr;
+  switch (parameter_type) {
+    case V_ASN1_UNDEF:
+    case V_ASN1_NULL: break;
+    case V_ASN1_OBJECT:  // a named curve
+      copy = OBJ_dup(static_cast<const ASN1_OBJECT*>(parameter));
+      if (copy == nullptr) return false;
+      break;
+    default: return false;  // explicit parameters and the like: the slow path
+  }
+  if ((bits->flags & 0x07) != 0 && (bits->flags & ASN1_STRING_FLAG_BITS_LEFT) != 0) return false;
+  const int length = ASN1_STRING_length(bits);
+  auto* data = static_cast<unsigned char*>(OPENSSL_memdup(ASN1_STRING_get0_data(bits), static_cast<std::size_t>(length)));
+  ASN1_OBJECT* oid_copy = OBJ_dup(oid);
+  if ((data == nullptr && length > 0) || oid_copy == nullptr ||
+      X509_PUBKEY_set0_param(pub, oid_copy, parameter_type, copy, data, length) != 1) {
+    OPENSSL_free(data);
+    ASN1_OBJECT_free(oid_copy);
+    if (parameter_type == V_ASN1_OBJECT) ASN1_OBJECT_free(static_cast<ASN1_OBJECT*>(copy));
+    return false;
+  }
+  return true;
+}
+
+using AlgorPtr = std::unique_ptr<X509_ALGOR, ossl::Deleter<X509_ALGOR_free>>;
+using BitStringPtr = std::unique_ptr<ASN1_BIT_STRING, ossl::Deleter<ASN1_BIT_STRING_free>>;
+
+}  // namespace
+
+// CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm, signature }
+// CertificationRequestInfo ::= SEQUENCE { version INTEGER (0), subject Name,
+//                                         subjectPKInfo SubjectPublicKeyInfo, attributes [0] }
+// Each part but the key is parsed with OpenSSL's own d2i; the key with the cached decoder.
+std::optional<CertificateRequest> CertificateRequest::try_fast(ByteView der) {
+  const auto outer = read_tlv(der, 0, der.size());
+  if (!outer || outer->tag != 0x30 || outer->end != der.size()) return std::nullopt;
+  const auto info = read_tlv(der, outer->body, outer->end);
+  if (!info || info->tag != 0x30) return std::nullopt;
+  const auto sig_alg = read_tlv(der, info->end, outer->end);
+  if (!sig_alg || sig_alg->tag != 0x30) return std::nullopt;
+  const auto signature = read_tlv(der, sig_alg->end, outer->end);
+  if (!signature || signature->tag != 0x03 || signature->end != outer->end) return std::nullopt;
+
+  const auto version = read_tlv(der, info->body, info->end);
+  if (!version || version->tag != 0x02 || version->end != version->body + 1 || der[version->body] != 0) {
+    return std::nullopt;
+  }
+  const auto subject = read_tlv(der, version->end, info->end);
+  if (!subject || subject->tag != 0x30) return std::nullopt;
+  const auto spki = read_tlv(der, subject->end, info->end);
+  if (!spki || spki->tag != 0x30) return std::nullopt;
+  const auto attributes = read_tlv(der, spki->end, info->end);
+  if (!attributes || attributes->tag != 0xa0 || attributes->end != info->end) return std::nullopt;
+  const auto key_alg = read_tlv(der, spki->body, spki->end);
+  if (!key_alg || key_alg->tag != 0x30) return std::nullopt;
+  const auto key_bits = read_tlv(der, key_alg->end, spki->end);
+  if (!key_bits || key_bits->tag != 0x03 || key_bits->end != spki->end) return std::nullopt;
+
+  const AlgorPtr key_algorithm = d2i_exact<X509_ALGOR, d2i_X509_ALGOR, X509_ALGOR_free>(der, key_alg->begin, key_alg->end);
+  const BitStringPtr key_bit_string =
+      d2i_exact<ASN1_BIT_STRING, d2i_ASN1_BIT_STRING, ASN1_BIT_STRING_free>(der, key_bits->begin, key_bits->end);
+  if (!key_algorithm || !key_bit_string) return std::nullopt;
+  ossl::Pkey key = parse_public_key_der(der.subspan(spki->begin, spki->end - spki->begin),
+                                        decoder_hint(key_algorithm->algorithm));
+  if (!key) return std::nullopt;
+
+  ossl::X509ReqPtr req{X509_REQ_new()};
+  if (!req || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1) return std::nullopt;
+  const auto name = d2i_exact<X509_NAME, d2i_X509_NAME, X509_NAME_free>(der, subject->begin, subject->end);
+  if (!name || X509_REQ_set_subject_name(req.get(), name.get()) != 1) return std::nullopt;
+  if (!copy_spki(X509_REQ_get_X509_PUBKEY(req.get()), key_algorithm.get(), key_bit_string.get())) {
+    return std::nullopt;
+  }
+  for (std::size_t at = attributes->body; at < attributes->end;) {
+    const auto attribute = read_tlv(der, at, attributes->end);
+    if (!attribute || attribute->tag != 0x30) return std::nullopt;
+    const auto parsed =
+        d2i_exact<X509_ATTRIBUTE, d2i_X509_ATTRIBUTE, X509_ATTRIBUTE_free>(der, attribute->begin, attribute->end);
+    if (!parsed || X509_REQ_add1_attr(req.get(), parsed.get()) != 1) return std::nullopt;
+    at = attribute->end;
+  }
+  AlgorPtr algorithm = d2i_exact<X509_ALGOR, d2i_X509_ALGOR, X509_ALGOR_free>(der, sig_alg->begin, sig_alg->end);
+  BitStringPtr bits =
+      d2i_exact<ASN1_BIT_STRING, d2i_ASN1_BIT_STRING, ASN1_BIT_STRING_free>(der, signature->begin, signature->end);
+  if (!algorithm || !bits || X509_REQ_set1_signature_algo(req.get(), algorithm.get()) != 1) return std::nullopt;
+  X509_REQ_set0_signature(req.get(), bits.release());
+
+  CertificateRequest out(std::shared_ptr<X509_REQ>(req.release(), X509_REQ_free), Bytes(der.begin(), der.end()));
+  out.key_ = std::shared_ptr<EVP_PKEY>(key.release(), EVP_PKEY_free);
+  out.info_offset_ = info->begin;
+  out.info_length_ = info->end - info->begin;
+  return out;
+}
+
 std::optional<CertificateRequest> CertificateRequest::try_from_der(ByteView der) {
+  std::optional<CertificateRequest> fast = try_fast(der);
+  ERR_clear_error();
+  if (fast) return fast;
   const unsigned char* p = der.data();
   X509_REQ* raw = d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size()));
   if (raw == nullptr || p != der.data() + der.size()) {
@@ -216,6 +371,7 @@ std::string CertificateRequest::subject() const {
 }
 
 EVP_PKEY* CertificateRequest::public_key() const {
+  if (key_) return key_.get();
   EVP_PKEY* key = X509_REQ_get0_pubkey(x509_req());
   if (key == nullptr) ERR_clear_error();
   return key;
@@ -223,7 +379,26 @@ EVP_PKEY* CertificateRequest::public_key() const {
 
 bool CertificateRequest::signature_valid() const {
   EVP_PKEY* key = public_key();
-  const bool ok = key != nullptr && X509_REQ_verify(x509_req(), key) == 1;
+  if (key == nullptr) return false;
+  if (info_length_ == 0) {
+    const bool ok = X509_REQ_verify(x509_req(), key) == 1;
+    ERR_clear_error();
+    return ok;
+  }
+  // Over the received bytes of certificationRequestInfo (as d2i_X509_REQ's cached encoding
+  // would be), not a re-encoding: an ASN1_ANY SEQUENCE is written out exactly as held.
+  const X509_ALGOR* algorithm = nullptr;
+  const ASN1_BIT_STRING* signature = nullptr;
+  X509_REQ_get0_signature(x509_req(), &signature, &algorithm);
+  std::unique_ptr<ASN1_STRING, ossl::Deleter<ASN1_STRING_free>> info{ASN1_STRING_type_new(V_ASN1_SEQUENCE)};
+  bool ok = info && ASN1_STRING_set(info.get(), der_.data() + info_offset_, static_cast<int>(info_length_)) == 1;
+  if (ok) {
+    ASN1_TYPE as_any{};
+    as_any.type = V_ASN1_SEQUENCE;
+    as_any.value.sequence = info.get();
+    ok = ASN1_item_verify_ex(ASN1_ITEM_rptr(ASN1_ANY), algorithm, signature, &as_any, nullptr, key, nullptr,
+                             nullptr) == 1;
+  }
   ERR_clear_error();
   return ok;
 }
@@ -332,7 +507,15 @@ std::string to_pem(const Certificate& cert) {
 }
 
 std::string to_pem(const CertificateRequest& req) {
-  return pem_of<X509_REQ, PEM_write_bio_X509_REQ>(req.x509_req());
+  // From the DER as received or built, never a re-encoding of the parsed fields.
+  ossl::Bio bio{BIO_new(BIO_s_mem())};
+  if (!bio || PEM_write_bio(bio.get(), "CERTIFICATE REQUEST", "", req.der().data(),
+                            static_cast<long>(req.der().size())) <= 0) {
+    throw_openssl(ErrorKind::Crypto, "encode-failed", "PEM encoding failed");
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
 }
 
 }  // namespace signet::crypto

@@ -239,12 +239,27 @@ crypto::CertificateRequest parse_csr(std::string_view text) {
         text.find("-----BEGIN NEW CERTIFICATE REQUEST-----") == std::string_view::npos) {
       throw bad("is PEM of another kind");
     }
+    // The first CERTIFICATE REQUEST block (others, a key say, are skipped), then the DER parse,
+    // which decodes the key with a cached decoder.
     ossl::Bio bio{BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))};
-    ossl::X509ReqPtr req{PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr)};
+    std::optional<crypto::CertificateRequest> req;
+    for (;;) {
+      char* name = nullptr;
+      char* header = nullptr;
+      unsigned char* data = nullptr;
+      long length = 0;
+      if (PEM_read_bio(bio.get(), &name, &header, &data, &length) != 1) break;
+      const std::string_view label = name;
+      const bool request = label == "CERTIFICATE REQUEST" || label == "NEW CERTIFICATE REQUEST";
+      if (request) req = crypto::CertificateRequest::try_from_der(ByteView(data, static_cast<std::size_t>(length)));
+      OPENSSL_free(name);
+      OPENSSL_free(header);
+      OPENSSL_free(data);
+      if (request) break;
+    }
     ERR_clear_error();
     if (!req) throw bad("does not parse (truncated or damaged PEM)");
-    // Parsed once: a second parse from the DER would cost another key decoder (~100 us).
-    return crypto::CertificateRequest::adopt(std::move(req));
+    return *std::move(req);
   }
   auto req = crypto::CertificateRequest::try_from_der(
       ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
