@@ -263,6 +263,20 @@ bool copy_spki(X509_PUBKEY* pub, const X509_ALGOR* algorithm, const ASN1_BIT_STR
 using AlgorPtr = std::unique_ptr<X509_ALGOR, ossl::Deleter<X509_ALGOR_free>>;
 using BitStringPtr = std::unique_ptr<ASN1_BIT_STRING, ossl::Deleter<ASN1_BIT_STRING_free>>;
 
+// An AlgorithmIdentifier followed by a BIT STRING: the shape of both an SPKI's contents and the
+// tail of a signed structure. Both null unless each parses exactly.
+struct AlgorithmAndBits {
+  AlgorPtr algorithm;
+  BitStringPtr bits;
+};
+
+AlgorithmAndBits read_algorithm_and_bits(ByteView der, const Tlv& algorithm, const Tlv& bits) {
+  AlgorithmAndBits out{d2i_exact<X509_ALGOR, d2i_X509_ALGOR, X509_ALGOR_free>(der, algorithm.begin, algorithm.end),
+                       d2i_exact<ASN1_BIT_STRING, d2i_ASN1_BIT_STRING, ASN1_BIT_STRING_free>(der, bits.begin, bits.end)};
+  if (!out.algorithm || !out.bits) out = {};
+  return out;
+}
+
 }  // namespace
 
 // CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm, signature }
@@ -294,19 +308,17 @@ std::optional<CertificateRequest> CertificateRequest::try_fast(ByteView der) {
   const auto key_bits = read_tlv(der, key_alg->end, spki->end);
   if (!key_bits || key_bits->tag != 0x03 || key_bits->end != spki->end) return std::nullopt;
 
-  const AlgorPtr key_algorithm = d2i_exact<X509_ALGOR, d2i_X509_ALGOR, X509_ALGOR_free>(der, key_alg->begin, key_alg->end);
-  const BitStringPtr key_bit_string =
-      d2i_exact<ASN1_BIT_STRING, d2i_ASN1_BIT_STRING, ASN1_BIT_STRING_free>(der, key_bits->begin, key_bits->end);
-  if (!key_algorithm || !key_bit_string) return std::nullopt;
+  const AlgorithmAndBits key_info = read_algorithm_and_bits(der, *key_alg, *key_bits);
+  if (!key_info.algorithm) return std::nullopt;
   ossl::Pkey key = parse_public_key_der(der.subspan(spki->begin, spki->end - spki->begin),
-                                        decoder_hint(key_algorithm->algorithm));
+                                        decoder_hint(key_info.algorithm->algorithm));
   if (!key) return std::nullopt;
 
   ossl::X509ReqPtr req{X509_REQ_new()};
   if (!req || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1) return std::nullopt;
   const auto name = d2i_exact<X509_NAME, d2i_X509_NAME, X509_NAME_free>(der, subject->begin, subject->end);
   if (!name || X509_REQ_set_subject_name(req.get(), name.get()) != 1) return std::nullopt;
-  if (!copy_spki(X509_REQ_get_X509_PUBKEY(req.get()), key_algorithm.get(), key_bit_string.get())) {
+  if (!copy_spki(X509_REQ_get_X509_PUBKEY(req.get()), key_info.algorithm.get(), key_info.bits.get())) {
     return std::nullopt;
   }
   for (std::size_t at = attributes->body; at < attributes->end;) {
@@ -317,11 +329,11 @@ std::optional<CertificateRequest> CertificateRequest::try_fast(ByteView der) {
     if (!parsed || X509_REQ_add1_attr(req.get(), parsed.get()) != 1) return std::nullopt;
     at = attribute->end;
   }
-  AlgorPtr algorithm = d2i_exact<X509_ALGOR, d2i_X509_ALGOR, X509_ALGOR_free>(der, sig_alg->begin, sig_alg->end);
-  BitStringPtr bits =
-      d2i_exact<ASN1_BIT_STRING, d2i_ASN1_BIT_STRING, ASN1_BIT_STRING_free>(der, signature->begin, signature->end);
-  if (!algorithm || !bits || X509_REQ_set1_signature_algo(req.get(), algorithm.get()) != 1) return std::nullopt;
-  X509_REQ_set0_signature(req.get(), bits.release());
+  AlgorithmAndBits signed_by = read_algorithm_and_bits(der, *sig_alg, *signature);
+  if (!signed_by.algorithm || X509_REQ_set1_signature_algo(req.get(), signed_by.algorithm.get()) != 1) {
+    return std::nullopt;
+  }
+  X509_REQ_set0_signature(req.get(), signed_by.bits.release());
 
   CertificateRequest out(std::shared_ptr<X509_REQ>(req.release(), X509_REQ_free), Bytes(der.begin(), der.end()));
   out.key_ = std::shared_ptr<EVP_PKEY>(key.release(), EVP_PKEY_free);
