@@ -34,17 +34,6 @@ TimePoint to_time_point(const ASN1_TIME* t) {
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-template <typename T, auto PemWrite>
-std::string pem_of(T* obj) {
-  ossl::Bio bio{BIO_new(BIO_s_mem())};
-  if (!bio || PemWrite(bio.get(), obj) != 1) {
-    throw_openssl(ErrorKind::Crypto, "encode-failed", "PEM encoding failed");
-  }
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
-}
-
 void add_ext(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, ctx, nid, value);
   const bool ok = ext != nullptr && X509_add_ext(cert, ext, -1) == 1;
@@ -230,6 +219,20 @@ std::optional<KeyAlgorithm> decoder_hint(const ASN1_OBJECT* algorithm) {
   }
 }
 
+// An id-ecPublicKey SPKI with a named curve (RFC 5480 2.1.1) through ec_public_key; null for
+// anything else, which the caller decodes in full.
+ossl::Pkey named_curve_key(const X509_ALGOR& algorithm, const ASN1_BIT_STRING& bits) {
+  const ASN1_OBJECT* oid = nullptr;
+  int parameter_type = V_ASN1_UNDEF;
+  const void* parameter = nullptr;
+  X509_ALGOR_get0(&oid, &parameter_type, &parameter, &algorithm);
+  if (OBJ_obj2nid(oid) != NID_X9_62_id_ecPublicKey || parameter_type != V_ASN1_OBJECT) return nullptr;
+  if ((bits.flags & ASN1_STRING_FLAG_BITS_LEFT) != 0 && (bits.flags & 0x07) != 0) return nullptr;
+  const int curve = OBJ_obj2nid(static_cast<const ASN1_OBJECT*>(parameter));
+  if (curve == NID_undef) return nullptr;
+  return ec_public_key(curve, ByteView(ASN1_STRING_get0_data(&bits), static_cast<std::size_t>(ASN1_STRING_length(&bits))));
+}
+
 // Copies the SPKI's algorithm and key bits into `pub` without decoding the key.
 bool copy_spki(X509_PUBKEY* pub, const X509_ALGOR* algorithm, const ASN1_BIT_STRING* bits) {
   const ASN1_OBJECT* oid = nullptr;
@@ -310,8 +313,11 @@ std::optional<CertificateRequest> CertificateRequest::try_fast(ByteView der) {
 
   const AlgorithmAndBits key_info = read_algorithm_and_bits(der, *key_alg, *key_bits);
   if (!key_info.algorithm) return std::nullopt;
-  ossl::Pkey key = parse_public_key_der(der.subspan(spki->begin, spki->end - spki->begin),
-                                        decoder_hint(key_info.algorithm->algorithm));
+  ossl::Pkey key = named_curve_key(*key_info.algorithm, *key_info.bits);
+  if (!key) {
+    key = parse_public_key_der(der.subspan(spki->begin, spki->end - spki->begin),
+                               decoder_hint(key_info.algorithm->algorithm));
+  }
   if (!key) return std::nullopt;
 
   ossl::X509ReqPtr req{X509_REQ_new()};
@@ -514,20 +520,23 @@ CertificateRequest make_request(const EVP_PKEY* key, const std::string& common_n
   return make_request(key, NameEntries{{"CN", common_name}});
 }
 
-std::string to_pem(const Certificate& cert) {
-  return pem_of<X509, PEM_write_bio_X509>(cert.x509());
-}
+namespace {
 
-std::string to_pem(const CertificateRequest& req) {
-  // From the DER as received or built, never a re-encoding of the parsed fields.
+// PEM of DER as held: the bytes received or built, never a re-encoding of the parsed fields.
+std::string pem_of_der(const char* label, const Bytes& der) {
   ossl::Bio bio{BIO_new(BIO_s_mem())};
-  if (!bio || PEM_write_bio(bio.get(), "CERTIFICATE REQUEST", "", req.der().data(),
-                            static_cast<long>(req.der().size())) <= 0) {
+  if (!bio || PEM_write_bio(bio.get(), label, "", der.data(), static_cast<long>(der.size())) <= 0) {
     throw_openssl(ErrorKind::Crypto, "encode-failed", "PEM encoding failed");
   }
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(len));
 }
+
+}  // namespace
+
+std::string to_pem(const Certificate& cert) { return pem_of_der("CERTIFICATE", cert.der()); }
+
+std::string to_pem(const CertificateRequest& req) { return pem_of_der("CERTIFICATE REQUEST", req.der()); }
 
 }  // namespace signet::crypto

@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
+#include <openssl/objects.h>
 #include <openssl/rsa.h>
 
 #include <openssl/decoder.h>
@@ -206,6 +207,47 @@ ossl::Pkey decode(ByteView der, const char* structure, int selection,
 
 ossl::Pkey parse_public_key_der(ByteView der, std::optional<KeyAlgorithm> expected) {
   return decode(der, "SubjectPublicKeyInfo", EVP_PKEY_PUBLIC_KEY, expected);
+}
+
+namespace {
+
+// A key with the domain parameters of one named curve and no point: what ec_public_key copies.
+ossl::Pkey ec_parameters_key(int curve_nid) {
+  const char* name = OBJ_nid2sn(curve_nid);
+  ossl::PkeyCtx ctx{EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr)};
+  if (name == nullptr || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1) return nullptr;
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(name), 0),
+      OSSL_PARAM_construct_end()};
+  EVP_PKEY* key = nullptr;
+  if (EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_KEY_PARAMETERS, params) != 1) return nullptr;
+  return ossl::Pkey(key);
+}
+
+}  // namespace
+
+ossl::Pkey ec_public_key(int curve_nid, ByteView point) {
+  // Only the two SEC 1 forms; anything else (the point at infinity, hybrid forms) is left to the
+  // general decoder, so that this never accepts what it would refuse.
+  if (point.empty() || (point[0] != 0x04 && point[0] != 0x02 && point[0] != 0x03)) return nullptr;
+  thread_local std::map<int, ossl::Pkey> curves;
+  auto found = curves.find(curve_nid);
+  if (found == curves.end()) {
+    ossl::Pkey parameters = ec_parameters_key(curve_nid);
+    if (!parameters) {
+      ERR_clear_error();
+      return nullptr;
+    }
+    found = curves.emplace(curve_nid, std::move(parameters)).first;
+  }
+  const std::size_t field = static_cast<std::size_t>((EVP_PKEY_get_bits(found->second.get()) + 7) / 8);
+  if (point.size() != (point[0] == 0x04 ? 1 + 2 * field : 1 + field)) return nullptr;
+  ossl::Pkey key{EVP_PKEY_dup(found->second.get())};
+  if (!key || EVP_PKEY_set1_encoded_public_key(key.get(), point.data(), point.size()) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  return key;
 }
 
 ossl::Pkey parse_private_key_der(ByteView der, std::optional<KeyAlgorithm> expected) {

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/objects.h>
 
 #include <map>
 #include <string>
@@ -198,6 +201,66 @@ TEST(ParseDer, UnsupportedKeysStillParseSoTheCheckCanNameThem) {
   ASSERT_TRUE(parsed);
   EXPECT_EQ(describe_key(parsed.get()), "RSA 1024-bit");
   EXPECT_FALSE(algorithm_of(parsed.get()).has_value());
+}
+
+// ---- EC public keys from a curve and a point ----------------------------------------------------
+
+// The key's point in the given SEC 1 form.
+Bytes ec_point(const EVP_PKEY* key, bool compressed) {
+  ossl::Pkey copy{EVP_PKEY_dup(const_cast<EVP_PKEY*>(key))};
+  EXPECT_EQ(EVP_PKEY_set_utf8_string_param(copy.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                           compressed ? "compressed" : "uncompressed"), 1);
+  Bytes point(200);
+  std::size_t length = 0;
+  EXPECT_EQ(EVP_PKEY_get_octet_string_param(copy.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point.data(),
+                                            point.size(), &length), 1);
+  point.resize(length);
+  return point;
+}
+
+TEST(EcPublicKey, GivesTheSameKeyAsTheDecoderInBothPointForms) {
+  for (const auto& [curve, key] : {std::pair{NID_X9_62_prime256v1, ossl::Pkey(EVP_EC_gen("P-256"))},
+                                   std::pair{NID_secp384r1, ossl::Pkey(EVP_EC_gen("P-384"))},
+                                   std::pair{NID_secp521r1, ossl::Pkey(EVP_EC_gen("P-521"))},
+                                   std::pair{NID_secp256k1, secp256k1()}}) {
+    SCOPED_TRACE(OBJ_nid2sn(curve));
+    for (const bool compressed : {false, true}) {
+      const ossl::Pkey built = ec_public_key(curve, ec_point(key.get(), compressed));
+      ASSERT_TRUE(built);
+      EXPECT_TRUE(same_public_key(built.get(), key.get()));
+      EXPECT_EQ(EVP_PKEY_get_bits(built.get()), EVP_PKEY_get_bits(key.get()));
+      EXPECT_TRUE(pairwise_consistent(key.get(), built.get())) << "it verifies the key's signatures";
+      // It keeps the form it was given, as a decoded key does: a certificate for it keeps it too.
+      EXPECT_EQ(ec_point(built.get(), compressed), ec_point(key.get(), compressed));
+      ossl::Pkey decoded = parse_public_key_der(public_key_der(built.get()));
+      ASSERT_TRUE(decoded);
+      EXPECT_TRUE(same_public_key(decoded.get(), key.get()));
+    }
+  }
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
+TEST(EcPublicKey, RefusesPointsOffTheCurveOrInAnotherFormAndUnknownCurves) {
+  const ossl::Pkey key{EVP_EC_gen("P-256")};
+  const Bytes good = ec_point(key.get(), false);
+  ASSERT_EQ(good.size(), 65u);
+  Bytes off_curve = good;
+  off_curve[40] ^= 0x01;
+  EXPECT_FALSE(ec_public_key(NID_X9_62_prime256v1, off_curve));
+  EXPECT_FALSE(ec_public_key(NID_X9_62_prime256v1, Bytes{0x00})) << "the point at infinity";
+  EXPECT_FALSE(ec_public_key(NID_X9_62_prime256v1, Bytes{})) << "empty";
+  EXPECT_FALSE(ec_public_key(NID_X9_62_prime256v1, ByteView(good).first(64))) << "truncated";
+  Bytes longer = good;
+  longer.push_back(0x00);
+  EXPECT_FALSE(ec_public_key(NID_X9_62_prime256v1, longer)) << "a trailing byte";
+  Bytes hybrid = good;
+  hybrid[0] = 0x06;
+  EXPECT_FALSE(ec_public_key(NID_X9_62_prime256v1, hybrid)) << "the hybrid form";
+  EXPECT_FALSE(ec_public_key(NID_secp384r1, good)) << "a P-256 point is not a P-384 point";
+  EXPECT_FALSE(ec_public_key(NID_rsaEncryption, good)) << "not a curve";
+  EXPECT_FALSE(ec_public_key(NID_undef, good));
+  EXPECT_EQ(ERR_peek_error(), 0u);
+  EXPECT_TRUE(ec_public_key(NID_X9_62_prime256v1, good)) << "and still works after the refusals";
 }
 
 // ---- fingerprints and comparison --------------------------------------------------------------

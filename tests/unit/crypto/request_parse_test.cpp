@@ -35,19 +35,30 @@ const std::vector<Sample>& samples() {
   static const std::vector<Sample> all = [] {
     const test::TempDir dir;
     std::vector<Sample> out;
-    const std::vector<std::pair<std::string, std::vector<std::string>>> keys = {
+    struct KeySpec {
+      std::string name;
+      std::vector<std::string> options;
+      bool compressed = false;  // the EC point in compressed form (SEC 1 2.3.3)
+    };
+    const std::vector<KeySpec> keys = {
         {"ec-p256", {"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"}},
+        {"ec-p256-compressed", {"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"}, true},
         {"ec-p384", {"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"}},
+        {"ec-p521", {"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"}},
         {"rsa-2048", {"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"}},
         {"rsa-pss-2048", {"-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048"}},
         {"ed25519", {"-algorithm", "ED25519"}},
     };
-    for (const auto& [name, options] : keys) {
+    for (const auto& [name, options, compressed] : keys) {
       const std::string key = (dir.path() / (name + ".key")).string();
       const std::string csr = (dir.path() / (name + ".der")).string();
       std::vector<std::string> gen = {"genpkey", "-out", key};
       gen.insert(gen.end(), options.begin(), options.end());
       (void)test::openssl(gen);
+      if (compressed) {
+        (void)test::openssl({"pkey", "-in", key, "-ec_conv_form", "compressed", "-out", key + ".c"});
+        std::filesystem::rename(key + ".c", key);
+      }
       (void)test::openssl({"req", "-new", "-key", key, "-subj", "/O=Example Ltd/CN=www.example.com", "-addext",
                            "subjectAltName=DNS:www.example.com,DNS:example.com,IP:192.0.2.7,email:ops@example.com",
                            "-outform", "DER", "-out", csr});
