@@ -132,8 +132,7 @@ int issue(const GlobalOptions& g, const IssuanceOptions& o) {
   issuance::Issuer issuer(signer, ledger);
   const issuance::IssuanceResult result = issuer.issue(profile->second, csr, validity, operator_actor());
 
-  std::string pem = crypto::to_pem(result.certificate) + crypto::to_pem(signer->ca_certificate());
-  for (const auto& c : signer->chain()) pem += crypto::to_pem(c);
+  const std::string pem = crypto::to_pem(result.certificate) + signer->ca_chain_pem();
   // The certificate is in the database already; the file is a copy (temp file, fsync, rename).
   file::write_atomic(o.out, as_bytes(pem), 0644, true);
   if (o.json) {

@@ -220,12 +220,10 @@ void issue(CaContext& ca, HttpRequest& req, Responder respond) {
             return;
           }
           const issuance::IssuanceResult& r = *result;
-          std::string chain = crypto::to_pem(ca.signer->ca_certificate());
-          for (const auto& c : ca.signer->chain()) chain += crypto::to_pem(c);
           const std::string serial = r.intent.serial.hex();
           json out{{"serial", serial},
                    {"certificate", crypto::to_pem(r.certificate)},
-                   {"chain", chain},
+                   {"chain", ca.signer->ca_chain_pem()},
                    {"profile", r.intent.profile},
                    {"names", r.intent.names},
                    {"not_before", rfc3339(std::chrono::system_clock::to_time_t(r.intent.not_before))},

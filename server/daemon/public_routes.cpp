@@ -78,8 +78,7 @@ void crl_route(Router& router, CaContext& ca, const std::string& path, bool delt
 
 void register_public_routes(Router& router, CaContext& ca) {
   const std::string ca_der = as_string(ca.signer->ca_certificate().der());
-  std::string ca_pem = crypto::to_pem(ca.signer->ca_certificate());
-  for (const auto& c : ca.signer->chain()) ca_pem += crypto::to_pem(c);
+  const std::string ca_pem = ca.signer->ca_chain_pem();
 
   router.add("GET", "/ca.crt", kBoth, [ca_der](HttpRequest&, Responder respond) {
     HttpResponse r;

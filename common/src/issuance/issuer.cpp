@@ -44,25 +44,32 @@ void Issuer::on_intent_recorded(std::shared_ptr<Pending> pending, std::exception
                                   [this, pending](std::exception_ptr e) { on_intent_recorded(pending, e); });
       return;
     }
-    pending->done(std::nullopt, error);
+    finish(std::move(pending), nullptr, error);
     return;
   }
   // The committer thread must never sign: hand the work to the executor.
   executor_([this, pending] {
-    std::optional<crypto::Certificate> cert;
+    std::shared_ptr<const crypto::Certificate> cert;
     try {
-      cert = signer_->sign_certificate(pending->approved.tmpl);
+      cert = std::make_shared<const crypto::Certificate>(signer_->sign_certificate(pending->approved.tmpl));
     } catch (...) {
       pending->done(std::nullopt, std::current_exception());
       return;
     }
-    ledger_.record_issued_async(*cert, [pending, cert](std::exception_ptr e) {
-      if (e) {
-        pending->done(std::nullopt, e);
-      } else {
-        pending->done(IssuanceResult{*cert, pending->approved.intent}, nullptr);
-      }
-    });
+    ledger_.record_issued_async(*cert, [this, pending, cert](std::exception_ptr e) { finish(pending, cert, e); });
+  });
+}
+
+void Issuer::finish(std::shared_ptr<Pending> pending, std::shared_ptr<const crypto::Certificate> cert,
+                    std::exception_ptr error) {
+  // Called on the committer thread; the answer (PEM, JSON, the response) is built on the
+  // executor so that the committer can start on the next batch.
+  executor_([pending = std::move(pending), cert = std::move(cert), error] {
+    if (error) {
+      pending->done(std::nullopt, error);
+    } else {
+      pending->done(IssuanceResult{*cert, pending->approved.intent}, nullptr);
+    }
   });
 }
 

@@ -207,14 +207,12 @@ bool set_public_key_fast(X509* cert, const EVP_PKEY* key) {
       if (curve == NID_undef) curve = EC_curve_nist2nid(group);  // "P-256"
       // "pub" keeps the key's point format (a compressed point stays compressed), as the encoder
       // does; "encoded-pub-key" would always give the uncompressed form.
+      // One call with room for the largest point (P-521 uncompressed: 133 bytes): asking for the
+      // size first would encode the point twice.
+      Bytes point(160);
       std::size_t point_len = 0;
-      if (curve == NID_undef ||
-          EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, nullptr, 0, &point_len) != 1) {
-        break;
-      }
-      Bytes point(point_len);
-      if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size(),
-                                          &point_len) != 1) {
+      if (curve == NID_undef || EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                                                point.size(), &point_len) != 1) {
         break;
       }
       point.resize(point_len);
@@ -326,6 +324,8 @@ CaSigner::CaSigner(ossl::Pkey ca_key, crypto::Certificate ca_certificate,
   }
   digest_ = signature_digest(key_.get());
   require_valid_base_url(urls_.base);
+  ca_chain_pem_ = crypto::to_pem(ca_);
+  for (const auto& c : chain_) ca_chain_pem_ += crypto::to_pem(c);
 
   // CertID hashes (RFC 6960 4.1.1): over the issuer's name DER and its key's BIT STRING value.
   const X509_NAME* ca_name = X509_get_subject_name(ca_.x509());

@@ -43,8 +43,9 @@ class Issuer {
          const Clock& clock = SystemClock::instance());
 
   // Policy runs on the calling thread (and throws from here for a refused request); the callback
-  // gets the stored certificate, or the storage or signing error, on the executor or the committer
-  // thread. It is called exactly once when this returns without throwing.
+  // gets the stored certificate, or the storage or signing error, on the executor (never on the
+  // store's committer thread, unless the executor is the inline default). It is called exactly once
+  // when this returns without throwing.
   void issue_async(const Profile& profile, const crypto::CertificateRequest& csr,
                    std::optional<std::chrono::seconds> validity, const std::string& client, Callback done);
   // Blocking form.
@@ -55,6 +56,8 @@ class Issuer {
 
  private:
   void on_intent_recorded(std::shared_ptr<Pending> pending, std::exception_ptr error);
+  void finish(std::shared_ptr<Pending> pending, std::shared_ptr<const crypto::Certificate> cert,
+              std::exception_ptr error);
   std::shared_ptr<const CaSigner> signer_;
   Ledger& ledger_;
   Executor executor_;

@@ -97,6 +97,8 @@ class CaSigner {
 
   [[nodiscard]] const crypto::Certificate& ca_certificate() const noexcept { return ca_; }
   [[nodiscard]] const std::vector<crypto::Certificate>& chain() const noexcept { return chain_; }
+  // The CA certificate and then `chain`, PEM: what clients get after their own certificate.
+  [[nodiscard]] const std::string& ca_chain_pem() const noexcept { return ca_chain_pem_; }
   [[nodiscard]] const PublicUrls& urls() const noexcept { return urls_; }
   // SHA-1 of the CA's subject name DER and of its public key BIT STRING: the CertID hashes an
   // OCSP request must carry (with SHA-1; the SHA-256 ones are accepted too).
@@ -128,6 +130,7 @@ class CaSigner {
   ossl::Pkey key_;
   crypto::Certificate ca_;
   std::vector<crypto::Certificate> chain_;
+  std::string ca_chain_pem_;
   PublicUrls urls_;
   Bytes name_sha1_, key_sha1_, name_sha256_, key_sha256_;
   // Built once by the constructor and only read afterwards, so that signing does no parsing.
