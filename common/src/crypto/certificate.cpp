@@ -178,14 +178,19 @@ struct Tlv {
   std::size_t end = 0;    // one past the last content byte
 };
 
-// Reads the element at `at`, which must end at or before `limit`. Low tag numbers and definite
-// lengths only (DER); anything else is left to d2i_X509_REQ.
-std::optional<Tlv> read_tlv(ByteView der, std::size_t at, std::size_t limit) {
+// Whether an element may be followed by others before `limit`, or must be the last one.
+enum class Extent { Any, ToLimit };
+
+// Reads the element at `at`, which must carry `tag` and end at or before `limit` (exactly at it
+// with Extent::ToLimit). Low tag numbers and definite lengths only (DER); anything else is left to
+// d2i_X509_REQ.
+std::optional<Tlv> read_tlv(ByteView der, std::size_t at, std::size_t limit, std::uint8_t tag,
+                            Extent extent = Extent::Any) {
   if (limit > der.size() || at + 2 > limit) return std::nullopt;
   Tlv t;
   t.begin = at;
   t.tag = der[at];
-  if ((t.tag & 0x1f) == 0x1f) return std::nullopt;
+  if (t.tag != tag || (t.tag & 0x1f) == 0x1f) return std::nullopt;
   std::size_t pos = at + 1;
   std::size_t length = der[pos++];
   if (length & 0x80) {
@@ -197,6 +202,7 @@ std::optional<Tlv> read_tlv(ByteView der, std::size_t at, std::size_t limit) {
   if (length > limit - pos) return std::nullopt;
   t.body = pos;
   t.end = pos + length;
+  if (extent == Extent::ToLimit && t.end != limit) return std::nullopt;
   return t;
 }
 
@@ -287,29 +293,27 @@ AlgorithmAndBits read_algorithm_and_bits(ByteView der, const Tlv& algorithm, con
 //                                         subjectPKInfo SubjectPublicKeyInfo, attributes [0] }
 // Each part but the key is parsed with OpenSSL's own d2i; the key with the cached decoder.
 std::optional<CertificateRequest> CertificateRequest::try_fast(ByteView der) {
-  const auto outer = read_tlv(der, 0, der.size());
-  if (!outer || outer->tag != 0x30 || outer->end != der.size()) return std::nullopt;
-  const auto info = read_tlv(der, outer->body, outer->end);
-  if (!info || info->tag != 0x30) return std::nullopt;
-  const auto sig_alg = read_tlv(der, info->end, outer->end);
-  if (!sig_alg || sig_alg->tag != 0x30) return std::nullopt;
-  const auto signature = read_tlv(der, sig_alg->end, outer->end);
-  if (!signature || signature->tag != 0x03 || signature->end != outer->end) return std::nullopt;
+  const auto outer = read_tlv(der, 0, der.size(), 0x30, Extent::ToLimit);
+  if (!outer) return std::nullopt;
+  const auto info = read_tlv(der, outer->body, outer->end, 0x30);
+  if (!info) return std::nullopt;
+  const auto sig_alg = read_tlv(der, info->end, outer->end, 0x30);
+  if (!sig_alg) return std::nullopt;
+  const auto signature = read_tlv(der, sig_alg->end, outer->end, 0x03, Extent::ToLimit);
+  if (!signature) return std::nullopt;
 
-  const auto version = read_tlv(der, info->body, info->end);
-  if (!version || version->tag != 0x02 || version->end != version->body + 1 || der[version->body] != 0) {
-    return std::nullopt;
-  }
-  const auto subject = read_tlv(der, version->end, info->end);
-  if (!subject || subject->tag != 0x30) return std::nullopt;
-  const auto spki = read_tlv(der, subject->end, info->end);
-  if (!spki || spki->tag != 0x30) return std::nullopt;
-  const auto attributes = read_tlv(der, spki->end, info->end);
-  if (!attributes || attributes->tag != 0xa0 || attributes->end != info->end) return std::nullopt;
-  const auto key_alg = read_tlv(der, spki->body, spki->end);
-  if (!key_alg || key_alg->tag != 0x30) return std::nullopt;
-  const auto key_bits = read_tlv(der, key_alg->end, spki->end);
-  if (!key_bits || key_bits->tag != 0x03 || key_bits->end != spki->end) return std::nullopt;
+  const auto version = read_tlv(der, info->body, info->end, 0x02);
+  if (!version || version->end != version->body + 1 || der[version->body] != 0) return std::nullopt;
+  const auto subject = read_tlv(der, version->end, info->end, 0x30);
+  if (!subject) return std::nullopt;
+  const auto spki = read_tlv(der, subject->end, info->end, 0x30);
+  if (!spki) return std::nullopt;
+  const auto attributes = read_tlv(der, spki->end, info->end, 0xa0, Extent::ToLimit);
+  if (!attributes) return std::nullopt;
+  const auto key_alg = read_tlv(der, spki->body, spki->end, 0x30);
+  if (!key_alg) return std::nullopt;
+  const auto key_bits = read_tlv(der, key_alg->end, spki->end, 0x03, Extent::ToLimit);
+  if (!key_bits) return std::nullopt;
 
   const AlgorithmAndBits key_info = read_algorithm_and_bits(der, *key_alg, *key_bits);
   if (!key_info.algorithm) return std::nullopt;
@@ -328,8 +332,8 @@ std::optional<CertificateRequest> CertificateRequest::try_fast(ByteView der) {
     return std::nullopt;
   }
   for (std::size_t at = attributes->body; at < attributes->end;) {
-    const auto attribute = read_tlv(der, at, attributes->end);
-    if (!attribute || attribute->tag != 0x30) return std::nullopt;
+    const auto attribute = read_tlv(der, at, attributes->end, 0x30);
+    if (!attribute) return std::nullopt;
     const auto parsed =
         d2i_exact<X509_ATTRIBUTE, d2i_X509_ATTRIBUTE, X509_ATTRIBUTE_free>(der, attribute->begin, attribute->end);
     if (!parsed || X509_REQ_add1_attr(req.get(), parsed.get()) != 1) return std::nullopt;
