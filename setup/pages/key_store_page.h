@@ -15,7 +15,6 @@
 
 #include "key_picker_model.h"
 
-class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -89,7 +88,6 @@ class KeyStorePage : public QWizardPage {
   void backupChanged();
 
   SetupWizard* wizard_;
-  QFormLayout* form_;
   QLineEdit* data_dir_;
   QLabel* store_state_;
   QLineEdit* passphrase_;
