@@ -19,6 +19,7 @@ packages=(
   libgl-dev libglx-dev libvulkan-dev             # needed by Qt6Gui's CMake configuration
   qt6-qpa-plugins                                # the offscreen platform for the GUI tests
   fonts-dejavu-core                              # readable text in offscreen GUI screenshots
+  valgrind                                       # the GUI test under memcheck (errors inside Qt)
 )
 
 missing=()

@@ -131,7 +131,7 @@ const char* page_name(int id) {
 // Saves a screenshot of the wizard's current page as <dir>/<test>/<nn>-<page>.png.
 class Screenshots {
  public:
-  Screenshots(SetupWizard& wizard, const char* test) : wizard_(wizard), dir_(QStringLiteral(SIGNET_GUI_SCREENSHOT_DIR "/") + QLatin1String(test)) {
+  Screenshots(SetupWizard& wizard, const char* test) : wizard_(wizard), dir_(root() + QLatin1Char('/') + QLatin1String(test)) {
     QDir(dir_).removeRecursively();
     QDir().mkpath(dir_);
   }
@@ -145,6 +145,13 @@ class Screenshots {
   }
 
  private:
+  // SIGNET_GUI_SCREENSHOT_DIR in the environment wins over the build's folder, so that runs side
+  // by side (a stress loop) do not remove each other's screenshots.
+  static QString root() {
+    const QString env = qEnvironmentVariable("SIGNET_GUI_SCREENSHOT_DIR");
+    return env.isEmpty() ? QStringLiteral(SIGNET_GUI_SCREENSHOT_DIR) : env;
+  }
+
   SetupWizard& wizard_;
   QString dir_;
   int n_ = 0;
