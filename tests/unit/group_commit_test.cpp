@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include <sqlite3.h>
+
 #include "signet/core/error.h"
 #include "support/error_assert.h"
 #include "support/temp_dir.h"
@@ -22,6 +24,76 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::capture_error;
+
+// A VFS that forwards everything to the default one and counts xSync calls (fsync/fdatasync), so a
+// test can see which commits went to disk. Installed as the default VFS for its lifetime.
+class SyncCountingVfs {
+ public:
+  SyncCountingVfs() : real_(sqlite3_vfs_find(nullptr)) {
+    vfs_ = *real_;
+    vfs_.zName = "signet-sync-counting";
+    vfs_.szOsFile = static_cast<int>(sizeof(File)) + real_->szOsFile;
+    vfs_.pAppData = this;
+    vfs_.xOpen = &SyncCountingVfs::open;
+    sqlite3_vfs_register(&vfs_, 1);
+  }
+  ~SyncCountingVfs() {
+    sqlite3_vfs_register(real_, 1);
+    sqlite3_vfs_unregister(&vfs_);
+  }
+  SyncCountingVfs(const SyncCountingVfs&) = delete;
+  SyncCountingVfs& operator=(const SyncCountingVfs&) = delete;
+
+  [[nodiscard]] int syncs() const { return syncs_.load(); }
+
+ private:
+  struct File {
+    sqlite3_file base;
+    SyncCountingVfs* owner;
+    sqlite3_file* real;  // the default VFS's file, stored right after this struct
+  };
+  static File* self(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
+  static sqlite3_file* real(sqlite3_file* f) { return self(f)->real; }
+  static const sqlite3_io_methods* m(sqlite3_file* f) { return real(f)->pMethods; }
+
+  static int open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+    auto* owner = static_cast<SyncCountingVfs*>(vfs->pAppData);
+    File* f = self(file);
+    f->owner = owner;
+    f->real = reinterpret_cast<sqlite3_file*>(f + 1);
+    f->base.pMethods = nullptr;
+    const int rc = owner->real_->xOpen(owner->real_, name, f->real, flags, out_flags);
+    if (f->real->pMethods != nullptr) f->base.pMethods = &kMethods;
+    return rc;
+  }
+  static int close(sqlite3_file* f) { return m(f)->xClose(real(f)); }
+  static int read(sqlite3_file* f, void* p, int n, sqlite3_int64 o) { return m(f)->xRead(real(f), p, n, o); }
+  static int write(sqlite3_file* f, const void* p, int n, sqlite3_int64 o) { return m(f)->xWrite(real(f), p, n, o); }
+  static int truncate(sqlite3_file* f, sqlite3_int64 n) { return m(f)->xTruncate(real(f), n); }
+  static int sync(sqlite3_file* f, int flags) {
+    ++self(f)->owner->syncs_;
+    return m(f)->xSync(real(f), flags);
+  }
+  static int size(sqlite3_file* f, sqlite3_int64* n) { return m(f)->xFileSize(real(f), n); }
+  static int lock(sqlite3_file* f, int l) { return m(f)->xLock(real(f), l); }
+  static int unlock(sqlite3_file* f, int l) { return m(f)->xUnlock(real(f), l); }
+  static int reserved(sqlite3_file* f, int* r) { return m(f)->xCheckReservedLock(real(f), r); }
+  static int control(sqlite3_file* f, int op, void* a) { return m(f)->xFileControl(real(f), op, a); }
+  static int sector(sqlite3_file* f) { return m(f)->xSectorSize(real(f)); }
+  static int device(sqlite3_file* f) { return m(f)->xDeviceCharacteristics(real(f)); }
+  static int shm_map(sqlite3_file* f, int i, int n, int e, void volatile** p) { return m(f)->xShmMap(real(f), i, n, e, p); }
+  static int shm_lock(sqlite3_file* f, int o, int n, int fl) { return m(f)->xShmLock(real(f), o, n, fl); }
+  static void shm_barrier(sqlite3_file* f) { m(f)->xShmBarrier(real(f)); }
+  static int shm_unmap(sqlite3_file* f, int d) { return m(f)->xShmUnmap(real(f), d); }
+  // Version 2 of the methods: no xFetch/xUnfetch, so SQLite does not memory-map through us.
+  static constexpr sqlite3_io_methods kMethods = {
+      2, &close, &read, &write, &truncate, &sync, &size, &lock, &unlock, &reserved, &control,
+      &sector, &device, &shm_map, &shm_lock, &shm_barrier, &shm_unmap, nullptr, nullptr};
+
+  sqlite3_vfs* real_;
+  sqlite3_vfs vfs_{};
+  std::atomic<int> syncs_{0};
+};
 
 // Holds the writer thread inside one unit until released, so that what is submitted meanwhile is
 // queued and lands in the next batch, deterministically.
@@ -91,6 +163,77 @@ TEST_F(GroupCommitTest, TheConnectionIsWalWithFullSyncAndForeignKeys) {
   EXPECT_EQ(synchronous, 2) << "synchronous=FULL";
   EXPECT_EQ(foreign_keys, 1);
   EXPECT_EQ(busy_timeout, 5000);
+}
+
+// What a unit's work sees of the connection's synchronous setting: 2 is FULL, 1 is NORMAL.
+GroupCommitter::Work read_synchronous(std::int64_t& out) {
+  return [&out](Database& db) {
+    Statement s = db.prepare("PRAGMA synchronous");
+    out = s.step() ? s.int64(0) : -1;
+  };
+}
+
+TEST_F(GroupCommitTest, AnOrderedUnitCommitsWithoutSyncAndADurableOneWithFullSync) {
+  GroupCommitter committer(path());
+  std::int64_t ordered = -1;
+  std::int64_t durable = -1;
+  std::int64_t ordered_again = -1;
+  committer.run(read_synchronous(ordered), GroupCommitter::Sync::Ordered);
+  EXPECT_EQ(committer.stats().synced_commits, 0U);
+  committer.run(read_synchronous(durable));
+  EXPECT_EQ(committer.stats().synced_commits, 1U);
+  committer.run(read_synchronous(ordered_again), GroupCommitter::Sync::Ordered);
+  EXPECT_EQ(ordered, 1) << "synchronous=NORMAL for an Ordered batch";
+  EXPECT_EQ(durable, 2) << "synchronous=FULL for a Durable batch";
+  EXPECT_EQ(ordered_again, 1) << "the setting follows each batch";
+  EXPECT_EQ(committer.stats().commits, 3U);
+  EXPECT_EQ(committer.stats().synced_commits, 1U);
+}
+
+TEST_F(GroupCommitTest, ABatchCommitsItsOrderedUnitsFirstAndCallsThemBackBeforeTheFsync) {
+  GroupCommitter committer(path());
+  WriterGate gate;
+  gate.hold(committer);
+  std::int64_t ordered_sync = -1;
+  std::int64_t durable_sync = -1;
+  std::atomic<bool> ordered_called_back{false};
+  bool ordered_done_before_durable_ran = false;
+  std::promise<void> durable_done;
+  // Submitted first, but Durable: it runs after the Ordered unit's callback.
+  committer.submit(
+      [&](Database& db) {
+        ordered_done_before_durable_ran = ordered_called_back.load();
+        read_synchronous(durable_sync)(db);
+        insert(1)(db);
+      },
+      [&](std::exception_ptr) { durable_done.set_value(); });
+  committer.submit(
+      [&](Database& db) {
+        read_synchronous(ordered_sync)(db);
+        insert(2)(db);
+      },
+      [&](std::exception_ptr e) { ordered_called_back = e == nullptr; }, GroupCommitter::Sync::Ordered);
+  gate.release();
+  durable_done.get_future().wait();
+  EXPECT_EQ(ordered_sync, 1) << "the Ordered unit commits in a NORMAL transaction of its own";
+  EXPECT_EQ(durable_sync, 2);
+  EXPECT_TRUE(ordered_done_before_durable_ran) << "an Ordered unit never waits for the batch's fsync";
+  EXPECT_EQ(count(), 2);
+  const GroupCommitter::Stats stats = committer.stats();
+  EXPECT_EQ(stats.commits, 3U) << "the gate's, then one for the Ordered unit and one for the Durable one";
+  EXPECT_EQ(stats.synced_commits, 2U);
+}
+
+TEST_F(GroupCommitTest, OnlyDurableCommitsReachTheDisk) {
+  SyncCountingVfs vfs;
+  GroupCommitter committer(path());
+  committer.run(insert(1));  // the first commit also writes the WAL header
+  const int before = vfs.syncs();
+  for (std::int64_t id = 2; id <= 6; ++id) committer.run(insert(id), GroupCommitter::Sync::Ordered);
+  EXPECT_EQ(vfs.syncs(), before) << "Ordered commits do not fsync";
+  EXPECT_EQ(count(), 6) << "but they are committed: another connection sees them";
+  committer.run(insert(7));
+  EXPECT_GE(vfs.syncs(), before + 1) << "a Durable commit fsyncs the WAL, with every frame before it";
 }
 
 TEST_F(GroupCommitTest, OpeningAMissingFileFails) {
