@@ -307,7 +307,8 @@ db::GroupCommitter::Work issued_work(crypto::Certificate certificate) {
 }  // namespace
 
 void Ledger::record_intent_async(Intent intent, Done done) {
-  impl_->committer.submit(intent_work(std::move(intent), impl_->clock.unix_seconds()), std::move(done));
+  impl_->committer.submit(intent_work(std::move(intent), impl_->clock.unix_seconds()), std::move(done),
+                          db::GroupCommitter::Sync::Ordered);
 }
 
 void Ledger::record_issued_async(crypto::Certificate certificate, Done done) {
@@ -315,7 +316,8 @@ void Ledger::record_issued_async(crypto::Certificate certificate, Done done) {
 }
 
 void Ledger::record_intent(Intent intent) {
-  impl_->committer.run(intent_work(std::move(intent), impl_->clock.unix_seconds()));
+  impl_->committer.run(intent_work(std::move(intent), impl_->clock.unix_seconds()),
+                       db::GroupCommitter::Sync::Ordered);
 }
 
 void Ledger::record_issued(const crypto::Certificate& certificate) {

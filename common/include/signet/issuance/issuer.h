@@ -1,8 +1,9 @@
 // Issuer: the one issuance path, shared by signetd's REST API (and later ACME) and `signet issue`.
 //
 // Order (../shared/DESIGN.md, "Issuance"): the caller has authenticated the client; the Issuer
-// applies policy, reserves a random serial and records the intent durably, builds and signs the
-// certificate, stores it durably, and only then hands it back. A certificate that reached a client
+// applies policy, reserves a random serial and records the intent (committed before signing; on
+// disk with the certificate, see ledger.h), builds and signs the certificate, stores it durably,
+// and only then hands it back. A certificate that reached a client
 // is always in the database; an intent without a certificate never reached anyone.
 //
 // Thread-safety: issue_async() and issue() may be called from any thread. Durable writes are

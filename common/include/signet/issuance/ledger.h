@@ -3,8 +3,12 @@
 // other table.
 //
 // Writes go through a GroupCommitter (one writer thread, batched commits, synchronous=FULL); the
-// *_async forms call back on the writer thread once the write is durable. Reads use a small pool
-// of read-only connections (WAL readers never block the writer).
+// *_async forms call back on the writer thread once the write is committed. Every write is durable
+// (on disk) when its call returns or calls back, except an intent: it is committed (it survives a
+// crash of the process) and becomes durable with the next durable commit, at the latest its own
+// certificate's (GroupCommitter::Sync::Ordered). A power loss before that takes back only intents
+// whose certificates were never stored, so never reached anyone. Reads use a small pool of
+// read-only connections (WAL readers never block the writer).
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
