@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "http.h"
+#include "http_util.h"
 
 namespace signet::daemon {
 namespace {
@@ -167,6 +168,24 @@ TEST_F(RouterTest, InvalidPercentEscapeMatchesNothing) {
   const auto m = run(req);
   ASSERT_TRUE(m.error);
   EXPECT_EQ(m.error->status, 404);
+}
+
+TEST(PercentDecodeTest, DecodesEscapesAnywhereAndKeepsPlusAndPlainText) {
+  using detail::percent_decode;
+  EXPECT_EQ(percent_decode(""), "");
+  EXPECT_EQ(percent_decode("/ocsp/MEow+TTBL"), "/ocsp/MEow+TTBL") << "'+' is not a space in a path";
+  EXPECT_EQ(percent_decode("%2F"), "/");
+  EXPECT_EQ(percent_decode("%2f%3d%3D"), "/==") << "both cases of hex digits";
+  EXPECT_EQ(percent_decode("a%2Fb%2Fc"), "a/b/c");
+  EXPECT_EQ(percent_decode("%41BC%44"), "ABCD") << "escapes at both ends";
+  EXPECT_EQ(percent_decode("%00"), std::string(1, '\0'));
+}
+
+TEST(PercentDecodeTest, RefusesTruncatedOrNonHexEscapes) {
+  using detail::percent_decode;
+  for (const char* bad : {"%", "%4", "abc%", "abc%4", "%zz", "%4g", "%g4", "a%%41", "%-1"}) {
+    EXPECT_EQ(percent_decode(bad), std::nullopt) << bad;
+  }
 }
 
 TEST_F(RouterTest, RequestWithoutTargetMatchesOnItsPath) {
