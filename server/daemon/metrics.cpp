@@ -141,6 +141,11 @@ struct Metrics::Impl {
   double start_time = process_start_time();
   mutable std::mutex mutex;
   std::map<std::string, Family, std::less<>> families;
+  // Held while collectors run, so that remove_collector() waits for a running one. Never taken
+  // with `mutex` held (a collector takes `mutex` through find()).
+  mutable std::mutex collectors_mutex;
+  std::map<std::uint64_t, Collector> collectors;
+  std::uint64_t next_collector = 1;
 
   void declare(std::string name, std::string help, Type type) {
     std::lock_guard lock(mutex);
@@ -231,6 +236,9 @@ void Metrics::increment(std::string_view name, const Labels& labels, double by) 
 void Metrics::increment(std::string_view name, LabelViews labels, double by) {
   atomic_add(impl_->find(name, labels, Type::Counter).value, by);
 }
+void Metrics::set_counter(std::string_view name, LabelViews labels, double value) {
+  impl_->find(name, labels, Type::Counter).value.store(value, std::memory_order_relaxed);
+}
 void Metrics::set_gauge(std::string_view name, const Labels& labels, double value) {
   impl_->find(name, labels, Type::Gauge).value.store(value, std::memory_order_relaxed);
 }
@@ -247,7 +255,23 @@ void Metrics::observe(std::string_view name, LabelViews labels, double seconds) 
   Impl::observe_into(impl_->find(name, labels, Type::Histogram), seconds);
 }
 
-std::string Metrics::render() const {
+std::uint64_t Metrics::add_collector(Collector collector) {
+  std::lock_guard lock(impl_->collectors_mutex);
+  const std::uint64_t id = impl_->next_collector++;
+  impl_->collectors.emplace(id, std::move(collector));
+  return id;
+}
+
+void Metrics::remove_collector(std::uint64_t id) {
+  std::lock_guard lock(impl_->collectors_mutex);
+  impl_->collectors.erase(id);
+}
+
+std::string Metrics::render() {
+  {
+    std::lock_guard lock(impl_->collectors_mutex);
+    for (const auto& [id, collect] : impl_->collectors) collect(*this);
+  }
   std::string out;
   out.reserve(8192);
   const auto braces = [](std::string_view labels) { return labels.empty() ? std::string() : "{" + std::string(labels) + "}"; };

@@ -6,12 +6,15 @@
 // signet_connections_open{listener}, process_resident_memory_bytes, process_start_time_seconds.
 // Handlers add their own counters and histograms by name (e.g. signet_certificates_issued_total
 // {profile}, signet_issuance_duration_seconds, signet_revocations_total{reason},
-// signet_ocsp_responses_total{status,cached}).
+// signet_ocsp_responses_total{status,cached}). Values kept elsewhere (the database writer's
+// commit counts) come in through collectors, run at each render().
 //
 // Thread-safety: every method may be called from any thread (lock-free counters in the hot path,
 // a mutex only when a new label set first appears).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -43,6 +46,8 @@ class Metrics {
   // another type than it was declared with throws Error(Internal, "metric-type-mismatch").
   void increment(std::string_view name, const Labels& labels = {}, double by = 1.0);
   void increment(std::string_view name, LabelViews labels, double by = 1.0);
+  // Sets a counter to a total kept elsewhere (which must never go down).
+  void set_counter(std::string_view name, LabelViews labels, double value);
   void set_gauge(std::string_view name, const Labels& labels, double value);
   void set_gauge(std::string_view name, LabelViews labels, double value);
   void add_gauge(std::string_view name, LabelViews labels, double delta);
@@ -50,7 +55,13 @@ class Metrics {
   void observe(std::string_view name, const Labels& labels, double seconds);
   void observe(std::string_view name, LabelViews labels, double seconds);
 
-  [[nodiscard]] std::string render() const;
+  // A collector runs at the start of every render() (on the scraping thread) and sets the
+  // values it mirrors. remove_collector() returns once no call of it is running.
+  using Collector = std::function<void(Metrics&)>;
+  std::uint64_t add_collector(Collector collector);
+  void remove_collector(std::uint64_t id);
+
+  [[nodiscard]] std::string render();
 
  private:
   struct Impl;

@@ -15,6 +15,9 @@ namespace {
 class CaService final : public Service {
  public:
   CaService(Metrics& metrics, boost::asio::io_context& io) : ca_(metrics, io) {}
+  ~CaService() override { stop_collecting(); }
+  CaService(const CaService&) = delete;
+  CaService& operator=(const CaService&) = delete;
 
   void open(const Config& config, bool publish) {
     ca_.set_config(std::make_shared<const Config>(config));
@@ -39,6 +42,13 @@ class CaService final : public Service {
     ca_.crl = std::make_unique<CrlPublisher>(ca_);
     if (publish) ca_.crl->start();
     declare_metrics();
+    collector_ = ca_.metrics.add_collector([ledger = ca_.ledger.get()](Metrics& m) {
+      const db::GroupCommitter::Stats s = ledger->commit_stats();
+      m.set_counter("signet_db_commits_total", {{"sync", "full"}}, static_cast<double>(s.synced_commits));
+      m.set_counter("signet_db_commits_total", {{"sync", "normal"}}, static_cast<double>(s.commits - s.synced_commits));
+      m.set_counter("signet_db_write_units_total", {}, static_cast<double>(s.units));
+      m.set_counter("signet_db_failed_write_units_total", {}, static_cast<double>(s.failed_units));
+    });
   }
 
   void register_routes(Router& router) override {
@@ -52,6 +62,7 @@ class CaService final : public Service {
   }
 
   void stop() override {
+    stop_collecting();
     if (ca_.crl) ca_.crl->stop();
     ca_.blocking.join();
   }
@@ -74,9 +85,21 @@ class CaService final : public Service {
     m.declare_counter("signet_auth_failures_total", "Rejected credentials, by method.");
     m.declare_counter("signet_ocsp_responses_total", "OCSP responses, by method, status and cache use.");
     m.declare_counter("signet_crl_generated_total", "CRLs signed, full or delta.");
+    m.declare_counter("signet_db_commits_total",
+                      "Transactions committed by the database writer, by sync: full (fsynced; each one makes "
+                      "every earlier commit durable too) or normal (ordered, not yet fsynced: issuance intents).");
+    m.declare_counter("signet_db_write_units_total",
+                      "Writes (an intent, a certificate, a revocation, ...) batched into those transactions.");
+    m.declare_counter("signet_db_failed_write_units_total", "Writes rolled back with an error.");
+  }
+
+  void stop_collecting() {
+    if (collector_ != 0) ca_.metrics.remove_collector(collector_);
+    collector_ = 0;
   }
 
   CaContext ca_;
+  std::uint64_t collector_ = 0;  // the ledger's commit counts in /metrics
 };
 
 }  // namespace

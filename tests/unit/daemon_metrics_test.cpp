@@ -1,8 +1,11 @@
 // Metrics (server/daemon/metrics.cpp): Prometheus text format 0.0.4 with HELP and TYPE once per
 // family, escaped label values, cumulative histogram buckets, and counts that stay exact when
-// many threads add at once.
+// many threads add at once; collectors set mirrored totals at each render and stop when removed.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,6 +58,55 @@ TEST(MetricsTest, GaugesSetAndAdd) {
   EXPECT_TRUE(has_line(text, "# TYPE signet_g gauge")) << text;
   EXPECT_TRUE(has_line(text, "signet_g{l=\"x\"} 5")) << text;
   EXPECT_TRUE(has_line(text, "signet_g{l=\"y\"} 1")) << text;
+}
+
+TEST(MetricsTest, ACollectorSetsCountersAtEachRenderUntilRemoved) {
+  Metrics m;
+  m.declare_counter("signet_mirrored_total", "A total kept elsewhere.");
+  double source = 3;
+  const std::uint64_t id = m.add_collector([&source](Metrics& metrics) {
+    metrics.set_counter("signet_mirrored_total", {{"kind", "x"}}, source);
+  });
+  std::string text = m.render();
+  EXPECT_TRUE(has_line(text, "# TYPE signet_mirrored_total counter")) << text;
+  EXPECT_TRUE(has_line(text, "signet_mirrored_total{kind=\"x\"} 3")) << text;
+  source = 10;
+  text = m.render();
+  EXPECT_TRUE(has_line(text, "signet_mirrored_total{kind=\"x\"} 10")) << "read again at each render: " << text;
+  m.remove_collector(id);
+  source = 99;
+  text = m.render();
+  EXPECT_TRUE(has_line(text, "signet_mirrored_total{kind=\"x\"} 10")) << "a removed collector runs no more: " << text;
+  m.remove_collector(id);  // removing twice is harmless
+}
+
+TEST(MetricsTest, RemovingACollectorWaitsForItsRunningCall) {
+  Metrics m;
+  std::promise<void> entered;
+  std::promise<void> leave;
+  std::atomic<bool> finished{false};
+  const std::uint64_t id = m.add_collector([&](Metrics&) {
+    entered.set_value();
+    leave.get_future().wait();
+    finished = true;
+  });
+  std::thread scraper([&] { (void)m.render(); });
+  entered.get_future().wait();
+  std::thread remover([&] {
+    m.remove_collector(id);
+    EXPECT_TRUE(finished.load()) << "remove_collector returned while its collector was running";
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the remover block, if it would
+  leave.set_value();
+  remover.join();
+  scraper.join();
+}
+
+TEST(MetricsTest, SetCounterOnAGaugeThrows) {
+  Metrics m;
+  m.declare_gauge("signet_a_gauge", "");
+  const Error e = test::capture_error([&] { m.set_counter("signet_a_gauge", {}, 1); });
+  EXPECT_EQ(e.code(), "metric-type-mismatch");
 }
 
 TEST(MetricsTest, HistogramBucketsAreCumulativeWithSumAndCount) {
