@@ -296,6 +296,15 @@ EOT
   echo "rss-after-$alg $(rss_kib "$spid") $(rss_kib "$cpid") $(hwm_kib "$spid") $(hwm_kib "$cpid")" >>"$work/results"
   curl -s --max-time 5 "http://127.0.0.1:$http_port/metrics" >"$work/metrics-$alg" || true
   echo "  signetd $alg: $(grep -E '^signet_certificates_issued_total' "$work/metrics-$alg" | tr '\n' ' ')" >&2
+  # The database writer over the whole run (setup checks included): fsynced commits per issuance.
+  echo "  signetd $alg database writer: $(awk '
+    /^signet_certificates_issued_total/ {issued += $2}
+    /^signet_db_commits_total\{sync="full"\}/ {full = $2}
+    /^signet_db_commits_total\{sync="normal"\}/ {normal = $2}
+    /^signet_db_write_units_total / {units = $2}
+    END {if (issued > 0 && full + normal > 0)
+           printf "%d fsynced and %d unsynced commits for %d issuances: %.2f fsyncs per issuance, %.1f writes per commit",
+                  full, normal, issued, full / issued, units / (full + normal)}' "$work/metrics-$alg")" >&2
   # Threads are unnamed; tid - pid gives their creation order (the two busiest are the I/O
   # threads, the third the store's group committer: SQLite and fsync).
   echo "  signetd $alg per-thread CPU (cores) in the c=16 issuance run: $(head -6 "$work/threads-$alg-issue-c16-signetd" |
