@@ -1,5 +1,12 @@
 #include "setup_wizard.h"
 
+#include <QAbstractButton>
+#include <QScreen>
+#include <QShowEvent>
+#include <QWindow>
+
+#include <algorithm>
+
 #include "pages/apply_page.h"
 #include "pages/daemon_page.h"
 #include "pages/finish_page.h"
@@ -17,6 +24,12 @@ SetupWizard::SetupWizard(QWidget* parent) : QWizard(parent) {
   setWizardStyle(QWizard::ModernStyle);
   setOption(QWizard::NoBackButtonOnStartPage, true);
   setOption(QWizard::NoCancelButtonOnLastPage, true);
+  // Qt's own texts, spelt out: the pages' mnemonics avoid B, N and F (and I on the summary page,
+  // whose Next is "&Install").
+  setButtonText(QWizard::BackButton, tr("< &Back"));
+  setButtonText(QWizard::NextButton, tr("&Next >"));
+  setButtonText(QWizard::FinishButton, tr("&Finish"));
+  setButtonText(QWizard::CancelButton, tr("Cancel"));
   welcome_ = new WelcomePage(this);
   key_store_ = new KeyStorePage(this);
   key_ = new KeyPage(this);
@@ -40,6 +53,44 @@ SetupWizard::SetupWizard(QWidget* parent) : QWizard(parent) {
 }
 
 SetupWizard::~SetupWizard() = default;
+
+void SetupWizard::reject() {
+  if (currentId() == ApplyId) {
+    if (apply_->running()) {
+      // Stopping now would leave the installation half-seen: refuse, and say so on the page.
+      apply_->refuseToStop();
+      return;
+    }
+    // The outcome is known: the finish page says what was done, or that the setup stopped.
+    next();
+    return;
+  }
+  QWizard::reject();
+}
+
+void SetupWizard::showEvent(QShowEvent* event) {
+  QWizard::showEvent(event);
+  if (!event->spontaneous()) fitToScreen();
+}
+
+void SetupWizard::fitToScreen() {
+  const QScreen* s = screen();
+  if (s == nullptr) return;
+  const QRect available = s->availableGeometry();
+  QMargins frame;
+  if (const QWindow* window = windowHandle()) frame = window->frameMargins();
+  const QSize room(available.width() - frame.left() - frame.right(),
+                   available.height() - frame.top() - frame.bottom());
+  setMaximumSize(room);
+  if (width() > room.width() || height() > room.height()) resize(size().boundedTo(room));
+  // Keep the whole window, frame included, on the screen.
+  const QRect outer = geometry().marginsAdded(frame);
+  if (!available.contains(outer)) {
+    const int x = std::clamp(outer.left(), available.left(), std::max(available.left(), available.right() - outer.width() + 1));
+    const int y = std::clamp(outer.top(), available.top(), std::max(available.top(), available.bottom() - outer.height() + 1));
+    move(x, y);
+  }
+}
 
 bool SetupWizard::reusesKey() const noexcept {
   switch (plan_.mode) {

@@ -3,6 +3,12 @@
 // setup::validate() says about their own fields; setup::apply() runs on the commit page, off the
 // GUI thread. No page does crypto, SQL or file writing (../shared/DESIGN.md, "Setup").
 //
+// Once the commit page has started writing, no close path (Cancel, Esc, closing the window) leaves
+// the wizard before its outcome is shown: while apply() runs they are refused (Cancel is disabled,
+// the commit page says why), and afterwards they lead to the finish page, which says what was done
+// or that the setup stopped. The window keeps within the screen's available area; pages taller than
+// it scroll (scrollingPageLayout).
+//
 // Thread-safety: GUI thread only. Work handed to worker threads gets copies, never the wizard.
 #pragma once
 
@@ -72,7 +78,17 @@ class SetupWizard : public QWizard {
   [[nodiscard]] ApplyPage* applyPage() const noexcept { return apply_; }
   [[nodiscard]] FinishPage* finishPage() const noexcept { return finish_; }
 
+  // Cancel, Esc and closing the window: see the class comment.
+  void reject() override;
+
+ protected:
+  void showEvent(QShowEvent* event) override;
+
  private:
+  // Bounds the window by the available geometry of its screen (frame included) and moves it onto
+  // that screen.
+  void fitToScreen();
+
   setup::SetupPlan plan_;
   Passphrase store_passphrase_;
   std::optional<Passphrase> backup_passphrase_;

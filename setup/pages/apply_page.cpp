@@ -16,23 +16,34 @@
 
 namespace signet::gui {
 
-ApplyPage::ApplyPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizard) {
+ApplyPage::ApplyPage(SetupWizard* wizard)
+    : QWizardPage(wizard), wizard_(wizard), apply_([](const setup::SetupPlan& plan, const setup::SetupSecrets& secrets,
+                                                      const setup::Progress& progress) {
+        return setup::apply(plan, secrets, progress);
+      }) {
   setTitle(tr("Applying the setup"));
   setSubTitle(tr("The CA key is checked again in full, then the store, the certificates and the configuration "
                  "are written."));
   setCommitPage(true);
-  setButtonText(QWizard::CommitButton, tr("&Next"));
+  setButtonText(QWizard::CommitButton, tr("&Next >"));
   progress_ = new QProgressBar(this);
   progress_->setRange(0, 100);
   step_ = new QLabel(this);
   step_->setWordWrap(true);
+  step_->setTextFormat(Qt::PlainText);
   log_ = new QListWidget(this);
   log_->setFocusPolicy(Qt::NoFocus);
+  log_->setMinimumHeight(80);
+  refused_ = new QLabel(this);
+  refused_->setWordWrap(true);
+  refused_->setTextFormat(Qt::PlainText);
+  refused_->setVisible(false);
   error_ = makeProblemLabel(this);
-  auto* layout = new QVBoxLayout(this);
+  auto* layout = scrollingPageLayout(this);
   layout->addWidget(step_);
   layout->addWidget(progress_);
   layout->addWidget(log_, 1);
+  layout->addWidget(refused_);
   layout->addWidget(error_);
   connect(&watcher_, &QFutureWatcher<Outcome>::finished, this, &ApplyPage::applyFinished);
 }
@@ -43,9 +54,11 @@ void ApplyPage::initializePage() {
   succeeded_ = false;
   failed_ = false;
   running_ = true;
+  failure_.clear();
   progress_->setValue(0);
   log_->clear();
   showProblems(error_, {});
+  refused_->setVisible(false);
   step_->setText(tr("Starting…"));
 
   auto secrets = std::make_shared<setup::SetupSecrets>();
@@ -53,11 +66,12 @@ void ApplyPage::initializePage() {
   if (const auto& b = wizard_->backupPassphrase()) secrets->backup_passphrase = b->clone();
   const setup::SetupPlan plan = wizard_->plan();
   QPointer<ApplyPage> self(this);
-  watcher_.setFuture(QtConcurrent::run([plan, secrets, self]() -> Outcome {
+  const ApplyFunction apply = apply_;
+  watcher_.setFuture(QtConcurrent::run([plan, secrets, self, apply]() -> Outcome {
     Outcome out;
     try {
-      out.result = setup::apply(plan, *secrets, [self](int percent, const std::string& step) {
-        const QString text = QString::fromStdString(step);
+      out.result = apply(plan, *secrets, [self](int percent, const std::string& step) {
+        const QString text = displayText(step);
         QMetaObject::invokeMethod(self.data(), [self, percent, text] { if (self) self->progressed(percent, text); },
                                   Qt::QueuedConnection);
       });
@@ -66,13 +80,15 @@ void ApplyPage::initializePage() {
     }
     return out;
   }));
-  // QWizard re-enables Back after initializePage(); take it away once it has.
-  QTimer::singleShot(0, this, [this] { updateBackButton(); });
+  updateButtons();
+  // QWizard sets Back's state after initializePage(); take it away once it has.
+  QTimer::singleShot(0, this, [this] { updateButtons(); });
 }
 
 void ApplyPage::cleanupPage() {
   // Back is only possible after a failure, when nothing runs.
   watcher_.waitForFinished();
+  if (QAbstractButton* cancel = wizard_->button(QWizard::CancelButton)) cancel->setEnabled(true);
   QWizardPage::cleanupPage();
 }
 
@@ -82,9 +98,23 @@ void ApplyPage::progressed(int percent, const QString& step) {
   if (log_->count() == 0 || log_->item(log_->count() - 1)->text() != step) log_->addItem(step);
 }
 
+QStringList ApplyPage::stepsReported() const {
+  QStringList out;
+  for (int i = 0; i < log_->count(); ++i) out << log_->item(i)->text();
+  return out;
+}
+
+void ApplyPage::refuseToStop() {
+  if (!running_) return;
+  refused_->setText(tr("The setup is writing now and cannot be stopped part-way. Wait until it ends: this page "
+                       "then says whether it succeeded, and Next shows what was done."));
+  refused_->setVisible(true);
+}
+
 void ApplyPage::applyFinished() {
   Outcome outcome = watcher_.result();
   running_ = false;
+  refused_->setVisible(false);
   if (outcome.result) {
     succeeded_ = true;
     progress_->setValue(100);
@@ -92,18 +122,21 @@ void ApplyPage::applyFinished() {
     wizard_->setResult(std::move(*outcome.result));
   } else {
     failed_ = true;
+    failure_ = displayText(outcome.error);
     step_->setText(tr("The setup stopped."));
-    showProblems(error_, {QString::fromStdString(outcome.error),
-                          tr("Go Back to change the plan, then Install again.")});
+    showProblems(error_, {failure_, tr("Go Back to change the plan, then Install again; or Cancel to see what "
+                                       "was done.")});
   }
   emit completeChanged();
-  updateBackButton();
+  updateButtons();
   emit finished(succeeded_);
 }
 
-void ApplyPage::updateBackButton() {
+void ApplyPage::updateButtons() {
   if (wizard_->currentPage() != this) return;
   if (QAbstractButton* back = wizard_->button(QWizard::BackButton)) back->setEnabled(failed_);
+  // While it writes nothing may stop it; after success the only way on is Next.
+  if (QAbstractButton* cancel = wizard_->button(QWizard::CancelButton)) cancel->setEnabled(failed_);
 }
 
 bool ApplyPage::isComplete() const { return succeeded_; }

@@ -3,6 +3,7 @@
 #include <QTextBrowser>
 #include <QVBoxLayout>
 
+#include "pages/apply_page.h"
 #include "pages/page_support.h"
 #include "setup_wizard.h"
 
@@ -11,6 +12,8 @@ namespace {
 
 QString li(const QString& text) { return QStringLiteral("<li>%1</li>").arg(text.toHtmlEscaped()); }
 QString code(const QString& text) { return QStringLiteral("<pre>%1</pre>").arg(text.toHtmlEscaped()); }
+QString para(const QString& text) { return QStringLiteral("<p>%1</p>").arg(text.toHtmlEscaped()); }
+QString heading(const QString& text) { return QStringLiteral("<h3>%1</h3>").arg(text.toHtmlEscaped()); }
 
 }  // namespace
 
@@ -18,30 +21,49 @@ FinishPage::FinishPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizar
   setTitle(tr("Setup finished"));
   setFinalPage(true);
   report_ = new QTextBrowser(this);
+  report_->setMinimumHeight(120);
   auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(report_);
 }
 
 void FinishPage::initializePage() {
   const auto& result = wizard_->result();
   if (!result) {
-    report_->setPlainText(tr("Nothing was done."));
+    // The commit page stopped with an error (or was never reached): say so, and what it reported.
+    const ApplyPage* apply = wizard_->applyPage();
+    setTitle(tr("Setup stopped"));
+    setSubTitle(tr("The setup did not finish."));
+    QString html = heading(tr("What happened"));
+    html += para(apply->failed() ? apply->failureMessage() : tr("Nothing was done: the setup was not started."));
+    const QStringList steps = apply->stepsReported();
+    if (apply->failed()) {
+      if (steps.isEmpty()) {
+        html += para(tr("It stopped before its first step; nothing was changed."));
+      } else {
+        html += heading(tr("Steps reached before it stopped"));
+        html += QStringLiteral("<ol>");
+        for (const QString& s : steps) html += li(s);
+        html += QStringLiteral("</ol>");
+      }
+      html += para(tr("Run signet-setup again to retry once the cause is fixed."));
+    }
+    report_->setHtml(html);
     return;
   }
+  setTitle(tr("Setup finished"));
   const setup::InstallationFiles& f = result->files;
-  QString html = QStringLiteral("<h3>%1</h3><ol>").arg(tr("What was done"));
-  for (const std::string& a : result->actions) html += li(toQ(a));
+  QString html = heading(tr("What was done")) + QStringLiteral("<ol>");
+  for (const std::string& a : result->actions) html += li(displayText(a));
   html += QStringLiteral("</ol>");
-  html += QStringLiteral("<p>%1</p>").arg(tr("CA key: \"%1\", SHA256:%2")
-                                              .arg(toQ(result->ca_key_name), toQ(result->ca_fingerprint_hex))
-                                              .toHtmlEscaped());
-  html += QStringLiteral("<h3>%1</h3><ul>").arg(tr("Files (mode 0600)"));
+  html += para(tr("CA key: \"%1\", SHA256:%2").arg(toQ(result->ca_key_name), toQ(result->ca_fingerprint_hex)));
+  if (result->ca_certificate) html += para(tr("CA subject: %1").arg(toQ(result->ca_certificate->subject())));
+  html += heading(tr("Files (mode 0600)")) + QStringLiteral("<ul>");
   html += li(tr("Key store: %1/signet.db").arg(toQ(wizard_->plan().data_dir.string())));
   if (result->pending_certificate) {
     html += li(tr("Certificate request: %1").arg(toQ(f.request.string())));
-    html += QStringLiteral("</ul><h3>%1</h3>").arg(tr("Next steps"));
-    html += QStringLiteral("<p>%1</p>").arg(
-        tr("Have the parent CA sign the request, then install its certificate with:").toHtmlEscaped());
+    html += QStringLiteral("</ul>") + heading(tr("Next steps"));
+    html += para(tr("Have the parent CA sign the request, then install its certificate with:"));
     html += code(QStringLiteral("signet --data-dir %1 setup --install-certificate FILE")
                      .arg(toQ(wizard_->plan().data_dir.string())));
     setSubTitle(tr("The subordinate CA waits for its certificate from the parent CA."));
@@ -49,13 +71,11 @@ void FinishPage::initializePage() {
     html += li(tr("CA certificate: %1").arg(toQ(f.ca_certificate.string())));
     html += li(tr("Daemon configuration: %1").arg(toQ(f.configuration.string())));
     html += li(tr("Daemon TLS key and certificate: %1, %2").arg(toQ(f.tls_key.string()), toQ(f.tls_certificate.string())));
-    html += QStringLiteral("</ul><h3>%1</h3>").arg(tr("Start the CA"));
-    html += QStringLiteral("<p>%1</p>").arg(tr("Start the daemon with this configuration:").toHtmlEscaped());
+    html += QStringLiteral("</ul>") + heading(tr("Start the CA"));
+    html += para(tr("Start the daemon with this configuration:"));
     html += code(QStringLiteral("signetd --config %1").arg(toQ(f.configuration.string())));
-    html += QStringLiteral("<p>%1</p>").arg(
-        tr("Give clients the CA certificate %1 so that they trust what the CA issues.")
-            .arg(toQ(f.ca_certificate.string()))
-            .toHtmlEscaped());
+    html += para(tr("Give clients the CA certificate %1 so that they trust what the CA issues.")
+                     .arg(toQ(f.ca_certificate.string())));
     setSubTitle(tr("The CA is installed."));
   }
   report_->setHtml(html);
