@@ -12,15 +12,15 @@ QString date(std::int64_t seconds) {
   return QDateTime::fromSecsSinceEpoch(seconds, Qt::UTC).toString(QStringLiteral("yyyy-MM-dd"));
 }
 
-QStringList warnings(const keystore::KeyVerdict& v) {
+}  // namespace
+
+QStringList warningsOf(const keystore::KeyVerdict& verdict) {
   QStringList out;
-  for (const keystore::Finding& f : v.findings) {
-    if (f.severity == keystore::Severity::Warning) out << QString::fromStdString(f.message);
+  for (const keystore::Finding& f : verdict.findings) {
+    if (f.severity == keystore::Severity::Warning) out << QString::fromStdString(f.message).remove(QLatin1Char('`'));
   }
   return out;
 }
-
-}  // namespace
 
 KeyPickerModel::KeyPickerModel(QObject* parent) : QAbstractTableModel(parent) {}
 
@@ -76,12 +76,18 @@ QVariant KeyPickerModel::data(const QModelIndex& index, int role) const {
     switch (index.column()) {
       case NameColumn: return QString::fromStdString(v.name);
       case AlgorithmColumn: return QString::fromStdString(v.algorithm);
-      case FingerprintColumn: return QString::fromStdString(v.fingerprint_hex.substr(0, 16)) + QStringLiteral("…");
-      case CreatedColumn: return date(v.created_at);
-      case SubjectColumn: return cert ? QString::fromStdString(cert->subject) : tr("(no certificate)");
-      case ExpiresColumn: return cert ? date(cert->not_after) : QString();
+      // The start of the fingerprint tells keys apart; all of it is in the details pane.
+      case FingerprintColumn: return QString::fromStdString(v.fingerprint_hex.substr(0, 12)) + QStringLiteral("…");
+      case SubjectColumn:
+        if (k.ca_certificate) return QString::fromStdString(k.ca_certificate->subject());
+        return cert ? QString::fromStdString(cert->subject) : tr("(no certificate)");
+      case ExpiresColumn:
+        if (k.ca_certificate) {
+          return date(std::chrono::duration_cast<std::chrono::seconds>(k.ca_certificate->not_after().time_since_epoch()).count());
+        }
+        return cert ? date(cert->not_after) : QString();
       case NotesColumn: {
-        const QStringList w = warnings(v);
+        const QStringList w = warningsOf(v);
         return w.isEmpty() ? QString() : QStringLiteral("⚠ ") + w.join(QStringLiteral("; "));
       }
       default: return {};
@@ -92,7 +98,8 @@ QVariant KeyPickerModel::data(const QModelIndex& index, int role) const {
     if (index.column() == NotesColumn || index.column() == ExpiresColumn) {
       QStringList lines;
       for (const keystore::Finding& f : v.findings) {
-        lines << QString::fromStdString(f.message) + QStringLiteral(" ") + QString::fromStdString(f.fix);
+        QString line = QString::fromStdString(f.message) + QStringLiteral(" ") + QString::fromStdString(f.fix);
+        lines << line.remove(QLatin1Char('`'));
       }
       return lines.isEmpty() ? QVariant() : QVariant(lines.join(QLatin1Char('\n')));
     }
@@ -105,8 +112,7 @@ QVariant KeyPickerModel::headerData(int section, Qt::Orientation orientation, in
   switch (section) {
     case NameColumn: return tr("Name");
     case AlgorithmColumn: return tr("Algorithm");
-    case FingerprintColumn: return tr("Fingerprint (SHA-256)");
-    case CreatedColumn: return tr("Created");
+    case FingerprintColumn: return tr("SHA-256");
     case SubjectColumn: return tr("Certificate subject");
     case ExpiresColumn: return tr("Expires");
     case NotesColumn: return tr("Notes");

@@ -21,12 +21,17 @@ struct PickerKey {
   std::optional<crypto::Certificate> ca_certificate;
 };
 
+// The warnings of a verdict (findings of severity Warning), one message each.
+[[nodiscard]] QStringList warningsOf(const keystore::KeyVerdict& verdict);
+
 class KeyPickerModel : public QAbstractTableModel {
   Q_OBJECT
 
  public:
-  enum Column { NameColumn, AlgorithmColumn, FingerprintColumn, CreatedColumn, SubjectColumn, ExpiresColumn,
-                NotesColumn, ColumnCount };
+  // The table fits the page without horizontal scrolling: the creation date and the full
+  // fingerprint are in the key page's details pane; Notes (the warnings) is always on screen.
+  enum Column { NameColumn, AlgorithmColumn, FingerprintColumn, SubjectColumn, ExpiresColumn, NotesColumn,
+                ColumnCount };
 
   explicit KeyPickerModel(QObject* parent = nullptr);
 

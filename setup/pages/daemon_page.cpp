@@ -34,9 +34,9 @@ DaemonPage::DaemonPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizar
   form->addRow(tr("HTTP a&ddress (CRL, OCSP):"), http_address_);
   form->addRow(tr("HTTP &port:"), http_port_);
   form->addRow(tr("&TLS names (comma-separated):"), tls_names_);
-  form->addRow(tr("Public &base URL:"), base_url_);
+  form->addRow(tr("Public base &URL:"), base_url_);
   form->addRow(QString(), replace_);
-  auto* layout = new QVBoxLayout(this);
+  auto* layout = scrollingPageLayout(this);
   layout->addLayout(form);
   layout->addWidget(problems_);
   layout->addStretch();

@@ -32,7 +32,7 @@ IdentityPage::IdentityPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   form->addRow(tr("Coun&try:"), country_);
   form->addRow(tr("&State or province:"), state_);
   form->addRow(tr("&Locality:"), locality_);
-  auto* layout = new QVBoxLayout(this);
+  auto* layout = scrollingPageLayout(this);
   layout->addWidget(note_);
   layout->addLayout(form);
   layout->addWidget(problems_);

@@ -2,6 +2,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDateTime>
 #include <QFormLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
@@ -13,6 +14,7 @@
 #include <QRadioButton>
 #include <QSignalBlocker>
 #include <QTableView>
+#include <QTimer>
 #include <QTextBrowser>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
@@ -28,20 +30,74 @@
 namespace signet::gui {
 namespace {
 
+QString esc(const QString& s) { return s.toHtmlEscaped(); }
+
+QString date(std::int64_t seconds) {
+  return QDateTime::fromSecsSinceEpoch(seconds, Qt::UTC).toString(QStringLiteral("yyyy-MM-dd HH:mm 'UTC'"));
+}
+
+QString findingItem(const keystore::Finding& f) {
+  return QStringLiteral("<li>%1<br/><i>%2</i> %3</li>")
+      .arg(esc(displayText(f.message)), QObject::tr("Fix:"), esc(displayText(f.fix)));
+}
+
 QString findingsHtml(const std::vector<keystore::KeyVerdict>& excluded) {
   QString html;
   for (const keystore::KeyVerdict& v : excluded) {
     html += QStringLiteral("<p><b>%1</b> (%2%3)<ul>")
-                .arg(toQ(v.name).toHtmlEscaped(), toQ(v.algorithm).toHtmlEscaped(),
-                     v.fingerprint_hex.empty() ? QString()
-                                               : QStringLiteral(", SHA256:") + toQ(v.fingerprint_hex.substr(0, 16)) +
-                                                     QStringLiteral("…"));
+                .arg(esc(toQ(v.name)), esc(toQ(v.algorithm)),
+                     v.fingerprint_hex.empty() ? QString() : QStringLiteral(", SHA256:") + esc(toQ(v.fingerprint_hex)));
     for (const keystore::Finding& f : v.findings) {
-      if (f.severity != keystore::Severity::Error) continue;
-      html += QStringLiteral("<li>%1<br/><i>%2</i> %3</li>")
-                  .arg(toQ(f.message).toHtmlEscaped(), QObject::tr("Fix:"), toQ(f.fix).toHtmlEscaped());
+      if (f.severity == keystore::Severity::Error) html += findingItem(f);
     }
     html += QStringLiteral("</ul></p>");
+  }
+  return html;
+}
+
+// The selected key in full: identity, fingerprint, every certificate, every finding.
+QString detailsHtml(const PickerKey& key) {
+  const keystore::KeyVerdict& v = key.verdict;
+  QString html = QStringLiteral("<p><b>%1</b> (%2)</p>").arg(esc(toQ(v.name)), esc(toQ(v.algorithm)));
+  html += QStringLiteral("<table>");
+  const auto row = [&html](const QString& name, const QString& value) {
+    html += QStringLiteral("<tr><td style='padding-right:10px'>%1</td><td>%2</td></tr>").arg(esc(name), esc(value));
+  };
+  row(QObject::tr("SHA-256 fingerprint"), toQ(v.fingerprint_hex));
+  row(QObject::tr("Created"), date(v.created_at));
+  if (!v.source.empty()) row(QObject::tr("Source"), toQ(v.source));
+  if (!v.comment.empty()) row(QObject::tr("Comment"), toQ(v.comment));
+  if (key.ca_certificate) row(QObject::tr("CA certificate"), toQ(key.ca_certificate->subject()));
+  html += QStringLiteral("</table>");
+  if (v.certificates.empty()) {
+    html += QStringLiteral("<p>%1</p>").arg(esc(QObject::tr("No certificate is attached to this key.")));
+  } else {
+    html += QStringLiteral("<p>%1</p><ul>")
+                .arg(esc(countOf(static_cast<long long>(v.certificates.size()), QObject::tr("attached certificate:"),
+                                 QObject::tr("attached certificates:"))));
+    for (const keystore::CertificateSummary& c : v.certificates) {
+      if (c.subject.empty()) {
+        html += QStringLiteral("<li>%1: %2</li>").arg(esc(toQ(c.role)), esc(QObject::tr("does not parse")));
+        continue;
+      }
+      html += QStringLiteral("<li>%1: <b>%2</b><br/>%3<br/>%4<br/>%5</li>")
+                  .arg(esc(toQ(c.role)), esc(toQ(c.subject)),
+                       esc(QObject::tr("issued by %1").arg(toQ(c.issuer))),
+                       esc(QObject::tr("valid from %1 to %2").arg(date(c.not_before), date(c.not_after))),
+                       esc(QObject::tr("serial %1").arg(toQ(c.serial_hex))));
+    }
+    html += QStringLiteral("</ul>");
+  }
+  if (v.request_count > 0) {
+    html += QStringLiteral("<p>%1</p>")
+                .arg(esc(QObject::tr("Certificate requests attached: %1").arg(static_cast<qulonglong>(v.request_count))));
+  }
+  if (v.findings.empty()) {
+    html += QStringLiteral("<p>%1</p>").arg(esc(QObject::tr("It passed every integrity rule just now, with no warning.")));
+  } else {
+    html += QStringLiteral("<p>%1</p><ul>").arg(esc(QObject::tr("Warnings (the key may still be used):")));
+    for (const keystore::Finding& f : v.findings) html += findingItem(f);
+    html += QStringLiteral("</ul>");
   }
   return html;
 }
@@ -78,6 +134,7 @@ KeyPage::KeyPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizard) {
   existing_box_ = new QWidget(this);
   check_status_ = new QLabel(existing_box_);
   check_status_->setWordWrap(true);
+  check_status_->setTextFormat(Qt::PlainText);
   check_progress_ = new QProgressBar(existing_box_);
   check_progress_->setRange(0, 0);  // busy: check_all() reports no steps
   check_progress_->setVisible(false);
@@ -89,11 +146,27 @@ KeyPage::KeyPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizard) {
   view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   view_->setTabKeyNavigation(false);
   view_->verticalHeader()->setVisible(false);
-  view_->horizontalHeader()->setStretchLastSection(true);
-  view_->setWordWrap(false);
-  view_->setMinimumHeight(130);
+  // Every column fits: the short ones take what their contents need (up to a bound), the subject
+  // and the notes share the rest, and long text wraps in its row instead of running off the page.
+  QHeaderView* header = view_->horizontalHeader();
+  header->setMaximumSectionSize(220);
+  for (int c : {KeyPickerModel::NameColumn, KeyPickerModel::AlgorithmColumn, KeyPickerModel::FingerprintColumn,
+                KeyPickerModel::ExpiresColumn}) {
+    header->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+  }
+  header->setSectionResizeMode(KeyPickerModel::SubjectColumn, QHeaderView::Stretch);
+  header->setSectionResizeMode(KeyPickerModel::NotesColumn, QHeaderView::Stretch);
+  view_->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  view_->setWordWrap(true);
+  view_->setTextElideMode(Qt::ElideRight);
+  view_->setMinimumHeight(110);
+  details_label_ = new QLabel(tr("Selected key:"), existing_box_);
+  details_ = new QTextBrowser(existing_box_);
+  details_->setMinimumHeight(110);
+  details_->setOpenLinks(false);
   excluded_label_ = new QLabel(existing_box_);
   excluded_label_->setWordWrap(true);
+  excluded_label_->setTextFormat(Qt::PlainText);
   excluded_details_ = new QTextBrowser(existing_box_);
   excluded_details_->setMinimumHeight(90);
   excluded_details_->setOpenLinks(false);
@@ -105,11 +178,13 @@ KeyPage::KeyPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizard) {
   ex_layout->addWidget(check_progress_);
   ex_layout->addWidget(view_, 2);
   ex_layout->addWidget(keep_certificate_);
+  ex_layout->addWidget(details_label_);
+  ex_layout->addWidget(details_, 3);
   ex_layout->addWidget(excluded_label_);
-  ex_layout->addWidget(excluded_details_, 3);
+  ex_layout->addWidget(excluded_details_, 2);
 
   problems_ = makeProblemLabel(this);
-  auto* layout = new QVBoxLayout(this);
+  auto* layout = scrollingPageLayout(this);
   layout->addWidget(generate_);
   layout->addWidget(generate_box_);
   layout->addWidget(existing_);
@@ -121,19 +196,23 @@ KeyPage::KeyPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizard) {
   setTabOrder(algorithm_, existing_);
   setTabOrder(existing_, view_);
   setTabOrder(view_, keep_certificate_);
-  setTabOrder(keep_certificate_, excluded_details_);
+  setTabOrder(keep_certificate_, details_);
+  setTabOrder(details_, excluded_details_);
 
   connect(generate_, &QRadioButton::toggled, this, [this] { refresh(); });
   connect(name_, &QLineEdit::textChanged, this, [this] { refresh(); });
   connect(algorithm_, &QComboBox::currentIndexChanged, this, [this] { refresh(); });
   connect(keep_certificate_, &QCheckBox::toggled, this, [this] { refresh(); });
   connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
-    // A newly chosen key keeps its certificate by default when it has a current one.
-    if (const int row = selectedRow(); row >= 0) {
+    // A newly chosen key keeps its certificate by default when it has a current one; the key
+    // chosen before (selected again on coming back) keeps the choice made for it.
+    const int row = selectedRow();
+    if (row >= 0 && model_->key(row).verdict.name != chosen_name_) {
       const PickerKey& key = model_->key(row);
       const QSignalBlocker block(keep_certificate_);
       keep_certificate_->setChecked(key.ca_certificate && !expired(key));
     }
+    showDetails(row);
     refresh();
   });
   connect(&watcher_, &QFutureWatcher<CheckOutcome>::finished, this, &KeyPage::checkFinished);
@@ -180,8 +259,43 @@ void KeyPage::initializePage() {
     showOutcome({contents.offered, contents.excluded, {}}, true);
   } else if ((reinstall || subordinate) && store_exists) {
     startCheck();
+  } else if (reinstall) {
+    // The key store page does not let a reinstall on without a store; should the store have gone
+    // meanwhile, say so here rather than show an empty list.
+    checked_ = true;
+    model_->clear();
+    excluded_names_.clear();
+    excluded_label_->clear();
+    excluded_details_->clear();
+    check_progress_->setVisible(false);
+    setStatus(tr("There is no key store in %1, so there is no key to reuse. Go Back and choose another data "
+                 "directory, or choose \"Install a new CA\" on the first page.")
+                  .arg(toQ(plan.data_dir.string())),
+              true);
   }
   refresh();
+  // The picker, or the new key's name, has the focus (after QWizard has given it to the page).
+  QTimer::singleShot(0, this, [this] {
+    if (wizard_->currentPage() != this) return;
+    if (existing_box_->isVisible()) {
+      view_->setFocus(Qt::OtherFocusReason);
+    } else if (name_->isVisible()) {
+      name_->setFocus(Qt::OtherFocusReason);
+    }
+  });
+}
+
+void KeyPage::setStatus(const QString& text, bool problem) {
+  check_status_->setStyleSheet(problem ? QStringLiteral("QLabel { color: #b00020; }") : QString());
+  check_status_->setText(text);
+}
+
+void KeyPage::showDetails(int row) {
+  if (row < 0) {
+    details_->setPlainText(model_->rowCount() > 0 ? tr("Select a key above to see its details.") : QString());
+    return;
+  }
+  details_->setHtml(detailsHtml(model_->key(row)));
 }
 
 void KeyPage::startCheck() {
@@ -194,7 +308,7 @@ void KeyPage::startCheck() {
   excluded_names_.clear();
   excluded_label_->clear();
   excluded_details_->clear();
-  check_status_->setText(tr("Unlocking the key store…"));
+  setStatus(tr("Unlocking the key store…"), false);
   check_progress_->setVisible(true);
   const std::filesystem::path dir = wizard_->plan().data_dir;
   auto pass = std::make_shared<Passphrase>(wizard_->storePassphrase().clone());
@@ -231,8 +345,10 @@ void KeyPage::startCheck() {
 
 void KeyPage::checkProgress(int key_count) {
   if (!watcher_.isRunning()) return;
-  check_status_->setText(tr("Checking %n key(s): decrypting each one, comparing it with its public key and "
-                            "certificates, and signing a test message…", nullptr, key_count));
+  setStatus(tr("Checking %1: decrypting each one, comparing it with its public key and certificates, and "
+               "signing a test message…")
+                .arg(countOf(key_count, tr("key entry"), tr("key entries"))),
+            false);
 }
 
 void KeyPage::checkFinished() {
@@ -255,31 +371,35 @@ void KeyPage::showOutcome(CheckOutcome outcome, bool from_backup) {
   checked_ = true;
   check_progress_->setVisible(false);
   if (!outcome.error.empty()) {
-    check_status_->setText(tr("The key store could not be checked: %1").arg(toQ(outcome.error)));
+    setStatus(tr("The key store could not be checked: %1").arg(displayText(outcome.error)), true);
     refresh();
     return;
   }
-  const std::size_t offered = outcome.offered.size();
-  if (from_backup) {
-    check_status_->setText(offered == 0 ? tr("No key in the backup passed the integrity check, so none can become "
-                                             "the CA key.")
-                                        : tr("%n key(s) in the backup passed the full integrity check:", nullptr,
-                                             static_cast<int>(offered)));
+  const long long offered = static_cast<long long>(outcome.offered.size());
+  if (offered == 0) {
+    setStatus(from_backup ? tr("No key in the backup passed the integrity check, so none can become the CA key. Go "
+                               "Back and open another backup (the reasons for each entry are below).")
+                          : tr("No key in the store passed the integrity check, so none can be reused. Go Back and "
+                               "choose another data directory, or choose \"Install a new CA\" on the first page "
+                               "(the reasons for each entry are below)."),
+              true);
+  } else if (from_backup) {
+    setStatus(tr("%1 in the backup passed the full integrity check:").arg(countOf(offered, tr("key"), tr("keys"))),
+              false);
   } else {
-    check_status_->setText(offered == 0 ? tr("No key in the store passed the integrity check, so none can be reused.")
-                                        : tr("%n key(s) passed the full integrity check just now:", nullptr,
-                                             static_cast<int>(offered)));
+    setStatus(tr("%1 passed the full integrity check just now:").arg(countOf(offered, tr("key"), tr("keys"))), false);
   }
   for (const keystore::KeyVerdict& v : outcome.excluded) excluded_names_.push_back(v.name);
-  excluded_label_->setText(outcome.excluded.empty()
-                               ? (from_backup ? tr("Every entry in the backup is offered.")
-                                              : tr("Every entry in the store is offered."))
-                               : tr("%n entries are not offered; they failed the integrity check:", nullptr,
-                                    static_cast<int>(outcome.excluded.size())));
+  const long long excluded = static_cast<long long>(outcome.excluded.size());
+  excluded_label_->setText(excluded == 0 ? (from_backup ? tr("Every entry in the backup is offered.")
+                                                        : tr("Every entry in the store is offered."))
+                           : excluded == 1 ? tr("1 entry is not offered; it failed the integrity check:")
+                                           : tr("%1 entries are not offered; they failed the integrity check:")
+                                                 .arg(excluded));
   excluded_details_->setHtml(findingsHtml(outcome.excluded));
   excluded_details_->setVisible(!outcome.excluded.empty());
   model_->setKeys(std::move(outcome.offered));
-  view_->resizeColumnsToContents();
+  showDetails(-1);
   // Coming back to this page: select the key chosen before, if it is still offered. On the first
   // visit nothing is selected, so the operator chooses.
   if (const int row = model_->rowOf(chosen_name_); row >= 0 && !generate_->isChecked()) view_->selectRow(row);
@@ -292,6 +412,14 @@ bool KeyPage::selectKey(const std::string& name) {
   existing_->setChecked(true);
   view_->selectRow(row);
   return true;
+}
+
+const PickerKey* KeyPage::chosenKey() const {
+  if (!wizard_->reusesKey() && wizard_->plan().mode != setup::SetupMode::RestoreThenReinstall) {
+    return nullptr;
+  }
+  const int row = selectedRow();
+  return row < 0 ? nullptr : &model_->key(row);
 }
 
 int KeyPage::selectedRow() const {
@@ -343,6 +471,11 @@ void KeyPage::refresh() {
     }
     // The choice about the certificate belongs to a chosen key: shown once one is selected.
     keep_certificate_->setVisible((reinstall || restore) && row >= 0);
+    // Nothing to choose from: the message above says why; no empty table.
+    const bool any = model_->rowCount() > 0 || !checked_;
+    view_->setVisible(any);
+    details_label_->setVisible(model_->rowCount() > 0);
+    details_->setVisible(model_->rowCount() > 0);
   } else {
     plan.key_name = fromQ(name_->text().trimmed());
     if (const QVariant a = algorithm_->currentData(); a.isValid()) {

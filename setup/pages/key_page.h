@@ -3,7 +3,10 @@
 // thread), and beside it every entry that is not offered, with its findings and their fixes.
 // In restore mode the picker offers the backup's keys that passed the integrity check when the
 // key store page opened the backup. Next stays disabled until a new key is named or an offered
-// key is selected.
+// key is selected. The picker fits the page (no horizontal scrolling at the default size) and has
+// the focus; a details pane shows the selected key in full (fingerprint, every certificate,
+// warnings). When there is no store, or no key passed the check, the page says so and how to go
+// on.
 // Thread-safety: GUI thread only.
 #pragma once
 
@@ -46,6 +49,10 @@ class KeyPage : public QWizardPage {
   // Each excluded entry with its findings and fixes.
   [[nodiscard]] QTextBrowser* excludedDetails() const noexcept { return excluded_details_; }
   [[nodiscard]] QCheckBox* keepCertificateBox() const noexcept { return keep_certificate_; }
+  // What the check found, or why there is nothing to choose and what to do then.
+  [[nodiscard]] QLabel* checkStatusLabel() const noexcept { return check_status_; }
+  // The selected key in full; empty while nothing is selected.
+  [[nodiscard]] QTextBrowser* detailsView() const noexcept { return details_; }
   [[nodiscard]] QLabel* problemLabel() const noexcept { return problems_; }
 
   // The names of the entries the last check excluded.
@@ -54,6 +61,8 @@ class KeyPage : public QWizardPage {
   [[nodiscard]] bool checking() const noexcept { return watcher_.isRunning() || !checked_; }
   // True once a check has finished (successfully or not) since the page was entered.
   [[nodiscard]] bool checked() const noexcept { return checked_; }
+  // The key selected in the picker when the plan reuses one; nullptr otherwise.
+  [[nodiscard]] const PickerKey* chosenKey() const;
   // Selects the offered key named `name`; false when it is not offered.
   bool selectKey(const std::string& name);
 
@@ -73,6 +82,9 @@ class KeyPage : public QWizardPage {
   void showOutcome(CheckOutcome outcome, bool from_backup);
   void checkProgress(int key_count);
   void refresh();
+  void showDetails(int row);
+  // Shows `text` as the check's status, in the error colour when `problem`.
+  void setStatus(const QString& text, bool problem);
   [[nodiscard]] int selectedRow() const;
 
   SetupWizard* wizard_;
@@ -86,6 +98,8 @@ class KeyPage : public QWizardPage {
   QProgressBar* check_progress_;
   QTableView* view_;
   KeyPickerModel* model_;
+  QLabel* details_label_;
+  QTextBrowser* details_;
   QLabel* excluded_label_;
   QTextBrowser* excluded_details_;
   QCheckBox* keep_certificate_;

@@ -38,12 +38,13 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
                  "daemon's configuration."));
 
   data_dir_ = new QLineEdit(this);
-  auto* browse = new QPushButton(tr("B&rowse…"), this);
+  auto* browse = new QPushButton(tr("Bro&wse…"), this);
   auto* dir_row = new QHBoxLayout;
   dir_row->addWidget(data_dir_);
   dir_row->addWidget(browse);
   store_state_ = new QLabel(this);
   store_state_->setWordWrap(true);
+  store_state_->setTextFormat(Qt::PlainText);
 
   passphrase_ = new QLineEdit(this);
   passphrase_->setEchoMode(QLineEdit::Password);
@@ -59,10 +60,10 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   status_->setWordWrap(true);
   status_->setTextFormat(Qt::PlainText);
 
-  backup_file_label_ = new QLabel(tr("&Backup file:"), this);
+  backup_file_label_ = new QLabel(tr("Bac&kup file:"), this);
   backup_file_ = new QLineEdit(this);
   backup_file_label_->setBuddy(backup_file_);
-  browse_backup_ = new QPushButton(tr("Bro&wse…"), this);
+  browse_backup_ = new QPushButton(tr("Brows&e…"), this);
   auto* backup_row = new QHBoxLayout;
   backup_row->addWidget(backup_file_);
   backup_row->addWidget(browse_backup_);
@@ -96,7 +97,7 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   form->addRow(backup_file_label_, backup_row);
   form->addRow(backup_passphrase_label_, backup_pass_row);
   form->addRow(QString(), backup_status_);
-  auto* layout = new QVBoxLayout(this);
+  auto* layout = scrollingPageLayout(this);
   layout->addLayout(form);
   layout->addWidget(problems_);
   layout->addStretch();
@@ -145,6 +146,11 @@ KeyStorePage::~KeyStorePage() {
   backup_watcher_.waitForFinished();
 }
 
+bool KeyStorePage::needsExistingStore() const {
+  const setup::SetupMode mode = wizard_->plan().mode;
+  return mode == setup::SetupMode::ExistingKey || mode == setup::SetupMode::ExistingKeyAndCertificate;
+}
+
 bool KeyStorePage::storeExists() const {
   std::error_code ec;
   const std::filesystem::path dir = fromQ(data_dir_->text());
@@ -165,13 +171,23 @@ void KeyStorePage::refresh() {
   plan.data_dir = fromQ(data_dir_->text().trimmed());
   plan.backup_file = fromQ(backup_file_->text().trimmed());
   const bool exists = storeExists();
-  store_state_->setText(exists ? tr("A key store exists here: enter its passphrase and press Unlock.")
-                               : tr("There is no key store here yet: a new one will be created, protected by "
-                                    "the passphrase you enter twice (at least %1 characters).")
-                                     .arg(keystore::kMinPassphraseLength));
+  const bool missing = needsExistingStore() && !exists;
+  if (missing) {
+    store_state_->setStyleSheet(QStringLiteral("QLabel { color: #b00020; }"));
+    store_state_->setText(tr("There is no key store in %1. A reinstall reuses a key from an existing key store: "
+                             "choose the directory that holds it (signet.db), or go Back and choose \"Install a "
+                             "new CA\".")
+                              .arg(data_dir_->text().trimmed()));
+  } else {
+    store_state_->setStyleSheet(QString());
+    store_state_->setText(exists ? tr("A key store exists here: enter its passphrase and press Unlock.")
+                                 : tr("There is no key store here yet: a new one will be created, protected by "
+                                      "the passphrase you enter twice (at least %1 characters).")
+                                       .arg(keystore::kMinPassphraseLength));
+  }
   unlock_->setVisible(exists);
   unlock_->setEnabled(exists && !busy() && !passphrase_->text().isEmpty() && !unlocked_);
-  showRow({confirm_label_, confirm_}, !exists);
+  showRow({confirm_label_, confirm_}, !exists && !missing);
   // Status lines take room only while they have something to say.
   status_->setVisible(!status_->text().isEmpty());
   backup_status_->setVisible(plan.mode == setup::SetupMode::RestoreThenReinstall && !backup_status_->text().isEmpty());
@@ -179,7 +195,7 @@ void KeyStorePage::refresh() {
                            wizard_->problemsFor({"backup_file"}).isEmpty());
 
   QStringList problems = wizard_->problemsFor({"data_dir", "backup_file"});
-  if (!exists && !passphrase_->text().isEmpty()) {
+  if (!exists && !missing && !passphrase_->text().isEmpty()) {
     if (static_cast<std::size_t>(passphrase_->text().toUtf8().size()) < keystore::kMinPassphraseLength) {
       problems << tr("the passphrase of a new key store needs at least %1 characters").arg(keystore::kMinPassphraseLength);
     } else if (!confirm_->text().isEmpty() && confirm_->text() != passphrase_->text()) {
@@ -217,10 +233,11 @@ void KeyStorePage::unlockFinished() {
   unlocked_ = outcome.ok;
   if (outcome.ok) {
     status_->setStyleSheet(QString());
-    status_->setText(tr("Unlocked: the store holds %n key entries.", nullptr, static_cast<int>(outcome.key_count)));
+    status_->setText(tr("Unlocked: the store holds %1.")
+                         .arg(countOf(static_cast<long long>(outcome.key_count), tr("key entry"), tr("key entries"))));
   } else {
     status_->setStyleSheet(QStringLiteral("QLabel { color: #b00020; }"));
-    status_->setText(tr("Could not unlock the key store: %1").arg(QString::fromStdString(outcome.message)));
+    status_->setText(tr("Could not unlock the key store: %1").arg(displayText(outcome.message)));
   }
   refresh();
 }
@@ -298,14 +315,14 @@ void KeyStorePage::backupFinished() {
   if (outcome.ok) {
     const int total = static_cast<int>(outcome.contents.offered.size() + outcome.contents.excluded.size());
     backup_status_->setStyleSheet(QString());
-    backup_status_->setText(tr("Opened: the backup holds %n key entries", nullptr, total) +
-                            tr(", %n of them passed the integrity check. Choose the CA key among them on "
-                               "the next page.", nullptr,
-                               static_cast<int>(outcome.contents.offered.size())));
+    backup_status_->setText(tr("Opened: the backup holds %1; %2 of them passed the integrity check. Choose the CA "
+                               "key among them on the next page.")
+                                .arg(countOf(total, tr("key entry"), tr("key entries")))
+                                .arg(outcome.contents.offered.size()));
     backup_contents_ = std::move(outcome.contents);
   } else {
     backup_status_->setStyleSheet(QStringLiteral("QLabel { color: #b00020; }"));
-    backup_status_->setText(tr("Could not open the backup: %1").arg(toQ(outcome.message)));
+    backup_status_->setText(tr("Could not open the backup: %1").arg(displayText(outcome.message)));
   }
   refresh();
 }
@@ -314,6 +331,7 @@ bool KeyStorePage::isComplete() const {
   if (busy() || !wizard_->problemsFor({"data_dir", "backup_file"}).isEmpty()) return false;
   if (wizard_->plan().mode == setup::SetupMode::RestoreThenReinstall && (backup_busy_ || !backup_opened_)) return false;
   if (storeExists()) return unlocked_;
+  if (needsExistingStore()) return false;
   return static_cast<std::size_t>(passphrase_->text().toUtf8().size()) >= keystore::kMinPassphraseLength &&
          confirm_->text() == passphrase_->text();
 }

@@ -45,6 +45,11 @@ class KeyStorePage : public QWizardPage {
 
   // True when a store exists in the data directory (it is unlocked, not created).
   [[nodiscard]] bool storeExists() const;
+  // True when the mode reuses a key from a store that must already exist (a reinstall): without
+  // one the page says so and Next stays disabled.
+  [[nodiscard]] bool needsExistingStore() const;
+  // What the page says about the data directory (a store exists, will be created, or is missing).
+  [[nodiscard]] QLabel* storeStateLabel() const noexcept { return store_state_; }
   [[nodiscard]] bool unlocked() const noexcept { return unlocked_; }
   // True from unlock() until its outcome is shown.
   [[nodiscard]] bool busy() const noexcept { return busy_; }

@@ -1,9 +1,14 @@
 #include "pages/summary_page.h"
 
+#include <QDateTime>
 #include <QLabel>
 #include <QTextBrowser>
 #include <QVBoxLayout>
+#include <filesystem>
+#include <system_error>
 
+#include "pages/key_page.h"
+#include "pages/key_store_page.h"
 #include "pages/page_support.h"
 #include "setup_wizard.h"
 
@@ -23,8 +28,22 @@ QString modeText(setup::SetupMode mode) {
 }
 
 QString row(const QString& name, const QString& value) {
-  return QStringLiteral("<tr><td style='padding-right:12px'><b>%1</b></td><td>%2</td></tr>")
+  return QStringLiteral("<tr><td style='padding-right:12px; vertical-align:top'><b>%1</b></td><td>%2</td></tr>")
       .arg(name.toHtmlEscaped(), value.toHtmlEscaped());
+}
+
+// "a, b and c" of the names, or `none`.
+QString names(const QStringList& list, const QString& none) {
+  if (list.isEmpty()) return none;
+  if (list.size() == 1) return list.front();
+  return QObject::tr("%1 and %2").arg(list.mid(0, list.size() - 1).join(QStringLiteral(", ")), list.back());
+}
+
+QString quoted(const std::string& name) { return QStringLiteral("\"%1\"").arg(toQ(name)); }
+
+bool fileExists(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::exists(p, ec);
 }
 
 }  // namespace
@@ -34,9 +53,11 @@ SummaryPage::SummaryPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wiz
   setSubTitle(tr("Check the plan. Nothing has been written yet; \"Install\" applies it."));
   setButtonText(QWizard::NextButton, tr("&Install"));
   summary_ = new QTextBrowser(this);
+  summary_->setMinimumHeight(120);
   problems_ = makeProblemLabel(this);
   auto* layout = new QVBoxLayout(this);
-  layout->addWidget(summary_);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(summary_, 1);
   layout->addWidget(problems_);
 }
 
@@ -44,36 +65,82 @@ void SummaryPage::initializePage() {
   const setup::SetupPlan& p = wizard_->plan();
   const bool generate = p.mode == setup::SetupMode::NewKey ||
                         (p.mode == setup::SetupMode::Subordinate && !p.subordinate_existing_key);
+  const bool restore = p.mode == setup::SetupMode::RestoreThenReinstall;
+  const PickerKey* chosen = wizard_->keyPage()->chosenKey();
   QString html = QStringLiteral("<table>");
   html += row(tr("What"), modeText(p.mode));
   html += row(tr("Data directory"), toQ(p.data_dir.string()));
-  if (p.mode == setup::SetupMode::RestoreThenReinstall) html += row(tr("Backup"), toQ(p.backup_file.string()));
-  html += row(tr("CA key"), generate ? tr("new %1 key \"%2\"")
-                                           .arg(QString::fromUtf8(crypto::to_string(p.algorithm).data(),
-                                                                  static_cast<qsizetype>(crypto::to_string(p.algorithm).size())),
-                                                toQ(p.key_name))
-                                     : tr("\"%1\" (checked again, in full, before it is used)").arg(toQ(p.key_name)));
-  if (wizard_->keepsCertificate()) {
+  if (restore) {
+    html += row(tr("Backup"), toQ(p.backup_file.string()));
+    const KeyStorePage::BackupContents& contents = wizard_->keyStorePage()->backupContents();
+    QStringList restored;
+    for (const PickerKey& k : contents.offered) restored << quoted(k.verdict.name);
+    QStringList quarantined;
+    for (const keystore::KeyVerdict& v : contents.excluded) quarantined << quoted(v.name);
+    html += row(tr("Restored"),
+                tr("%1: %2, with their certificates, and the backup's certificates, revocations and API clients")
+                    .arg(countOf(restored.size(), tr("valid key"), tr("valid keys")), names(restored, tr("none"))));
+    html += row(tr("Skipped"), tr("every key this store already holds (same fingerprint) is left as it is"));
+    html += row(tr("Quarantined"),
+                quarantined.isEmpty()
+                    ? tr("nothing: every entry of the backup passed the integrity check")
+                    : tr("%1 that failed the integrity check: %2 (kept aside, never offered)")
+                          .arg(countOf(quarantined.size(), tr("entry"), tr("entries")), names(quarantined, QString())));
+  }
+  if (generate) {
+    html += row(tr("CA key"), tr("new %1 key \"%2\"")
+                                  .arg(QString::fromUtf8(crypto::to_string(p.algorithm).data(),
+                                                         static_cast<qsizetype>(crypto::to_string(p.algorithm).size())),
+                                       toQ(p.key_name)));
+    html += row(tr("Key fingerprint"), tr("known once the key is generated; the finish page shows it"));
+  } else {
+    html += row(tr("CA key"), tr("\"%1\" (checked again, in full, before it is used)").arg(toQ(p.key_name)));
+    if (chosen != nullptr) html += row(tr("Key fingerprint"), QStringLiteral("SHA256:") + toQ(chosen->verdict.fingerprint_hex));
+  }
+  const auto& kept = wizard_->chosenCertificate();
+  if (wizard_->keepsCertificate() && kept) {
+    html += row(tr("CA subject"), toQ(kept->subject()));
+    html += row(tr("CA certificate"), tr("the existing one is kept (valid until %1)")
+                                          .arg(QDateTime::fromSecsSinceEpoch(
+                                                   std::chrono::duration_cast<std::chrono::seconds>(
+                                                       kept->not_after().time_since_epoch())
+                                                       .count(),
+                                                   Qt::UTC)
+                                                   .toString(QStringLiteral("yyyy-MM-dd"))));
+  } else if (wizard_->keepsCertificate()) {
     html += row(tr("CA certificate"), tr("the existing one is kept"));
   } else {
-    QString subject = tr("CN=%1").arg(toQ(p.identity.common_name));
-    if (!p.identity.organization.empty()) subject += tr(", O=%1").arg(toQ(p.identity.organization));
-    if (!p.identity.country.empty()) subject += tr(", C=%1").arg(toQ(p.identity.country));
-    html += row(p.mode == setup::SetupMode::Subordinate ? tr("Request subject") : tr("CA subject"), subject);
+    html += row(p.mode == setup::SetupMode::Subordinate ? tr("Request subject") : tr("CA subject"), subjectOf(p.identity));
     if (p.mode != setup::SetupMode::Subordinate) {
-      html += row(tr("Validity"), tr("%1 days").arg(p.validity_days));
+      html += row(tr("CA certificate"), tr("a new self-signed one"));
+      html += row(tr("Validity"), countOf(p.validity_days, tr("day"), tr("days")));
       html += row(tr("Path length"), p.path_length ? QString::number(*p.path_length) : tr("unlimited"));
     }
   }
   html += row(tr("HTTPS (REST, ACME)"), tr("%1:%2").arg(toQ(p.daemon.https_address)).arg(p.daemon.https_port));
   html += row(tr("HTTP (CRL, OCSP)"), tr("%1:%2").arg(toQ(p.daemon.http_address)).arg(p.daemon.http_port));
-  QStringList names;
-  for (const std::string& n : p.daemon.tls_names) names << toQ(n);
-  html += row(tr("TLS names"), names.join(QStringLiteral(", ")));
+  QStringList tls;
+  for (const std::string& n : p.daemon.tls_names) tls << toQ(n);
+  html += row(tr("TLS names"), tls.join(QStringLiteral(", ")));
   html += row(tr("Public base URL"), toQ(p.daemon.public_base_url));
-  if (p.mode != setup::SetupMode::NewKey) {
-    html += row(tr("Configuration"), p.replace_configuration ? tr("replaced with these settings")
-                                                             : tr("the current signetd.toml is kept if there is one"));
+
+  // What is in the data directory now and would change.
+  const setup::InstallationFiles files = setup::InstallationFiles::in(p.data_dir);
+  QStringList present;
+  for (const std::filesystem::path& f : {files.ca_certificate, files.configuration, files.tls_key, files.tls_certificate}) {
+    if (fileExists(f)) present << toQ(f.filename().string());
+  }
+  if (present.isEmpty()) {
+    html += row(tr("Replaced"), tr("nothing: there is no installation in the data directory yet"));
+  } else if (p.mode == setup::SetupMode::NewKey || p.mode == setup::SetupMode::Subordinate) {
+    html += row(tr("Replaced"), tr("the installation in the data directory (%1)").arg(present.join(QStringLiteral(", "))));
+  } else {
+    QStringList replaced;
+    if (!wizard_->keepsCertificate()) replaced << tr("the CA certificate (ca.pem)");
+    if (p.replace_configuration) replaced << tr("the configuration and TLS files (signetd.toml, tls-key.pem, tls-cert.pem)");
+    html += row(tr("Replaced"), replaced.isEmpty() ? tr("nothing: the CA certificate and the configuration are kept")
+                                                   : names(replaced, QString()));
+    if (!p.replace_configuration) html += row(tr("Configuration"), tr("the current signetd.toml is kept"));
   }
   html += QStringLiteral("</table>");
   summary_->setHtml(html);

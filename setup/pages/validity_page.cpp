@@ -37,7 +37,7 @@ ValidityPage::ValidityPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   auto* path_label = new QLabel(tr("&Path length:"), this);
   path_label->setBuddy(path_length_);
   form->addRow(path_label, path_length_);
-  auto* layout = new QVBoxLayout(this);
+  auto* layout = scrollingPageLayout(this);
   layout->addWidget(note_);
   layout->addLayout(form);
   layout->addWidget(problems_);

@@ -4,6 +4,7 @@
 #include <QRadioButton>
 #include <QVBoxLayout>
 
+#include "pages/page_support.h"
 #include "setup_wizard.h"
 
 namespace signet::gui {
@@ -27,7 +28,7 @@ WelcomePage::WelcomePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wiz
   subordinate_ = new QRadioButton(tr("Set up a s&ubordinate CA (writes a request for the parent CA)"), this);
   install_->setChecked(true);
 
-  auto* layout = new QVBoxLayout(this);
+  auto* layout = scrollingPageLayout(this);
   layout->addWidget(install_);
   layout->addWidget(note(tr("For a first installation. The key store is created if there is none."), this));
   layout->addWidget(reinstall_);
@@ -37,7 +38,7 @@ WelcomePage::WelcomePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wiz
   layout->addWidget(note(tr("Restores keys, certificates and the database from a Signet backup file."), this));
   layout->addWidget(subordinate_);
   layout->addWidget(note(tr("The CA certificate is signed later by the parent CA; install it with "
-                            "`signet setup --install-certificate FILE`."), this));
+                            "signet setup --install-certificate FILE."), this));
   layout->addStretch();
 }
 
