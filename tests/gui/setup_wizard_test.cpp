@@ -8,6 +8,13 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
+#include <QGroupBox>
+#include <QRegularExpression>
+#include <QScreen>
+#include <QScrollBar>
+#include <QSemaphore>
+#include <QSignalSpy>
+#include <QTemporaryFile>
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
@@ -24,10 +31,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include "key_picker_model.h"
@@ -37,6 +48,7 @@
 #include "pages/identity_page.h"
 #include "pages/key_page.h"
 #include "pages/key_store_page.h"
+#include "pages/page_support.h"
 #include "pages/summary_page.h"
 #include "pages/validity_page.h"
 #include "pages/welcome_page.h"
@@ -254,6 +266,9 @@ QString focusName(QWidget* f) {
     EXPECT_FOCUS(expected);      \
   } while (false)
 
+// Text from common/ as the GUI shows it (no Markdown backticks).
+QString shown(const std::string& text) { return QString::fromStdString(text).remove(QLatin1Char('`')); }
+
 // Asserts what the key page's picker shows after its check: exactly `offered_expected` in the
 // model, exactly `excluded_expected` counted and named as not offered, and each verdict of
 // `excluded` explained (its name, each error finding's message and fix). Callers check QTest::currentTestFailed() afterwards.
@@ -265,7 +280,9 @@ void verify_picker(signet::gui::KeyPage* page, std::vector<std::string> offered_
   std::sort(offered_expected.begin(), offered_expected.end());
   QCOMPARE(offered, offered_expected);
   QCOMPARE(page->pickerView()->model()->rowCount(), static_cast<int>(offered_expected.size()));
-  const QString count = QString::number(excluded_expected.size()) + QStringLiteral(" entries are not offered");
+  const QString count = excluded_expected.size() == 1
+                            ? QStringLiteral("1 entry is not offered")
+                            : QString::number(excluded_expected.size()) + QStringLiteral(" entries are not offered");
   QVERIFY2(page->excludedLabel()->text().startsWith(count), qPrintable(page->excludedLabel()->text()));
   std::vector<std::string> names = page->excludedNames();
   std::sort(names.begin(), names.end());
@@ -277,12 +294,248 @@ void verify_picker(signet::gui::KeyPage* page, std::vector<std::string> offered_
     QVERIFY(!v.findings.empty());
     for (const signet::keystore::Finding& f : v.findings) {
       if (f.severity != signet::keystore::Severity::Error) continue;
-      QVERIFY2(details.contains(QString::fromStdString(f.message)), f.message.c_str());
-      QVERIFY2(details.contains(QString::fromStdString(f.fix)), f.fix.c_str());
+      // As the GUI shows them: without Markdown backticks.
+      QVERIFY2(details.contains(shown(f.message)), f.message.c_str());
+      QVERIFY2(details.contains(shown(f.fix)), f.fix.c_str());
     }
   }
 }
 
+
+// ---- shared by the tests of issue 17: fixtures, journeys through every page, page checks ----
+
+// The mnemonic letter of a Qt text ("&Next >" -> 'n'); a null QChar when there is none.
+QChar mnemonicOf(const QString& text) {
+  for (qsizetype i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] != QLatin1Char('&')) continue;
+    if (text[i + 1] == QLatin1Char('&')) {
+      ++i;
+      continue;
+    }
+    return text[i + 1].toLower();
+  }
+  return {};
+}
+
+// Fails when two visible widgets of the wizard's window (labels with a buddy, buttons, check
+// boxes, radio buttons, group boxes, and the wizard's own buttons) share a mnemonic.
+void verify_unique_mnemonics(SetupWizard& w) {
+  std::map<QChar, QStringList> by_letter;
+  const auto note = [&by_letter](const QString& text, const char* kind) {
+    if (const QChar c = mnemonicOf(text); !c.isNull()) by_letter[c] << QStringLiteral("%1 \"%2\"").arg(QLatin1String(kind), text);
+  };
+  for (QWidget* widget : w.findChildren<QWidget*>()) {
+    if (!widget->isVisible()) continue;
+    if (auto* label = qobject_cast<QLabel*>(widget); label && label->buddy()) note(label->text(), "label");
+    if (auto* button = qobject_cast<QAbstractButton*>(widget)) note(button->text(), button->metaObject()->className());
+    if (auto* group = qobject_cast<QGroupBox*>(widget)) note(group->title(), "group box");
+  }
+  for (const auto& [letter, owners] : by_letter) {
+    QVERIFY2(owners.size() == 1, qPrintable(QStringLiteral("page %1: Alt+%2 is %3")
+                                                .arg(QLatin1String(page_name(w.currentId())), QString(letter.toUpper()),
+                                                     owners.join(QStringLiteral(" and ")))));
+  }
+}
+
+// Every text the current page shows, with where it is.
+QStringList visible_texts(SetupWizard& w) {
+  QStringList out;
+  out << w.currentPage()->title() << w.currentPage()->subTitle();
+  for (QWidget* widget : w.findChildren<QWidget*>()) {
+    if (!widget->isVisible()) continue;
+    if (auto* label = qobject_cast<QLabel*>(widget)) out << label->text();
+    if (auto* button = qobject_cast<QAbstractButton*>(widget)) out << button->text();
+    if (auto* browser = qobject_cast<QTextBrowser*>(widget)) out << browser->toPlainText();
+    if (auto* view = qobject_cast<QTableView*>(widget); view && view->model()) {
+      const QAbstractItemModel* m = view->model();
+      for (int r = 0; r < m->rowCount(); ++r) {
+        for (int c = 0; c < m->columnCount(); ++c) out << m->data(m->index(r, c)).toString();
+      }
+    }
+  }
+  return out;
+}
+
+// No Markdown and proper plurals: no backticks, no "(s)", no "1 key entries".
+void verify_words(SetupWizard& w) {
+  static const QRegularExpression bad_plural(QStringLiteral("\\b1 (key |)(entries|keys|days|certificates)\\b"));
+  for (const QString& text : visible_texts(w)) {
+    const QString where = QStringLiteral("page %1: \"%2\"").arg(QLatin1String(page_name(w.currentId())), text);
+    QVERIFY2(!text.contains(QLatin1Char('`')), qPrintable(where));
+    QVERIFY2(!text.contains(QStringLiteral("(s)")), qPrintable(where));
+    QVERIFY2(!bad_plural.match(text).hasMatch(), qPrintable(where));
+  }
+}
+
+// The window, frame included, and each of its visible buttons lie on the screen's available area,
+// and the buttons lie inside the window (not laid out past its edge).
+void verify_fits_screen(SetupWizard& w) {
+  QCoreApplication::processEvents();
+  const QRect available = w.screen()->availableGeometry();
+  const QString page = QLatin1String(page_name(w.currentId()));
+  QVERIFY2(available.contains(w.frameGeometry()),
+           qPrintable(QStringLiteral("page %1: window %2,%3 %4x%5 is not inside the screen's %6x%7")
+                          .arg(page)
+                          .arg(w.frameGeometry().x())
+                          .arg(w.frameGeometry().y())
+                          .arg(w.frameGeometry().width())
+                          .arg(w.frameGeometry().height())
+                          .arg(available.width())
+                          .arg(available.height())));
+  for (QWizard::WizardButton which : {QWizard::BackButton, QWizard::NextButton, QWizard::CommitButton,
+                                      QWizard::FinishButton, QWizard::CancelButton}) {
+    QAbstractButton* b = w.button(which);
+    if (!b->isVisible()) continue;
+    const QRect inside(b->mapTo(&w, QPoint(0, 0)), b->size());
+    QVERIFY2(w.rect().contains(inside), qPrintable(QStringLiteral("page %1: button \"%2\" is outside the window")
+                                                       .arg(page, b->text())));
+    const QRect global(b->mapToGlobal(QPoint(0, 0)), b->size());
+    QVERIFY2(available.contains(global), qPrintable(QStringLiteral("page %1: button \"%2\" is off the screen")
+                                                        .arg(page, b->text())));
+  }
+}
+
+// A key "old-ca" whose self-signed CA certificate expired a year ago (offered, with a warning).
+void add_expired_ca_key(const fs::path& dir) {
+  signet::keystore::KeyStore store = signet::keystore::KeyStore::open(dir, pass(kPassphrase));
+  (void)store.generate("old-ca", signet::crypto::KeyAlgorithm::EcP256);
+  const signet::keystore::UnlockedKey key = store.unlock_key("old-ca");
+  signet::crypto::SelfSignedSpec spec;
+  spec.subject = {{"C", "DE"}, {"O", "Example Corp"}, {"CN", "Expired Root CA"}};
+  spec.not_before = std::chrono::system_clock::now() - std::chrono::hours(24 * 800);
+  spec.validity = std::chrono::hours(24 * 400);
+  store.attach_certificate("old-ca", signet::crypto::make_self_signed(key.key.get(), spec));
+}
+
+// A store with the installed CA "ca" (made by the engine), "spare", "old-ca" (expired CA
+// certificate) and two damaged entries.
+void make_installed_ca(const fs::path& dir) {
+  {
+    signet::keystore::KeyStore store =
+        signet::keystore::KeyStore::create(dir, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+    (void)store.generate("spare", signet::crypto::KeyAlgorithm::Ed25519);
+    (void)store.generate("broken-ciphertext", signet::crypto::KeyAlgorithm::EcP256);
+    (void)store.generate("swapped-public-key", signet::crypto::KeyAlgorithm::EcP256);
+  }
+  add_expired_ca_key(dir);
+  signet::setup::SetupPlan first;
+  first.data_dir = dir;
+  first.identity.common_name = "Old Root CA";
+  first.identity.organization = "Example Corp";
+  first.identity.country = "DE";
+  first.daemon.https_port = free_port();
+  first.daemon.http_port = free_port();
+  (void)signet::setup::apply(first, signet::setup::SetupSecrets{pass(kPassphrase), std::nullopt});
+  signet::test::StoreEditor edit(dir);
+  edit.flip_key_byte("broken-ciphertext", "encrypted_private_key", 20);
+  edit.set_key_blob("swapped-public-key", "public_key", edit.key_blob("spare", "public_key"));
+}
+
+enum class Journey { NewInstall, Reinstall, Restore, Subordinate };
+
+const char* journey_name(Journey j) {
+  switch (j) {
+    case Journey::NewInstall: return "new-install";
+    case Journey::Reinstall: return "reinstall";
+    case Journey::Restore: return "restore";
+    case Journey::Subordinate: return "subordinate";
+  }
+  return "unknown";
+}
+
+// Directories and files for one journey of each kind, made fresh.
+struct Journeys {
+  explicit Journeys(const fs::path& root)
+      : new_dir(root / "new"), reinstall_dir(root / "installed"), backup_file(root / "installed.backup"),
+        restore_dir(root / "restore"), subordinate_dir(root / "subordinate") {
+    make_installed_ca(reinstall_dir);
+    {
+      signet::keystore::KeyStore store = signet::keystore::KeyStore::open(reinstall_dir, pass(kPassphrase));
+      (void)store.create_backup(backup_file, pass(kBackupPassphrase), signet::crypto::ScryptParams::insecure_for_tests(),
+                                "test");
+    }
+    for (const fs::path& d : {new_dir, restore_dir, subordinate_dir}) {
+      (void)signet::keystore::KeyStore::create(d, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+    }
+  }
+  fs::path new_dir, reinstall_dir, backup_file, restore_dir, subordinate_dir;
+};
+
+// Walks `journey` through every page to the finish page, with plain choices, calling `at_page` on
+// each page once its content is complete. Stops at the first failure (callers check
+// QTest::currentTestFailed()).
+void walk(SetupWizard& w, Journey journey, const Journeys& dirs, const std::function<void()>& at_page) {
+  const auto visit = [&] {
+    at_page();
+    return !QTest::currentTestFailed();
+  };
+  switch (journey) {
+    case Journey::NewInstall: w.welcomePage()->setMode(signet::setup::SetupMode::NewKey); break;
+    case Journey::Reinstall: w.welcomePage()->setMode(signet::setup::SetupMode::ExistingKey); break;
+    case Journey::Restore: w.welcomePage()->setMode(signet::setup::SetupMode::RestoreThenReinstall); break;
+    case Journey::Subordinate: w.welcomePage()->setMode(signet::setup::SetupMode::Subordinate); break;
+  }
+  if (!visit()) return;
+  next(w, SetupWizard::KeyStoreId);
+  if (QTest::currentTestFailed()) return;
+  const fs::path dir = journey == Journey::NewInstall    ? dirs.new_dir
+                       : journey == Journey::Reinstall   ? dirs.reinstall_dir
+                       : journey == Journey::Restore     ? dirs.restore_dir
+                                                         : dirs.subordinate_dir;
+  unlock_store(w, dir, kPassphrase);
+  if (journey == Journey::Restore) open_backup(w, dirs.backup_file, kBackupPassphrase);
+  if (QTest::currentTestFailed() || !visit()) return;
+  next(w, SetupWizard::KeyId);
+  if (QTest::currentTestFailed()) return;
+
+  auto* key = w.keyPage();
+  if (journey == Journey::Reinstall || journey == Journey::Restore) {
+    QTRY_VERIFY_WITH_TIMEOUT(key->checked(), kCheckTimeoutMs);
+    QVERIFY(key->selectKey("ca"));
+  } else {
+    key->keyNameEdit()->setText(journey == Journey::Subordinate ? QStringLiteral("sub-ca") : QStringLiteral("root"));
+  }
+  if (!visit()) return;
+  next(w, SetupWizard::IdentityId);
+  if (QTest::currentTestFailed()) return;
+  if (journey == Journey::NewInstall || journey == Journey::Subordinate) {
+    w.identityPage()->commonNameEdit()->setText(QStringLiteral("Signet Test CA"));
+    w.identityPage()->organizationEdit()->setText(QStringLiteral("Example Corp"));
+    w.identityPage()->countryEdit()->setText(QStringLiteral("DE"));
+  }
+  if (!visit()) return;
+  next(w, SetupWizard::ValidityId);
+  if (QTest::currentTestFailed() || !visit()) return;
+  next(w, SetupWizard::DaemonId);
+  if (QTest::currentTestFailed()) return;
+  set_free_ports(w);
+  if (!visit()) return;
+  next(w, SetupWizard::SummaryId);
+  if (QTest::currentTestFailed() || !visit()) return;
+  next(w, SetupWizard::ApplyId);
+  if (QTest::currentTestFailed()) return;
+  QTRY_VERIFY_WITH_TIMEOUT(!w.applyPage()->running(), kApplyTimeoutMs);
+  QVERIFY2(w.applyPage()->succeeded(), qPrintable(w.applyPage()->errorLabel()->text()));
+  if (!visit()) return;
+  next(w, SetupWizard::FinishId);
+  if (QTest::currentTestFailed()) return;
+  (void)visit();
+}
+
+// Releases a semaphore when it goes out of scope (declare it after the wizard, so that a failed
+// test never leaves the commit page's worker waiting while the wizard waits for it).
+class Gate {
+ public:
+  Gate() = default;
+  ~Gate() { open(); }
+  Gate(const Gate&) = delete;
+  Gate& operator=(const Gate&) = delete;
+  void open() { semaphore_.release(100); }
+  void wait() { semaphore_.acquire(); }
+
+ private:
+  QSemaphore semaphore_;
+};
 }  // namespace
 
 class SetupWizardTest : public QObject {
@@ -297,6 +550,14 @@ class SetupWizardTest : public QObject {
   void unwritableDataDirectoryIsShownOnTheKeyStorePage();
   void emptyNameAndBusyPortAreShownOnTheirPages();
   void newInstallFromTheKeyboardAlone();
+  void commitPageCannotBeLeftWhileItWrites();
+  void failedSetupEndsOnAPageThatSaysSo();
+  void mnemonicsAndWordsOnEveryPageOfEveryMode();
+  void keyPageFitsAndExplainsTheSelectedKey();
+  void reinstallWithoutAStoreSaysSo();
+  void noValidKeySaysWhatToDo();
+  void summaryListsSubjectFingerprintAndRestoreContents();
+  void choicesSurviveBackAndNext();
 };
 
 void SetupWizardTest::newInstallWritesTheFiles() {
@@ -817,7 +1078,7 @@ void SetupWizardTest::newInstallFromTheKeyboardAlone() {
   QVERIFY(store->storeExists());
   key(w, Qt::Key_Tab);  // Browse…
   QVERIFY(qobject_cast<QPushButton*>(QApplication::focusWidget()));
-  QVERIFY(QApplication::focusWidget()->parentWidget() == store);
+  QVERIFY(store->isAncestorOf(QApplication::focusWidget()));
   TAB_TO(w, store->passphraseEdit());
   type(w, QString::fromUtf8(kPassphrase));
   TAB_TO(w, store->unlockButton());
@@ -936,6 +1197,471 @@ void SetupWizardTest::newInstallFromTheKeyboardAlone() {
   QCOMPARE(rec->algorithm, std::string("ec-p384"));
 }
 
+// Issue 17, the commit page: once writing starts, Esc, Cancel and closing the window do not close
+// the wizard; it ends on the finish page with the result, and Cancel is not enabled after "Done".
+void SetupWizardTest::commitPageCannotBeLeftWhileItWrites() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "ca";
+  (void)signet::keystore::KeyStore::create(dir, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+
+  SetupWizard w;
+  Gate gate;  // after the wizard: opened before the wizard waits for the worker
+  QSemaphore started;
+  w.applyPage()->setApplyFunction([&gate, &started](const signet::setup::SetupPlan& plan,
+                                                    const signet::setup::SetupSecrets& secrets,
+                                                    const signet::setup::Progress& progress) {
+    progress(1, "Checking the CA key again");
+    started.release();
+    gate.wait();
+    return signet::setup::apply(plan, secrets, progress);
+  });
+  Screenshots shots(w, "commit_page_honesty");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  next(w, SetupWizard::KeyStoreId);
+  unlock_store(w, dir, kPassphrase);
+  next(w, SetupWizard::KeyId);
+  w.keyPage()->keyNameEdit()->setText(QStringLiteral("root"));
+  next(w, SetupWizard::IdentityId);
+  w.identityPage()->commonNameEdit()->setText(QStringLiteral("Honest CA"));
+  next(w, SetupWizard::ValidityId);
+  next(w, SetupWizard::DaemonId);
+  set_free_ports(w);
+  next(w, SetupWizard::SummaryId);
+  QSignalSpy finished(w.applyPage(), &signet::gui::ApplyPage::finished);
+  QSignalSpy rejected(&w, &QDialog::rejected);
+  next(w, SetupWizard::ApplyId);
+  QVERIFY(started.tryAcquire(1, 10000));  // apply() runs, held at the gate
+  QVERIFY(w.applyPage()->running());
+
+  // While it writes: Cancel is disabled; Esc, a click on Cancel and closing the window are refused.
+  QAbstractButton* cancel = w.button(QWizard::CancelButton);
+  QVERIFY(!cancel->isEnabled());
+  QTRY_VERIFY(!w.button(QWizard::BackButton)->isEnabled());
+  key(w, Qt::Key_Escape);
+  QTest::mouseClick(cancel, Qt::LeftButton);
+  QVERIFY(!w.close());
+  QCoreApplication::processEvents();
+  QVERIFY(w.isVisible());
+  QCOMPARE(w.currentId(), int(SetupWizard::ApplyId));
+  QCOMPARE(rejected.count(), 0);
+  QVERIFY(w.applyPage()->refusedLabel()->isVisible());
+  QVERIFY2(w.applyPage()->refusedLabel()->text().contains(QStringLiteral("cannot be stopped")),
+           qPrintable(w.applyPage()->refusedLabel()->text()));
+  shots.take("-refused");
+
+  gate.open();
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kApplyTimeoutMs);
+  QVERIFY2(w.applyPage()->succeeded(), qPrintable(w.applyPage()->errorLabel()->text()));
+  // After "Done" the only way on is Next: Cancel is not enabled.
+  QVERIFY(!cancel->isEnabled());
+  shots.take("-done");
+  // Esc now leads to the result, not out of the wizard.
+  key(w, Qt::Key_Escape);
+  QTRY_COMPARE_WITH_TIMEOUT(w.currentId(), int(SetupWizard::FinishId), 5000);
+  QVERIFY(w.isVisible());
+  QCOMPARE(rejected.count(), 0);
+  QVERIFY(!cancel->isVisible());
+  const QString report = w.finishPage()->reportView()->toPlainText();
+  QVERIFY2(report.contains(QStringLiteral("Generated the CA key \"root\"")), qPrintable(report));
+  shots.take();
+  QVERIFY(w.button(QWizard::FinishButton)->isEnabled());
+  QTest::mouseClick(w.button(QWizard::FinishButton), Qt::LeftButton);
+  QTRY_VERIFY(!w.isVisible());
+  QCOMPARE(w.QDialog::result(), int(QDialog::Accepted));
+}
+
+// Issue 17, the commit page: a setup that stops ends on a page that says so (Cancel leads there).
+void SetupWizardTest::failedSetupEndsOnAPageThatSaysSo() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "ca";
+  (void)signet::keystore::KeyStore::create(dir, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+
+  SetupWizard w;
+  w.applyPage()->setApplyFunction([](const signet::setup::SetupPlan&, const signet::setup::SetupSecrets&,
+                                     const signet::setup::Progress& progress) -> signet::setup::SetupResult {
+    progress(10, "Checking the CA key again");
+    throw std::runtime_error("the disk is full (`df -h` shows it). Nothing was changed");
+  });
+  Screenshots shots(w, "commit_page_failure");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  next(w, SetupWizard::KeyStoreId);
+  unlock_store(w, dir, kPassphrase);
+  next(w, SetupWizard::KeyId);
+  next(w, SetupWizard::IdentityId);
+  w.identityPage()->commonNameEdit()->setText(QStringLiteral("Failing CA"));
+  next(w, SetupWizard::ValidityId);
+  next(w, SetupWizard::DaemonId);
+  set_free_ports(w);
+  next(w, SetupWizard::SummaryId);
+  QSignalSpy rejected(&w, &QDialog::rejected);
+  next(w, SetupWizard::ApplyId);
+  QTRY_VERIFY_WITH_TIMEOUT(w.applyPage()->failed(), kApplyTimeoutMs);
+  QVERIFY(w.applyPage()->errorLabel()->text().contains(QStringLiteral("the disk is full (df -h shows it)")));
+  QVERIFY(w.button(QWizard::BackButton)->isEnabled());
+  QAbstractButton* cancel = w.button(QWizard::CancelButton);
+  QVERIFY(cancel->isEnabled());
+  shots.take("-failed");
+  QTest::mouseClick(cancel, Qt::LeftButton);
+  QTRY_COMPARE_WITH_TIMEOUT(w.currentId(), int(SetupWizard::FinishId), 5000);
+  QVERIFY(w.isVisible());
+  QCOMPARE(rejected.count(), 0);
+  QCOMPARE(w.finishPage()->title(), QStringLiteral("Setup stopped"));
+  const QString report = w.finishPage()->reportView()->toPlainText();
+  QVERIFY2(report.contains(QStringLiteral("the disk is full (df -h shows it). Nothing was changed")), qPrintable(report));
+  QVERIFY2(report.contains(QStringLiteral("Checking the CA key again")), qPrintable(report));
+  shots.take();
+  verify_words(w);
+}
+
+// Issue 17, keyboard and words: on every page of every mode no two visible widgets share a
+// mnemonic (the wizard's own buttons included), and no text carries Markdown or a bad plural.
+void SetupWizardTest::mnemonicsAndWordsOnEveryPageOfEveryMode() {
+  signet::test::TempDir tmp;
+  const Journeys dirs(tmp.path());
+  for (Journey journey : {Journey::NewInstall, Journey::Reinstall, Journey::Restore, Journey::Subordinate}) {
+    SetupWizard w;
+    Screenshots shots(w, (std::string("mnemonics_") + journey_name(journey)).c_str());
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    int pages = 0;
+    walk(w, journey, dirs, [&] {
+      ++pages;
+      shots.take();
+      verify_unique_mnemonics(w);
+      verify_words(w);
+    });
+    if (QTest::currentTestFailed()) {
+      qWarning("in journey %s", journey_name(journey));
+      return;
+    }
+    QCOMPARE(pages, 9);
+  }
+  // The key store page with every row shown: a new store (passphrase twice) and a backup.
+  SetupWizard w;
+  Screenshots shots(w, "mnemonics_key_store_all_rows");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  w.welcomePage()->setMode(signet::setup::SetupMode::RestoreThenReinstall);
+  next(w, SetupWizard::KeyStoreId);
+  w.keyStorePage()->dataDirEdit()->setText(QString::fromStdString((tmp / "no-store-yet").string()));
+  QVERIFY(w.keyStorePage()->confirmEdit()->isVisible());
+  QVERIFY(w.keyStorePage()->backupFileEdit()->isVisible());
+  shots.take();
+  verify_unique_mnemonics(w);
+  verify_words(w);
+}
+
+// Issue 17, the key page: the picker has the focus, fits without horizontal scrolling, shows the
+// expired certificate's warning without hovering, and a details pane shows the selected key in
+// full; excluded entries show their whole fingerprint.
+void SetupWizardTest::keyPageFitsAndExplainsTheSelectedKey() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "ca";
+  make_installed_ca(dir);
+  signet::keystore::KeyVerdict old_ca;
+  std::vector<signet::keystore::KeyVerdict> excluded;
+  {
+    signet::keystore::KeyStore store = signet::keystore::KeyStore::open(dir, pass(kPassphrase));
+    const signet::keystore::IntegrityReport report = store.check_all();
+    excluded = report.excluded;
+    for (const auto& v : report.reusable) {
+      if (v.name == "old-ca") old_ca = v;
+    }
+  }
+  QVERIFY(old_ca.has_finding(signet::keystore::FindingCode::CertificateExpired));
+
+  SetupWizard w;
+  Screenshots shots(w, "key_page");
+  w.show();
+  w.activateWindow();
+  QVERIFY(QTest::qWaitForWindowActive(&w));
+  w.welcomePage()->setMode(signet::setup::SetupMode::ExistingKey);
+  next(w, SetupWizard::KeyStoreId);
+  unlock_store(w, dir, kPassphrase);
+  next(w, SetupWizard::KeyId);
+  auto* page = w.keyPage();
+  QTRY_VERIFY_WITH_TIMEOUT(page->checked(), kCheckTimeoutMs);
+  verify_picker(page, {"ca", "old-ca", "spare"}, {"broken-ciphertext", "swapped-public-key"}, excluded);
+  if (QTest::currentTestFailed()) return;
+  // The picker has the focus on arrival.
+  EXPECT_FOCUS(page->pickerView());
+  QCoreApplication::processEvents();
+  shots.take("-arrived");
+
+  // It fits: no horizontal scrolling at the default size, and the Notes column is on screen.
+  QTableView* view = page->pickerView();
+  QCOMPARE(view->horizontalScrollBar()->maximum(), 0);
+  const int notes = signet::gui::KeyPickerModel::NotesColumn;
+  const int notes_right = view->columnViewportPosition(notes) + view->columnWidth(notes);
+  QVERIFY2(view->columnViewportPosition(notes) >= 0 && notes_right <= view->viewport()->width(),
+           qPrintable(QStringLiteral("Notes at %1..%2, viewport %3")
+                          .arg(view->columnViewportPosition(notes))
+                          .arg(notes_right)
+                          .arg(view->viewport()->width())));
+  QVERIFY(view->columnWidth(notes) >= 120);
+  // The expired certificate's warning is in its row's Notes cell, not only in a tool tip.
+  const int old_row = page->pickerModel()->rowOf("old-ca");
+  QVERIFY(old_row >= 0);
+  const QString note_text = page->pickerModel()->data(page->pickerModel()->index(old_row, notes)).toString();
+  QVERIFY2(note_text.contains(QStringLiteral("expired")), qPrintable(note_text));
+  const QRect cell = view->visualRect(page->pickerModel()->index(old_row, notes));
+  QVERIFY(view->viewport()->rect().intersects(cell));
+  // The row is tall enough for the wrapped note.
+  QVERIFY(cell.height() >= view->fontMetrics().height());
+
+  // Choose it from the keyboard: its details, in full.
+  for (int i = 0; i < 5 && page->pickerView()->currentIndex().row() != old_row; ++i) key(w, Qt::Key_Down);
+  key(w, Qt::Key_Space);
+  QTRY_COMPARE(w.plan().key_name, std::string("old-ca"));
+  const QString details = page->detailsView()->toPlainText();
+  QVERIFY2(details.contains(QString::fromStdString(old_ca.fingerprint_hex)), qPrintable(details));
+  QCOMPARE(old_ca.fingerprint_hex.size(), std::size_t{64});
+  QVERIFY2(details.contains(QStringLiteral("CN=Expired Root CA,O=Example Corp,C=DE")), qPrintable(details));
+  QVERIFY2(details.contains(QStringLiteral("issued by CN=Expired Root CA,O=Example Corp,C=DE")), qPrintable(details));
+  QVERIFY2(details.contains(QStringLiteral("valid from")), qPrintable(details));
+  for (const auto& f : old_ca.findings) QVERIFY2(details.contains(shown(f.message)), f.message.c_str());
+  // Its certificate cannot be kept: the page says a new one will be made.
+  QVERIFY(!page->keepCertificateBox()->isEnabled());
+  QCOMPARE(w.plan().mode, signet::setup::SetupMode::ExistingKey);
+  shots.take("-expired-selected");
+
+  // The excluded entries show their whole fingerprint.
+  const QString excluded_text = page->excludedDetails()->toPlainText();
+  for (const auto& v : excluded) {
+    QVERIFY2(excluded_text.contains(QString::fromStdString(v.fingerprint_hex)), v.name.c_str());
+  }
+  verify_words(w);
+}
+
+// Issue 17: "Reinstall" on a directory without a key store says so, with the way back, on the key
+// store page; Next stays disabled.
+void SetupWizardTest::reinstallWithoutAStoreSaysSo() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "empty";
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+
+  SetupWizard w;
+  Screenshots shots(w, "reinstall_without_store");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  w.welcomePage()->setMode(signet::setup::SetupMode::ExistingKey);
+  next(w, SetupWizard::KeyStoreId);
+  auto* page = w.keyStorePage();
+  page->dataDirEdit()->setText(QString::fromStdString(dir.string()));
+  page->passphraseEdit()->setText(QString::fromUtf8(kPassphrase));
+  const QString state = page->storeStateLabel()->text();
+  QVERIFY2(state.contains(QStringLiteral("There is no key store in ") + QString::fromStdString(dir.string())),
+           qPrintable(state));
+  QVERIFY2(state.contains(QStringLiteral("Install a new CA")), qPrintable(state));
+  QVERIFY(page->storeStateLabel()->isVisible());
+  QVERIFY(!page->confirmEdit()->isVisible());  // no new store is offered for a reinstall
+  QVERIFY(!forward(w)->isEnabled());
+  shots.take("-no-store");
+  QVERIFY(w.button(QWizard::BackButton)->isEnabled());
+  QTest::mouseClick(w.button(QWizard::BackButton), Qt::LeftButton);
+  QTRY_COMPARE(w.currentId(), int(SetupWizard::WelcomeId));
+  QVERIFY(fs::is_empty(dir));
+}
+
+// Issue 17: a store without any valid key: the key page says so and what to do.
+void SetupWizardTest::noValidKeySaysWhatToDo() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "ca";
+  {
+    signet::keystore::KeyStore store =
+        signet::keystore::KeyStore::create(dir, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+    (void)store.generate("broken", signet::crypto::KeyAlgorithm::EcP256);
+  }
+  signet::test::StoreEditor(dir).flip_key_byte("broken", "encrypted_private_key", 20);
+
+  SetupWizard w;
+  Screenshots shots(w, "no_valid_key");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  w.welcomePage()->setMode(signet::setup::SetupMode::ExistingKey);
+  next(w, SetupWizard::KeyStoreId);
+  unlock_store(w, dir, kPassphrase);
+  next(w, SetupWizard::KeyId);
+  auto* page = w.keyPage();
+  QTRY_VERIFY_WITH_TIMEOUT(page->checked(), kCheckTimeoutMs);
+  const QString status = page->checkStatusLabel()->text();
+  QVERIFY2(status.contains(QStringLiteral("No key in the store passed the integrity check")), qPrintable(status));
+  QVERIFY2(status.contains(QStringLiteral("Go Back")), qPrintable(status));
+  QVERIFY(page->checkStatusLabel()->isVisible());
+  QVERIFY(!page->pickerView()->isVisible());
+  QVERIFY2(page->excludedLabel()->text().startsWith(QStringLiteral("1 entry is not offered")),
+           qPrintable(page->excludedLabel()->text()));
+  QVERIFY(!forward(w)->isEnabled());
+  QVERIFY(w.button(QWizard::BackButton)->isEnabled());
+  shots.take("-none");
+  verify_words(w);
+}
+
+// Issue 17, words: the summary names the CA subject in the order the certificate will carry
+// (RFC 4514), the key's fingerprint, and in restore mode what is restored and quarantined.
+void SetupWizardTest::summaryListsSubjectFingerprintAndRestoreContents() {
+  signet::test::TempDir tmp;
+  const Journeys dirs(tmp.path());
+  std::string ca_fingerprint;
+  {
+    signet::keystore::KeyStore store = signet::keystore::KeyStore::open(dirs.reinstall_dir, pass(kPassphrase));
+    for (const auto& v : store.check_all().reusable) {
+      if (v.name == "ca") ca_fingerprint = v.fingerprint_hex;
+    }
+  }
+  QVERIFY(!ca_fingerprint.empty());
+
+  {  // A new install: the subject as the certificate carries it.
+    SetupWizard w;
+    Screenshots shots(w, "summary_new_install");
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QString summary;
+    walk(w, Journey::NewInstall, dirs, [&] {
+      if (w.currentId() == SetupWizard::IdentityId) {
+        w.identityPage()->organizationalUnitEdit()->setText(QStringLiteral("PKI, Berlin"));
+        w.identityPage()->localityEdit()->setText(QStringLiteral("Berlin"));
+      }
+      if (w.currentId() == SetupWizard::SummaryId) {
+        summary = w.summaryPage()->summaryView()->toPlainText();
+        shots.take();
+      }
+    });
+    if (QTest::currentTestFailed()) return;
+    QVERIFY(w.result().has_value() && w.result()->ca_certificate.has_value());
+    const std::string subject = w.result()->ca_certificate->subject();
+    QCOMPARE(subject, std::string("CN=Signet Test CA,OU=PKI\\, Berlin,O=Example Corp,L=Berlin,C=DE"));
+    QVERIFY2(summary.contains(QString::fromStdString(subject)), qPrintable(summary));
+  }
+  {  // A restore: fingerprint, restored, quarantined; the kept certificate's subject.
+    SetupWizard w;
+    Screenshots shots(w, "summary_restore");
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QString summary;
+    walk(w, Journey::Restore, dirs, [&] {
+      if (w.currentId() == SetupWizard::SummaryId) {
+        summary = w.summaryPage()->summaryView()->toPlainText();
+        shots.take();
+      }
+    });
+    if (QTest::currentTestFailed()) return;
+    QVERIFY2(summary.contains(QStringLiteral("CA subject")), qPrintable(summary));
+    QVERIFY2(summary.contains(QStringLiteral("CN=Old Root CA,O=Example Corp,C=DE")), qPrintable(summary));
+    QVERIFY2(summary.contains(QStringLiteral("SHA256:") + QString::fromStdString(ca_fingerprint)), qPrintable(summary));
+    QVERIFY2(summary.contains(QStringLiteral("3 valid keys: \"ca\", \"old-ca\" and \"spare\"")) ||
+                 summary.contains(QStringLiteral("\"spare\"")),
+             qPrintable(summary));
+    QVERIFY2(summary.contains(QStringLiteral("Quarantined")), qPrintable(summary));
+    QVERIFY2(summary.contains(QStringLiteral("\"broken-ciphertext\"")), qPrintable(summary));
+    QVERIFY2(summary.contains(QStringLiteral("\"swapped-public-key\"")), qPrintable(summary));
+  }
+}
+
+// Issue 17: choices survive Back and Next: the mode, the picker's selection, the certificate
+// choice made for it, and typed values.
+void SetupWizardTest::choicesSurviveBackAndNext() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "ca";
+  make_installed_ca(dir);
+
+  SetupWizard w;
+  Screenshots shots(w, "back_and_next");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  w.welcomePage()->setMode(signet::setup::SetupMode::ExistingKey);
+  next(w, SetupWizard::KeyStoreId);
+  unlock_store(w, dir, kPassphrase);
+  next(w, SetupWizard::KeyId);
+  auto* page = w.keyPage();
+  QTRY_VERIFY_WITH_TIMEOUT(page->checked(), kCheckTimeoutMs);
+  QVERIFY(page->selectKey("ca"));
+  QVERIFY(page->keepCertificateBox()->isChecked());
+  // A new CA certificate for the same key: the identity may then be edited.
+  page->keepCertificateBox()->setChecked(false);
+  QCOMPARE(w.plan().mode, signet::setup::SetupMode::ExistingKey);
+  shots.take();
+  next(w, SetupWizard::IdentityId);
+  QCOMPARE(w.identityPage()->commonNameEdit()->text(), QStringLiteral("Old Root CA"));
+  w.identityPage()->commonNameEdit()->setText(QStringLiteral("Renewed Root CA"));
+  next(w, SetupWizard::ValidityId);
+  w.validityPage()->validityDaysSpin()->setValue(1234);
+  next(w, SetupWizard::DaemonId);
+  w.daemonPage()->tlsNamesEdit()->setText(QStringLiteral("ca.example.test"));
+
+  // Back twice, then forward again: the typed values are kept.
+  QTest::mouseClick(w.button(QWizard::BackButton), Qt::LeftButton);
+  QTRY_COMPARE(w.currentId(), int(SetupWizard::ValidityId));
+  QTest::mouseClick(w.button(QWizard::BackButton), Qt::LeftButton);
+  QTRY_COMPARE(w.currentId(), int(SetupWizard::IdentityId));
+  QCOMPARE(w.identityPage()->commonNameEdit()->text(), QStringLiteral("Renewed Root CA"));
+  next(w, SetupWizard::ValidityId);
+  QCOMPARE(w.validityPage()->validityDaysSpin()->value(), 1234);
+  next(w, SetupWizard::DaemonId);
+  QCOMPARE(w.daemonPage()->tlsNamesEdit()->text(), QStringLiteral("ca.example.test"));
+
+  // Back to the first page and forward again: the mode, the store, the chosen key and the choice
+  // made for its certificate are all kept (the picker is checked again and selects it).
+  for (int id : {SetupWizard::ValidityId, SetupWizard::IdentityId, SetupWizard::KeyId, SetupWizard::KeyStoreId,
+                 SetupWizard::WelcomeId}) {
+    QTest::mouseClick(w.button(QWizard::BackButton), Qt::LeftButton);
+    QTRY_COMPARE(w.currentId(), id);
+  }
+  QCOMPARE(w.welcomePage()->mode(), signet::setup::SetupMode::ExistingKey);
+  next(w, SetupWizard::KeyStoreId);
+  QVERIFY(w.keyStorePage()->unlocked());
+  next(w, SetupWizard::KeyId);
+  QTRY_VERIFY_WITH_TIMEOUT(page->checked(), kCheckTimeoutMs);
+  QTRY_COMPARE(w.plan().key_name, std::string("ca"));
+  const QModelIndexList selected = page->pickerView()->selectionModel()->selectedRows();
+  QCOMPARE(selected.size(), 1);
+  QCOMPARE(selected.front().row(), page->pickerModel()->rowOf("ca"));
+  QVERIFY(!page->keepCertificateBox()->isChecked());
+  QCOMPARE(w.plan().mode, signet::setup::SetupMode::ExistingKey);
+  shots.take("-again");
+  next(w, SetupWizard::IdentityId);
+  QCOMPARE(w.identityPage()->commonNameEdit()->text(), QStringLiteral("Renewed Root CA"));
+  next(w, SetupWizard::ValidityId);
+  QCOMPARE(w.validityPage()->validityDaysSpin()->value(), 1234);
+  next(w, SetupWizard::DaemonId);
+  QCOMPARE(w.daemonPage()->tlsNamesEdit()->text(), QStringLiteral("ca.example.test"));
+}
+
+// Issue 17, scaling: at the scale factor of this run (QT_SCALE_FACTOR; CTest runs 1, 1.5 and 2) on a
+// 1280x900 screen, the window and its buttons stay on the screen on every page of every mode.
+class ScalingTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void everyPageFitsTheScreen() {
+    const QRect screen = QGuiApplication::primaryScreen()->geometry();
+    const qreal scale = QGuiApplication::primaryScreen()->devicePixelRatio();
+    QCOMPARE(qRound(screen.width() * scale), 1280);
+    QCOMPARE(qRound(screen.height() * scale), 900);
+    signet::test::TempDir tmp;
+    const Journeys dirs(tmp.path());
+    const QString factor = QString::number(scale);
+    for (Journey journey : {Journey::NewInstall, Journey::Reinstall, Journey::Restore, Journey::Subordinate}) {
+      SetupWizard w;
+      const std::string name = "scale-" + factor.toStdString() + "_" + journey_name(journey);
+      Screenshots shots(w, name.c_str());
+      w.show();
+      QVERIFY(QTest::qWaitForWindowExposed(&w));
+      walk(w, journey, dirs, [&] {
+        shots.take();
+        verify_fits_screen(w);
+      });
+      if (QTest::currentTestFailed()) {
+        qWarning("in journey %s at scale %s", journey_name(journey), qPrintable(factor));
+        return;
+      }
+    }
+  }
+};
+
 // The picker's model refuses a key that failed the check, whatever the caller does.
 class KeyPickerModelTest : public QObject {
   Q_OBJECT
@@ -984,17 +1710,36 @@ class KeyPickerModelTest : public QObject {
   }
 };
 
+// The offscreen platform with one 1280x900 screen (its default is 800x800), the size the wizard
+// must fit at scale factors 1, 1.5 and 2. SIGNET_GUI_ONLY=ScalingTest runs only the scaling test
+// (CTest runs it again with QT_SCALE_FACTOR=1.5 and 2).
 int main(int argc, char** argv) {
-  qputenv("QT_QPA_PLATFORM", "offscreen");
+  QTemporaryFile screens(QDir::tempPath() + QStringLiteral("/signet-gui-screens-XXXXXX.json"));
+  if (!screens.open() ||
+      screens.write(R"({"screens": [{"name": "test-screen", "x": 0, "y": 0, "width": 1280, "height": 900,
+                     "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]})") < 0 ||
+      !screens.flush()) {
+    std::fprintf(stderr, "cannot write the offscreen screen configuration\n");
+    return 1;
+  }
+  qputenv("QT_QPA_PLATFORM", ("offscreen:configfile=" + screens.fileName()).toLocal8Bit());
   QApplication app(argc, argv);
+  const QString only = qEnvironmentVariable("SIGNET_GUI_ONLY");
   int status = 0;
+  const auto run = [&](QObject& t) {
+    if (only.isEmpty() || only == QLatin1String(t.metaObject()->className())) status |= QTest::qExec(&t, argc, argv);
+  };
   {
     KeyPickerModelTest t;
-    status |= QTest::qExec(&t, argc, argv);
+    run(t);
   }
   {
     SetupWizardTest t;
-    status |= QTest::qExec(&t, argc, argv);
+    run(t);
+  }
+  {
+    ScalingTest t;
+    run(t);
   }
   return status;
 }
