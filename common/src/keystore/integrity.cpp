@@ -22,16 +22,33 @@ struct CodeInfo {
   std::string_view fix;
 };
 
-// The restore advice that most damaged entries share.
+// The fixes below are for an entry in this store (a local entry); an entry in the quarantine gets
+// quarantine_fix() instead. A restore skips, and an import refuses, a key whose fingerprint an
+// entry here already has, damaged or not: so the damaged entry is deleted first, and only once a
+// good copy is known to exist, since deleting cannot be undone.
+
+// The repair that most damaged local entries share.
 constexpr std::string_view kRestoreFix =
-    "Do not use this entry. Restore the key from a backup or from its PKCS#12/PKCS#8 file "
-    "(`signet keys import`), then delete the damaged entry with `signet keys delete`.";
+    "Do not use this entry: the key cannot be recovered from it. First make sure you have a good "
+    "copy: a backup of this store (`signet backup inspect FILE` shows each key's verdict and "
+    "changes nothing) or the key's PKCS#12/PKCS#8 file. Then delete this entry with `signet keys "
+    "delete` and restore the backup (`signet backup restore FILE`) or re-import the file (`signet "
+    "keys import FILE`); while this entry is here, a copy with the same fingerprint is not added.";
+
+// The repair of a local entry whose key may be sound but which carries a damaged attachment.
+constexpr std::string_view kAttachmentFix =
+    "The entry cannot be used or exported while it carries this. Delete it with `signet keys "
+    "delete`, then re-import the key with its correct certificates (`signet keys import FILE`) or "
+    "restore it from a backup (`signet backup restore FILE`); make sure you have one of them "
+    "first.";
 
 constexpr std::array kCodes = {
     CodeInfo{FindingCode::PrivateKeyMissing, "private-key-missing", Severity::Error,
-             "A certificate request or certificate cannot be turned back into a key. Import the "
-             "private key (PKCS#12 or PKCS#8) or restore a full backup made with `signet backup "
-             "create`, then delete this entry."},
+             "A certificate request or certificate cannot be turned back into a key. First make "
+             "sure you have the private key: its PKCS#12/PKCS#8 file, or a backup of this store "
+             "made with `signet backup create` that holds it (`signet backup inspect FILE`). Then "
+             "delete this entry with `signet keys delete` and re-import the key (`signet keys "
+             "import FILE`) or restore the backup (`signet backup restore FILE`)."},
     CodeInfo{FindingCode::PublicKeyMissing, "public-key-missing", Severity::Error, kRestoreFix},
     CodeInfo{FindingCode::FingerprintMissing, "fingerprint-missing", Severity::Error, kRestoreFix},
     CodeInfo{FindingCode::AlgorithmUnknown, "algorithm-unknown", Severity::Error, kRestoreFix},
@@ -42,8 +59,11 @@ constexpr std::array kCodes = {
     CodeInfo{FindingCode::CiphertextMalformed, "ciphertext-malformed", Severity::Error, kRestoreFix},
     CodeInfo{FindingCode::CiphertextAuthFailed, "ciphertext-auth-failed", Severity::Error,
              "The encrypted key was altered, truncated, moved from another entry or copied from "
-             "another store. Restore the key from a backup of this store or re-import it from its "
-             "key file, then delete this entry."},
+             "another store: it cannot be recovered. First make sure you have a good copy: a "
+             "backup of this store (`signet backup inspect FILE` shows each key's verdict and "
+             "changes nothing) or the key's PKCS#12/PKCS#8 file. Then delete this entry with "
+             "`signet keys delete` and restore the backup (`signet backup restore FILE`) or "
+             "re-import the file (`signet keys import FILE`)."},
     CodeInfo{FindingCode::PrivateKeyMalformed, "private-key-malformed", Severity::Error, kRestoreFix},
     CodeInfo{FindingCode::PrivateKeyAlgorithmMismatch, "private-key-algorithm-mismatch",
              Severity::Error, kRestoreFix},
@@ -51,24 +71,30 @@ constexpr std::array kCodes = {
     CodeInfo{FindingCode::PairwiseCheckFailed, "pairwise-check-failed", Severity::Error,
              kRestoreFix},
     CodeInfo{FindingCode::CertificateMalformed, "certificate-malformed", Severity::Error,
-             "Re-import the key together with its correct certificate, or delete the entry and "
-             "restore it from a backup."},
+             kAttachmentFix},
     CodeInfo{FindingCode::CertificateKeyMismatch, "certificate-key-mismatch", Severity::Error,
-             "The certificate belongs to a different key. Re-import this key with its own "
-             "certificate, or restore the entry from a backup."},
+             "The certificate belongs to a different key. Delete this entry with `signet keys "
+             "delete`, then re-import the key with its own certificate (`signet keys import "
+             "FILE`) or restore it from a backup (`signet backup restore FILE`); make sure you "
+             "have one of them first."},
     CodeInfo{FindingCode::CaCertificateNotCa, "ca-certificate-not-ca", Severity::Error,
              "A CA needs a certificate with basicConstraints CA:TRUE and keyUsage keyCertSign. "
-             "Issue a proper CA certificate for this key (signet setup) or restore a backup."},
+             "Delete this entry with `signet keys delete`, then re-import the key with a proper CA "
+             "certificate (`signet keys import FILE`) or restore it from a backup (`signet backup "
+             "restore FILE`); make sure you have one of them first."},
     CodeInfo{FindingCode::CertificateRoleUnknown, "certificate-role-unknown", Severity::Error,
-             kRestoreFix},
+             kAttachmentFix},
     CodeInfo{FindingCode::ChainCertificateUnrelated, "chain-certificate-unrelated",
              Severity::Error,
-             "The issuer chain stored with this key is broken. Re-import the key with its "
-             "complete, ordered chain, or restore it from a backup."},
-    CodeInfo{FindingCode::RequestMalformed, "request-malformed", Severity::Error, kRestoreFix},
+             "The issuer chain stored with this key is broken. Delete this entry with `signet keys "
+             "delete`, then re-import the key with its complete, ordered chain (`signet keys import "
+             "FILE`) or restore it from a backup (`signet backup restore FILE`); make sure you have "
+             "one of them first."},
+    CodeInfo{FindingCode::RequestMalformed, "request-malformed", Severity::Error, kAttachmentFix},
     CodeInfo{FindingCode::RequestKeyMismatch, "request-key-mismatch", Severity::Error,
-             "The certificate request belongs to a different key. Restore the entry from a backup "
-             "or re-import the key with its own request."},
+             "The certificate request belongs to a different key. Delete this entry with `signet "
+             "keys delete`, then re-import the key (`signet keys import FILE`) or restore it from a "
+             "backup (`signet backup restore FILE`); make sure you have one of them first."},
     CodeInfo{FindingCode::CertificateExpired, "certificate-expired", Severity::Warning,
              "The key itself is sound and may be reused; issue a new certificate for it."},
     CodeInfo{FindingCode::CertificateNotYetValid, "certificate-not-yet-valid", Severity::Warning,
@@ -297,6 +323,47 @@ class Checker {
 }  // namespace
 
 std::string_view code_string(FindingCode code) noexcept { return info(code).name; }
+
+std::string quarantine_fix(FindingCode code, std::optional<std::int64_t> quarantine_id) {
+  const std::string remove =
+      quarantine_id ? "`signet keys quarantine remove " + std::to_string(*quarantine_id) + "`"
+                    : "`signet keys quarantine remove ID` (`signet keys quarantine list` shows the ID)";
+  if (severity_of(code) == Severity::Warning) {
+    return "On its own this would not keep the key from being used; the entry is quarantined for "
+           "its errors: follow their fix, then remove it with " + remove + ".";
+  }
+  std::string what;
+  switch (code) {
+    case FindingCode::PrivateKeyMissing:
+      what = "The backup you restored holds no private key for this entry (a certificate request "
+             "or certificate cannot be turned back into one).";
+      break;
+    case FindingCode::CertificateMalformed:
+    case FindingCode::CertificateKeyMismatch:
+    case FindingCode::CaCertificateNotCa:
+    case FindingCode::CertificateRoleUnknown:
+    case FindingCode::ChainCertificateUnrelated:
+    case FindingCode::RequestMalformed:
+    case FindingCode::RequestKeyMismatch:
+      what = "The copy of this entry in the backup you restored carries a damaged or wrong "
+             "certificate or request, so its key was not added to this store.";
+      break;
+    default:
+      what = "This is a damaged copy of the key, from the backup you restored; it was not added to "
+             "this store.";
+      break;
+  }
+  return what +
+         " Restoring that backup again quarantines the same entry again. Use an older backup "
+         "that holds an intact copy of the key (`signet backup inspect FILE` shows each key's "
+         "verdict and changes nothing, then `signet backup restore FILE`), or, if you have the "
+         "key's PKCS#12 or PEM file, import it with its certificates (`signet keys import FILE`). "
+         "Then remove this entry with " + remove + ".";
+}
+
+void apply_quarantine_fixes(std::vector<Finding>& findings, std::optional<std::int64_t> quarantine_id) {
+  for (Finding& f : findings) f.fix = quarantine_fix(f.code, quarantine_id);
+}
 Severity severity_of(FindingCode code) noexcept { return info(code).severity; }
 std::span<const FindingCode> all_finding_codes() noexcept { return kCodeList; }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <cstring>
@@ -105,7 +106,10 @@ std::string copy_rows_sql(db::Database& db, const std::string& table) {
 struct TargetState {
   std::map<Bytes, std::string> fingerprints;  // fingerprint -> name
   std::set<std::string> names;
-  std::set<std::tuple<Bytes, std::int64_t, Bytes>> quarantined;  // (store id, key id, digest)
+  std::map<std::tuple<Bytes, std::int64_t, Bytes>, std::int64_t> quarantined;  // (store id, key id, digest) -> id
+  // The id the next quarantined entry gets (SQLite gives an INTEGER PRIMARY KEY max + 1), so that
+  // a dry run names the same ids in its fixes as the real run.
+  std::int64_t next_quarantine_id = 1;
 };
 
 RestoreReport plan(const backup::OpenedBackup& b, TargetState target) {
@@ -140,12 +144,17 @@ RestoreReport plan(const backup::OpenedBackup& b, TargetState target) {
       target.fingerprints.emplace(*r.fingerprint, name);
       report.added.push_back({v, name, note});
     } else {
+      // A damaged copy from a backup: its fixes are the quarantine's, not a local entry's.
+      KeyVerdict quarantined = v;
       auto key = std::make_tuple(b.store_id(), r.id.value, backup::entry_digest(r));
-      if (target.quarantined.count(key) != 0) {
-        report.already_quarantined.push_back({v, "", "quarantined by an earlier restore"});
+      if (const auto it = target.quarantined.find(key); it != target.quarantined.end()) {
+        apply_quarantine_fixes(quarantined.findings, it->second);
+        report.already_quarantined.push_back({std::move(quarantined), "", "quarantined by an earlier restore"});
       } else {
-        target.quarantined.insert(key);
-        report.quarantined.push_back({v, "", "failed the integrity check; never offered"});
+        const std::int64_t id = target.next_quarantine_id++;
+        apply_quarantine_fixes(quarantined.findings, id);
+        target.quarantined.emplace(key, id);
+        report.quarantined.push_back({std::move(quarantined), "", "failed the integrity check; never offered"});
       }
     }
   }
@@ -266,8 +275,11 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, bool dry_run) {
       if (!s.is_null(0)) target.fingerprints.emplace(s.blob(0), s.text(1));
       target.names.insert(s.text(1));
     }
-    s = state_->db.prepare("SELECT origin_store_id, origin_key_id, entry_digest FROM quarantine");
-    while (s.step()) target.quarantined.emplace(s.blob(0), s.int64(1), s.blob(2));
+    s = state_->db.prepare("SELECT origin_store_id, origin_key_id, entry_digest, id FROM quarantine");
+    while (s.step()) {
+      target.quarantined.emplace(std::make_tuple(s.blob(0), s.int64(1), s.blob(2)), s.int64(3));
+      target.next_quarantine_id = std::max(target.next_quarantine_id, s.int64(3) + 1);
+    }
   }
   RestoreReport report = plan(backup, std::move(target));
   report.dry_run = dry_run;
@@ -310,7 +322,7 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, bool dry_run) {
       (void)insert_key(item.target_name, key.get(), certificates, requests, kSourceRestored, r.comment,
                        "key.restore", r.created_at);
     }
-    for (const RestoreItem& item : report.quarantined) {
+    for (RestoreItem& item : report.quarantined) {
       const KeyRecord& r = *by_id.at(item.verdict.id.value);
       db::Statement s = state_->db.prepare(
           "INSERT INTO quarantine (origin_store_id, origin_key_id, origin_backup_id, name, algorithm, "
@@ -326,6 +338,7 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, bool dry_run) {
           .bind(9, findings_to_json(item.verdict.findings).dump())
           .bind(10, state_->clock->unix_seconds())
           .run();
+      apply_quarantine_fixes(item.verdict.findings, state_->db.last_insert_rowid());
       audit("key.quarantine", r.name, item.verdict.findings.empty() ? "" : std::string(item.verdict.findings.front().code_name()));
     }
     // Every other table travels as it is: created if this store lacks it, rows already present
@@ -361,11 +374,15 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, bool dry_run) {
   return report;
 }
 
-std::vector<QuarantineEntry> KeyStore::quarantine() {
+namespace {
+
+// The quarantined entries (all, or the one with `id`), oldest first, with the quarantine's fixes.
+std::vector<QuarantineEntry> load_quarantine(db::Database& db, std::optional<std::int64_t> id) {
   std::vector<QuarantineEntry> out;
-  db::Statement s = state_->db.prepare(
+  db::Statement s = db.prepare(
       "SELECT id, name, algorithm, fingerprint, origin_store_id, origin_key_id, quarantined_at, findings "
-      "FROM quarantine ORDER BY id");
+      "FROM quarantine WHERE ?1 IS NULL OR id = ?1 ORDER BY id");
+  if (id) s.bind(1, *id); else s.bind_null(1);
   while (s.step()) {
     QuarantineEntry e;
     e.id = s.int64(0);
@@ -380,9 +397,34 @@ std::vector<QuarantineEntry> KeyStore::quarantine() {
     } catch (const nlohmann::json::exception&) {
       // A hand-edited findings column: the entry stays quarantined, its findings unreadable.
     }
+    // Whatever fix was stored, the operator needs the quarantine's, naming this entry's id.
+    apply_quarantine_fixes(e.findings, e.id);
     out.push_back(std::move(e));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<QuarantineEntry> KeyStore::quarantine() { return load_quarantine(state_->db, std::nullopt); }
+
+QuarantineEntry KeyStore::remove_quarantined(std::int64_t id) {
+  db::Transaction tx(state_->db);
+  std::vector<QuarantineEntry> found = load_quarantine(state_->db, id);
+  if (found.empty()) {
+    throw Error(ErrorKind::NotFound, "quarantine-entry-not-found",
+                "the quarantine holds no entry with id " + std::to_string(id) +
+                    ": run `signet keys quarantine list` for the ids of the entries it holds. "
+                    "Nothing was removed.");
+  }
+  state_->db.prepare("DELETE FROM quarantine WHERE id = ?").bind(1, id).run();
+  const QuarantineEntry& e = found.front();
+  audit("key.quarantine.remove", e.name,
+        "quarantine id " + std::to_string(id) + ", name \"" + e.name + "\", " + e.algorithm +
+            ", fingerprint " + (e.fingerprint_hex.empty() ? "(none)" : e.fingerprint_hex) +
+            ", from store " + e.origin_store_id_hex);
+  tx.commit();
+  return std::move(found.front());
 }
 
 }  // namespace signet::keystore

@@ -583,6 +583,165 @@ TEST_F(RestoreTest, RestoringTheSameBackupTwiceChangesNothingButOneAuditRow) {
   EXPECT_EQ(count_rows(db_of(dst()), "events"), 3);  // the duplicate rows kept, not doubled
 }
 
+// ---- the quarantine: its fixes, and removing an entry ----------------------------------------
+
+bool has_text(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+std::string lowercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+TEST_F(RestoreTest, RemoveQuarantinedRemovesOneEntryAuditedAndNothingElse) {
+  make_damaged_source();
+  fs::path file;
+  std::string flipped_fingerprint;
+  {
+    KeyStore store = open_source();
+    flipped_fingerprint = to_hex(*store.record("flipped")->fingerprint);
+    file = backup_of(store);
+  }
+  KeyStore target = create_target(dst());
+  ASSERT_EQ(restore_into(target, dst(), file).quarantined.size(), 4u);
+  const std::vector<QuarantineEntry> before = target.quarantine();
+  ASSERT_EQ(before.size(), 4u);
+  const auto flipped = std::find_if(before.begin(), before.end(), [](const QuarantineEntry& e) { return e.name == "flipped"; });
+  ASSERT_NE(flipped, before.end());
+  const std::int64_t id = flipped->id;
+  const Dump dump_before = dump(db_of(dst()), kSkipAuditLog);
+  const std::size_t audit_before = target.audit_log().size();
+
+  const QuarantineEntry removed = target.remove_quarantined(id);
+  EXPECT_EQ(removed.id, id);
+  EXPECT_EQ(removed.name, "flipped");
+  EXPECT_EQ(removed.fingerprint_hex, flipped_fingerprint);
+
+  // Only that row went: keys, certificates, requests, other tables and the other entries stay.
+  Dump expected = dump_before;
+  auto& rows = expected.at("quarantine");
+  const auto row = std::find_if(rows.begin(), rows.end(), [id](const std::string& r) {
+    return r.rfind(std::to_string(id) + "|", 0) == 0;
+  });
+  ASSERT_NE(row, rows.end());
+  rows.erase(row);
+  EXPECT_EQ(diff(expected, dump(db_of(dst()), kSkipAuditLog)), "");
+  std::vector<std::string> left;
+  for (const QuarantineEntry& e : target.quarantine()) left.push_back(e.name + " " + std::to_string(e.id));
+  std::vector<std::string> expected_left;
+  for (const QuarantineEntry& e : before) {
+    if (e.id != id) expected_left.push_back(e.name + " " + std::to_string(e.id));
+  }
+  EXPECT_EQ(left, expected_left);
+  EXPECT_EQ(names(target), (std::vector<std::string>{"cert-owner", "intact"}));
+  EXPECT_EQ(verdict_names(target.check_all().reusable), (std::vector<std::string>{"cert-owner", "intact"}));
+
+  // Audited: one row naming the entry and its fingerprint.
+  const std::vector<AuditEntry> audit = target.audit_log();
+  ASSERT_EQ(audit.size(), audit_before + 1);
+  EXPECT_EQ(audit.back().action, "key.quarantine.remove");
+  EXPECT_EQ(audit.back().subject, "flipped");
+  EXPECT_TRUE(has_text(audit.back().detail, "flipped")) << audit.back().detail;
+  EXPECT_TRUE(has_text(audit.back().detail, flipped_fingerprint)) << audit.back().detail;
+
+  // A second removal of the same id, or of an id that never was, fails and changes nothing.
+  const Dump after_first = dump(db_of(dst()));
+  for (const std::int64_t missing : {id, std::int64_t{4242}}) {
+    const Error e = capture_error([&] { (void)target.remove_quarantined(missing); });
+    EXPECT_EQ(e.kind(), ErrorKind::NotFound);
+    EXPECT_EQ(e.code(), "quarantine-entry-not-found");
+    EXPECT_TRUE(has_text(e.what(), "id " + std::to_string(missing))) << e.what();
+    EXPECT_TRUE(has_text(e.what(), "signet keys quarantine list")) << e.what();
+    EXPECT_TRUE(has_text(e.what(), "Nothing was removed")) << e.what();
+  }
+  EXPECT_EQ(diff(after_first, dump(db_of(dst()))), "");
+
+  // Restoring the same backup again brings the removed entry back into the quarantine (and only it).
+  const RestoreReport again = restore_into(target, dst(), file);
+  EXPECT_EQ(item_names(again.quarantined), (std::vector<std::string>{"flipped"}));
+  EXPECT_EQ(item_names(again.already_quarantined), (std::vector<std::string>{"foreign-cert", "swap-a", "swap-b"}));
+  EXPECT_EQ(target.quarantine().size(), 4u);
+}
+
+TEST_F(RestoreTest, QuarantinedEntriesCarryTheFixesOfADamagedCopyFromABackup) {
+  make_damaged_source(/*extra_tables=*/false);
+  fs::path file;
+  {
+    KeyStore store = open_source();
+    // In the store they belong to, the damaged entries are local: restore or re-import them, after
+    // deleting the entry (a copy with the same fingerprint is not added while it is there).
+    for (const KeyVerdict& v : store.check_all().excluded) {
+      for (const Finding& f : v.findings) {
+        if (f.severity != Severity::Error) continue;
+        SCOPED_TRACE(v.name + " " + std::string(f.code_name()) + ": " + f.fix);
+        EXPECT_TRUE(has_text(f.fix, "signet keys delete"));
+        EXPECT_TRUE(has_text(f.fix, "signet backup restore"));
+        EXPECT_TRUE(has_text(f.fix, "signet keys import"));
+        EXPECT_FALSE(has_text(f.fix, "quarantine"));
+      }
+    }
+    file = backup_of(store);
+  }
+  KeyStore target = create_target(dst());
+  const RestoreReport dry = restore_into(target, dst(), file, /*dry_run=*/true);
+  const RestoreReport report = restore_into(target, dst(), file);
+  const RestoreReport again = restore_into(target, dst(), file);
+  const std::vector<QuarantineEntry> q = target.quarantine();
+  ASSERT_EQ(q.size(), 4u);
+  std::map<std::string, std::int64_t> ids;
+  for (const QuarantineEntry& e : q) ids[e.name] = e.id;
+
+  // The fix of a copy that came from the backup just restored: an older backup or the key's
+  // PKCS#12/PEM, then remove the entry by its id. Never "restore a full backup" again.
+  auto expect_quarantine_fix = [](const std::string& name, const Finding& f, const std::string& remove) {
+    SCOPED_TRACE(name + " " + std::string(f.code_name()) + ": " + f.fix);
+    EXPECT_TRUE(has_text(f.fix, "older backup"));
+    EXPECT_TRUE(has_text(f.fix, "PKCS#12"));
+    EXPECT_TRUE(has_text(f.fix, "signet keys import"));
+    EXPECT_TRUE(has_text(f.fix, remove));
+    EXPECT_FALSE(has_text(lowercase(f.fix), "restore a full backup"));
+    EXPECT_FALSE(has_text(f.fix, "signet keys delete"));
+  };
+  for (const QuarantineEntry& e : q) {
+    ASSERT_FALSE(e.findings.empty()) << e.name;
+    for (const Finding& f : e.findings) {
+      expect_quarantine_fix(e.name, f, "`signet keys quarantine remove " + std::to_string(e.id) + "`");
+    }
+  }
+  // The restore's own report says the same, with the id; the dry run names the ids the real run
+  // gives.
+  for (const RestoreItem& i : report.quarantined) {
+    for (const Finding& f : i.verdict.findings) {
+      expect_quarantine_fix(i.verdict.name, f, "`signet keys quarantine remove " + std::to_string(ids.at(i.verdict.name)) + "`");
+    }
+  }
+  for (const RestoreItem& i : again.already_quarantined) {
+    for (const Finding& f : i.verdict.findings) {
+      expect_quarantine_fix(i.verdict.name, f, "`signet keys quarantine remove " + std::to_string(ids.at(i.verdict.name)) + "`");
+    }
+  }
+  ASSERT_EQ(dry.quarantined.size(), 4u);
+  for (const RestoreItem& i : dry.quarantined) {
+    for (const Finding& f : i.verdict.findings) {
+      expect_quarantine_fix(i.verdict.name, f, "`signet keys quarantine remove " + std::to_string(ids.at(i.verdict.name)) + "`");
+    }
+  }
+  // Before there is an id to name, the fix says where to find it.
+  EXPECT_TRUE(has_text(quarantine_fix(FindingCode::CiphertextAuthFailed, std::nullopt), "`signet keys quarantine list`"));
+
+  // Every code has a quarantine fix of that kind; a warning points to the errors' fix.
+  for (const FindingCode code : all_finding_codes()) {
+    const std::string fix = quarantine_fix(code, 7);
+    SCOPED_TRACE(std::string(code_string(code)) + ": " + fix);
+    EXPECT_TRUE(has_text(fix, "`signet keys quarantine remove 7`"));
+    EXPECT_FALSE(has_text(lowercase(fix), "restore a full backup"));
+    if (severity_of(code) == Severity::Error) {
+      EXPECT_TRUE(has_text(fix, "older backup"));
+    }
+  }
+}
+
 TEST_F(RestoreTest, KeyAlreadyPresentIsSkippedAndANameClashIsRenamed) {
   fs::path file;
   std::map<std::string, std::string> fingerprints;  // source name -> fingerprint
@@ -1282,6 +1441,39 @@ TEST_F(RestoreTest, BackupsTakenWhileOthersKeepWritingAreConsistentSnapshots) {
     EXPECT_EQ(t.int64(0), events) << "the snapshot caught a transaction half-way";
   }
   EXPECT_EQ(key_counts.size(), files.size()) << "every backup was taken at another point of the writes";
+}
+
+// CRL numbers only ever increase: a store that issued CRLs of its own continues from the higher of
+// its number and the backup's, so a restore onto a running server B never makes them go back.
+TEST_F(RestoreTest, CrlNumbersContinueFromTheHigherOfStoreAndBackup) {
+  auto set_crl_number = [](const fs::path& dir, std::int64_t n) {
+    db::Database db = db::Database::open(KeyStore::database_path(dir), db::OpenMode::ReadWrite);
+    db.exec("INSERT INTO crl_state (singleton, crl_number, updated_at) VALUES (1, " + std::to_string(n) +
+            ", 0) ON CONFLICT (singleton) DO UPDATE SET crl_number = excluded.crl_number");
+  };
+  auto crl_number = [](const fs::path& dir) {
+    db::Database db = db::Database::open(KeyStore::database_path(dir), db::OpenMode::ReadOnly);
+    db::Statement s = db.prepare("SELECT crl_number FROM crl_state WHERE singleton = 1");
+    return s.step() ? s.int64(0) : -1;
+  };
+  fs::path file;
+  {
+    KeyStore source = create_source();
+    set_crl_number(src(), 7);
+    file = backup_of(source);
+  }
+  for (const auto& [mine, expected] : std::vector<std::pair<std::int64_t, std::int64_t>>{{3, 7}, {9, 9}}) {
+    const fs::path dir = tmp_ / ("crl-" + std::to_string(mine));
+    {
+      KeyStore target = create_target(dir);
+    }
+    set_crl_number(dir, mine);
+    KeyStore target = open_target(dir);
+    (void)restore_into(target, dir, file);
+    EXPECT_EQ(crl_number(dir), expected) << "the store had " << mine << ", the backup 7";
+    (void)restore_into(target, dir, file);  // again: nothing changes
+    EXPECT_EQ(crl_number(dir), expected);
+  }
 }
 
 }  // namespace

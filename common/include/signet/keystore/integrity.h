@@ -108,6 +108,16 @@ struct Finding {
   [[nodiscard]] std::string_view code_name() const noexcept { return code_string(code); }
 };
 
+// The fix of a finding on an entry in the quarantine: a damaged copy that came from a backup the
+// operator has just restored, so "restore a backup" is no repair; an older backup or the key's
+// PKCS#12/PEM file is, followed by `signet keys quarantine remove ID`. `quarantine_id` is the
+// entry's id in the quarantine, std::nullopt before it has one (a dry run). Finding::fix, as
+// check_key() sets it, is the fix for a local entry. The one place that words a quarantine fix:
+// KeyStore::quarantine() and KeyStore::restore() apply it, so every listing shows the same text.
+[[nodiscard]] std::string quarantine_fix(FindingCode code, std::optional<std::int64_t> quarantine_id);
+// Sets the fix of every finding to quarantine_fix(its code, quarantine_id).
+void apply_quarantine_fixes(std::vector<Finding>& findings, std::optional<std::int64_t> quarantine_id);
+
 // What the listing shows about an attached certificate.
 struct CertificateSummary {
   std::string role;

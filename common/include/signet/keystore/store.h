@@ -214,8 +214,14 @@ class KeyStore {
   // The name of the entry whose public key has this fingerprint; std::nullopt when none.
   [[nodiscard]] std::optional<std::string> name_of_fingerprint(ByteView fingerprint);
 
-  // The quarantined entries, oldest first. They are never offered for use.
+  // The quarantined entries, oldest first. They are never offered for use. Their findings carry
+  // the fixes for a damaged copy from a backup (quarantine_fix(), naming the entry's id).
   [[nodiscard]] std::vector<QuarantineEntry> quarantine();
+  // Removes the quarantined entry with this id, audited ("key.quarantine.remove", its name and
+  // fingerprint) in the same transaction; keys, certificates and other entries are untouched.
+  // Returns the entry as it was. Restoring the same backup again quarantines it again. Throws
+  // Error(NotFound, "quarantine-entry-not-found") when there is no such entry.
+  QuarantineEntry remove_quarantined(std::int64_t id);
 
   // Throws Error(Malformed, "invalid-name") unless `name` is 1..128 printable characters with no
   // leading or trailing space.
