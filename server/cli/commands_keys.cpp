@@ -1,4 +1,4 @@
-// signet keys generate | list | verify | show | rename | delete | export | import
+// signet keys generate | list | verify | show | rename | delete | export | import | quarantine
 #include <iostream>
 #include <memory>
 
@@ -33,6 +33,7 @@ struct KeysOptions {
   bool quarantined = false;
   bool json = false;
   bool yes = false;
+  std::int64_t quarantine_id = 0;
 };
 
 std::vector<const KeyVerdict*> pointers(const std::vector<KeyVerdict>& v) {
@@ -61,36 +62,24 @@ int keys_generate(const GlobalOptions& g, const KeysOptions& o) {
   return kExitOk;
 }
 
-nlohmann::json quarantine_json(const keystore::QuarantineEntry& q) {
-  const nlohmann::json findings = keystore::findings_to_json(q.findings);
-  return {{"name", q.name},
-          {"algorithm", q.algorithm},
-          {"fingerprint_sha256", q.fingerprint_hex},
-          {"origin_store_id", q.origin_store_id_hex},
-          {"origin_key_id", q.origin_key_id},
-          {"quarantined", iso_time(q.quarantined_at)},
-          {"status", "quarantined"},
-          {"reusable", false},
-          {"findings", findings}};
-}
+std::string entries_word(std::size_t n) { return n == 1 ? "1 entry" : std::to_string(n) + " entries"; }
 
 int keys_list_quarantined(keystore::KeyStore& store, const KeysOptions& o) {
   const auto entries = store.quarantine();
   if (o.json) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& q : entries) list.push_back(quarantine_json(q));
+    for (const auto& q : entries) list.push_back(to_json(q));
     std::cout << nlohmann::json{{"format", kJsonFormat}, {"quarantined", list}}.dump(2) << "\n";
     return kExitOk;
   }
-  if (entries.empty()) std::cout << "The quarantine is empty.\n";
-  for (const auto& q : entries) {
-    std::cout << q.name << " (" << q.algorithm << ", from store " << q.origin_store_id_hex << ", quarantined "
-              << iso_time(q.quarantined_at) << "): never offered\n";
-    for (const auto& f : q.findings) {
-      std::cout << "    " << (f.severity == keystore::Severity::Error ? "error" : "warning") << " ["
-                << f.code_name() << "] " << f.message << "\n      fix: " << f.fix << "\n";
-    }
+  if (entries.empty()) {
+    std::cout << "The quarantine is empty.\n";
+    return kExitOk;
   }
+  std::cout << entries_word(entries.size()) << " in the quarantine (refused by a restore, never offered):\n";
+  print_quarantine(std::cout, entries, "  ");
+  std::cout << "Remove an entry with `signet keys quarantine remove ID`; restoring the same backup again "
+               "quarantines it again.\n";
   return kExitOk;
 }
 
@@ -103,19 +92,25 @@ int keys_list(const GlobalOptions& g, const KeysOptions& o) {
     return keys_list_quarantined(store, o);
   }
   const keystore::IntegrityReport report = store.check_all();
-  const std::size_t quarantined = store.quarantine().size();
+  const std::vector<keystore::QuarantineEntry> quarantine = store.quarantine();
+  const std::size_t quarantined = quarantine.size();
   if (o.json) {
     nlohmann::json keys = nlohmann::json::array();
     for (const auto& v : report.reusable) keys.push_back(to_json(v));
     if (o.all) {
       for (const auto& v : report.excluded) keys.push_back(to_json(v));
     }
-    std::cout << nlohmann::json{{"format", kJsonFormat},
-                                {"keys", keys},
-                                {"excluded_count", report.excluded.size()},
-                                {"quarantined_count", quarantined}}
-                     .dump(2)
-              << "\n";
+    nlohmann::json out{{"format", kJsonFormat},
+                       {"keys", keys},
+                       {"excluded_count", report.excluded.size()},
+                       {"quarantined_count", quarantined}};
+    if (o.all) {
+      // Beside the excluded entries: what restores refused, never keys of this store.
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& q : quarantine) list.push_back(to_json(q));
+      out["quarantined"] = list;
+    }
+    std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
   std::vector<const KeyVerdict*> shown = pointers(report.reusable);
@@ -133,10 +128,15 @@ int keys_list(const GlobalOptions& g, const KeysOptions& o) {
               << " not offered because it failed the integrity check: run `signet keys list --all` "
                  "for the reasons and fixes.\n";
   }
-  if (quarantined > 0) {
+  if (quarantined > 0 && !o.all) {
     std::cout << quarantined << (quarantined == 1 ? " entry was" : " entries were")
-              << " quarantined by a restore and will never be offered: run `signet keys list --all "
-                 "--quarantined` for the reasons.\n";
+              << " quarantined by a restore and will never be offered: run `signet keys quarantine "
+                 "list` for the reasons and fixes.\n";
+  }
+  if (quarantined > 0 && o.all) {
+    std::cout << "\nQuarantined by a restore (" << entries_word(quarantined)
+              << ", never offered; remove one with `signet keys quarantine remove ID`):\n";
+    print_quarantine(std::cout, quarantine, "  ");
   }
   return kExitOk;
 }
@@ -188,12 +188,40 @@ int keys_rename(const GlobalOptions& g, const KeysOptions& o) {
   return kExitOk;
 }
 
+// `keys delete NAME` where NAME is no key but an entry of the quarantine: says which and how to
+// remove it, instead of a bare "not found".
+void refuse_quarantined_name(keystore::KeyStore& store, const std::string& name) {
+  std::vector<keystore::QuarantineEntry> same_name;
+  for (auto& q : store.quarantine()) {
+    if (q.name == name) same_name.push_back(std::move(q));
+  }
+  if (same_name.empty()) return;
+  std::string which;
+  for (std::size_t i = 0; i < same_name.size(); ++i) {
+    const auto& q = same_name[i];
+    which += (i == 0 ? "" : "; ") + std::string("id ") + std::to_string(q.id) + ", " + q.algorithm + ", " +
+             (q.fingerprint_hex.empty() ? "no fingerprint" : "SHA256:" + q.fingerprint_hex) + ", quarantined " +
+             iso_time(q.quarantined_at);
+  }
+  const std::string how =
+      same_name.size() == 1
+          ? "remove it with `signet keys quarantine remove " + std::to_string(same_name.front().id) + "`"
+          : "remove each with `signet keys quarantine remove ID` (`signet keys quarantine list` shows them)";
+  throw Error(ErrorKind::NotFound, "key-quarantined",
+              "\"" + name + "\" is not a key of this store: " +
+                  (same_name.size() == 1 ? "it is an entry" : std::to_string(same_name.size()) + " entries") +
+                  " in the quarantine (" + which +
+                  "), a damaged copy that a restore refused; it was never offered. `signet keys delete` "
+                  "removes keys only; " + how + ". Nothing was deleted.");
+}
+
 int keys_delete(const GlobalOptions& g, const KeysOptions& o) {
   keystore::KeyStore store = open_store(g);
   const auto record = store.record(o.name);
   if (!record) {
+    refuse_quarantined_name(store, o.name);
     throw Error(ErrorKind::NotFound, "key-not-found",
-                "no key named \"" + o.name + "\" (see `signet keys list --all`)");
+                "no key named \"" + o.name + "\" (see `signet keys list --all`); nothing was deleted");
   }
   if (!o.yes) {
     const std::string fp = record->fingerprint ? to_hex(*record->fingerprint) : "none";
@@ -231,6 +259,21 @@ int keys_export(const GlobalOptions& g, const KeysOptions& o) {
   std::cerr << "signet: warning: " << o.out.string()
             << " holds the private key: whoever has this file and its passphrase can impersonate "
                "its owner. Keep it offline and delete it when it is no longer needed.\n";
+  return kExitOk;
+}
+
+int keys_quarantine_list(const GlobalOptions& g, const KeysOptions& o) {
+  keystore::KeyStore store = open_store(g);
+  return keys_list_quarantined(store, o);
+}
+
+int keys_quarantine_remove(const GlobalOptions& g, const KeysOptions& o) {
+  keystore::KeyStore store = open_store(g);
+  const keystore::QuarantineEntry q = store.remove_quarantined(o.quarantine_id);
+  std::cout << "Removed entry " << q.id << " (\"" << q.name << "\", " << q.algorithm << ", "
+            << (q.fingerprint_hex.empty() ? "no fingerprint" : "SHA256:" + q.fingerprint_hex)
+            << ") from the quarantine. Keys and certificates are unchanged. Restoring the same backup "
+               "again would quarantine it again.\n";
   return kExitOk;
 }
 
@@ -273,7 +316,7 @@ void add_keys_commands(CLI::App& root, const GlobalOptions& global, Action& acti
   list->add_flag("--all", o->all, "Show every entry with its status and findings");
   list->add_flag("--json", o->json, "Print JSON (see README, \"JSON output\")");
   list->add_flag("--quarantined", o->quarantined,
-                 "With --all: list the entries a restore quarantined (never offered), with their findings");
+                 "With --all: only the quarantine, as `signet keys quarantine list` shows it");
   bind(list, keys_list);
 
   CLI::App* verify = keys->add_subcommand(
@@ -314,6 +357,19 @@ void add_keys_commands(CLI::App& root, const GlobalOptions& global, Action& acti
       ->check(CLI::ExistingFile);
   imp->add_option("--comment", o->comment, "Free text kept with the key");
   bind(imp, keys_import);
+
+  CLI::App* quarantine = keys->add_subcommand(
+      "quarantine", "The entries restores refused (never offered): list them, remove one");
+  quarantine->require_subcommand(1);
+  CLI::App* qlist = quarantine->add_subcommand(
+      "list", "List the quarantined entries with their ids, fingerprints, findings and fixes");
+  qlist->add_flag("--json", o->json, "Print JSON (see README, \"JSON output\")");
+  bind(qlist, keys_quarantine_list);
+  CLI::App* qremove = quarantine->add_subcommand(
+      "remove", "Remove one quarantined entry by its id (audited; keys are untouched)");
+  qremove->add_option("id", o->quarantine_id, "The entry's id, as `signet keys quarantine list` shows it")
+      ->required();
+  bind(qremove, keys_quarantine_remove);
 }
 
 }  // namespace signet::cli

@@ -1,4 +1,4 @@
-// signet store init | passwd | check
+// signet store init | passwd | check | audit
 #include <sys/stat.h>
 
 #include <iostream>
@@ -111,6 +111,31 @@ int store_check(const GlobalOptions& g, const StoreOptions& o) {
   return report.excluded.empty() ? kExitOk : kExitInvalid;
 }
 
+// The audit log, oldest first: every change to the store with who, what and when (never a secret).
+int store_audit(const GlobalOptions& g, const StoreOptions& o) {
+  keystore::KeyStore store = open_store(g);
+  const std::vector<keystore::AuditEntry> log = store.audit_log();
+  if (o.json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& e : log) {
+      rows.push_back({{"at", iso_time(e.at)},
+                      {"actor", e.actor},
+                      {"action", e.action},
+                      {"subject", e.subject},
+                      {"detail", e.detail}});
+    }
+    std::cout << nlohmann::json{{"format", kJsonFormat}, {"audit", rows}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  for (const auto& e : log) {
+    std::cout << iso_time(e.at) << "  " << e.actor << "  " << e.action;
+    if (!e.subject.empty()) std::cout << "  \"" << e.subject << "\"";
+    if (!e.detail.empty()) std::cout << "  " << e.detail;
+    std::cout << "\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_store_commands(CLI::App& root, const GlobalOptions& global, Action& action) {
@@ -134,6 +159,10 @@ void add_store_commands(CLI::App& root, const GlobalOptions& global, Action& act
       "check", "Check the database and every key; exit 3 when any key is invalid");
   check->add_flag("--json", opts->json, "Print JSON (see README, \"JSON output\")");
   check->callback([&global, &action, opts] { action = [&global, opts] { return store_check(global, *opts); }; });
+
+  CLI::App* audit = store->add_subcommand("audit", "Show the audit log: every change, who made it and when");
+  audit->add_flag("--json", opts->json, "Print JSON (see README, \"JSON output\")");
+  audit->callback([&global, &action, opts] { action = [&global, opts] { return store_audit(global, *opts); }; });
 }
 
 }  // namespace signet::cli

@@ -88,11 +88,44 @@ void print_key_table(std::ostream& out, const std::vector<const KeyVerdict*>& ke
   }
 }
 
-void print_findings(std::ostream& out, const KeyVerdict& v, const std::string& indent) {
-  for (const Finding& f : v.findings) {
+namespace {
+
+void print_finding_list(std::ostream& out, const std::vector<Finding>& findings, const std::string& indent) {
+  for (const Finding& f : findings) {
     out << indent << (f.severity == Severity::Error ? "error" : "warning") << " [" << f.code_name()
         << "] " << f.message << "\n"
         << indent << "  fix: " << f.fix << "\n";
+  }
+}
+
+}  // namespace
+
+void print_findings(std::ostream& out, const KeyVerdict& v, const std::string& indent) {
+  print_finding_list(out, v.findings, indent);
+}
+
+nlohmann::json to_json(const keystore::QuarantineEntry& q) {
+  return {{"id", q.id},
+          {"name", q.name},
+          {"algorithm", q.algorithm},
+          {"fingerprint_sha256", q.fingerprint_hex},
+          {"origin_store_id", q.origin_store_id_hex},
+          {"origin_key_id", q.origin_key_id},
+          {"quarantined", iso_time(q.quarantined_at)},
+          {"status", "quarantined"},
+          {"reusable", false},
+          {"findings", keystore::findings_to_json(q.findings)}};
+}
+
+void print_quarantine(std::ostream& out, const std::vector<keystore::QuarantineEntry>& entries,
+                      const std::string& indent) {
+  for (const keystore::QuarantineEntry& q : entries) {
+    out << indent << "id " << q.id << ": " << q.name << " (" << q.algorithm << ", "
+        << (q.fingerprint_hex.empty() ? "no fingerprint" : "SHA256:" + q.fingerprint_hex) << ")\n"
+        << indent << "    quarantined " << iso_time(q.quarantined_at) << " by a restore from store "
+        << q.origin_store_id_hex << "; never offered\n";
+    if (q.findings.empty()) out << indent << "    (its findings are unreadable)\n";
+    print_finding_list(out, q.findings, indent + "    ");
   }
 }
 

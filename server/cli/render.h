@@ -35,4 +35,12 @@ void print_findings(std::ostream& out, const keystore::KeyVerdict& verdict, cons
 // Everything about one key.
 void print_key_details(std::ostream& out, const keystore::KeyVerdict& verdict);
 
+// An entry of the quarantine: {"id", "name", "algorithm", "fingerprint_sha256", "origin_store_id",
+// "origin_key_id", "quarantined", "status": "quarantined", "reusable": false, "findings"}. The id
+// is the one `signet keys quarantine remove` takes.
+[[nodiscard]] nlohmann::json to_json(const keystore::QuarantineEntry& entry);
+// The quarantined entries, each with its id, full fingerprint, when, and findings with fixes.
+void print_quarantine(std::ostream& out, const std::vector<keystore::QuarantineEntry>& entries,
+                      const std::string& indent);
+
 }  // namespace signet::cli

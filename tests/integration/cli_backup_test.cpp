@@ -444,6 +444,151 @@ TEST_F(CliBackupTest, InspectGivesAVerdictPerKeyAndChangesNothing) {
   EXPECT_EQ(file_names(store_), Names{"signet.db"});
 }
 
+// ---- the quarantine after a restore ----------------------------------------------------------
+
+// The id of the quarantined entry named `name` in a list of quarantine objects (-1 when absent).
+std::int64_t quarantine_id_of(const json& entries, std::string_view name) {
+  const json q = key_named(entries, name);
+  return q.is_object() && q.contains("id") ? q["id"].get<std::int64_t>() : -1;
+}
+
+TEST_F(CliBackupTest, QuarantinedEntriesAreListedBesideTheExcludedOnesAndRemovedAudited) {
+  make_source();
+  // Two entries damaged behind the store's back, then backed up: web loses its private key, mail
+  // gets ca's ciphertext (which does not authenticate as mail's).
+  ASSERT_TRUE(Succeeded(run_sqlite(store_ / "signet.db",
+                                   "UPDATE keys SET encrypted_private_key = NULL WHERE name = 'web';"
+                                   "UPDATE keys SET encrypted_private_key = (SELECT encrypted_private_key "
+                                   "FROM keys WHERE name = 'ca') WHERE name = 'mail'")));
+  const json source_keys = signet_.all_keys();
+  const fs::path backup = backup_of_source("damaged.sgbk");
+  make_target();
+  const ProcessResult restored = restore(target_, backup, {"--json"});
+  ASSERT_TRUE(Succeeded(restored));
+  const json report = parse_json(restored);
+  EXPECT_EQ(names_of(report["quarantined"]), (Names{"mail", "web"})) << report.dump(2);
+  // The restore's own report already gives the quarantine's fix, not "restore a full backup".
+  for (const json& item : report["quarantined"]) {
+    for (const json& f : item["findings"]) {
+      EXPECT_TRUE(contains(f.value("fix", ""), "older backup")) << f.dump(2);
+      EXPECT_TRUE(contains(f.value("fix", ""), "signet keys quarantine remove ")) << f.dump(2);
+      EXPECT_FALSE(contains(lowercase(f.value("fix", "")), "restore a full backup")) << f.dump(2);
+    }
+  }
+
+  // `keys list`: the count, and where to look.
+  const ProcessResult list = target_({"keys", "list"});
+  ASSERT_TRUE(Succeeded(list));
+  EXPECT_TRUE(contains(list.out, "2 entries were quarantined")) << list.out;
+  EXPECT_TRUE(contains(list.out, "signet keys quarantine list")) << list.out;
+  EXPECT_FALSE(contains(list.out, "web")) << list.out;
+
+  // `keys list --all --json`: the quarantined entries beside the excluded ones, each with its id,
+  // fingerprint, when, and findings with message and fix.
+  const json all = target_.json_of({"keys", "list", "--all", "--json"});
+  EXPECT_EQ(names_of(all["keys"]), (Names{"ca", "target-own"})) << all.dump(2);
+  EXPECT_EQ(all["excluded_count"], 0);
+  EXPECT_EQ(all["quarantined_count"], 2);
+  ASSERT_TRUE(all["quarantined"].is_array()) << all.dump(2);
+  EXPECT_EQ(names_of(all["quarantined"]), (Names{"mail", "web"}));
+  for (const std::string name : {"mail", "web"}) {
+    const json q = key_named(all["quarantined"], name);
+    SCOPED_TRACE(q.dump(2));
+    EXPECT_TRUE(q["id"].is_number_integer());
+    EXPECT_EQ(q["fingerprint_sha256"], key_named(source_keys["keys"], name)["fingerprint_sha256"]);
+    EXPECT_TRUE(is_sha256_hex(q["fingerprint_sha256"]));
+    EXPECT_EQ(q["status"], "quarantined");
+    EXPECT_EQ(q["reusable"], false);
+    EXPECT_EQ(q.value("quarantined", "").size(), 20u);  // 2026-12-04T10:00:00Z
+    ASSERT_FALSE(q["findings"].empty());
+    for (const json& f : q["findings"]) {
+      EXPECT_FALSE(f.value("message", "").empty());
+      EXPECT_TRUE(contains(f.value("fix", ""), "older backup"));
+      EXPECT_TRUE(contains(f.value("fix", ""), "signet keys import"));
+      EXPECT_TRUE(contains(f.value("fix", ""),
+                           "signet keys quarantine remove " + std::to_string(q["id"].get<std::int64_t>())));
+      EXPECT_EQ(f.size(), 4u) << "findings keep their shape {code, severity, message, fix}";
+    }
+  }
+  EXPECT_EQ(finding_codes(key_named(all["quarantined"], "web")), Names{"private-key-missing"});
+  EXPECT_EQ(finding_codes(key_named(all["quarantined"], "mail")), Names{"ciphertext-auth-failed"});
+  const std::int64_t web_id = quarantine_id_of(all["quarantined"], "web");
+  const std::int64_t mail_id = quarantine_id_of(all["quarantined"], "mail");
+
+  // `keys list --all` as text: the keys, then the quarantine with ids, fingerprints and fixes.
+  const ProcessResult all_text = target_({"keys", "list", "--all"});
+  ASSERT_TRUE(Succeeded(all_text));
+  const std::size_t section = all_text.out.find("Quarantined by a restore (2 entries");
+  ASSERT_NE(section, std::string::npos) << all_text.out;
+  const std::string quarantine_part = all_text.out.substr(section);
+  EXPECT_FALSE(contains(all_text.out.substr(0, section), "web")) << all_text.out;
+  EXPECT_TRUE(contains(quarantine_part, "id " + std::to_string(web_id) + ": web")) << all_text.out;
+  EXPECT_TRUE(contains(quarantine_part, "SHA256:" + key_named(all["quarantined"], "web")["fingerprint_sha256"].get<std::string>()))
+      << all_text.out;
+  EXPECT_TRUE(contains(quarantine_part, "[private-key-missing]")) << all_text.out;
+  EXPECT_TRUE(contains(quarantine_part, "fix: ")) << all_text.out;
+  EXPECT_TRUE(contains(quarantine_part, "older backup")) << all_text.out;
+
+  // `keys quarantine list`: the same entries; --json the same objects.
+  const json qlist = target_.json_of({"keys", "quarantine", "list", "--json"});
+  EXPECT_EQ(qlist["format"], 1);
+  EXPECT_EQ(qlist["quarantined"], all["quarantined"]);
+  EXPECT_EQ(target_.json_of({"keys", "list", "--all", "--quarantined", "--json"}), qlist);
+  const ProcessResult qtext = target_({"keys", "quarantine", "list"});
+  ASSERT_TRUE(Succeeded(qtext));
+  EXPECT_TRUE(contains(qtext.out, "2 entries in the quarantine")) << qtext.out;
+  EXPECT_TRUE(contains(qtext.out, "id " + std::to_string(mail_id) + ": mail")) << qtext.out;
+
+  // `keys delete web` does not say "not found": it names the quarantine and the command, by id.
+  const StoreState before = state_of(target_);
+  const ProcessResult del = target_({"keys", "delete", "web", "--yes"});
+  EXPECT_TRUE(FailedWith(del, 1, "key-quarantined"));
+  EXPECT_TRUE(contains(del.err, "signet keys quarantine remove " + std::to_string(web_id))) << del.err;
+  EXPECT_TRUE(contains(del.err, "Nothing was deleted")) << del.err;
+  expect_unchanged(target_, before, "keys delete of a quarantined name");
+  // An id that does not exist: a clear error naming the listing, nothing changed.
+  const ProcessResult wrong = target_({"keys", "quarantine", "remove", "4242"});
+  EXPECT_TRUE(FailedWith(wrong, 1, "quarantine-entry-not-found"));
+  EXPECT_TRUE(contains(wrong.err, "signet keys quarantine list")) << wrong.err;
+  expect_unchanged(target_, before, "removing a quarantine id that does not exist");
+  EXPECT_TRUE(UsageError(target_({"keys", "quarantine", "remove"})));
+  EXPECT_TRUE(UsageError(target_({"keys", "quarantine", "remove", "web"})));
+
+  // Removing web: gone from the quarantine; keys and the other entry unchanged; audited.
+  const ProcessResult removed = target_({"keys", "quarantine", "remove", std::to_string(web_id)});
+  ASSERT_TRUE(Succeeded(removed));
+  EXPECT_TRUE(contains(removed.out, "Removed entry " + std::to_string(web_id) + " (\"web\"")) << removed.out;
+  const json after = target_.json_of({"keys", "list", "--all", "--json"});
+  EXPECT_EQ(after["keys"], all["keys"]);
+  EXPECT_EQ(after["quarantined_count"], 1);
+  EXPECT_EQ(names_of(after["quarantined"]), Names{"mail"});
+  EXPECT_EQ(key_named(after["quarantined"], "mail"), key_named(all["quarantined"], "mail"));
+  const json audit = target_.json_of({"store", "audit", "--json"});
+  ASSERT_FALSE(audit["audit"].empty()) << audit.dump(2);
+  const json& last = audit["audit"].back();
+  EXPECT_EQ(last["action"], "key.quarantine.remove") << audit.dump(2);
+  EXPECT_EQ(last["subject"], "web");
+  EXPECT_TRUE(contains(last.value("detail", ""), key_named(all["quarantined"], "web")["fingerprint_sha256"].get<std::string>()))
+      << last.dump(2);
+  const ProcessResult audit_text = target_({"store", "audit"});
+  ASSERT_TRUE(Succeeded(audit_text));
+  EXPECT_TRUE(contains(audit_text.out, "key.quarantine.remove  \"web\"")) << audit_text.out;
+
+  // A second removal of the same id fails, changing nothing.
+  const StoreState after_remove = state_of(target_);
+  EXPECT_TRUE(FailedWith(target_({"keys", "quarantine", "remove", std::to_string(web_id)}), 1,
+                         "quarantine-entry-not-found"));
+  expect_unchanged(target_, after_remove, "a second removal");
+  // `keys delete web` is a plain "not found" now.
+  EXPECT_TRUE(FailedWith(target_({"keys", "delete", "web", "--yes"}), 1, "key-not-found"));
+
+  // Restoring the same backup again quarantines web again (it is still damaged in that backup).
+  const json again = parse_json(restore(target_, backup, {"--json"}));
+  EXPECT_EQ(names_of(again["quarantined"]), Names{"web"}) << again.dump(2);
+  EXPECT_EQ(names_of(again["already_quarantined"]), Names{"mail"}) << again.dump(2);
+  EXPECT_EQ(names_of(target_.json_of({"keys", "quarantine", "list", "--json"})["quarantined"]), (Names{"mail", "web"}));
+}
+
 // ---- read-only and full file systems (real tmpfs mounts) ------------------------------------
 
 TEST_F(CliBackupTest, RestoreOntoAReadOnlyFileSystemChangesNothing) {

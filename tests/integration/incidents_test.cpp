@@ -290,10 +290,17 @@ TEST_F(IncidentTest, Q235964_SecondServerOffersOnlyValidKeysAndTheSameCaKey) {
   ASSERT_TRUE(Succeeded(b_text));
   for (const std::string& name : valid) EXPECT_TRUE(contains(b_text.out, name)) << b_text.out;
   for (const std::string& name : invalid) EXPECT_FALSE(contains(b_text.out, name)) << b_text.out;
+  // --all: no invalid key; the refused entries follow, as the quarantine, never as keys.
   const ProcessResult b_all_text = server_b_({"keys", "list", "--all"});
   ASSERT_TRUE(Succeeded(b_all_text));
-  for (const std::string& name : invalid) EXPECT_FALSE(contains(b_all_text.out, name)) << b_all_text.out;
-  EXPECT_FALSE(contains(b_all_text.out, "invalid")) << b_all_text.out;
+  const std::size_t quarantine_section = b_all_text.out.find("Quarantined by a restore");
+  ASSERT_NE(quarantine_section, std::string::npos) << b_all_text.out;
+  const std::string b_all_keys_text = b_all_text.out.substr(0, quarantine_section);
+  for (const std::string& name : invalid) {
+    EXPECT_FALSE(contains(b_all_keys_text, name)) << b_all_text.out;
+    EXPECT_TRUE(contains(b_all_text.out.substr(quarantine_section), ": " + name + " (")) << b_all_text.out;
+  }
+  EXPECT_FALSE(contains(b_all_keys_text, "invalid")) << b_all_text.out;
 
   // The CA key: same fingerprint, same certificate (subject, serial, validity), same DER, and the
   // same private key, read back with openssl from what B exports.
