@@ -158,7 +158,7 @@ KeyStore KeyStore::create(const fs::path& dir, const Passphrase& passphrase,
   };
   auto state = std::make_unique<State>(State{dir, db::Database::open(tmp, db::OpenMode::ReadWriteCreate),
                                              crypto::random_bytes(kStoreIdSize),
-                                             SecretBytes(crypto::kAeadKeySize), &clock});
+                                             SecretBytes(crypto::kAeadKeySize), &clock, "signet", nullptr});
   try {
     if (::chmod(tmp.c_str(), 0600) != 0) {
       throw Error(ErrorKind::Storage, "io-error", "cannot set the mode of " + tmp.string());
@@ -213,6 +213,11 @@ KeyStore KeyStore::create(const fs::path& dir, const Passphrase& passphrase,
 }
 
 KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, const Clock& clock) {
+  return open(dir, passphrase, Access::ReadWrite, clock);
+}
+
+KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, Access access, const Clock& clock) {
+  const bool read_only = access == Access::ReadOnly;
   const fs::path path = database_path(dir);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -240,14 +245,14 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, const
                 path.string() + " is not an SQLite database, so it is not a Signet key store "
                                 "(it was overwritten or damaged). Restore it from a backup");
   }
-  file::require_writable_directory(dir);
+  if (!read_only) file::require_writable_directory(dir);
 
   if (!db::has_whole_pages(path)) {
     throw Error(ErrorKind::Integrity, "store-corrupt",
                 path.string() + " is not a whole number of database pages: the file was cut short "
                                 "(truncated): restore it from a backup");
   }
-  db::Database db = db::Database::open(path, db::OpenMode::ReadWrite);
+  db::Database db = db::Database::open(path, read_only ? db::OpenMode::ReadOnly : db::OpenMode::ReadWrite);
   // SQLite's own errors on a damaged file already say "restore it from a backup" (throw_sqlite).
   if (const std::string problems = db.quick_check(); !problems.empty()) {
     throw Error(ErrorKind::Integrity, "store-corrupt",
@@ -262,8 +267,12 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, const
   // A schema newer than this build is refused first (migrate() throws "schema-too-new"); any
   // other database without store_meta is not ours, whatever its user_version says, and must not
   // be migrated.
-  if (db.user_version() > db::latest_version(schema_migrations())) {
-    db::migrate(db, schema_migrations());
+  const int latest = db::latest_version(schema_migrations());
+  if (db.user_version() > latest) {
+    throw Error(ErrorKind::Unsupported, "schema-too-new",
+                path.string() + " has schema version " + std::to_string(db.user_version()) +
+                    ", newer than this build of Signet knows (" + std::to_string(latest) +
+                    "); it was written by a newer Signet: upgrade signet before using this store");
   }
   if (!has_meta) {
     throw Error(ErrorKind::Malformed, "not-a-store",
@@ -299,13 +308,38 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, const
                     " (the data key did not decrypt). Check the passphrase or passphrase file; "
                     "nothing was changed");
   }
-  // Only now, with the right passphrase, may the store be changed (store_meta is the same in
-  // every schema version, so it could be read before migrating).
-  db::migrate(db, schema_migrations());
-  db.exec("PRAGMA journal_mode = WAL");
-  configure(db);
-  return KeyStore(std::make_unique<State>(
-      State{dir, std::move(db), std::move(store_id), *std::move(data_key), &clock}));
+  std::unique_ptr<file::PrivateTempDir> scratch;
+  if (read_only) {
+    // Looking writes nothing: no migration, no journal-mode change. An older schema is migrated
+    // in a private copy, which goes away with this KeyStore.
+    if (db.user_version() < latest) {
+      scratch = std::make_unique<file::PrivateTempDir>();
+      const fs::path copy = scratch->path() / kStoreFileName;
+      {
+        db::Database target = db::Database::open(copy, db::OpenMode::ReadWriteCreate);
+        sqlite3_backup* b = sqlite3_backup_init(target.handle(), "main", db.handle(), "main");
+        if (b == nullptr) db::throw_sqlite(target.handle(), sqlite3_errcode(target.handle()), "copying " + path.string());
+        int rc = sqlite3_backup_step(b, -1);
+        const int finish_rc = sqlite3_backup_finish(b);
+        if (rc == SQLITE_DONE) rc = finish_rc;
+        if (rc != SQLITE_OK) db::throw_sqlite(target.handle(), rc, "copying " + path.string());
+        target.exec("PRAGMA journal_mode = DELETE");
+      }
+      db = db::Database::open(copy, db::OpenMode::ReadWrite);
+      db::migrate(db, schema_migrations());
+      db = db::Database::open(copy, db::OpenMode::ReadOnly);  // writes fail here too
+    }
+    db.exec("PRAGMA foreign_keys = ON");
+  } else {
+    // Only now, with the right passphrase, may the store be changed (store_meta is the same in
+    // every schema version, so it could be read before migrating).
+    db::migrate(db, schema_migrations());
+    db.exec("PRAGMA journal_mode = WAL");
+    configure(db);
+  }
+  auto state = std::make_unique<State>(
+      State{dir, std::move(db), std::move(store_id), *std::move(data_key), &clock, "signet", std::move(scratch)});
+  return KeyStore(std::move(state));
 }
 
 StoreInfo KeyStore::info() {

@@ -2,10 +2,12 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "signet/core/bytes.h"
 #include "signet/core/clock.h"
+#include "signet/core/file.h"
 #include "signet/db/sqlite.h"
 #include "signet/keystore/store.h"
 
@@ -18,6 +20,8 @@ struct KeyStore::State {
   SecretBytes data_key;
   const Clock* clock;
   std::string actor = "signet";
+  // A read-only store of an older schema is read from a migrated copy in here (removed with it).
+  std::unique_ptr<file::PrivateTempDir> scratch;
 };
 
 }  // namespace signet::keystore

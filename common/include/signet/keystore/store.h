@@ -135,6 +135,14 @@ class KeyStore {
   [[nodiscard]] static KeyStore open(const std::filesystem::path& dir, const Passphrase& passphrase,
                                      const Clock& clock = SystemClock::instance());
 
+  enum class Access { ReadWrite, ReadOnly };
+  // The same, and with Access::ReadOnly the store is only looked at: the file is opened read-only,
+  // nothing is migrated or changed (no journal-mode change either), and an older schema is read
+  // from a migrated private copy. Every method that writes then fails (Storage). Used to show what
+  // a store holds before anything is decided (the wizard, `signetd --check`).
+  [[nodiscard]] static KeyStore open(const std::filesystem::path& dir, const Passphrase& passphrase, Access access,
+                                     const Clock& clock = SystemClock::instance());
+
   KeyStore(KeyStore&&) noexcept;
   KeyStore& operator=(KeyStore&&) noexcept;
   ~KeyStore();
@@ -194,9 +202,12 @@ class KeyStore {
   void write_snapshot(const std::filesystem::path& dest);
 
   // Writes a backup of the whole store to `out` (must not exist; temp file, fsync, rename, 0600):
-  // the snapshot, the data key and a manifest, encrypted under `backup_passphrase`.
+  // the snapshot, the data key and a manifest, encrypted under `backup_passphrase`. The manifest
+  // carries the installation: the installation record's answers and `configuration` (the text of
+  // the daemon's signetd.toml, when the caller has one), so that a restore elsewhere can carry on.
   BackupResult create_backup(const std::filesystem::path& out, const Passphrase& backup_passphrase,
-                             const crypto::ScryptParams& kdf, const std::string& tool_version);
+                             const crypto::ScryptParams& kdf, const std::string& tool_version,
+                             const std::optional<std::string>& configuration = std::nullopt);
 
   // Restores `backup` into this store in one transaction: valid keys not already present are
   // re-wrapped under this store's data key and added (source "restored"), invalid entries are
