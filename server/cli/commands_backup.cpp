@@ -11,6 +11,8 @@
 #include "signet/backup/backup.h"
 #include "signet/core/error.h"
 #include "signet/core/file.h"
+#include "signet/setup/daemon_config.h"
+#include "signet/setup/inspect.h"
 
 namespace signet::cli {
 
@@ -21,6 +23,7 @@ namespace fs = std::filesystem;
 struct BackupOptions {
   fs::path file;
   std::optional<fs::path> backup_passphrase_file;
+  std::optional<fs::path> config;  // create: the daemon configuration to carry
   bool insecure_fast_kdf = false;
   bool dry_run = false;
   bool json = false;
@@ -38,7 +41,15 @@ int backup_create(const GlobalOptions& g, const BackupOptions& o) {
   keystore::KeyStore store = open_store(g);
   const Passphrase passphrase = backup_passphrase(o, true);
   const auto kdf = o.insecure_fast_kdf ? crypto::ScryptParams::insecure_for_tests() : crypto::ScryptParams::strong();
-  const keystore::BackupResult result = store.create_backup(o.file, passphrase, kdf, SIGNET_VERSION);
+  // The installation's configuration travels in the backup: the one named, else the data
+  // directory's signetd.toml (where setup writes it).
+  const fs::path config_path = o.config.value_or(g.data_dir / "signetd.toml");
+  std::optional<std::string> configuration;
+  if (o.config || fs::exists(config_path)) {
+    const Bytes text = file::read(config_path, 1u << 20);
+    configuration.emplace(text.begin(), text.end());
+  }
+  const keystore::BackupResult result = store.create_backup(o.file, passphrase, kdf, SIGNET_VERSION, configuration);
   const auto manifest = nlohmann::json::parse(result.manifest_json);
   if (o.json) {
     std::cout << nlohmann::json{{"format", kJsonFormat}, {"file", o.file.string()}, {"bytes", result.bytes},
@@ -47,7 +58,13 @@ int backup_create(const GlobalOptions& g, const BackupOptions& o) {
     std::cout << "Wrote backup " << o.file.string() << " (" << result.bytes << " bytes, mode 0600): "
               << manifest["counts"]["keys"].get<std::size_t>() << " key(s), "
               << manifest["counts"]["certificates"].get<std::size_t>() << " certificate(s), "
-              << manifest["counts"]["requests"].get<std::size_t>() << " request(s), the whole database.\n";
+              << manifest["counts"]["requests"].get<std::size_t>() << " request(s), the whole database";
+    if (configuration) {
+      std::cout << ", and the installation's configuration " << config_path.string() << ".\n";
+    } else {
+      std::cout << ".\nNo daemon configuration was found at " << config_path.string()
+                << ": the backup carries no installation settings (name one with --config FILE).\n";
+    }
   }
   std::cerr << "signet: warning: whoever holds " << o.file.string()
             << " and its passphrase can impersonate this CA. Store it offline, apart from the "
@@ -64,6 +81,43 @@ void print_manifest(const nlohmann::json& m) {
     std::cout << "Contents:     " << m["counts"].value("keys", 0) << " key(s), "
               << m["counts"].value("certificates", 0) << " certificate(s), "
               << m["counts"].value("requests", 0) << " request(s)\n";
+  }
+  const setup::BackupInstallation inst = setup::installation_of(m);
+  if (!inst.answers && !inst.configuration) {
+    std::cout << "Installation: none recorded (a restore-then-reinstall starts from the defaults)\n";
+    return;
+  }
+  std::cout << "Installation: CA key \"" << inst.ca_key_name << "\"\n";
+  std::optional<daemon::Config> config;
+  if (inst.configuration) {
+    try {
+      config = daemon::parse_config(*inst.configuration, "the backup's signetd.toml");
+    } catch (const Error& e) {
+      std::cout << "  configuration: unreadable (" << e.what() << ")\n";
+    }
+  }
+  if (config) {
+    std::cout << "  HTTPS:           " << config->https_address << ":" << config->https_port << "\n"
+              << "  HTTP:            " << config->http_address << ":" << config->http_port << "\n"
+              << "  public base URL: " << config->base_url
+              << (setup::is_loopback_url(config->base_url) ? "  (a loopback address: clients elsewhere cannot reach it)" : "")
+              << "\n";
+    std::string profiles;
+    for (const auto& [name, profile] : config->profiles) profiles += (profiles.empty() ? "" : ", ") + name;
+    std::cout << "  profiles:        " << (profiles.empty() ? "the built-in ones" : profiles) << "\n"
+              << "  CRL:             valid " << config->crl_validity.count() << " s" << (config->delta_crl ? ", delta CRLs on" : "")
+              << "\n  OCSP:            valid " << config->ocsp_validity.count() << " s\n"
+              << "  log level:       " << config->log_level << "\n";
+  } else if (inst.answers) {
+    const auto& d = inst.answers->daemon;
+    std::cout << "  HTTPS:           " << d.https_address << ":" << d.https_port << "\n"
+              << "  HTTP:            " << d.http_address << ":" << d.http_port << "\n"
+              << "  public base URL: " << d.public_base_url << "\n";
+  }
+  if (inst.answers) {
+    std::string names;
+    for (const auto& n : inst.answers->daemon.tls_names) names += (names.empty() ? "" : ", ") + n;
+    std::cout << "  TLS names:       " << names << "\n";
   }
 }
 
@@ -136,7 +190,7 @@ void print_report(const keystore::RestoreReport& r, const fs::path& file, const 
     std::cout << "Table " << t << ": " << n << (r.dry_run ? " row(s) in the backup" : " row(s) added") << "\n";
   }
   if (!r.quarantined.empty()) {
-    std::cout << "Quarantined entries are listed by `signet keys list --all --quarantined`.\n";
+    std::cout << "Quarantined entries are listed, with their fixes, by `signet keys quarantine list`.\n";
   }
 }
 
@@ -215,6 +269,9 @@ void add_backup_commands(CLI::App& root, const GlobalOptions& global, Action& ac
       "create", "Write an encrypted, authenticated backup of the whole store (safe while signetd runs)");
   create->add_option("--out", o->file, "Backup file to write (must not exist; written 0600)")->required();
   passphrase_option(create);
+  create->add_option("--config", o->config,
+                     "The daemon configuration to carry in the backup (default: DATA_DIR/signetd.toml)")
+      ->check(CLI::ExistingFile);
   create->add_flag("--insecure-fast-kdf", o->insecure_fast_kdf, "Low-cost scrypt. FOR TESTS ONLY");
   create->add_flag("--json", o->json, "Print JSON");
   bind(create, backup_create);

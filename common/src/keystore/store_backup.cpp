@@ -188,7 +188,8 @@ void KeyStore::write_snapshot(const fs::path& dest) {
 }
 
 BackupResult KeyStore::create_backup(const fs::path& out, const Passphrase& backup_passphrase,
-                                     const crypto::ScryptParams& kdf, const std::string& tool_version) {
+                                     const crypto::ScryptParams& kdf, const std::string& tool_version,
+                                     const std::optional<std::string>& configuration) {
   if (backup_passphrase.size() < kMinPassphraseLength) {
     throw Error(ErrorKind::PolicyDenied, "passphrase-too-short",
                 "the backup passphrase needs at least " + std::to_string(kMinPassphraseLength) +
@@ -205,7 +206,21 @@ BackupResult KeyStore::create_backup(const fs::path& out, const Passphrase& back
     // The manifest describes the snapshot itself, not the live store.
     nlohmann::json manifest;
     std::optional<std::string> ca_name;
-    if (const auto inst = installation()) ca_name = name_of_fingerprint(inst->ca_fingerprint);
+    const std::optional<Installation> inst = installation();
+    if (inst) ca_name = name_of_fingerprint(inst->ca_fingerprint);
+    // The installation travels in the manifest, authenticated with everything else: what setup
+    // applied here (the answers) and the daemon's configuration, verbatim. A restore onto another
+    // machine followed by a reinstall then makes a server that carries on as this one.
+    nlohmann::json installation_json = nullptr;
+    if (inst || configuration) {
+      installation_json = nlohmann::json::object();
+      if (inst) {
+        installation_json["state"] = inst->state;
+        installation_json["ca_fingerprint_sha256"] = to_hex(inst->ca_fingerprint);
+        installation_json["answers"] = inst->answers;
+      }
+      if (configuration) installation_json["configuration"] = *configuration;
+    }
     {
       db::Database snap = db::Database::open(snapshot, db::OpenMode::ReadOnly);
       const std::vector<KeyRecord> records = load_key_records(snap, nullptr);
@@ -237,6 +252,7 @@ BackupResult KeyStore::create_backup(const fs::path& out, const Passphrase& back
                   {"backup_id", to_hex(crypto::random_bytes(16))},
                   {"store_id", to_hex(state_->store_id)},
                   {"ca_name", ca_name ? nlohmann::json(*ca_name) : nlohmann::json(nullptr)},
+                  {"installation", installation_json},
                   {"created", rfc3339(state_->clock->unix_seconds())},
                   {"created_unix", state_->clock->unix_seconds()},
                   {"tool_version", tool_version},
@@ -363,7 +379,16 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, bool dry_run) {
         for (const std::string& sql : ddl) state_->db.exec(sql);
       }
       state_->db.exec(copy_rows_sql(state_->db, t));
-      report.tables.emplace_back(t, state_->db.changes());
+      int changed = state_->db.changes();
+      if (t == "crl_state") {
+        // CRL numbers only ever increase (RFC 5280 5.2.3): a store that has issued CRLs of its own
+        // continues from the higher of its number and the backup's.
+        state_->db.exec(
+            "UPDATE main.crl_state SET crl_number = (SELECT crl_number FROM restore_src.crl_state WHERE singleton = 1) "
+            "WHERE singleton = 1 AND crl_number < (SELECT crl_number FROM restore_src.crl_state WHERE singleton = 1)");
+        changed += state_->db.changes();
+      }
+      report.tables.emplace_back(t, changed);
     }
     audit("backup.restore", "",
           "backup " + std::string(backup.backup_id().begin(), backup.backup_id().end()) + ": " +

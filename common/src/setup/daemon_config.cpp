@@ -205,10 +205,14 @@ Config load_config(const fs::path& path) {
     throw Error(ErrorKind::Storage, "config-unreadable", "cannot read configuration file " + path.string() +
                                                              " (check its permissions)");
   }
+  return parse_config(text.str(), path);
+}
+
+Config parse_config(std::string_view text, const fs::path& path) {
   const Reader r(path);
   toml::table root;
   try {
-    root = toml::parse(text.str(), path.string());
+    root = toml::parse(text, path.string());
   } catch (const toml::parse_error& e) {
     r.fail(e.source(), std::string(e.description()));
   }

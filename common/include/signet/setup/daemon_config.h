@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "signet/issuance/profile.h"
 
@@ -66,6 +67,9 @@ struct Config {
 // Reads and validates the file. Throws Error(NotFound, "config-missing"), Error(Malformed,
 // "config-invalid") with the file, line and key in the message.
 [[nodiscard]] Config load_config(const std::filesystem::path& path);
+// The same checks on a configuration's text; `path` names it in errors, and relative paths in it
+// are taken relative to path's directory.
+[[nodiscard]] Config parse_config(std::string_view text, const std::filesystem::path& path);
 
 // The store passphrase file to use: the configured one, else $CREDENTIALS_DIRECTORY/passphrase.
 // Throws Error(NotFound, "passphrase-file-missing") when neither exists.
