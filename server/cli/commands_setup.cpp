@@ -1,6 +1,7 @@
 // signet setup --answers FILE | --print-answers | --install-certificate FILE
 #include <iostream>
 #include <memory>
+#include <toml++/toml.h>
 
 #include "app.h"
 #include "commands.h"
@@ -22,18 +23,46 @@ struct SetupOptions {
   bool print_answers = false;
 };
 
-void print_result(const setup::SetupResult& r) {
+// Prints what was done, how to start signetd and what is left; returns the exit code (the
+// installation was written either way, but a start command that would fail is an error).
+int print_result(const setup::SetupResult& r) {
   for (const std::string& a : r.actions) std::cout << "- " << a << "\n";
   if (r.pending_certificate) {
     std::cout << "The subordinate CA key \"" << r.ca_key_name << "\" waits for its certificate: send "
               << r.files.request.string() << " to the parent CA, then run\n"
               << "  signet setup --install-certificate SIGNED-CERTIFICATE.pem\n";
-    return;
+    return kExitOk;
   }
   std::cout << "The CA is set up: key \"" << r.ca_key_name << "\" (SHA256:" << r.ca_fingerprint_hex << ")";
   if (r.ca_certificate) std::cout << ", certificate " << r.ca_certificate->subject();
   std::cout << ".\nFiles: " << r.files.ca_certificate.string() << ", " << r.files.configuration.string() << ", "
             << r.files.tls_certificate.string() << ", " << r.files.tls_key.string() << "\n";
+  if (!r.check_passed) {
+    std::cerr << "signet: error: the installation was written, but " << r.check_message << "\n";
+    return kExitError;
+  }
+  if (!r.next_steps.empty()) {
+    std::cout << "Still to do:\n";
+    int n = 0;
+    for (const std::string& step : r.next_steps) std::cout << "  " << ++n << ". " << step << "\n";
+  }
+  std::cout << "Start signetd with:\n  " << r.start_command << "\n";
+  return kExitOk;
+}
+
+// Where signetd will get the passphrase when the answers do not say: the file this command was
+// given (--passphrase-file or SIGNET_PASSPHRASE_FILE), else the systemd credential.
+void default_passphrase_source(setup::SetupPlan& plan, std::string_view answers, const GlobalOptions& g) {
+  bool named = false;
+  try {
+    const toml::table root = toml::parse(answers);
+    named = root.contains("passphrase_source") || root.contains("passphrase_file");
+  } catch (const toml::parse_error&) {
+    named = true;  // parse_answers() has read it already; not reached
+  }
+  if (named || !g.passphrase_file) return;
+  plan.passphrase_source = setup::PassphraseSource::OperatorFile;
+  plan.passphrase_file = fs::absolute(*g.passphrase_file).lexically_normal();
 }
 
 int run_setup(const GlobalOptions& g, const SetupOptions& o) {
@@ -49,13 +78,13 @@ int run_setup(const GlobalOptions& g, const SetupOptions& o) {
   }
   if (o.install_certificate) {
     const Passphrase pass = obtain_passphrase(g.passphrase_file, "key store passphrase", false, kStorePassphraseOption);
-    print_result(setup::install_certificate(g.data_dir, pass, *o.install_certificate));
-    return kExitOk;
+    return print_result(setup::install_certificate(g.data_dir, pass, *o.install_certificate));
   }
   const Bytes text = file::read(*o.answers, 1u << 20);
-  setup::SetupPlan plan = setup::parse_answers(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()),
-                                               o.answers->string());
+  const std::string_view answers(reinterpret_cast<const char*>(text.data()), text.size());
+  setup::SetupPlan plan = setup::parse_answers(answers, o.answers->string());
   if (plan.data_dir.empty()) plan.data_dir = g.data_dir;
+  default_passphrase_source(plan, answers, g);
   // Every problem at once, before any passphrase is asked for.
   if (const auto problems = setup::validate(plan); !problems.empty()) {
     std::string message = o.answers->string() + " cannot be applied:";
@@ -71,10 +100,9 @@ int run_setup(const GlobalOptions& g, const SetupOptions& o) {
     secrets.backup_passphrase =
         obtain_passphrase(o.backup_passphrase_file, "backup passphrase", false, "--backup-passphrase-file FILE");
   }
-  print_result(setup::apply(plan, secrets, [](int percent, const std::string& step) {
+  return print_result(setup::apply(plan, secrets, [](int percent, const std::string& step) {
     std::cerr << "[" << percent << "%] " << step << "\n";
   }));
-  return kExitOk;
 }
 
 }  // namespace

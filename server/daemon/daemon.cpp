@@ -15,6 +15,7 @@
 #include "logging.h"
 #include "service.h"
 #include "signet/core/error.h"
+#include "signet/setup/check.h"
 #include "systemd_notify.h"
 
 namespace signet::daemon {
@@ -204,11 +205,11 @@ int run_daemon(const DaemonOptions& options) {
 
   if (options.check) {
     try {
+      // The same checks `signet setup` ends with (they open the store read-only: --check writes
+      // nothing), and the TLS context exactly as the server would build it.
+      const setup::InstallationCheck check = setup::check_installation(options.config);
       check_tls_files(config);
-      service = Service::start(config, metrics, io, /*publish=*/false);
-      const std::string description = service->describe();
-      service->stop();
-      std::printf("signetd: %s is usable: %s\n", options.config.string().c_str(), description.c_str());
+      std::printf("signetd: %s is usable: %s\n", options.config.string().c_str(), check.description.c_str());
       return 0;
     } catch (const std::exception& e) {
       return fail(e.what());

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <toml++/toml.h>
 #include <vector>
 
 #include "integration/cli_harness.h"
@@ -134,8 +135,13 @@ TEST_F(CliSetupTest, PrintedAnswersScriptAReinstall) {
 
   const ProcessResult printed = signet_({"setup", "--print-answers"});
   ASSERT_TRUE(Succeeded(printed));
-  const setup::SetupPlan original = setup::parse_answers(read_text(a), "install.toml");
+  setup::SetupPlan original = setup::parse_answers(read_text(a), "install.toml");
+  // The answers said nothing of the passphrase: setup recorded the file it was given, which is
+  // where signetd will read it.
+  original.passphrase_source = setup::PassphraseSource::OperatorFile;
+  original.passphrase_file = fs::absolute(pass_).lexically_normal();
   EXPECT_TRUE(setup::parse_answers(printed.out, "printed") == original) << printed.out;
+  EXPECT_EQ(toml::parse(conf)["store"]["passphrase_file"].value<std::string>(), original.passphrase_file.string());
   EXPECT_FALSE(contains(printed.out, kStorePassphrase));
 
   // The machine lost its files; the printed answers bring the same installation back.

@@ -1,29 +1,25 @@
 #include "signet/issuance/ca.h"
 
 #include "signet/core/error.h"
+#include "signet/setup/inspect.h"
 
 namespace signet::issuance {
 namespace {
 
+// "The" CA certificate of the key, by the one rule (setup::choose_ca_certificate).
 crypto::Certificate pick_ca_certificate(const keystore::UnlockedKey& key,
                                         const std::optional<keystore::Installation>& installation,
                                         const std::string& key_name) {
-  std::optional<crypto::Certificate> best;
-  for (std::size_t i = 0; i < key.certificates.size() && i < key.verdict.certificates.size(); ++i) {
-    if (key.verdict.certificates[i].role != keystore::kRoleCa) continue;
-    const crypto::Certificate& c = key.certificates[i];
-    if (installation && installation->ca_certificate_sha256 &&
-        *installation->ca_certificate_sha256 == c.sha256_fingerprint()) {
-      return c;
-    }
-    if (!best || c.not_after() > best->not_after()) best = c;
-  }
-  if (!best) {
+  std::vector<std::string> roles;
+  for (const auto& c : key.verdict.certificates) roles.push_back(c.role);
+  std::optional<crypto::Certificate> chosen = setup::choose_ca_certificate(
+      key.certificates, roles, installation ? installation->ca_certificate_sha256 : std::nullopt);
+  if (!chosen) {
     throw Error(ErrorKind::NotFound, "ca-certificate-missing",
                 "the CA key \"" + key_name + "\" has no CA certificate; for a subordinate CA, install the "
                 "certificate its parent signed with `signet setup --install-certificate FILE`");
   }
-  return *best;
+  return *std::move(chosen);
 }
 
 }  // namespace

@@ -2,10 +2,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -15,6 +19,9 @@
 #include "signet/core/time_format.h"
 #include "signet/crypto/primitives.h"
 #include "signet/keystore/store.h"
+#include "signet/setup/check.h"
+#include "signet/setup/daemon_config.h"
+#include "signet/setup/inspect.h"
 
 namespace signet::setup {
 
@@ -83,21 +90,69 @@ bool is_ip(const std::string& s) {
   return inet_pton(AF_INET, s.c_str(), &a4) == 1 || inet_pton(AF_INET6, s.c_str(), &a6) == 1;
 }
 
-std::string configuration_toml(const SetupPlan& plan, const std::string& ca_key, const InstallationFiles& f) {
-  toml::table store{{"data_dir", plan.data_dir.string()}, {"ca_key", ca_key},
-                    {"passphrase_file", (plan.data_dir / "passphrase").string()}};
-  toml::table https{{"address", plan.daemon.https_address},
-                    {"port", static_cast<std::int64_t>(plan.daemon.https_port)},
-                    {"certificate", f.tls_certificate.string()},
-                    {"key", f.tls_key.string()}};
-  toml::table http{{"address", plan.daemon.http_address}, {"port", static_cast<std::int64_t>(plan.daemon.http_port)}};
-  toml::table pub{{"base_url", plan.daemon.public_base_url}};
-  toml::table root{{"store", store}, {"https", https}, {"http", http}, {"public", pub}};
+// Where signetd will read the passphrase from, as store.passphrase_file; empty: the systemd
+// credential ($CREDENTIALS_DIRECTORY/passphrase), so no key at all.
+fs::path passphrase_file_of(const SetupPlan& plan) {
+  switch (plan.passphrase_source) {
+    case PassphraseSource::OperatorFile: return plan.passphrase_file;
+    case PassphraseSource::StoredFile: return plan.data_dir / "passphrase";
+    case PassphraseSource::SystemdCredential: return {};
+  }
+  return {};
+}
+
+toml::table& section(toml::table& root, std::string_view name) {
+  if (!root[name].is_table()) root.insert_or_assign(name, toml::table{});
+  return *root[name].as_table();
+}
+
+// The configuration for this installation: `base` (the backup's signetd.toml, whose every other
+// section and key is kept) or nothing, with this machine's paths, the CA key, the passphrase
+// source and the daemon settings set over it.
+std::string configuration_text(const SetupPlan& plan, const std::string& ca_key, const InstallationFiles& f,
+                               const std::optional<toml::table>& base) {
+  toml::table root = base.value_or(toml::table{});
+  toml::table& store = section(root, "store");
+  store.insert_or_assign("data_dir", plan.data_dir.string());
+  store.insert_or_assign("ca_key", ca_key);
+  if (const fs::path pf = passphrase_file_of(plan); pf.empty()) {
+    store.erase("passphrase_file");
+  } else {
+    store.insert_or_assign("passphrase_file", pf.string());
+  }
+  toml::table& https = section(root, "https");
+  https.insert_or_assign("address", plan.daemon.https_address);
+  https.insert_or_assign("port", static_cast<std::int64_t>(plan.daemon.https_port));
+  https.insert_or_assign("certificate", f.tls_certificate.string());
+  https.insert_or_assign("key", f.tls_key.string());
+  toml::table& http = section(root, "http");
+  http.insert_or_assign("address", plan.daemon.http_address);
+  http.insert_or_assign("port", static_cast<std::int64_t>(plan.daemon.http_port));
+  section(root, "public").insert_or_assign("base_url", plan.daemon.public_base_url);
   std::ostringstream out;
-  out << "# signetd configuration, written by signet setup. Each key is documented in the README.\n"
-      << "# store.passphrase_file may be replaced by systemd's LoadCredential (see packaging/).\n"
-      << root << "\n";
-  return out.str();
+  out << "# signetd configuration, written by signet setup. Each key is documented in the README.\n";
+  if (plan.passphrase_source == PassphraseSource::SystemdCredential) {
+    out << "# No store.passphrase_file: signetd reads $CREDENTIALS_DIRECTORY/passphrase (systemd's\n"
+        << "# LoadCredential=passphrase:/etc/signet/passphrase in signetd.service).\n";
+  }
+  out << root << "\n";
+  const std::string text = out.str();
+  // The same checks signetd makes: a configuration setup writes always loads.
+  (void)daemon::parse_config(text, f.configuration);
+  return text;
+}
+
+// A copy of `path` beside it (NAME.replaced-YYYYmmddTHHMMSSZ, 0600) before it is replaced by
+// `replacement`; nothing when it is missing or already holds exactly that.
+void keep_beside(const fs::path& path, const std::string& replacement, const std::string& stamp,
+                 std::vector<std::string>& actions) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return;
+  const Bytes old = file::read(path, 64u << 20);
+  if (std::string_view(reinterpret_cast<const char*>(old.data()), old.size()) == replacement) return;
+  const fs::path kept = path.string() + ".replaced-" + stamp;
+  file::write_atomic(kept, old, 0600, true);
+  actions.push_back("Kept the replaced " + path.filename().string() + " as " + kept.string());
 }
 
 std::string pem_of(const crypto::Certificate& c) { return crypto::to_pem(c); }
@@ -127,35 +182,20 @@ void write_if_changed(const fs::path& path, const std::string& contents, std::ve
   actions.push_back("Wrote " + what + " " + path.string());
 }
 
-// The certificates in a PEM or DER file.
-std::vector<crypto::Certificate> read_certificates(const fs::path& path) {
-  const Bytes contents = file::read(path, 1u << 20);
-  std::vector<crypto::Certificate> out;
-  const std::string_view text(reinterpret_cast<const char*>(contents.data()), contents.size());
-  if (text.find("-----BEGIN") != std::string_view::npos) {
-    ossl::Bio bio{BIO_new_mem_buf(contents.data(), static_cast<int>(contents.size()))};
-    for (;;) {
-      X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-      if (raw == nullptr) break;
-      ossl::X509Ptr owned(raw);
-      out.push_back(crypto::Certificate::from_x509(raw));
-    }
-    ERR_clear_error();
-  } else if (auto c = crypto::Certificate::try_from_der(contents)) {
-    out.push_back(*std::move(c));
-  }
-  if (out.empty()) {
-    throw Error(ErrorKind::Malformed, "certificate-malformed",
-                path.string() + " holds no certificate (expected the signed CA certificate, PEM or DER)");
-  }
-  return out;
-}
+// What write_installation_files() needs beyond the plan.
+struct WriteOptions {
+  std::optional<toml::table> base_configuration;  // the backup's signetd.toml
+  bool replacing = false;                         // an installed CA is being replaced
+  std::string stamp;                              // for the kept copies of replaced files
+};
 
 // Writes ca.pem, the TLS key and certificate, and the configuration, as the plan says.
 void write_installation_files(const SetupPlan& plan, const std::string& ca_key_name, const EVP_PKEY* ca_key,
-                              const crypto::Certificate& ca_cert, SetupResult& result, const Progress& progress) {
+                              const crypto::Certificate& ca_cert, const WriteOptions& options, SetupResult& result,
+                              const Progress& progress) {
   const InstallationFiles& f = result.files;
   report(progress, 80, "Writing the CA certificate");
+  if (options.replacing) keep_beside(f.ca_certificate, pem_of(ca_cert), options.stamp, result.actions);
   write_if_changed(f.ca_certificate, pem_of(ca_cert), result.actions, "the CA certificate to");
 
   // The daemon's TLS certificate: kept unless the plan replaces the configuration, it is missing,
@@ -163,7 +203,8 @@ void write_installation_files(const SetupPlan& plan, const std::string& ca_key_n
   report(progress, 85, "Issuing the daemon's TLS certificate");
   bool tls_current = false;
   std::error_code ec;
-  if (!plan.replace_configuration && fs::exists(f.tls_key, ec) && fs::exists(f.tls_certificate, ec)) {
+  if (!plan.replace_configuration && !options.replacing && fs::exists(f.tls_key, ec) &&
+      fs::exists(f.tls_certificate, ec)) {
     try {
       const auto existing = read_certificates(f.tls_certificate);
       // Issued by this very CA certificate (a replaced one with the same name and key would still
@@ -191,42 +232,77 @@ void write_installation_files(const SetupPlan& plan, const std::string& ca_key_n
   }
 
   report(progress, 92, "Writing the daemon configuration");
-  // A kept configuration must still name this CA key: a reinstall with another key rewrites it.
-  bool names_other_key = false;
-  if (!plan.replace_configuration && fs::exists(f.configuration, ec)) {
+  // A kept configuration must still name this CA key and the passphrase source of this plan.
+  std::optional<toml::table> kept;
+  if (!plan.replace_configuration && !options.replacing && fs::exists(f.configuration, ec)) {
     try {
       const Bytes text = file::read(f.configuration);
-      const toml::table config = toml::parse(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
-      names_other_key = config["store"]["ca_key"].value_or(std::string()) != ca_key_name;
+      kept = toml::parse(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
+      if ((*kept)["store"]["ca_key"].value_or(std::string()) != ca_key_name) kept.reset();
     } catch (const std::exception&) {
-      names_other_key = true;  // unreadable: it cannot be kept
+      kept.reset();  // unreadable: it cannot be kept
     }
   }
-  if (plan.replace_configuration || names_other_key || !fs::exists(f.configuration, ec)) {
-    file::write_atomic(f.configuration, as_bytes(configuration_toml(plan, ca_key_name, f)), 0600, true);
-    result.actions.push_back(std::string(names_other_key ? "Rewrote (it named another CA key or was unreadable) "
-                                                         : "Wrote ") +
-                             "the daemon configuration " + f.configuration.string());
-  } else {
-    result.actions.push_back("Kept the daemon configuration " + f.configuration.string());
+  if (kept) {
+    const fs::path want = passphrase_file_of(plan);
+    const std::string have = (*kept)["store"]["passphrase_file"].value_or(std::string());
+    if (have == want.string()) {
+      result.actions.push_back("Kept the daemon configuration " + f.configuration.string());
+      return;
+    }
+    toml::table& store = section(*kept, "store");
+    if (want.empty()) {
+      store.erase("passphrase_file");
+    } else {
+      store.insert_or_assign("passphrase_file", want.string());
+    }
+    std::ostringstream out;
+    out << "# signetd configuration, written by signet setup. Each key is documented in the README.\n" << *kept << "\n";
+    (void)daemon::parse_config(out.str(), f.configuration);
+    file::write_atomic(f.configuration, as_bytes(out.str()), 0600, true);
+    result.actions.push_back("Kept the daemon configuration " + f.configuration.string() +
+                             ", with store.passphrase_file set to " + (want.empty() ? "none (systemd credential)" : want.string()));
+    return;
   }
+  const std::string text = configuration_text(plan, ca_key_name, f, options.base_configuration);
+  keep_beside(f.configuration, text, options.stamp, result.actions);
+  write_if_changed(f.configuration, text, result.actions,
+                   options.base_configuration ? "the daemon configuration (from the backup's, with this machine's paths) to"
+                                              : "the daemon configuration to");
 }
 
-// The key's certificate with role "ca" that setup should use: the one the installation names if
-// it is still attached, else the one valid longest. std::nullopt when there is none.
+// The key's CA certificate that setup should use, by the one rule (choose_ca_certificate).
 std::optional<crypto::Certificate> pick_ca_certificate(const keystore::UnlockedKey& key,
                                                        const std::optional<keystore::Installation>& inst) {
-  std::optional<crypto::Certificate> best;
-  for (std::size_t i = 0; i < key.certificates.size() && i < key.verdict.certificates.size(); ++i) {
-    if (key.verdict.certificates[i].role != keystore::kRoleCa) continue;
-    const crypto::Certificate& c = key.certificates[i];
-    if (inst && inst->ca_certificate_sha256 && *inst->ca_certificate_sha256 == c.sha256_fingerprint()) return c;
-    if (!best || c.not_after() > best->not_after()) best = c;
-  }
-  return best;
+  std::vector<std::string> roles;
+  for (const auto& c : key.verdict.certificates) roles.push_back(c.role);
+  return choose_ca_certificate(key.certificates, roles, inst ? inst->ca_certificate_sha256 : std::nullopt);
 }
 
 }  // namespace
+
+std::vector<crypto::Certificate> read_certificates(const fs::path& path) {
+  const Bytes contents = file::read(path, 1u << 20);
+  std::vector<crypto::Certificate> out;
+  const std::string_view text(reinterpret_cast<const char*>(contents.data()), contents.size());
+  if (text.find("-----BEGIN") != std::string_view::npos) {
+    ossl::Bio bio{BIO_new_mem_buf(contents.data(), static_cast<int>(contents.size()))};
+    for (;;) {
+      X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+      if (raw == nullptr) break;
+      ossl::X509Ptr owned(raw);
+      out.push_back(crypto::Certificate::from_x509(raw));
+    }
+    ERR_clear_error();
+  } else if (auto c = crypto::Certificate::try_from_der(contents)) {
+    out.push_back(*std::move(c));
+  }
+  if (out.empty()) {
+    throw Error(ErrorKind::Malformed, "certificate-malformed",
+                path.string() + " holds no certificate (expected the signed CA certificate, PEM or DER)");
+  }
+  return out;
+}
 
 InstallationFiles InstallationFiles::in(const fs::path& dir) {
   return {dir / "ca.pem", dir / "signetd.toml", dir / "tls-key.pem", dir / "tls-cert.pem", dir / "ca-request.pem"};
@@ -255,17 +331,184 @@ CaIdentity identity_of(const crypto::Certificate& certificate) {
   return id;
 }
 
-SetupResult apply(const SetupPlan& plan, const SetupSecrets& secrets, const Progress& progress) {
+namespace {
+
+// The daemon settings of a restore-then-reinstall: the backup's (its configuration, which is what
+// that server ran with, else its installation record), with the keys the plan set over them.
+DaemonSettings resolve_daemon(const SetupPlan& plan, const BackupInstallation& from_backup,
+                              const std::optional<daemon::Config>& backup_config) {
+  DaemonSettings d;
+  if (from_backup.answers) d = from_backup.answers->daemon;
+  if (backup_config) {
+    d.https_address = backup_config->https_address;
+    d.https_port = backup_config->https_port;
+    d.http_address = backup_config->http_address;
+    d.http_port = backup_config->http_port;
+    d.public_base_url = backup_config->base_url;
+  }
+  auto set = [&plan](std::string_view key) {
+    return std::find(plan.daemon_keys_set.begin(), plan.daemon_keys_set.end(), key) != plan.daemon_keys_set.end();
+  };
+  if (set("https_address")) d.https_address = plan.daemon.https_address;
+  if (set("https_port")) d.https_port = plan.daemon.https_port;
+  if (set("http_address")) d.http_address = plan.daemon.http_address;
+  if (set("http_port")) d.http_port = plan.daemon.http_port;
+  if (set("tls_names")) d.tls_names = plan.daemon.tls_names;
+  if (set("public_base_url")) d.public_base_url = plan.daemon.public_base_url;
+  return d;
+}
+
+// Refuses to replace an installed CA unless the plan says so. `fingerprint_hex` is the CA key
+// this setup will install ("" for a key not made yet).
+bool check_replacement(const SetupPlan& plan, const std::optional<InstalledCa>& installed, const std::string& key_name,
+                       const std::string& fingerprint_hex) {
+  if (!installed) return false;
+  const bool same = !fingerprint_hex.empty() &&
+                    (installed->fingerprint_hex.empty() ? installed->key_name == key_name
+                                                        : installed->fingerprint_hex == fingerprint_hex);
+  if (same) return false;
+  if (plan.replace_installation) return true;
+  std::string what = installed->subject.empty() ? std::string("a CA") : installed->subject;
+  if (!installed->key_name.empty()) what += " (key \"" + installed->key_name + "\"";
+  if (!installed->fingerprint_hex.empty()) {
+    what += std::string(installed->key_name.empty() ? " (" : ", ") + "SHA256:" + installed->fingerprint_hex;
+  }
+  if (!installed->key_name.empty() || !installed->fingerprint_hex.empty()) what += ")";
+  throw Error(ErrorKind::Conflict, "installation-exists",
+              plan.data_dir.string() + " already holds an installed CA: " + what +
+                  ". This setup would replace its CA certificate, TLS files and signetd.toml. To replace it, "
+                  "set replace_installation = true in the answers (the wizard asks for a confirmation); the "
+                  "old files are kept beside the new ones. To reinstall that CA instead, use mode "
+                  "existing-key-and-certificate" +
+                  (installed->key_name.empty() ? std::string() : " with key_name = \"" + installed->key_name + "\"") +
+                  ". Nothing was changed");
+}
+
+// The passphrase signetd will read must be the one this store opens with.
+void check_operator_passphrase_file(const SetupPlan& plan, const Passphrase& store_passphrase) {
+  if (plan.passphrase_source != PassphraseSource::OperatorFile) return;
+  const SecretBytes in_file = file::read_passphrase(plan.passphrase_file, "store passphrase");
+  if (in_file.size() != store_passphrase.size() ||
+      CRYPTO_memcmp(in_file.view().data(), store_passphrase.view().data(), in_file.size()) != 0) {
+    throw Error(ErrorKind::Unauthorized, "passphrase-file-mismatch",
+                plan.passphrase_file.string() + " does not hold this key store's passphrase (the one setup was "
+                "given), so signetd could not unlock the store with it. Put the store passphrase in it, or choose "
+                "another passphrase source. Nothing was changed");
+  }
+}
+
+// Writes <data_dir>/passphrase (0600) when the plan stores the passphrase for unattended start.
+void store_passphrase_file(const SetupPlan& plan, const Passphrase& passphrase, SetupResult& result) {
+  if (plan.passphrase_source != PassphraseSource::StoredFile) return;
+  const fs::path path = plan.data_dir / "passphrase";
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    try {
+      const SecretBytes old = file::read_passphrase(path, "store passphrase");
+      if (old.size() == passphrase.size() &&
+          CRYPTO_memcmp(old.view().data(), passphrase.view().data(), old.size()) == 0) {
+        return;
+      }
+    } catch (const Error&) {
+      // unreadable: write it again
+    }
+  }
+  SecretBytes line(passphrase.size() + 1);
+  std::copy(passphrase.view().begin(), passphrase.view().end(), line.data());
+  line.data()[passphrase.size()] = '\n';
+  file::write_atomic(path, line.view(), 0600, true);
+  result.actions.push_back("Stored the key store passphrase in " + path.string() +
+                           " (mode 0600) for unattended start: whoever can read it can unlock the CA key");
+}
+
+// signetd by an absolute path, so that the printed start command works as printed: beside the
+// running program (installed: /usr/bin/signet and /usr/sbin/signetd; a build tree:
+// server/cli/signet, server/daemon/signetd, setup/signet-setup), else on PATH, else the bare name.
+std::string signetd_program() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path dir = self.parent_path();
+    for (const fs::path& candidate : {dir / "signetd", dir / "../sbin/signetd", dir / "../daemon/signetd",
+                                      dir / "../server/daemon/signetd"}) {
+      if (::access(candidate.c_str(), X_OK) == 0) return fs::weakly_canonical(candidate, ec).string();
+    }
+  }
+  if (const char* path = std::getenv("PATH"); path != nullptr) {
+    std::string_view rest(path);
+    while (!rest.empty()) {
+      const std::size_t colon = rest.find(':');
+      const fs::path candidate = fs::path(rest.substr(0, colon)) / "signetd";
+      if (candidate.is_absolute() && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    }
+  }
+  return "signetd";
+}
+
+// The start command, what is left to do, and the checks of `signetd --check` on what was written.
+void finish(const SetupPlan& plan, const Passphrase& passphrase, bool restored, SetupResult& result) {
+  const fs::path config = result.files.configuration;
+  result.next_steps.clear();
+  if (plan.passphrase_source == PassphraseSource::SystemdCredential) {
+    result.start_command = "systemctl enable --now signetd";
+    result.next_steps.push_back(
+        "Give signetd the store passphrase as a systemd credential: write it to /etc/signet/passphrase (owner "
+        "root, mode 0600), e.g. `install -d -m 0700 /etc/signet && install -m 0600 /dev/null "
+        "/etc/signet/passphrase`, then put the passphrase in it; signetd.service reads it with "
+        "LoadCredential=passphrase:/etc/signet/passphrase.");
+    if (config != fs::path("/var/lib/signet/signetd.toml")) {
+      result.next_steps.push_back("signetd.service runs `signetd --config /var/lib/signet/signetd.toml`; for " +
+                                  config.string() + " run `systemctl edit signetd` and set `ExecStart=` then `ExecStart=" +
+                                  "/usr/local/bin/signetd --config " + config.string() + "` and `ReadWritePaths=" +
+                                  plan.data_dir.string() + "`.");
+    }
+    result.next_steps.push_back("The data directory must belong to the service's user: `chown -R signet:signet " +
+                                plan.data_dir.string() + "`.");
+    result.next_steps.push_back("Without systemd, set store.passphrase_file in " + config.string() +
+                                " to a file (mode 0600) holding the passphrase and run `" + signetd_program() +
+                                " --config " + config.string() + "`.");
+  } else {
+    result.start_command = signetd_program() + " --config " + config.string();
+  }
+  if (is_loopback_url(plan.daemon.public_base_url)) {
+    result.next_steps.push_back("The public base URL is " + plan.daemon.public_base_url +
+                                ", a loopback address: every certificate will carry CRL and OCSP links that only "
+                                "this machine can reach. For a CA that others use, run setup again with "
+                                "daemon.public_base_url set to a name they reach and replace_configuration = true.");
+  } else if (restored) {
+    result.next_steps.push_back("Clients reach this CA at " + plan.daemon.public_base_url +
+                                " (the old server's address, from the backup): point that name at this machine.");
+  }
+  try {
+    const InstallationCheck check = check_installation(
+        config, plan.passphrase_source == PassphraseSource::SystemdCredential ? &passphrase : nullptr);
+    result.check_passed = true;
+    result.check_message = "signetd --check passes: " + check.description;
+  } catch (const Error& e) {
+    result.check_passed = false;
+    result.check_message = std::string("signetd would refuse to start: ") + e.what();
+  }
+  result.actions.push_back(result.check_message);
+}
+
+}  // namespace
+
+SetupResult apply(const SetupPlan& plan_in, const SetupSecrets& secrets, const Progress& progress) {
   report(progress, 0, "Checking the plan");
-  if (const auto problems = validate(plan); !problems.empty()) {
+  if (const auto problems = validate(plan_in); !problems.empty()) {
     throw Error(ErrorKind::Malformed, "plan-invalid", "the setup plan has problems:" + problems_text(problems));
   }
-  if (plan.mode == SetupMode::RestoreThenReinstall && !secrets.backup_passphrase) {
+  if (plan_in.mode == SetupMode::RestoreThenReinstall && !secrets.backup_passphrase) {
     throw Error(ErrorKind::Unauthorized, "passphrase-required", "restoring a backup needs the backup passphrase");
   }
+  SetupPlan plan = plan_in;  // with the daemon settings resolved (restore: from the backup)
   SetupResult result;
   result.files = InstallationFiles::in(plan.data_dir);
   const bool store_exists = fs::exists(KeyStore::database_path(plan.data_dir));
+  const std::optional<InstalledCa> installed = installed_ca(plan.data_dir);
+  WriteOptions write;
+  write.stamp = format_utc(std::chrono::system_clock::now(), "%Y%m%dT%H%M%SZ");
 
   // Everything that can fail without writing comes first: the backup is decrypted, authenticated
   // and checked, and the store unlocked, before anything is changed.
@@ -296,7 +539,42 @@ SetupResult apply(const SetupPlan& plan, const SetupSecrets& secrets, const Prog
                   "the backup " + plan.backup_file.string() + " holds no key named \"" + plan.key_name +
                       "\" (see `signet backup inspect`). Nothing was changed");
     }
+    // The installation the backup carries: its configuration, read with signetd's own checks.
+    const BackupInstallation from_backup = installation_of(opened->manifest());
+    std::optional<daemon::Config> backup_config;
+    if (plan.configuration_from_backup && from_backup.configuration) {
+      try {
+        backup_config = daemon::parse_config(*from_backup.configuration, plan.data_dir / "signetd.toml");
+        write.base_configuration = toml::parse(*from_backup.configuration);
+      } catch (const std::exception& e) {
+        throw Error(ErrorKind::Malformed, "backup-configuration-invalid",
+                    "the configuration inside " + plan.backup_file.string() + " cannot be used (" + e.what() +
+                        "); set configuration_from_backup = false to start from the defaults. Nothing was changed");
+      }
+    }
+    plan.daemon = resolve_daemon(plan, from_backup, backup_config);
+    plan.daemon_keys_set.assign(std::begin(kDaemonKeys), std::end(kDaemonKeys));
+    if (const auto problems = validate(plan); !problems.empty()) {
+      throw Error(ErrorKind::Malformed, "plan-invalid",
+                  "with the settings from the backup, the setup plan has problems:" + problems_text(problems) +
+                      "\n(set these [daemon] keys in the answers to change them). Nothing was changed");
+    }
+    write.replacing = check_replacement(plan, installed, plan.key_name, to_hex(*backup_key_fingerprint));
   }
+  check_operator_passphrase_file(plan, secrets.store_passphrase);
+  const bool generate = (plan.mode == SetupMode::NewKey ||
+                         (plan.mode == SetupMode::Subordinate && !plan.subordinate_existing_key));
+  const bool reuses_store_key = plan.mode == SetupMode::ExistingKey || plan.mode == SetupMode::ExistingKeyAndCertificate ||
+                                (plan.mode == SetupMode::Subordinate && plan.subordinate_existing_key);
+  if (!store_exists && reuses_store_key) {
+    throw Error(ErrorKind::NotFound, "store-missing",
+                "there is no key store in " + plan.data_dir.string() + " to take the key \"" + plan.key_name +
+                    "\" from. Point data_dir at the directory that holds signet.db, restore a backup with mode "
+                    "restore-then-reinstall, or install a new CA with mode new-key. Nothing was changed");
+  }
+  // A new store gets a new key (or a restored one): an installation here is replaced.
+  if (!store_exists && !opened) write.replacing = check_replacement(plan, installed, plan.key_name, "");
+
   report(progress, 15, store_exists ? "Unlocking the key store" : "Creating the key store");
   KeyStore store = store_exists ? KeyStore::open(plan.data_dir, secrets.store_passphrase)
                                 : KeyStore::create(plan.data_dir, secrets.store_passphrase);
@@ -304,17 +582,6 @@ SetupResult apply(const SetupPlan& plan, const SetupSecrets& secrets, const Prog
   const std::optional<keystore::Installation> inst = store.installation();
 
   std::string key_name = plan.key_name;
-  if (opened) {
-    report(progress, 25, "Restoring the backup");
-    const keystore::RestoreReport r = store.restore(*opened, false);
-    result.actions.push_back("Restored " + plan.backup_file.string() + ": " + std::to_string(r.added.size()) +
-                             " key(s) added, " + std::to_string(r.skipped.size()) + " already present, " +
-                             std::to_string(r.quarantined.size()) + " quarantined");
-    key_name = store.name_of_fingerprint(*backup_key_fingerprint).value_or(plan.key_name);
-  }
-
-  const bool generate = (plan.mode == SetupMode::NewKey ||
-                         (plan.mode == SetupMode::Subordinate && !plan.subordinate_existing_key));
   bool reuse_generated = false;
   if (generate && store.record(key_name)) {
     // Applying the same new-install plan again: the key it made is the installed CA key.
@@ -326,6 +593,26 @@ SetupResult apply(const SetupPlan& plan, const SetupSecrets& secrets, const Prog
                   "\"existing key\" (mode existing-key), or choose another name. Nothing was changed");
     }
   }
+  if (store_exists && !opened) {
+    std::string fingerprint_hex;
+    if (!generate || reuse_generated) {
+      if (const auto rec = store.record(key_name); rec && rec->fingerprint) fingerprint_hex = to_hex(*rec->fingerprint);
+    }
+    write.replacing = check_replacement(plan, installed, key_name, fingerprint_hex);
+  }
+
+  if (opened) {
+    report(progress, 25, "Restoring the backup");
+    const keystore::RestoreReport r = store.restore(*opened, false);
+    auto count = [](std::size_t n, const char* one, const char* many) {
+      return std::to_string(n) + " " + (n == 1 ? one : many);
+    };
+    result.actions.push_back("Restored " + plan.backup_file.string() + ": " + count(r.added.size(), "key", "keys") +
+                             " added, " + std::to_string(r.skipped.size()) + " already present, " +
+                             std::to_string(r.quarantined.size()) + " quarantined");
+    key_name = store.name_of_fingerprint(*backup_key_fingerprint).value_or(plan.key_name);
+  }
+  store_passphrase_file(plan, secrets.store_passphrase, result);
 
   report(progress, 40, "Preparing the CA key");
   keystore::UnlockedKey ca;
@@ -349,6 +636,7 @@ SetupResult apply(const SetupPlan& plan, const SetupSecrets& secrets, const Prog
   result.ca_key_name = key_name;
   result.ca_fingerprint_hex = ca.verdict.fingerprint_hex;
   const Bytes fingerprint = crypto::fingerprint_of_spki(crypto::public_key_der(ca.key.get())).bytes;
+  plan.key_name = key_name;
 
   // Re-applying a subordinate plan after its certificate was installed: the installation stands
   // (it must not step back to "pending" and hand out a request again).
@@ -420,7 +708,9 @@ SetupResult apply(const SetupPlan& plan, const SetupSecrets& secrets, const Prog
 
   report(progress, 70, "Recording the installation");
   store.set_installation({std::string(kInstalled), fingerprint, ca_cert->sha256_fingerprint(), to_answers(plan), 0});
-  write_installation_files(plan, key_name, ca.key.get(), *ca_cert, result, progress);
+  write_installation_files(plan, key_name, ca.key.get(), *ca_cert, write, result, progress);
+  report(progress, 96, "Checking the installation as signetd --check does");
+  finish(plan, secrets.store_passphrase, opened.has_value(), result);
   report(progress, 100, "Done");
   return result;
 }
@@ -470,7 +760,8 @@ SetupResult install_certificate(const fs::path& data_dir, const Passphrase& pass
   SetupPlan plan = parse_answers(inst->answers, "the installation record");
   plan.data_dir = data_dir;
   store.set_installation({std::string(kInstalled), inst->ca_fingerprint, cert.sha256_fingerprint(), inst->answers, 0});
-  write_installation_files(plan, *name, ca.key.get(), cert, result, progress);
+  write_installation_files(plan, *name, ca.key.get(), cert, WriteOptions{}, result, progress);
+  finish(plan, passphrase, false, result);
   report(progress, 100, "Done");
   return result;
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <sstream>
@@ -135,7 +136,27 @@ void refuse_unknown(const toml::table& t, std::initializer_list<std::string_view
   }
 }
 
+constexpr std::array<std::pair<PassphraseSource, std::string_view>, 3> kSources = {{
+    {PassphraseSource::SystemdCredential, "systemd-credential"},
+    {PassphraseSource::OperatorFile, "file"},
+    {PassphraseSource::StoredFile, "store-file"},
+}};
+
 }  // namespace
+
+std::string_view to_string(PassphraseSource source) noexcept {
+  for (const auto& [s, n] : kSources) {
+    if (s == source) return n;
+  }
+  return "systemd-credential";
+}
+
+std::optional<PassphraseSource> parse_passphrase_source(std::string_view name) noexcept {
+  for (const auto& [s, n] : kSources) {
+    if (n == name) return s;
+  }
+  return std::nullopt;
+}
 
 std::string_view to_string(SetupMode mode) noexcept {
   for (const auto& [m, n] : kModes) {
@@ -170,8 +191,11 @@ bool port_in_use(const std::string& address, std::uint16_t port) {
   }
   const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  // No SO_REUSEADDR: a listener (or a socket in TIME_WAIT) on the port must make this fail just
-  // as it would make the daemon's bind fail.
+  // SO_REUSEADDR, as signetd's acceptor sets it: a listener on the port makes the bind fail, as it
+  // would make the daemon's; connections of a stopped server in TIME_WAIT do not (they did here,
+  // and a restore onto the ports of a server just stopped was refused for a minute).
+  const int on = 1;
+  (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   const bool in_use = ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno == EADDRINUSE;
   ::close(fd);
   return in_use;
@@ -225,16 +249,42 @@ std::vector<PlanProblem> validate(const SetupPlan& plan) {
     out.push_back({"path_length", "invalid", "the path length must be between 0 and 16, or unset"});
   }
 
+  if (plan.passphrase_source == PassphraseSource::OperatorFile) {
+    std::error_code ec;
+    if (plan.passphrase_file.empty() || plan.passphrase_file.is_relative()) {
+      out.push_back({"passphrase_file", "invalid",
+                     "name the passphrase file signetd will read by its absolute path, such as "
+                     "\"/etc/signet/passphrase\""});
+    } else if (!fs::is_regular_file(plan.passphrase_file, ec)) {
+      out.push_back({"passphrase_file", "not-found",
+                     plan.passphrase_file.string() + " does not exist: create it (mode 0600) with the "
+                     "store passphrase, or choose another way for signetd to get the passphrase"});
+    }
+  }
+
   // A subordinate plan is checked too: install_certificate() later writes the configuration and
   // the TLS certificate from these very settings, recorded with the pending request.
   {
     const DaemonSettings& d = plan.daemon;
-    check_port(out, "daemon.https_port", d.https_address, d.https_port, "the HTTPS");
-    check_port(out, "daemon.http_port", d.http_address, d.http_port, "the HTTP");
-    if (d.https_port == d.http_port && d.https_port != 0 && d.https_address == d.http_address) {
+    // In restore-then-reinstall a key the plan does not set comes from the backup: the engine
+    // checks it once the backup is open.
+    auto given = [&plan](std::string_view key) {
+      return plan.mode != SetupMode::RestoreThenReinstall ||
+             std::find(plan.daemon_keys_set.begin(), plan.daemon_keys_set.end(), key) != plan.daemon_keys_set.end();
+    };
+    if (given("https_address") && given("https_port")) {
+      check_port(out, "daemon.https_port", d.https_address, d.https_port, "the HTTPS");
+    }
+    if (given("http_address") && given("http_port")) {
+      check_port(out, "daemon.http_port", d.http_address, d.http_port, "the HTTP");
+    }
+    if (given("https_port") && given("http_port") && d.https_port == d.http_port && d.https_port != 0 &&
+        d.https_address == d.http_address) {
       out.push_back({"daemon.http_port", "conflict", "the HTTP and HTTPS listeners need different ports"});
     }
-    if (d.tls_names.empty()) {
+    if (!given("tls_names")) {
+      // from the backup
+    } else if (d.tls_names.empty()) {
       out.push_back({"daemon.tls_names", "required",
                      "name at least one host name or IP address for the daemon's TLS certificate"});
     }
@@ -244,7 +294,7 @@ std::vector<PlanProblem> validate(const SetupPlan& plan) {
       }
     }
     const std::string& url = d.public_base_url;
-    const bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+    const bool scheme = !given("public_base_url") || url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
     if (!scheme || url.size() < 9 || url.find_first_of(" \t\"<>") != std::string::npos) {
       out.push_back({"daemon.public_base_url", "invalid",
                      "the public base URL must be an http:// or https:// URL, such as "
@@ -278,9 +328,20 @@ std::string to_answers(const SetupPlan& p) {
                    {"subordinate_existing_key", p.subordinate_existing_key},
                    {"replace_configuration", p.replace_configuration},
                    {"replace_ca_certificate", p.replace_ca_certificate},
-                   {"identity", identity},
-                   {"daemon", daemon}};
+                   {"replace_installation", p.replace_installation},
+                   {"configuration_from_backup", p.configuration_from_backup},
+                   {"passphrase_source", std::string(to_string(p.passphrase_source))},
+                   {"identity", identity}};
   if (p.path_length) root.insert("path_length", static_cast<std::int64_t>(*p.path_length));
+  if (p.passphrase_source == PassphraseSource::OperatorFile) root.insert("passphrase_file", p.passphrase_file.string());
+  // Only the keys that were set: in restore-then-reinstall the others come from the backup.
+  toml::table given;
+  for (const auto& [k, v] : daemon) {
+    if (std::find(p.daemon_keys_set.begin(), p.daemon_keys_set.end(), k.str()) != p.daemon_keys_set.end()) {
+      given.insert(k.str(), v);
+    }
+  }
+  root.insert("daemon", given);
   std::ostringstream out;
   out << "# Signet setup answers (signet setup --answers FILE). Passphrases are never stored here.\n"
       << root << "\n";
@@ -299,7 +360,8 @@ SetupPlan parse_answers(std::string_view text, const std::string& source) {
   refuse_unknown(root,
                  {"mode", "data_dir", "key_name", "algorithm", "validity_days", "path_length",
                   "backup_file", "subordinate_existing_key", "replace_configuration",
-                  "replace_ca_certificate", "identity", "daemon"},
+                  "replace_ca_certificate", "replace_installation", "configuration_from_backup",
+                  "passphrase_source", "passphrase_file", "identity", "daemon"},
                  source, "");
   SetupPlan p;
   const std::string mode = get<std::string>(root, "mode", std::string(to_string(p.mode)), source);
@@ -329,6 +391,27 @@ SetupPlan parse_answers(std::string_view text, const std::string& source) {
   p.subordinate_existing_key = get<bool>(root, "subordinate_existing_key", false, source);
   p.replace_configuration = get<bool>(root, "replace_configuration", false, source);
   p.replace_ca_certificate = get<bool>(root, "replace_ca_certificate", false, source);
+  p.replace_installation = get<bool>(root, "replace_installation", false, source);
+  p.configuration_from_backup = get<bool>(root, "configuration_from_backup", true, source);
+  const std::string pass_source =
+      get<std::string>(root, "passphrase_source", std::string(to_string(p.passphrase_source)), source);
+  const auto parsed_source = parse_passphrase_source(pass_source);
+  if (!parsed_source) {
+    throw Error(ErrorKind::Malformed, "answers-invalid",
+                source + ": passphrase_source \"" + pass_source +
+                    "\" is not one of systemd-credential, file, store-file");
+  }
+  p.passphrase_source = *parsed_source;
+  p.passphrase_file = get<std::string>(root, "passphrase_file", "", source);
+  if (!p.passphrase_file.empty() && !root.contains("passphrase_source")) {
+    p.passphrase_source = PassphraseSource::OperatorFile;  // naming a file says how
+  }
+  if (!p.passphrase_file.empty() && p.passphrase_source != PassphraseSource::OperatorFile) {
+    throw Error(ErrorKind::Malformed, "answers-invalid",
+                source + ": passphrase_file is set, but passphrase_source is \"" + pass_source +
+                    "\"; use passphrase_source = \"file\" with it, or remove it");
+  }
+  p.daemon_keys_set.clear();
   if (const toml::table* id = root["identity"].as_table()) {
     refuse_unknown(*id, {"common_name", "organization", "organizational_unit", "country", "state", "locality"},
                    source, "identity.");
@@ -342,6 +425,9 @@ SetupPlan parse_answers(std::string_view text, const std::string& source) {
   if (const toml::table* d = root["daemon"].as_table()) {
     refuse_unknown(*d, {"https_address", "https_port", "http_address", "http_port", "tls_names", "public_base_url"},
                    source, "daemon.");
+    for (std::string_view key : kDaemonKeys) {
+      if (d->contains(key)) p.daemon_keys_set.emplace_back(key);
+    }
     auto port = [&](std::string_view key, std::uint16_t fallback) {
       const std::int64_t v = get<std::int64_t>(*d, key, fallback, source, "daemon.");
       if (v < 1 || v > 65535) {

@@ -4,7 +4,10 @@
 // verifies against it with the openssl CLI; re-applying a plan, or reinstalling after a restore,
 // never adds or changes a key entry; bad input (wrong passphrases, a broken or taken key) changes
 // nothing.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +32,7 @@
 #include "signet/crypto/primitives.h"
 #include "signet/db/sqlite.h"
 #include "signet/keystore/store.h"
+#include "signet/setup/daemon_config.h"
 #include "signet/setup/engine.h"
 #include "support/error_assert.h"
 #include "support/openssl_cli.h"
@@ -133,6 +137,37 @@ Bytes to_bytes(std::string_view s) {
   const ByteView v = as_bytes(s);
   return Bytes(v.begin(), v.end());
 }
+
+std::set<std::pair<std::string, std::string>> field_codes_of(const std::vector<PlanProblem>& problems) {
+  std::set<std::pair<std::string, std::string>> out;
+  for (const auto& p : problems) out.emplace(p.field, p.code);
+  return out;
+}
+
+// A loopback port something listens on, for as long as this lives.
+class BusyPort {
+ public:
+  BusyPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 1) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      throw std::runtime_error("cannot listen on a loopback port");
+    }
+    port_ = ntohs(a.sin_port);
+  }
+  ~BusyPort() { ::close(fd_); }
+  BusyPort(const BusyPort&) = delete;
+  BusyPort& operator=(const BusyPort&) = delete;
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
 
 bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
@@ -580,6 +615,231 @@ TEST_F(RestoreEngineTest, ApplyingTwiceAndReinstallingAfterRestoreNeverTouchesAK
   EXPECT_EQ(row_diff(keys_first, key_rows(dir_b(), {"keys"})), "");
 }
 
+// ---- the installation travels in the backup -----------------------------------------------------
+
+// Server A with its own settings in signetd.toml (a profile, CRL and log settings that no answers
+// file holds), backed up with that configuration.
+class CarryOnEngineTest : public RestoreEngineTest {
+ protected:
+  void SetUp() override {
+    RestoreEngineTest::SetUp();
+    const InstallationFiles f = InstallationFiles::in(dir_a());
+    std::string config = test::read_text(f.configuration);
+    config += "\n[crl]\nvalidity = \"3d\"\nrefresh_before = \"1d\"\n\n[log]\nlevel = \"warn\"\n\n"
+              "[profiles.web-short]\nmax_validity = \"7d\"\ndefault_validity = \"7d\"\ndns_suffixes = [\"example.test\"]\nkey_usage = [\"digitalSignature\"]\n"
+              "extended_key_usage = [\"serverAuth\"]\n";
+    (void)daemon::parse_config(config, f.configuration);  // a configuration signetd accepts
+    config_a_ = config;
+    fs::remove(carry_backup());
+    KeyStore a = open_store(dir_a());
+    (void)a.create_backup(carry_backup(), pass(kBackupPass), kFastKdf, "test", config_a_);
+  }
+  [[nodiscard]] fs::path carry_backup() const { return tmp_ / "a-with-config.sbk"; }
+
+  // A restore plan that sets no [daemon] key: everything comes from the backup.
+  SetupPlan bare_restore_plan() {
+    SetupPlan p = restore_plan();
+    p.backup_file = carry_backup();
+    p.daemon = DaemonSettings{};
+    p.daemon_keys_set.clear();
+    return p;
+  }
+
+  std::string config_a_;
+};
+
+TEST_F(CarryOnEngineTest, ServerBTakesServerAsSettingsWithItsOwnPaths) {
+  const SetupResult r = apply(bare_restore_plan(), restore_secrets(kOtherStorePass, kBackupPass));
+  ASSERT_TRUE(r.check_passed) << r.check_message;
+  const InstallationFiles f = InstallationFiles::in(dir_b());
+  const daemon::Config a = daemon::load_config(InstallationFiles::in(dir_a()).configuration);
+  const daemon::Config b = daemon::load_config(f.configuration);
+  EXPECT_EQ(b.base_url, "http://ca.example.test:8080");
+  EXPECT_EQ(b.https_port, a.https_port);
+  EXPECT_EQ(b.http_port, a.http_port);
+  EXPECT_EQ(b.crl_validity, std::chrono::seconds(3 * 86400));
+  EXPECT_EQ(b.log_level, "warn");
+  EXPECT_TRUE(b.profiles.count("web-short")) << test::read_text(f.configuration);
+  // This machine's paths, never the old one's.
+  EXPECT_EQ(b.data_dir, dir_b());
+  EXPECT_EQ(b.tls_certificate, f.tls_certificate);
+  EXPECT_EQ(b.tls_key, f.tls_key);
+  EXPECT_EQ(b.ca_key, "root");
+  // The TLS certificate carries A's names.
+  const crypto::Certificate tls = first_certificate(f.tls_certificate);
+  EXPECT_TRUE(contains(test::openssl({"x509", "-in", f.tls_certificate.string(), "-noout", "-ext", "subjectAltName"}),
+                       "ca.example.test"));
+  (void)tls;
+  // The installation record holds the settings actually used.
+  const SetupPlan recorded = current_answers(dir_b(), pass(kOtherStorePass));
+  EXPECT_EQ(recorded.daemon.public_base_url, "http://ca.example.test:8080");
+  EXPECT_EQ(recorded.daemon.https_port, a.https_port);
+}
+
+TEST_F(CarryOnEngineTest, KeysTheAnswersSetWinAndTheRestComesFromTheBackup) {
+  SetupPlan p = bare_restore_plan();
+  p.daemon.public_base_url = "https://ca-b.example.test";
+  p.daemon_keys_set = {"public_base_url"};
+  const SetupResult r = apply(p, restore_secrets(kOtherStorePass, kBackupPass));
+  ASSERT_TRUE(r.check_passed) << r.check_message;
+  const daemon::Config a = daemon::load_config(InstallationFiles::in(dir_a()).configuration);
+  const daemon::Config b = daemon::load_config(InstallationFiles::in(dir_b()).configuration);
+  EXPECT_EQ(b.base_url, "https://ca-b.example.test");
+  EXPECT_EQ(b.https_port, a.https_port);
+  EXPECT_EQ(b.log_level, "warn");
+}
+
+TEST_F(CarryOnEngineTest, ConfigurationFromBackupFalseStartsFromTheDefaults) {
+  SetupPlan p = bare_restore_plan();
+  p.configuration_from_backup = false;
+  (void)apply(p, restore_secrets(kOtherStorePass, kBackupPass));
+  const daemon::Config b = daemon::load_config(InstallationFiles::in(dir_b()).configuration);
+  EXPECT_EQ(b.log_level, "info");
+  EXPECT_FALSE(b.profiles.count("web-short"));
+  // The listeners and URL still come from the backup's installation record.
+  EXPECT_EQ(b.base_url, "http://ca.example.test:8080");
+}
+
+TEST_F(CarryOnEngineTest, AnInvalidConfigurationInTheBackupChangesNothing) {
+  {
+    fs::remove(carry_backup());
+    KeyStore a = open_store(dir_a());
+    (void)a.create_backup(carry_backup(), pass(kBackupPass), kFastKdf, "test", config_a_ + "\n[bogus]\nx = 1\n");
+  }
+  const Rows before = all_rows(dir_b());
+  const Error e = capture_error([&] { (void)apply(bare_restore_plan(), restore_secrets(kOtherStorePass, kBackupPass)); });
+  EXPECT_EQ(e.code(), "backup-configuration-invalid") << e.what();
+  EXPECT_TRUE(contains(e.what(), "bogus")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "configuration_from_backup = false")) << e.what();
+  EXPECT_EQ(row_diff(before, all_rows(dir_b())), "");
+  EXPECT_TRUE(installation_files(dir_b()).empty());
+}
+
+TEST_F(CarryOnEngineTest, APortOfTheBackupInUseHereIsNamedAndNothingChanges) {
+  BusyPort busy;  // something on this machine holds A's HTTPS port
+  std::string config = config_a_;
+  const daemon::Config a = daemon::load_config(InstallationFiles::in(dir_a()).configuration);
+  const std::string from = "port = " + std::to_string(a.https_port);
+  config.replace(config.find(from), from.size(), "port = " + std::to_string(busy.port()));
+  {
+    fs::remove(carry_backup());
+    KeyStore store = open_store(dir_a());
+    (void)store.create_backup(carry_backup(), pass(kBackupPass), kFastKdf, "test", config);
+  }
+  const Rows before = all_rows(dir_b());
+  const Error e = capture_error([&] { (void)apply(bare_restore_plan(), restore_secrets(kOtherStorePass, kBackupPass)); });
+  EXPECT_EQ(e.code(), "plan-invalid") << e.what();
+  EXPECT_TRUE(contains(e.what(), std::to_string(busy.port()))) << e.what();
+  EXPECT_EQ(row_diff(before, all_rows(dir_b())), "");
+}
+
+// ---- where signetd gets the passphrase ------------------------------------------------------------
+
+TEST_F(EngineTest, TheOperatorsPassphraseFileIsRecordedAndTheStartCommandWorks) {
+  create_store(dir());
+  const fs::path pf = tmp_ / "operator-passphrase";
+  test::write_text(pf, std::string(kStorePass) + "\n");
+  fs::permissions(pf, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  SetupPlan p = plan(SetupMode::NewKey);
+  p.passphrase_source = PassphraseSource::OperatorFile;
+  p.passphrase_file = pf;
+  const SetupResult r = apply(p, secrets());
+  EXPECT_TRUE(r.check_passed) << r.check_message;
+  const daemon::Config c = daemon::load_config(r.files.configuration);
+  EXPECT_EQ(c.passphrase_file, pf);
+  EXPECT_TRUE(r.start_command.ends_with("signetd --config " + r.files.configuration.string())) << r.start_command;
+  EXPECT_FALSE(fs::exists(dir() / "passphrase"));  // nothing was written where no one looks
+}
+
+TEST_F(EngineTest, APassphraseFileThatDoesNotUnlockTheStoreIsRefusedBeforeAnyWrite) {
+  create_store(dir());
+  const fs::path pf = tmp_ / "stale-passphrase";
+  test::write_text(pf, "an old passphrase\n");
+  SetupPlan p = plan(SetupMode::NewKey);
+  p.passphrase_source = PassphraseSource::OperatorFile;
+  p.passphrase_file = pf;
+  const Rows before = all_rows(dir());
+  const Error e = capture_error([&] { (void)apply(p, secrets()); });
+  EXPECT_EQ(e.code(), "passphrase-file-mismatch") << e.what();
+  EXPECT_EQ(row_diff(before, all_rows(dir())), "");
+  EXPECT_TRUE(installation_files(dir()).empty());
+  // A missing file is a plan problem, named before anything is asked.
+  p.passphrase_file = tmp_ / "missing";
+  EXPECT_EQ(field_codes_of(validate(p)).count({"passphrase_file", "not-found"}), 1u);
+}
+
+TEST_F(EngineTest, AStoredPassphraseFileIsWritten0600AndUsed) {
+  create_store(dir());
+  SetupPlan p = plan(SetupMode::NewKey);
+  p.passphrase_source = PassphraseSource::StoredFile;
+  const SetupResult r = apply(p, secrets());
+  EXPECT_TRUE(r.check_passed) << r.check_message;
+  EXPECT_EQ(mode_of(dir() / "passphrase"), 0600u);
+  EXPECT_EQ(test::read_text(dir() / "passphrase"), std::string(kStorePass) + "\n");
+  EXPECT_EQ(daemon::load_config(r.files.configuration).passphrase_file, dir() / "passphrase");
+  EXPECT_TRUE(std::any_of(r.actions.begin(), r.actions.end(),
+                          [](const std::string& a) { return contains(a, "whoever can read it"); }));
+}
+
+TEST_F(EngineTest, TheSystemdCredentialLeavesNoFileAndSaysWhatToDo) {
+  create_store(dir());
+  const SetupResult r = apply(plan(SetupMode::NewKey), secrets());
+  EXPECT_TRUE(r.check_passed) << r.check_message;
+  EXPECT_TRUE(daemon::load_config(r.files.configuration).passphrase_file.empty());
+  EXPECT_FALSE(fs::exists(dir() / "passphrase"));
+  EXPECT_EQ(r.start_command, "systemctl enable --now signetd");
+  ASSERT_FALSE(r.next_steps.empty());
+  EXPECT_TRUE(contains(r.next_steps.front(), "LoadCredential=passphrase:/etc/signet/passphrase")) << r.next_steps.front();
+}
+
+TEST_F(EngineTest, ALoopbackPublicUrlIsNamedInWhatIsLeftToDo) {
+  create_store(dir());
+  SetupPlan p = plan(SetupMode::NewKey);
+  p.daemon.public_base_url = "http://127.0.0.1:8080";
+  const SetupResult r = apply(p, secrets());
+  EXPECT_TRUE(std::any_of(r.next_steps.begin(), r.next_steps.end(),
+                          [](const std::string& s) { return contains(s, "loopback"); }));
+}
+
+// ---- an installed CA is never replaced silently --------------------------------------------------
+
+TEST_F(EngineTest, ANewInstallOverAnInstalledCaIsRefusedUnlessConfirmed) {
+  create_store(dir());
+  const SetupResult first = apply(plan(SetupMode::NewKey, dir(), "root"), secrets());
+  const auto files = installation_files(dir());
+  const Rows before = all_rows(dir());
+  SetupPlan other = plan(SetupMode::NewKey, dir(), "root-2");
+  other.identity.common_name = "Another Root";
+  const Error e = capture_error([&] { (void)apply(other, secrets()); });
+  EXPECT_EQ(e.code(), "installation-exists") << e.what();
+  EXPECT_TRUE(contains(e.what(), first.ca_fingerprint_hex)) << e.what();
+  EXPECT_TRUE(contains(e.what(), "CN=Example Root CA")) << e.what();
+  EXPECT_EQ(installation_files(dir()), files);
+  EXPECT_EQ(row_diff(before, all_rows(dir())), "");
+
+  other.replace_installation = true;
+  const SetupResult r = apply(other, secrets());
+  EXPECT_NE(r.ca_fingerprint_hex, first.ca_fingerprint_hex);
+  std::set<std::string> kept;
+  for (const auto& entry : fs::directory_iterator(dir())) {
+    const std::string n = entry.path().filename().string();
+    if (n.find(".replaced-") != std::string::npos) kept.insert(n.substr(0, n.find(".replaced-")));
+  }
+  EXPECT_EQ(kept, (std::set<std::string>{"ca.pem", "signetd.toml"}));
+}
+
+TEST_F(EngineTest, ReinstallingFromADirectoryWithoutAStoreCreatesNothing) {
+  for (SetupMode mode : {SetupMode::ExistingKey, SetupMode::ExistingKeyAndCertificate}) {
+    SetupPlan p = plan(mode, tmp_ / "empty", "root");
+    fs::create_directory(tmp_ / "empty");
+    fs::permissions(tmp_ / "empty", fs::perms::owner_all, fs::perm_options::replace);
+    const Error e = capture_error([&] { (void)apply(p, secrets()); });
+    EXPECT_EQ(e.code(), "store-missing") << e.what();
+    EXPECT_TRUE(contains(e.what(), "new-key")) << e.what();
+    EXPECT_TRUE(fs::is_empty(tmp_ / "empty"));
+  }
+}
+
 // ---- idempotence --------------------------------------------------------------------------------
 
 TEST_F(EngineTest, NewKeyPlanAppliedAgainChangesNothing) {
@@ -694,10 +954,29 @@ TEST_F(EngineTest, AKeptConfigurationIsRewrittenWhenItNamesAnotherCaKey) {
     (void)store.generate("root-2", crypto::KeyAlgorithm::EcP256);
   }
   SetupPlan other = plan(SetupMode::ExistingKey, dir(), "root-2");  // replace_configuration stays false
+  // Another key replaces the installed CA: never silently.
+  const std::string old_config = test::read_text(f.configuration);
+  const Error refused = capture_error([&] { (void)apply(other, secrets()); });
+  EXPECT_EQ(refused.code(), "installation-exists") << refused.what();
+  EXPECT_TRUE(contains(refused.what(), "key \"root\"")) << refused.what();
+  EXPECT_TRUE(contains(refused.what(), "replace_installation = true")) << refused.what();
+  EXPECT_EQ(test::read_text(f.configuration), old_config);
+
+  other.replace_installation = true;
   const SetupResult r = apply(other, secrets());
   EXPECT_EQ(toml::parse(test::read_text(f.configuration))["store"]["ca_key"].value<std::string>(), "root-2");
+  // The old configuration is kept beside the new one.
+  bool kept = false;
+  for (const auto& e : fs::directory_iterator(dir())) {
+    if (e.path().filename().string().starts_with("signetd.toml.replaced-")) {
+      kept = true;
+      EXPECT_EQ(test::read_text(e.path()), old_config);
+      EXPECT_EQ(fs::status(e.path()).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+    }
+  }
+  EXPECT_TRUE(kept);
   EXPECT_TRUE(std::any_of(r.actions.begin(), r.actions.end(),
-                          [](const std::string& a) { return contains(a, "named another CA key"); }));
+                          [](const std::string& a) { return contains(a, "Kept the replaced signetd.toml"); }));
 }
 
 // ---- bad input ----------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ class BoundSocket {
   BoundSocket(const BoundSocket&) = delete;
   BoundSocket& operator=(const BoundSocket&) = delete;
   [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] int fd() const { return fd_; }
 
  private:
   int fd_ = -1;
@@ -210,6 +211,32 @@ TEST_F(PlanTest, SubordinatePlanDaemonSettingsAreChecked) {
                                                            {"daemon.public_base_url", "invalid"},
                                                            {"daemon.http_port", "conflict"}}))
       << describe(validate(p));
+}
+
+// A server that was just stopped leaves its accepted connections in TIME_WAIT on its port.
+// signetd binds with SO_REUSEADDR, so such a port is free for it; validate() said "in use" and a
+// restore onto the ports of the server it replaces was refused for a minute.
+TEST_F(PlanTest, PortInTimeWaitIsFreeAsForTheDaemon) {
+  std::uint16_t port = 0;
+  {
+    BoundSocket listener;
+    port = listener.port();
+    const int on = 1;  // as signetd's acceptor: its connections (and their TIME_WAIT) inherit it
+    ASSERT_EQ(::setsockopt(listener.fd(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on), 0);
+    const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(client, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    // The listener's fd is private to BoundSocket: accept through a second descriptor of it.
+    const int accepted = ::accept(listener.fd(), nullptr, nullptr);
+    ASSERT_GE(accepted, 0);
+    ::close(accepted);  // the server side closes first: TIME_WAIT on the server's port
+    ::close(client);
+  }
+  EXPECT_FALSE(port_in_use("127.0.0.1", port));
 }
 
 TEST_F(PlanTest, PortInUseSeesAListenerAndNotAFreePort) {

@@ -50,6 +50,16 @@ struct SetupResult {
   bool pending_certificate = false;  // a subordinate CA waits for its parent's certificate
   InstallationFiles files;
   std::vector<std::string> actions;  // what was done, in order, for the finish page and the CLI
+  // How to start signetd with what was written ("signetd --config FILE", or the systemctl
+  // command when the passphrase comes from a systemd credential); empty while pending.
+  std::string start_command;
+  // What the operator still has to do, in order (the systemd credential, a loopback public URL
+  // to change, ...). Empty when the start command is all.
+  std::vector<std::string> next_steps;
+  // The outcome of the same checks as `signetd --check` on what was written: what signetd will
+  // serve, or (check_passed false) why it would refuse to start.
+  bool check_passed = false;
+  std::string check_message;
 };
 
 // Applies `plan`. Throws Error(Malformed, "plan-invalid") listing every validate() problem, and
@@ -66,6 +76,10 @@ SetupResult install_certificate(const std::filesystem::path& data_dir, const Pas
 // The answers of the current installation in `data_dir`, as a plan. Throws Error(NotFound,
 // "not-installed") before the first setup.
 [[nodiscard]] SetupPlan current_answers(const std::filesystem::path& data_dir, const Passphrase& store_passphrase);
+
+// The certificates in a PEM (one or more) or DER file of at most 1 MiB. Throws Error(Malformed,
+// "certificate-malformed") when it holds none, and file::read's errors.
+[[nodiscard]] std::vector<crypto::Certificate> read_certificates(const std::filesystem::path& path);
 
 // The identity written in a certificate's subject (to pre-fill the wizard when one is reused).
 [[nodiscard]] CaIdentity identity_of(const crypto::Certificate& certificate);

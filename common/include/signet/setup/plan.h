@@ -56,6 +56,22 @@ struct DaemonSettings {
   friend bool operator==(const DaemonSettings&, const DaemonSettings&) = default;
 };
 
+// Where signetd reads the store passphrase from when it starts. Setup records exactly this source in
+// signetd.toml and prints the start command that works with it.
+enum class PassphraseSource {
+  SystemdCredential,  // no file in the configuration: systemd's LoadCredential=passphrase:FILE
+  OperatorFile,       // a file the operator keeps (passphrase_file); it must exist and unlock the store
+  StoredFile,         // setup writes the passphrase to <data_dir>/passphrase (0600): unattended start
+};
+
+// "systemd-credential", "file", "store-file": the names used in answers files.
+[[nodiscard]] std::string_view to_string(PassphraseSource source) noexcept;
+[[nodiscard]] std::optional<PassphraseSource> parse_passphrase_source(std::string_view name) noexcept;
+
+// The [daemon] keys, as answers files name them.
+inline constexpr std::string_view kDaemonKeys[] = {"https_address", "https_port", "http_address",
+                                                   "http_port",     "tls_names",  "public_base_url"};
+
 struct SetupPlan {
   SetupMode mode = SetupMode::NewKey;
   std::filesystem::path data_dir = "/var/lib/signet";
@@ -67,6 +83,18 @@ struct SetupPlan {
   std::filesystem::path backup_file;   // RestoreThenReinstall
   bool subordinate_existing_key = false;  // Subordinate: reuse key_name instead of generating it
   DaemonSettings daemon;
+  // The [daemon] keys the answers (or the wizard's daemon page) set. In restore-then-reinstall
+  // every other daemon setting comes from the backup's installation; in the other modes from the
+  // defaults above.
+  std::vector<std::string> daemon_keys_set = {std::begin(kDaemonKeys), std::end(kDaemonKeys)};
+  // RestoreThenReinstall: the backup's signetd.toml (profiles, CRL, OCSP, server and log settings,
+  // every section) becomes this installation's, with this machine's paths. false: defaults.
+  bool configuration_from_backup = true;
+  PassphraseSource passphrase_source = PassphraseSource::SystemdCredential;
+  std::filesystem::path passphrase_file;  // OperatorFile: absolute path
+  // An installed CA in data_dir (ca.pem, signetd.toml) is replaced only when this is true; the old
+  // files are kept beside the new ones (NAME.replaced-YYYYmmddTHHMMSSZ).
+  bool replace_installation = false;
   // A reinstall keeps the current configuration file and CA certificate unless told otherwise.
   bool replace_configuration = false;
   bool replace_ca_certificate = false;
