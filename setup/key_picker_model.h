@@ -12,14 +12,14 @@
 
 #include "signet/crypto/certificate.h"
 #include "signet/keystore/integrity.h"
+#include "signet/setup/inspect.h"
 
 namespace signet::gui {
 
-// One offered key: its verdict (reusable, possibly with warnings) and its CA certificate, if any.
-struct PickerKey {
-  keystore::KeyVerdict verdict;
-  std::optional<crypto::Certificate> ca_certificate;
-};
+// One offered key as setup::inspect_store / inspect_backup report it: its verdict (reusable,
+// possibly with warnings), its CA certificate (setup::choose_ca_certificate) and every attached
+// certificate.
+using PickerKey = setup::OfferedKey;
 
 // The warnings of a verdict (findings of severity Warning), one message each.
 [[nodiscard]] QStringList warningsOf(const keystore::KeyVerdict& verdict);

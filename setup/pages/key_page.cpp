@@ -25,7 +25,7 @@
 #include "pages/key_store_page.h"
 #include "pages/page_support.h"
 #include "setup_wizard.h"
-#include "signet/keystore/store.h"
+#include "signet/setup/inspect.h"
 
 namespace signet::gui {
 namespace {
@@ -172,12 +172,15 @@ KeyPage::KeyPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizard) {
   excluded_details_->setOpenLinks(false);
   keep_certificate_ = new QCheckBox(tr("&Keep the key's CA certificate (otherwise a new one is made for it)"), existing_box_);
   keep_certificate_->setChecked(true);
+  replace_installed_ = new QCheckBox(existing_box_);
+  replace_installed_->setVisible(false);
   auto* ex_layout = new QVBoxLayout(existing_box_);
   ex_layout->setContentsMargins(24, 0, 0, 0);
   ex_layout->addWidget(check_status_);
   ex_layout->addWidget(check_progress_);
   ex_layout->addWidget(view_, 2);
   ex_layout->addWidget(keep_certificate_);
+  ex_layout->addWidget(replace_installed_);
   ex_layout->addWidget(details_label_);
   ex_layout->addWidget(details_, 3);
   ex_layout->addWidget(excluded_label_);
@@ -196,13 +199,15 @@ KeyPage::KeyPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizard) {
   setTabOrder(algorithm_, existing_);
   setTabOrder(existing_, view_);
   setTabOrder(view_, keep_certificate_);
-  setTabOrder(keep_certificate_, details_);
+  setTabOrder(keep_certificate_, replace_installed_);
+  setTabOrder(replace_installed_, details_);
   setTabOrder(details_, excluded_details_);
 
   connect(generate_, &QRadioButton::toggled, this, [this] { refresh(); });
   connect(name_, &QLineEdit::textChanged, this, [this] { refresh(); });
   connect(algorithm_, &QComboBox::currentIndexChanged, this, [this] { refresh(); });
   connect(keep_certificate_, &QCheckBox::toggled, this, [this] { refresh(); });
+  connect(replace_installed_, &QCheckBox::toggled, this, [this] { refresh(); });
   connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
     // A newly chosen key keeps its certificate by default when it has a current one; the key
     // chosen before (selected again on coming back) keeps the choice made for it.
@@ -256,7 +261,7 @@ void KeyPage::initializePage() {
     model_->clear();
     excluded_names_.clear();
     check_progress_->setVisible(false);
-    showOutcome({contents.offered, contents.excluded, {}}, true);
+    showOutcome({contents.offered, contents.excluded, {}, {}}, true);
   } else if ((reinstall || subordinate) && store_exists) {
     startCheck();
   } else if (reinstall) {
@@ -316,25 +321,15 @@ void KeyPage::startCheck() {
   watcher_.setFuture(QtConcurrent::run([dir, pass, self]() -> CheckOutcome {
     CheckOutcome out;
     try {
-      keystore::KeyStore store = keystore::KeyStore::open(dir, *pass);
-      const int count = static_cast<int>(store.info().key_count);
-      QMetaObject::invokeMethod(self.data(), [self, count] { if (self) self->checkProgress(count); },
-                                Qt::QueuedConnection);
-      keystore::IntegrityReport report = store.check_all();
-      for (keystore::KeyVerdict& v : report.reusable) {
-        PickerKey key;
-        if (const auto rec = store.record(v.name)) {
-          for (const keystore::AttachedCertificate& c : rec->certificates) {
-            if (c.role == keystore::kRoleCa) {
-              key.ca_certificate = crypto::Certificate::try_from_der(c.der);
-              break;
-            }
-          }
-        }
-        key.verdict = std::move(v);
-        out.offered.push_back(std::move(key));
-      }
-      out.excluded = std::move(report.excluded);
+      // Read-only: unlocking the store to look at it writes nothing.
+      setup::StoreContents contents = setup::inspect_store(dir, *pass, [self](std::size_t entries) {
+        const int count = static_cast<int>(entries);
+        QMetaObject::invokeMethod(self.data(), [self, count] { if (self) self->checkProgress(count); },
+                                  Qt::QueuedConnection);
+      });
+      out.offered = std::move(contents.offered);
+      out.excluded = std::move(contents.excluded);
+      out.quarantined = std::move(contents.quarantined);
     } catch (const std::exception& e) {
       out.error = e.what();
     }
@@ -390,14 +385,43 @@ void KeyPage::showOutcome(CheckOutcome outcome, bool from_backup) {
     setStatus(tr("%1 passed the full integrity check just now:").arg(countOf(offered, tr("key"), tr("keys"))), false);
   }
   for (const keystore::KeyVerdict& v : outcome.excluded) excluded_names_.push_back(v.name);
+  quarantined_names_.clear();
+  for (const keystore::QuarantineEntry& q : outcome.quarantined) quarantined_names_.push_back(q.name);
   const long long excluded = static_cast<long long>(outcome.excluded.size());
-  excluded_label_->setText(excluded == 0 ? (from_backup ? tr("Every entry in the backup is offered.")
-                                                        : tr("Every entry in the store is offered."))
-                           : excluded == 1 ? tr("1 entry is not offered; it failed the integrity check:")
-                                           : tr("%1 entries are not offered; they failed the integrity check:")
-                                                 .arg(excluded));
-  excluded_details_->setHtml(findingsHtml(outcome.excluded));
-  excluded_details_->setVisible(!outcome.excluded.empty());
+  const long long quarantined = static_cast<long long>(outcome.quarantined.size());
+  QString text;
+  if (excluded == 0 && quarantined == 0) {
+    text = from_backup ? tr("Every entry in the backup is offered.") : tr("Every entry in the store is offered.");
+  } else {
+    QStringList parts;
+    if (excluded == 1) {
+      parts << (from_backup ? tr("1 entry is not offered; it failed the integrity check and a restore puts it in "
+                                 "the quarantine.")
+                            : tr("1 entry is not offered; it failed the integrity check."));
+    } else if (excluded > 1) {
+      parts << (from_backup ? tr("%1 entries are not offered; they failed the integrity check and a restore puts "
+                                 "them in the quarantine.")
+                                  .arg(excluded)
+                            : tr("%1 entries are not offered; they failed the integrity check.").arg(excluded));
+    }
+    if (quarantined > 0) {
+      parts << tr("The store's quarantine holds %1 that a restore refused; %2 never offered.")
+                   .arg(countOf(quarantined, tr("entry"), tr("entries")),
+                        quarantined == 1 ? tr("it is") : tr("they are"));
+    }
+    text = parts.join(QLatin1Char(' ')) + tr(" The reasons and fixes:");
+  }
+  excluded_label_->setText(text);
+  QString html = findingsHtml(outcome.excluded);
+  for (const keystore::QuarantineEntry& q : outcome.quarantined) {
+    html += QStringLiteral("<p><b>%1</b> (%2, %3%4)<ul>")
+                .arg(esc(toQ(q.name)), esc(tr("quarantined")), esc(toQ(q.algorithm)),
+                     q.fingerprint_hex.empty() ? QString() : QStringLiteral(", SHA256:") + esc(toQ(q.fingerprint_hex)));
+    for (const keystore::Finding& f : q.findings) html += findingItem(f);
+    html += QStringLiteral("</ul></p>");
+  }
+  excluded_details_->setHtml(html);
+  excluded_details_->setVisible(excluded > 0 || quarantined > 0);
   model_->setKeys(std::move(outcome.offered));
   showDetails(-1);
   // Coming back to this page: select the key chosen before, if it is still offered. On the first
@@ -420,6 +444,14 @@ const PickerKey* KeyPage::chosenKey() const {
   }
   const int row = selectedRow();
   return row < 0 ? nullptr : &model_->key(row);
+}
+
+bool KeyPage::replacesInstalled() const {
+  const auto& installed = wizard_->keyStorePage()->installedCa();
+  const int row = selectedRow();
+  if (wizard_->plan().mode == setup::SetupMode::Subordinate) return false;  // the key store page asks
+  if (!installed || installed->fingerprint_hex.empty() || row < 0 || !existing_box_->isVisibleTo(this)) return false;
+  return model_->key(row).verdict.fingerprint_hex != installed->fingerprint_hex;
 }
 
 int KeyPage::selectedRow() const {
@@ -471,6 +503,18 @@ void KeyPage::refresh() {
     }
     // The choice about the certificate belongs to a chosen key: shown once one is selected.
     keep_certificate_->setVisible((reinstall || restore) && row >= 0);
+    // Another key than the installed CA's replaces the installation: only when confirmed.
+    const bool replaces = replacesInstalled();
+    if (replaces) {
+      const setup::InstalledCa& ca = *wizard_->keyStorePage()->installedCa();
+      replace_installed_->setText(tr("&Replace the installed CA (%1, key \"%2\") with this key; its files are kept "
+                                     "beside the new ones")
+                                      .arg(ca.subject.empty() ? tr("in the data directory") : toQ(ca.subject),
+                                           toQ(ca.key_name)));
+    }
+    replace_installed_->setVisible(replaces);
+    // (A new CA or a subordinate CA is confirmed on the key store page.)
+    if (reinstall || restore) plan.replace_installation = replaces && replace_installed_->isChecked();
     // Nothing to choose from: the message above says why; no empty table.
     const bool any = model_->rowCount() > 0 || !checked_;
     view_->setVisible(any);
@@ -494,7 +538,7 @@ bool KeyPage::isComplete() const {
                          plan.mode == setup::SetupMode::ExistingKeyAndCertificate;
   if (reinstall || plan.mode == setup::SetupMode::RestoreThenReinstall ||
       (plan.mode == setup::SetupMode::Subordinate && existing_->isChecked())) {
-    return !checking() && checked_ && selectedRow() >= 0;
+    return !checking() && checked_ && selectedRow() >= 0 && (!replacesInstalled() || replace_installed_->isChecked());
   }
   return wizard_->problemsFor({"key_name"}).isEmpty();
 }

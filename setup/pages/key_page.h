@@ -1,6 +1,7 @@
 // KeyPage: the CA key. Either a new key (its name and algorithm) or THE PICKER: a table of the
 // store's keys that passed the full integrity check just now (KeyStore::check_all on a worker
-// thread), and beside it every entry that is not offered, with its findings and their fixes.
+// thread, through setup::inspect_store, which writes nothing), and beside it every entry that is
+// not offered, with its findings and their fixes, and the entries the store's quarantine holds.
 // In restore mode the picker offers the backup's keys that passed the integrity check when the
 // key store page opened the backup. Next stays disabled until a new key is named or an offered
 // key is selected. The picker fits the page (no horizontal scrolling at the default size) and has
@@ -17,6 +18,7 @@
 
 #include "key_picker_model.h"
 #include "signet/crypto/key.h"
+#include "signet/keystore/store.h"
 
 class QCheckBox;
 class QComboBox;
@@ -49,12 +51,16 @@ class KeyPage : public QWizardPage {
   // Each excluded entry with its findings and fixes.
   [[nodiscard]] QTextBrowser* excludedDetails() const noexcept { return excluded_details_; }
   [[nodiscard]] QCheckBox* keepCertificateBox() const noexcept { return keep_certificate_; }
+  // "Replace the installed CA ...": shown when the chosen key is not the installed CA's key.
+  [[nodiscard]] QCheckBox* replaceInstalledBox() const noexcept { return replace_installed_; }
   // What the check found, or why there is nothing to choose and what to do then.
   [[nodiscard]] QLabel* checkStatusLabel() const noexcept { return check_status_; }
   // The selected key in full; empty while nothing is selected.
   [[nodiscard]] QTextBrowser* detailsView() const noexcept { return details_; }
   [[nodiscard]] QLabel* problemLabel() const noexcept { return problems_; }
 
+  // The names of the quarantined entries the last check listed.
+  [[nodiscard]] const std::vector<std::string>& quarantinedNames() const noexcept { return quarantined_names_; }
   // The names of the entries the last check excluded.
   [[nodiscard]] const std::vector<std::string>& excludedNames() const noexcept { return excluded_names_; }
   // True from the start of a check until its outcome is shown.
@@ -74,6 +80,7 @@ class KeyPage : public QWizardPage {
   struct CheckOutcome {
     std::vector<PickerKey> offered;
     std::vector<keystore::KeyVerdict> excluded;
+    std::vector<keystore::QuarantineEntry> quarantined;
     std::string error;
   };
   void startCheck();
@@ -86,6 +93,8 @@ class KeyPage : public QWizardPage {
   // Shows `text` as the check's status, in the error colour when `problem`.
   void setStatus(const QString& text, bool problem);
   [[nodiscard]] int selectedRow() const;
+  // True when the key selected now would replace the CA installed in the data directory.
+  [[nodiscard]] bool replacesInstalled() const;
 
   SetupWizard* wizard_;
   QRadioButton* generate_;
@@ -103,9 +112,11 @@ class KeyPage : public QWizardPage {
   QLabel* excluded_label_;
   QTextBrowser* excluded_details_;
   QCheckBox* keep_certificate_;
+  QCheckBox* replace_installed_;
   QLabel* problems_;
   QFutureWatcher<CheckOutcome> watcher_;
   std::vector<std::string> excluded_names_;
+  std::vector<std::string> quarantined_names_;
   std::string chosen_name_;  // the key last selected in the picker
   bool checked_ = false;
   bool recheck_ = false;

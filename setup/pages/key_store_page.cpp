@@ -1,23 +1,25 @@
 #include "pages/key_store_page.h"
 
+#include <QCheckBox>
+#include <QDateTime>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QTemporaryDir>
+#include <QSignalBlocker>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
+#include <chrono>
 #include <filesystem>
 #include <initializer_list>
 #include <memory>
 
 #include "pages/page_support.h"
 #include "setup_wizard.h"
-#include "signet/backup/backup.h"
-#include "signet/core/error.h"
 #include "signet/keystore/store.h"
+#include "signet/setup/inspect.h"
 
 namespace signet::gui {
 namespace {
@@ -45,6 +47,15 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   store_state_ = new QLabel(this);
   store_state_->setWordWrap(true);
   store_state_->setTextFormat(Qt::PlainText);
+  installed_label_ = new QLabel(this);
+  installed_label_->setWordWrap(true);
+  installed_label_->setTextFormat(Qt::PlainText);
+  installed_label_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  installed_label_->setVisible(false);
+  replace_installed_ = new QCheckBox(tr("Replace the &installed CA with the new one (its files are kept beside the "
+                                        "new ones)"),
+                                     this);
+  replace_installed_->setVisible(false);
 
   passphrase_ = new QLineEdit(this);
   passphrase_->setEchoMode(QLineEdit::Password);
@@ -99,11 +110,16 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   form->addRow(QString(), backup_status_);
   auto* layout = scrollingPageLayout(this);
   layout->addLayout(form);
+  // Outside the form: inside it, Qt 6.4's QFormLayout squeezed the passphrase row to nothing when
+  // this label appeared (the Unlock button could not be clicked).
+  layout->addWidget(installed_label_);
+  layout->addWidget(replace_installed_);
   layout->addWidget(problems_);
   layout->addStretch();
 
   setTabOrder(data_dir_, browse);
-  setTabOrder(browse, passphrase_);
+  setTabOrder(browse, replace_installed_);
+  setTabOrder(replace_installed_, passphrase_);
   setTabOrder(passphrase_, unlock_);
   setTabOrder(unlock_, confirm_);
   setTabOrder(confirm_, backup_file_);
@@ -121,6 +137,7 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   });
   const auto changed = [this] {
     unlocked_ = false;
+    store_contents_ = {};
     status_->clear();
     refresh();
   };
@@ -130,6 +147,7 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   connect(backup_file_, &QLineEdit::textChanged, this, &KeyStorePage::backupChanged);
   connect(backup_passphrase_, &QLineEdit::textChanged, this, &KeyStorePage::backupChanged);
   connect(unlock_, &QPushButton::clicked, this, &KeyStorePage::unlock);
+  connect(replace_installed_, &QCheckBox::toggled, this, [this] { refresh(); });
   connect(open_backup_, &QPushButton::clicked, this, &KeyStorePage::openBackup);
   connect(backup_passphrase_, &QLineEdit::returnPressed, this, [this] {
     if (!backup_opened_) openBackup();
@@ -144,6 +162,51 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
 KeyStorePage::~KeyStorePage() {
   watcher_.waitForFinished();
   backup_watcher_.waitForFinished();
+}
+
+void KeyStorePage::updateInstalled() {
+  const QString dir = data_dir_->text().trimmed();
+  if (dir == installed_for_) return;
+  installed_for_ = dir;
+  // Two small files, read without any passphrase.
+  installed_ = dir.isEmpty() ? std::nullopt : setup::installed_ca(fromQ(dir));
+  {
+    const QSignalBlocker block(replace_installed_);
+    replace_installed_->setChecked(false);  // a confirmation is for the CA it names
+  }
+  if (!installed_) {
+    installed_label_->clear();
+    installed_label_->setVisible(false);
+    return;
+  }
+  const setup::InstalledCa& ca = *installed_;
+  QStringList parts;
+  parts << (ca.subject.empty() ? tr("a CA whose certificate (ca.pem) cannot be read") : tr("the CA %1").arg(toQ(ca.subject)));
+  if (!ca.key_name.empty()) parts << tr("its key \"%1\"").arg(toQ(ca.key_name));
+  if (!ca.fingerprint_hex.empty()) {
+    // In groups of 16 hex digits, so that the line can wrap on a narrow window.
+    QStringList groups;
+    for (qsizetype i = 0; i < static_cast<qsizetype>(ca.fingerprint_hex.size()); i += 16) {
+      groups << toQ(ca.fingerprint_hex.substr(static_cast<std::size_t>(i), 16));
+    }
+    parts << tr("key fingerprint SHA256:%1").arg(groups.join(QLatin1Char(' ')));
+  }
+  if (ca.not_after != decltype(ca.not_after){}) {
+    parts << tr("valid until %1")
+                 .arg(QDateTime::fromSecsSinceEpoch(
+                          std::chrono::duration_cast<std::chrono::seconds>(ca.not_after.time_since_epoch()).count(), Qt::UTC)
+                          .toString(QStringLiteral("yyyy-MM-dd")));
+  }
+  installed_label_->setText(tr("Installed here: %1.").arg(parts.join(QStringLiteral(", "))));
+  installed_label_->setVisible(true);
+  replace_installed_->setText(
+      tr("Replace the &installed CA (%1) with the new one; its files are kept beside the new ones")
+          .arg(ca.subject.empty() ? tr("in %1").arg(dir) : toQ(ca.subject)));
+}
+
+bool KeyStorePage::replacesInstalled() const {
+  const setup::SetupPlan& plan = wizard_->plan();
+  return installed_.has_value() && (plan.mode == setup::SetupMode::NewKey || plan.mode == setup::SetupMode::Subordinate);
 }
 
 bool KeyStorePage::needsExistingStore() const {
@@ -170,6 +233,10 @@ void KeyStorePage::refresh() {
   setup::SetupPlan& plan = wizard_->plan();
   plan.data_dir = fromQ(data_dir_->text().trimmed());
   plan.backup_file = fromQ(backup_file_->text().trimmed());
+  updateInstalled();
+  const bool replacing = replacesInstalled();
+  replace_installed_->setVisible(replacing);
+  plan.replace_installation = replacing && replace_installed_->isChecked();
   const bool exists = storeExists();
   const bool missing = needsExistingStore() && !exists;
   if (missing) {
@@ -217,24 +284,33 @@ void KeyStorePage::unlock() {
   const std::filesystem::path dir = fromQ(data_dir_->text().trimmed());
   auto pass = std::make_shared<Passphrase>(passphraseOf(passphrase_->text()));
   watcher_.setFuture(QtConcurrent::run([dir, pass]() -> Outcome {
+    Outcome out;
     try {
-      keystore::KeyStore store = keystore::KeyStore::open(dir, *pass);
-      return {true, store.info().key_count, {}};
+      out.contents = setup::inspect_store(dir, *pass);  // read-only: writes nothing
+      out.ok = true;
     } catch (const std::exception& e) {
-      return {false, 0, e.what()};
+      out.message = e.what();
     }
+    return out;
   }));
   emit completeChanged();
 }
 
 void KeyStorePage::unlockFinished() {
-  const Outcome outcome = watcher_.result();
+  Outcome outcome = watcher_.result();
   busy_ = false;
   unlocked_ = outcome.ok;
   if (outcome.ok) {
+    store_contents_ = std::move(outcome.contents);
+    const auto entries = static_cast<long long>(store_contents_.offered.size() + store_contents_.excluded.size());
+    QString text = tr("Unlocked: the store holds %1.").arg(countOf(entries, tr("key entry"), tr("key entries")));
+    if (!store_contents_.quarantined.empty()) {
+      text += QLatin1Char(' ') + tr("Its quarantine holds %1 that a restore refused.")
+                                     .arg(countOf(static_cast<long long>(store_contents_.quarantined.size()),
+                                                  tr("entry"), tr("entries")));
+    }
     status_->setStyleSheet(QString());
-    status_->setText(tr("Unlocked: the store holds %1.")
-                         .arg(countOf(static_cast<long long>(outcome.key_count), tr("key entry"), tr("key entries"))));
+    status_->setText(text);
   } else {
     status_->setStyleSheet(QStringLiteral("QLabel { color: #b00020; }"));
     status_->setText(tr("Could not unlock the key store: %1").arg(displayText(outcome.message)));
@@ -265,33 +341,9 @@ void KeyStorePage::openBackup() {
   backup_watcher_.setFuture(QtConcurrent::run([file, pass]() -> BackupOutcome {
     BackupOutcome out;
     try {
-      // A private scratch directory outside the data directory: nothing is written there. The
-      // engine opens the backup again itself when the plan is applied.
-      QTemporaryDir scratch;
-      if (!scratch.isValid()) {
-        throw Error(ErrorKind::Storage, "scratch-directory",
-                    "cannot create a temporary directory to check the backup in: " + fromQ(scratch.errorString()));
-      }
-      const std::filesystem::path scratch_dir = fromQ(scratch.path());
-      std::filesystem::permissions(scratch_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
-      const backup::OpenedBackup opened = backup::OpenedBackup::open(file, *pass, scratch_dir);
-      const std::vector<keystore::KeyRecord>& records = opened.records();
-      const std::vector<keystore::KeyVerdict>& verdicts = opened.verdicts();
-      for (std::size_t i = 0; i < verdicts.size() && i < records.size(); ++i) {
-        if (!verdicts[i].reusable()) {
-          out.contents.excluded.push_back(verdicts[i]);
-          continue;
-        }
-        PickerKey key;
-        key.verdict = verdicts[i];
-        for (const keystore::AttachedCertificate& c : records[i].certificates) {
-          if (c.role == keystore::kRoleCa) {
-            key.ca_certificate = crypto::Certificate::try_from_der(c.der);
-            break;
-          }
-        }
-        out.contents.offered.push_back(std::move(key));
-      }
+      // Opened and checked in a private scratch directory; nothing is written in the data
+      // directory. The engine opens the backup again itself when the plan is applied.
+      out.contents = setup::inspect_backup(file, *pass);
       out.ok = true;
     } catch (const std::exception& e) {
       out.message = e.what();
@@ -329,6 +381,7 @@ void KeyStorePage::backupFinished() {
 
 bool KeyStorePage::isComplete() const {
   if (busy() || !wizard_->problemsFor({"data_dir", "backup_file"}).isEmpty()) return false;
+  if (replacesInstalled() && !replace_installed_->isChecked()) return false;
   if (wizard_->plan().mode == setup::SetupMode::RestoreThenReinstall && (backup_busy_ || !backup_opened_)) return false;
   if (storeExists()) return unlocked_;
   if (needsExistingStore()) return false;

@@ -1,20 +1,26 @@
 // KeyStorePage: where the CA lives (SetupPlan::data_dir) and the key store's passphrase. An
-// existing store is unlocked here, off the GUI thread, so that a wrong passphrase is reported on
-// this page (nothing is written); a new store is created by apply() with the passphrase given
-// twice. In restore mode it also asks for the backup file and its passphrase, and opens the
-// backup (OpenedBackup::open, off the GUI thread, into a private scratch directory that is removed
-// again) so that a wrong passphrase or a file that is no backup is reported on this page, with
-// nothing written; the backup's entries and their integrity verdicts feed the key page's picker.
+// existing store is unlocked here (setup::inspect_store, read-only, off the GUI thread), so that a
+// wrong passphrase is reported on this page (nothing is written); a new store is created by apply()
+// with the passphrase given twice. It says what is installed in the directory
+// (setup::installed_ca), and a new CA replaces it only when "Replace the installed CA" is ticked
+// (SetupPlan::replace_installation). In restore mode it also asks for the backup file and its
+// passphrase, and opens the backup (setup::inspect_backup, off the GUI thread, in a private
+// scratch directory) so that a wrong passphrase or a file that is no backup is reported on this
+// page, with nothing written; the backup's entries and their verdicts feed the key page's picker,
+// its installation the daemon page.
 // Thread-safety: GUI thread only.
 #pragma once
 
 #include <QFutureWatcher>
 #include <QWizardPage>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "key_picker_model.h"
+#include "signet/setup/inspect.h"
 
+class QCheckBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -57,11 +63,16 @@ class KeyStorePage : public QWizardPage {
   void unlock();
 
   // What an opened backup holds: the entries that passed the integrity check (with their CA
-  // certificates) and every other entry with its verdict.
-  struct BackupContents {
-    std::vector<PickerKey> offered;
-    std::vector<keystore::KeyVerdict> excluded;
-  };
+  // certificates), every other entry with its verdict, and the installation it carries.
+  using BackupContents = setup::BackupContents;
+  // What the unlocked store holds (empty until unlocked).
+  [[nodiscard]] const setup::StoreContents& storeContents() const noexcept { return store_contents_; }
+  // What is installed in the data directory (ca.pem, signetd.toml); std::nullopt when nothing.
+  [[nodiscard]] const std::optional<setup::InstalledCa>& installedCa() const noexcept { return installed_; }
+  // "Installed here: ..." (hidden when nothing is installed).
+  [[nodiscard]] QLabel* installedLabel() const noexcept { return installed_label_; }
+  // "Replace the installed CA ...": shown when this mode would make a new CA over an installed one.
+  [[nodiscard]] QCheckBox* replaceInstalledBox() const noexcept { return replace_installed_; }
   // True when the backup named on this page was opened with the passphrase given here.
   [[nodiscard]] bool backupOpened() const noexcept { return backup_opened_; }
   // True from openBackup() until its outcome is shown.
@@ -79,7 +90,7 @@ class KeyStorePage : public QWizardPage {
  private:
   struct Outcome {
     bool ok = false;
-    std::size_t key_count = 0;
+    setup::StoreContents contents;
     std::string message;
   };
   struct BackupOutcome {
@@ -91,10 +102,19 @@ class KeyStorePage : public QWizardPage {
   void unlockFinished();
   void backupFinished();
   void backupChanged();
+  // Reads what is installed in the data directory when it changed.
+  void updateInstalled();
+  // True when this mode makes a new CA that would replace an installed one.
+  [[nodiscard]] bool replacesInstalled() const;
 
   SetupWizard* wizard_;
   QLineEdit* data_dir_;
   QLabel* store_state_;
+  QLabel* installed_label_;
+  QCheckBox* replace_installed_;
+  std::optional<setup::InstalledCa> installed_;
+  QString installed_for_;  // the directory installed_ describes
+  setup::StoreContents store_contents_;
   QLineEdit* passphrase_;
   QLabel* confirm_label_;
   QLineEdit* confirm_;
