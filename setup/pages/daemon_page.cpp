@@ -1,14 +1,22 @@
 #include "pages/daemon_page.h"
 
+#include <QButtonGroup>
 #include <QCheckBox>
+#include <QFileDialog>
 #include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QPushButton>
+#include <QRadioButton>
 #include <QLabel>
 #include <QLineEdit>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include "pages/key_store_page.h"
 #include "pages/page_support.h"
 #include "setup_wizard.h"
+#include "signet/setup/inspect.h"
 
 namespace signet::gui {
 
@@ -26,6 +34,41 @@ DaemonPage::DaemonPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizar
   base_url_ = new QLineEdit(this);
   base_url_->setPlaceholderText(tr("http://ca.example.com"));
   replace_ = new QCheckBox(tr("&Replace the current configuration and TLS files with these settings"), this);
+  loopback_ = new QLabel(this);
+  loopback_->setWordWrap(true);
+  loopback_->setTextFormat(Qt::PlainText);
+  loopback_->setStyleSheet(QStringLiteral("QLabel { color: #8a4b00; }"));
+  loopback_->setVisible(false);
+
+  // How signetd gets the store passphrase when it starts.
+  auto* start = new QGroupBox(tr("Store passphrase when signetd starts"), this);
+  credential_ = new QRadioButton(tr("Provide it as a systemd &credential (LoadCredential=passphrase:/etc/signet/"
+                                    "passphrase)"),
+                                 start);
+  stored_file_ = new QRadioButton(start);
+  stored_file_note_ = new QLabel(start);
+  stored_file_note_->setWordWrap(true);
+  stored_file_note_->setTextFormat(Qt::PlainText);
+  stored_file_note_->setIndent(24);
+  operator_file_ = new QRadioButton(tr("Use an &existing passphrase file:"), start);
+  passphrase_file_ = new QLineEdit(start);
+  passphrase_file_->setPlaceholderText(tr("/etc/signet/passphrase"));
+  choose_file_ = new QPushButton(tr("Choose fi&le…"), start);
+  auto* group = new QButtonGroup(this);
+  group->addButton(credential_);
+  group->addButton(stored_file_);
+  group->addButton(operator_file_);
+  credential_->setChecked(true);
+  auto* file_row = new QHBoxLayout;
+  file_row->setContentsMargins(24, 0, 0, 0);
+  file_row->addWidget(passphrase_file_);
+  file_row->addWidget(choose_file_);
+  auto* start_layout = new QVBoxLayout(start);
+  start_layout->addWidget(credential_);
+  start_layout->addWidget(stored_file_);
+  start_layout->addWidget(stored_file_note_);
+  start_layout->addWidget(operator_file_);
+  start_layout->addLayout(file_row);
   problems_ = makeProblemLabel(this);
 
   auto* form = new QFormLayout;
@@ -35,9 +78,11 @@ DaemonPage::DaemonPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizar
   form->addRow(tr("HTTP &port:"), http_port_);
   form->addRow(tr("&TLS names (comma-separated):"), tls_names_);
   form->addRow(tr("Public base &URL:"), base_url_);
+  form->addRow(QString(), loopback_);
   form->addRow(QString(), replace_);
   auto* layout = scrollingPageLayout(this);
   layout->addLayout(form);
+  layout->addWidget(start);
   layout->addWidget(problems_);
   layout->addStretch();
 
@@ -47,10 +92,27 @@ DaemonPage::DaemonPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizar
   connect(https_port_, &QSpinBox::valueChanged, this, [this] { refresh(); });
   connect(http_port_, &QSpinBox::valueChanged, this, [this] { refresh(); });
   connect(replace_, &QCheckBox::toggled, this, [this] { refresh(); });
+  for (QRadioButton* b : {credential_, stored_file_, operator_file_}) {
+    connect(b, &QRadioButton::toggled, this, [this] { refresh(); });
+  }
+  connect(passphrase_file_, &QLineEdit::textChanged, this, [this] { refresh(); });
+  connect(choose_file_, &QPushButton::clicked, this, [this] {
+    const QString file = QFileDialog::getOpenFileName(this, tr("Passphrase file"), passphrase_file_->text());
+    if (!file.isEmpty()) passphrase_file_->setText(file);
+  });
 }
 
 void DaemonPage::initializePage() {
-  const setup::SetupPlan& plan = wizard_->plan();
+  setup::SetupPlan& plan = wizard_->plan();
+  // A restore carries on as the backed-up CA: its listeners, names and URL, unless changed here.
+  if (plan.mode == setup::SetupMode::RestoreThenReinstall) {
+    const auto& answers = wizard_->keyStorePage()->backupContents().installation.answers;
+    const std::string from = plan.backup_file.string();
+    if (answers && prefilled_from_ != from) {
+      plan.daemon = answers->daemon;
+      prefilled_from_ = from;
+    }
+  }
   const setup::DaemonSettings& d = plan.daemon;
   loading_ = true;
   https_address_->setText(toQ(d.https_address));
@@ -62,6 +124,16 @@ void DaemonPage::initializePage() {
   tls_names_->setText(names.join(QStringLiteral(", ")));
   base_url_->setText(toQ(d.public_base_url));
   replace_->setChecked(plan.replace_configuration);
+  switch (plan.passphrase_source) {
+    case setup::PassphraseSource::SystemdCredential: credential_->setChecked(true); break;
+    case setup::PassphraseSource::StoredFile: stored_file_->setChecked(true); break;
+    case setup::PassphraseSource::OperatorFile: operator_file_->setChecked(true); break;
+  }
+  passphrase_file_->setText(toQ(plan.passphrase_file.string()));
+  const QString stored = toQ((plan.data_dir / "passphrase").string());
+  stored_file_->setText(tr("&Store the passphrase in %1 (mode 0600) for unattended start").arg(stored));
+  stored_file_note_->setText(tr("Whoever can read that file (root, or the service user) can unlock the CA key "
+                                "without you, and it travels with every copy or backup of the data directory."));
   loading_ = false;
   const bool reinstall = plan.mode != setup::SetupMode::NewKey;
   replace_->setVisible(reinstall);
@@ -82,10 +154,23 @@ void DaemonPage::refresh() {
   }
   d.public_base_url = fromQ(base_url_->text().trimmed());
   plan.replace_configuration = plan.mode != setup::SetupMode::NewKey && replace_->isChecked();
-  showProblems(problems_, wizard_->problemsFor({"daemon."}));
+  plan.passphrase_source = operator_file_->isChecked() ? setup::PassphraseSource::OperatorFile
+                           : stored_file_->isChecked() ? setup::PassphraseSource::StoredFile
+                                                       : setup::PassphraseSource::SystemdCredential;
+  plan.passphrase_file = operator_file_->isChecked() ? fromQ(passphrase_file_->text().trimmed()) : std::string();
+  passphrase_file_->setEnabled(operator_file_->isChecked());
+  choose_file_->setEnabled(operator_file_->isChecked());
+  const bool loopback = setup::is_loopback_url(d.public_base_url);
+  loopback_->setText(loopback ? tr("The public base URL points to this machine only: every certificate the CA "
+                                   "issues will carry CRL and OCSP links that no other machine can reach. Use a "
+                                   "name or address that clients can reach, such as http://ca.example.com:%1.")
+                                    .arg(d.http_port)
+                              : QString());
+  loopback_->setVisible(loopback);
+  showProblems(problems_, wizard_->problemsFor({"daemon.", "passphrase_"}));
   emit completeChanged();
 }
 
-bool DaemonPage::isComplete() const { return wizard_->problemsFor({"daemon."}).isEmpty(); }
+bool DaemonPage::isComplete() const { return wizard_->problemsFor({"daemon.", "passphrase_"}).isEmpty(); }
 
 }  // namespace signet::gui

@@ -1,13 +1,19 @@
-// DaemonPage: what signetd listens on and calls itself (SetupPlan::daemon), and, for a
-// reinstall, whether the current configuration is replaced (SetupPlan::replace_configuration).
+// DaemonPage: what signetd listens on and calls itself (SetupPlan::daemon), how it gets the store
+// passphrase when it starts (SetupPlan::passphrase_source, passphrase_file), and, for a reinstall,
+// whether the current configuration is replaced (SetupPlan::replace_configuration). In restore
+// mode the settings are pre-filled from the installation the backup carries; a public base URL on
+// a loopback address draws a warning on the page.
 // Thread-safety: GUI thread only.
 #pragma once
 
 #include <QWizardPage>
+#include <string>
 
 class QCheckBox;
 class QLabel;
 class QLineEdit;
+class QPushButton;
+class QRadioButton;
 class QSpinBox;
 
 namespace signet::gui {
@@ -29,6 +35,13 @@ class DaemonPage : public QWizardPage {
   [[nodiscard]] QLineEdit* publicBaseUrlEdit() const noexcept { return base_url_; }
   [[nodiscard]] QCheckBox* replaceConfigurationBox() const noexcept { return replace_; }
   [[nodiscard]] QLabel* problemLabel() const noexcept { return problems_; }
+  // "The public base URL points to this machine only ...", visible while it does.
+  [[nodiscard]] QLabel* loopbackWarning() const noexcept { return loopback_; }
+  // How signetd gets the passphrase: a systemd credential, a file setup writes, or the operator's file.
+  [[nodiscard]] QRadioButton* credentialButton() const noexcept { return credential_; }
+  [[nodiscard]] QRadioButton* storedFileButton() const noexcept { return stored_file_; }
+  [[nodiscard]] QRadioButton* operatorFileButton() const noexcept { return operator_file_; }
+  [[nodiscard]] QLineEdit* passphraseFileEdit() const noexcept { return passphrase_file_; }
 
   void initializePage() override;
   [[nodiscard]] bool isComplete() const override;
@@ -44,7 +57,15 @@ class DaemonPage : public QWizardPage {
   QLineEdit* tls_names_;
   QLineEdit* base_url_;
   QCheckBox* replace_;
+  QLabel* loopback_;
+  QRadioButton* credential_;
+  QRadioButton* stored_file_;
+  QLabel* stored_file_note_;
+  QRadioButton* operator_file_;
+  QLineEdit* passphrase_file_;
+  QPushButton* choose_file_;
   QLabel* problems_;
+  std::string prefilled_from_;  // the backup whose installation last filled the fields
   bool loading_ = false;
 };
 

@@ -71,12 +71,23 @@ void FinishPage::initializePage() {
     html += li(tr("CA certificate: %1").arg(toQ(f.ca_certificate.string())));
     html += li(tr("Daemon configuration: %1").arg(toQ(f.configuration.string())));
     html += li(tr("Daemon TLS key and certificate: %1, %2").arg(toQ(f.tls_key.string()), toQ(f.tls_certificate.string())));
-    html += QStringLiteral("</ul>") + heading(tr("Start the CA"));
-    html += para(tr("Start the daemon with this configuration:"));
-    html += code(QStringLiteral("signetd --config %1").arg(toQ(f.configuration.string())));
+    html += QStringLiteral("</ul>") + heading(tr("Check"));
+    // The engine's words, as they are (they name the checks).
+    html += para(result->check_passed ? displayText(result->check_message)
+                                      : tr("signetd would refuse to start: %1").arg(displayText(result->check_message)));
+    if (!result->next_steps.empty()) {
+      html += heading(tr("What you still have to do")) + QStringLiteral("<ol>");
+      for (const std::string& step : result->next_steps) html += li(displayText(step));
+      html += QStringLiteral("</ol>");
+    }
+    html += heading(tr("Start the CA"));
+    html += para(tr("Start the daemon with:"));
+    html += code(result->start_command.empty() ? QStringLiteral("signetd --config %1").arg(toQ(f.configuration.string()))
+                                               : displayText(result->start_command));
     html += para(tr("Give clients the CA certificate %1 so that they trust what the CA issues.")
                      .arg(toQ(f.ca_certificate.string())));
-    setSubTitle(tr("The CA is installed."));
+    setSubTitle(result->check_passed ? tr("The CA is installed.")
+                                     : tr("The CA is installed, but signetd would not start yet: see Check."));
   }
   report_->setHtml(html);
 }

@@ -5,12 +5,14 @@
 #include <QTextBrowser>
 #include <QVBoxLayout>
 #include <filesystem>
+#include <set>
 #include <system_error>
 
 #include "pages/key_page.h"
 #include "pages/key_store_page.h"
 #include "pages/page_support.h"
 #include "setup_wizard.h"
+#include "signet/setup/inspect.h"
 
 namespace signet::gui {
 namespace {
@@ -73,14 +75,25 @@ void SummaryPage::initializePage() {
   if (restore) {
     html += row(tr("Backup"), toQ(p.backup_file.string()));
     const KeyStorePage::BackupContents& contents = wizard_->keyStorePage()->backupContents();
+    // A key the store already holds (same fingerprint) is skipped, not added again.
+    std::set<std::string> present;
+    const setup::StoreContents& store = wizard_->keyStorePage()->storeContents();
+    for (const PickerKey& k : store.offered) present.insert(k.verdict.fingerprint_hex);
+    for (const keystore::KeyVerdict& v : store.excluded) present.insert(v.fingerprint_hex);
     QStringList restored;
-    for (const PickerKey& k : contents.offered) restored << quoted(k.verdict.name);
+    QStringList skipped;
+    for (const PickerKey& k : contents.offered) {
+      (present.count(k.verdict.fingerprint_hex) > 0 ? skipped : restored) << quoted(k.verdict.name);
+    }
     QStringList quarantined;
     for (const keystore::KeyVerdict& v : contents.excluded) quarantined << quoted(v.name);
     html += row(tr("Restored"),
                 tr("%1: %2, with their certificates, and the backup's certificates, revocations and API clients")
                     .arg(countOf(restored.size(), tr("valid key"), tr("valid keys")), names(restored, tr("none"))));
-    html += row(tr("Skipped"), tr("every key this store already holds (same fingerprint) is left as it is"));
+    html += row(tr("Skipped"), skipped.isEmpty() ? tr("nothing: the store holds none of the backup's keys yet")
+                                                 : tr("%1 the store already holds (same fingerprint): %2")
+                                                       .arg(countOf(skipped.size(), tr("key"), tr("keys")),
+                                                            names(skipped, QString())));
     html += row(tr("Quarantined"),
                 quarantined.isEmpty()
                     ? tr("nothing: every entry of the backup passed the integrity check")
@@ -123,6 +136,22 @@ void SummaryPage::initializePage() {
   for (const std::string& n : p.daemon.tls_names) tls << toQ(n);
   html += row(tr("TLS names"), tls.join(QStringLiteral(", ")));
   html += row(tr("Public base URL"), toQ(p.daemon.public_base_url));
+  if (setup::is_loopback_url(p.daemon.public_base_url)) {
+    html += row(tr("Warning"), tr("the public base URL is a loopback address: no other machine can reach the CRL "
+                                  "and OCSP links in the certificates"));
+  }
+  switch (p.passphrase_source) {
+    case setup::PassphraseSource::SystemdCredential:
+      html += row(tr("Passphrase at start"), tr("a systemd credential (LoadCredential=passphrase:/etc/signet/passphrase)"));
+      break;
+    case setup::PassphraseSource::StoredFile:
+      html += row(tr("Passphrase at start"), tr("stored in %1 (mode 0600): whoever can read it can unlock the CA key")
+                                                 .arg(toQ((p.data_dir / "passphrase").string())));
+      break;
+    case setup::PassphraseSource::OperatorFile:
+      html += row(tr("Passphrase at start"), tr("read from %1").arg(toQ(p.passphrase_file.string())));
+      break;
+  }
 
   // What is in the data directory now and would change.
   const setup::InstallationFiles files = setup::InstallationFiles::in(p.data_dir);
@@ -130,7 +159,11 @@ void SummaryPage::initializePage() {
   for (const std::filesystem::path& f : {files.ca_certificate, files.configuration, files.tls_key, files.tls_certificate}) {
     if (fileExists(f)) present << toQ(f.filename().string());
   }
-  if (present.isEmpty()) {
+  const auto& installed = wizard_->keyStorePage()->installedCa();
+  if (p.replace_installation && installed) {
+    html += row(tr("Replaced"), tr("the installed CA %1 (key \"%2\"); its files are kept beside the new ones")
+                                    .arg(toQ(installed->subject), toQ(installed->key_name)));
+  } else if (present.isEmpty()) {
     html += row(tr("Replaced"), tr("nothing: there is no installation in the data directory yet"));
   } else if (p.mode == setup::SetupMode::NewKey || p.mode == setup::SetupMode::Subordinate) {
     html += row(tr("Replaced"), tr("the installation in the data directory (%1)").arg(present.join(QStringLiteral(", "))));
