@@ -125,6 +125,13 @@ std::set<std::string> dir_entries(const fs::path& dir) {
   return out;
 }
 
+QStringList dir_entries_q_set(const std::set<std::string>& entries) {
+  QStringList out;
+  for (const std::string& e : entries) out << QString::fromStdString(e);
+  return out;
+}
+QStringList dir_entries_q(const fs::path& dir) { return dir_entries_q_set(dir_entries(dir)); }
+
 const char* page_name(int id) {
   switch (id) {
     case SetupWizard::WelcomeId: return "welcome";
@@ -187,7 +194,10 @@ void unlock_store(SetupWizard& w, const fs::path& dir, const char* passphrase) {
   page->dataDirEdit()->setText(QString::fromStdString(dir.string()));
   page->passphraseEdit()->setText(QString::fromUtf8(passphrase));
   QVERIFY(page->unlockButton()->isEnabled());
+  // As a person would: click once the page has been laid out again for what it now says.
+  QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
   QTest::mouseClick(page->unlockButton(), Qt::LeftButton);
+  QVERIFY2(page->busy() || page->unlocked() || !page->statusLabel()->text().isEmpty(), "the click missed Unlock");
   QTRY_VERIFY_WITH_TIMEOUT(!page->busy(), kCheckTimeoutMs);
 }
 
@@ -200,6 +210,7 @@ void open_backup(SetupWizard& w, const fs::path& file, const char* passphrase) {
   QVERIFY(!page->backupOpened());
   QVERIFY(page->openBackupButton()->isVisible());
   QVERIFY(page->openBackupButton()->isEnabled());
+  QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
   QTest::mouseClick(page->openBackupButton(), Qt::LeftButton);
   QTRY_VERIFY_WITH_TIMEOUT(!page->backupBusy(), kCheckTimeoutMs);
 }
@@ -558,6 +569,8 @@ class SetupWizardTest : public QObject {
   void noValidKeySaysWhatToDo();
   void summaryListsSubjectFingerprintAndRestoreContents();
   void choicesSurviveBackAndNext();
+  void installedCaIsNeverReplacedSilently();
+  void keyPageExplainsQuarantinedEntries();
 };
 
 void SetupWizardTest::newInstallWritesTheFiles() {
@@ -670,7 +683,7 @@ void SetupWizardTest::reinstallOffersOnlyValidKeys() {
   shots.take();
   next(w, SetupWizard::KeyStoreId);
   unlock_store(w, dir, kPassphrase);
-  QVERIFY(w.keyStorePage()->unlocked());
+  QVERIFY2(w.keyStorePage()->unlocked(), qPrintable(w.keyStorePage()->statusLabel()->text()));
   shots.take();
   next(w, SetupWizard::KeyId);
 
@@ -750,7 +763,8 @@ void SetupWizardTest::wrongPassphraseIsShownOnTheKeyStorePageAndWritesNothing() 
   QTest::mouseClick(forward(w), Qt::LeftButton);
   QCOMPARE(w.currentId(), int(SetupWizard::KeyStoreId));
   QCOMPARE(read_bytes(db), before);
-  QCOMPARE(dir_entries(dir), entries_before);
+  QVERIFY2(dir_entries(dir) == entries_before,
+           qPrintable(QStringLiteral("the data directory holds %1").arg(dir_entries_q(dir).join(QStringLiteral(", ")))));
 
   // The right passphrase then unlocks it.
   page->passphraseEdit()->clear();
@@ -940,6 +954,7 @@ void SetupWizardTest::wrongBackupPassphraseIsShownOnTheKeyStorePageAndWritesNoth
   page->backupFileEdit()->setText(QString::fromStdString(backup_file.string()));
   QVERIFY(page->backupStatusLabel()->text().isEmpty());
   QVERIFY(page->openBackupButton()->isEnabled());
+  QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
   QTest::mouseClick(page->openBackupButton(), Qt::LeftButton);
   QTRY_VERIFY_WITH_TIMEOUT(!page->backupBusy(), kCheckTimeoutMs);
   QVERIFY2(page->backupOpened(), qPrintable(page->backupStatusLabel()->text()));
@@ -1628,6 +1643,115 @@ void SetupWizardTest::choicesSurviveBackAndNext() {
   QCOMPARE(w.validityPage()->validityDaysSpin()->value(), 1234);
   next(w, SetupWizard::DaemonId);
   QCOMPARE(w.daemonPage()->tlsNamesEdit()->text(), QStringLiteral("ca.example.test"));
+}
+
+// Issue 17: the key store page says what is installed; a new CA over it needs an explicit
+// confirmation (replace_installation), which the summary states. The daemon page warns about a
+// loopback public base URL, and asks how signetd gets the passphrase.
+void SetupWizardTest::installedCaIsNeverReplacedSilently() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "ca";
+  make_installed_ca(dir);
+
+  SetupWizard w;
+  Screenshots shots(w, "installed_ca");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  QCOMPARE(w.welcomePage()->mode(), signet::setup::SetupMode::NewKey);
+  next(w, SetupWizard::KeyStoreId);
+  unlock_store(w, dir, kPassphrase);
+  auto* page = w.keyStorePage();
+  QVERIFY(page->unlocked());
+  const QString installed = page->installedLabel()->text();
+  QVERIFY(page->installedLabel()->isVisible());
+  QVERIFY2(installed.contains(QStringLiteral("CN=Old Root CA,O=Example Corp,C=DE")), qPrintable(installed));
+  QVERIFY2(installed.contains(QStringLiteral("\"ca\"")), qPrintable(installed));
+  QVERIFY2(installed.contains(QStringLiteral("SHA256:")), qPrintable(installed));
+  QVERIFY(page->replaceInstalledBox()->isVisible());
+  QVERIFY(!page->replaceInstalledBox()->isChecked());
+  QVERIFY(!forward(w)->isEnabled());
+  QVERIFY(!w.plan().replace_installation);
+  shots.take("-unconfirmed");
+  page->replaceInstalledBox()->setChecked(true);
+  QVERIFY(w.plan().replace_installation);
+  QVERIFY(forward(w)->isEnabled());
+  shots.take("-confirmed");
+  next(w, SetupWizard::KeyId);
+  w.keyPage()->keyNameEdit()->setText(QStringLiteral("new-root"));
+  next(w, SetupWizard::IdentityId);
+  w.identityPage()->commonNameEdit()->setText(QStringLiteral("New Root CA"));
+  next(w, SetupWizard::ValidityId);
+  next(w, SetupWizard::DaemonId);
+
+  auto* daemon = w.daemonPage();
+  set_free_ports(w);
+  QVERIFY(daemon->loopbackWarning()->isVisible());  // http://127.0.0.1:PORT
+  QVERIFY(daemon->loopbackWarning()->text().contains(QStringLiteral("no other machine can reach")));
+  daemon->publicBaseUrlEdit()->setText(QStringLiteral("http://ca.example.test:8080"));
+  QVERIFY(daemon->loopbackWarning()->isHidden());
+  daemon->publicBaseUrlEdit()->setText(QStringLiteral("http://localhost:8080"));
+  QVERIFY(daemon->loopbackWarning()->isVisible());
+  // How signetd gets the passphrase.
+  QVERIFY(daemon->credentialButton()->isChecked());
+  QCOMPARE(w.plan().passphrase_source, signet::setup::PassphraseSource::SystemdCredential);
+  daemon->storedFileButton()->setChecked(true);
+  QCOMPARE(w.plan().passphrase_source, signet::setup::PassphraseSource::StoredFile);
+  QVERIFY(daemon->storedFileButton()->text().contains(QString::fromStdString((dir / "passphrase").string())));
+  const fs::path operator_file = tmp / "passphrase";
+  {
+    std::ofstream out(operator_file);
+    out << kPassphrase << "\n";
+  }
+  fs::permissions(operator_file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  daemon->operatorFileButton()->setChecked(true);
+  daemon->passphraseFileEdit()->setText(QString::fromStdString(operator_file.string()));
+  QCOMPARE(w.plan().passphrase_source, signet::setup::PassphraseSource::OperatorFile);
+  QCOMPARE(w.plan().passphrase_file, operator_file);
+  shots.take();
+  verify_unique_mnemonics(w);
+  next(w, SetupWizard::SummaryId);
+  const QString summary = w.summaryPage()->summaryView()->toPlainText();
+  QVERIFY2(summary.contains(QStringLiteral("the installed CA CN=Old Root CA,O=Example Corp,C=DE")), qPrintable(summary));
+  QVERIFY2(summary.contains(QStringLiteral("read from ") + QString::fromStdString(operator_file.string())),
+           qPrintable(summary));
+  QVERIFY2(summary.contains(QStringLiteral("loopback")), qPrintable(summary));
+  shots.take();
+}
+
+// Issue 17: after a restore, reinstalling again counts and explains the entries the restore
+// quarantined; the key page never says "Every entry in the store is offered." then.
+void SetupWizardTest::keyPageExplainsQuarantinedEntries() {
+  signet::test::TempDir tmp;
+  const Journeys dirs(tmp.path());
+  {
+    SetupWizard w;
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    walk(w, Journey::Restore, dirs, [] {});
+    if (QTest::currentTestFailed()) return;
+  }
+  SetupWizard w;
+  Screenshots shots(w, "quarantine");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  w.welcomePage()->setMode(signet::setup::SetupMode::ExistingKey);
+  next(w, SetupWizard::KeyStoreId);
+  unlock_store(w, dirs.restore_dir, kPassphrase);
+  next(w, SetupWizard::KeyId);
+  auto* page = w.keyPage();
+  QTRY_VERIFY_WITH_TIMEOUT(page->checked(), kCheckTimeoutMs);
+  std::vector<std::string> quarantined = page->quarantinedNames();
+  std::sort(quarantined.begin(), quarantined.end());
+  QCOMPARE(quarantined, (std::vector<std::string>{"broken-ciphertext", "swapped-public-key"}));
+  const QString label = page->excludedLabel()->text();
+  QVERIFY2(!label.contains(QStringLiteral("Every entry")), qPrintable(label));
+  QVERIFY2(label.contains(QStringLiteral("quarantine holds 2 entries")), qPrintable(label));
+  const QString details = page->excludedDetails()->toPlainText();
+  QVERIFY2(details.contains(QStringLiteral("broken-ciphertext")) && details.contains(QStringLiteral("Fix:")),
+           qPrintable(details));
+  QVERIFY(page->excludedDetails()->isVisible());
+  shots.take();
+  verify_words(w);
 }
 
 // Issue 17, scaling: at the scale factor of this run (QT_SCALE_FACTOR; CTest runs 1, 1.5 and 2) on a
