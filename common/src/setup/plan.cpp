@@ -144,33 +144,33 @@ constexpr std::array<std::pair<PassphraseSource, std::string_view>, 3> kSources 
 
 }  // namespace
 
-std::string_view to_string(PassphraseSource source) noexcept {
-  for (const auto& [s, n] : kSources) {
-    if (s == source) return n;
+namespace {
+
+// A name table's name for `value` (the first entry's when absent), and the value for `name`.
+template <class E, std::size_t N>
+std::string_view name_in(const std::array<std::pair<E, std::string_view>, N>& table, E value) noexcept {
+  for (const auto& [v, n] : table) {
+    if (v == value) return n;
   }
-  return "systemd-credential";
+  return table.front().second;
 }
 
+template <class E, std::size_t N>
+std::optional<E> value_in(const std::array<std::pair<E, std::string_view>, N>& table, std::string_view name) noexcept {
+  for (const auto& [v, n] : table) {
+    if (n == name) return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view to_string(PassphraseSource source) noexcept { return name_in(kSources, source); }
 std::optional<PassphraseSource> parse_passphrase_source(std::string_view name) noexcept {
-  for (const auto& [s, n] : kSources) {
-    if (n == name) return s;
-  }
-  return std::nullopt;
+  return value_in(kSources, name);
 }
-
-std::string_view to_string(SetupMode mode) noexcept {
-  for (const auto& [m, n] : kModes) {
-    if (m == mode) return n;
-  }
-  return "new-key";
-}
-
-std::optional<SetupMode> parse_mode(std::string_view name) noexcept {
-  for (const auto& [m, n] : kModes) {
-    if (n == name) return m;
-  }
-  return std::nullopt;
-}
+std::string_view to_string(SetupMode mode) noexcept { return name_in(kModes, mode); }
+std::optional<SetupMode> parse_mode(std::string_view name) noexcept { return value_in(kModes, name); }
 
 bool port_in_use(const std::string& address, std::uint16_t port) {
   sockaddr_storage ss{};
