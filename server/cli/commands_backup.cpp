@@ -48,6 +48,13 @@ int backup_create(const GlobalOptions& g, const BackupOptions& o) {
   if (o.config || fs::exists(config_path)) {
     const Bytes text = file::read(config_path, 1u << 20);
     configuration.emplace(text.begin(), text.end());
+    try {
+      (void)daemon::parse_config(*configuration, config_path);
+    } catch (const Error& e) {
+      std::cerr << "signet: warning: " << config_path.string() << " does not load (" << e.what()
+                << "); it is carried as it is, but a restore-then-reinstall will refuse it unless its answers say "
+                   "configuration_from_backup = false. Fix it and back up again.\n";
+    }
   }
   const keystore::BackupResult result = store.create_backup(o.file, passphrase, kdf, SIGNET_VERSION, configuration);
   const auto manifest = nlohmann::json::parse(result.manifest_json);

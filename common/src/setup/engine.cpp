@@ -18,6 +18,7 @@
 #include "signet/core/file.h"
 #include "signet/core/time_format.h"
 #include "signet/crypto/primitives.h"
+#include "signet/db/sqlite.h"
 #include "signet/keystore/store.h"
 #include "signet/setup/check.h"
 #include "signet/setup/daemon_config.h"
@@ -358,6 +359,34 @@ DaemonSettings resolve_daemon(const SetupPlan& plan, const BackupInstallation& f
   return d;
 }
 
+// A CA replaced in a store whose ledger holds what it issued would hand that ledger to the new
+// CA: its CRLs would list serials it never issued, its OCSP would answer for them, CRL numbers
+// would continue another CA's. One ledger serves one CA: refuse, naming the way out.
+void refuse_foreign_ledger(const SetupPlan& plan, const InstalledCa& installed) {
+  const fs::path path = KeyStore::database_path(plan.data_dir);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return;
+  db::Database db = db::Database::open(path, db::OpenMode::ReadOnly);
+  auto count = [&db](const char* table) -> std::int64_t {
+    db::Statement t = db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?");
+    t.bind(1, std::string(table));
+    if (!t.step() || t.int64(0) == 0) return 0;
+    db::Statement c = db.prepare(std::string("SELECT count(*) FROM ") + table);
+    return c.step() ? c.int64(0) : 0;
+  };
+  const std::int64_t certificates = count("issued_certificates");
+  const std::int64_t crls = count("crl_state");
+  if (certificates == 0 && crls == 0) return;
+  throw Error(ErrorKind::Conflict, "ledger-belongs-to-another-ca",
+              "the store in " + plan.data_dir.string() + " holds the ledger of the installed CA " +
+                  (installed.subject.empty() ? std::string("(ca.pem unreadable)") : installed.subject) + ": " +
+                  std::to_string(certificates) + " issued certificate" + (certificates == 1 ? "" : "s") +
+                  (crls != 0 ? " and its CRL numbers" : "") +
+                  ". Another CA in this directory would sign CRLs and OCSP answers for certificates it never "
+                  "issued, and the old CA's would lose theirs. Install the new CA in a new data directory (keep "
+                  "this one serving the old CA until its certificates expire). Nothing was changed");
+}
+
 // Refuses to replace an installed CA unless the plan says so. `fingerprint_hex` is the CA key
 // this setup will install ("" for a key not made yet).
 bool check_replacement(const SetupPlan& plan, const std::optional<InstalledCa>& installed, const std::string& key_name,
@@ -367,7 +396,10 @@ bool check_replacement(const SetupPlan& plan, const std::optional<InstalledCa>& 
                     (installed->fingerprint_hex.empty() ? installed->key_name == key_name
                                                         : installed->fingerprint_hex == fingerprint_hex);
   if (same) return false;
-  if (plan.replace_installation) return true;
+  if (plan.replace_installation) {
+    refuse_foreign_ledger(plan, *installed);
+    return true;
+  }
   std::string what = installed->subject.empty() ? std::string("a CA") : installed->subject;
   if (!installed->key_name.empty()) what += " (key \"" + installed->key_name + "\"";
   if (!installed->fingerprint_hex.empty()) {
@@ -376,9 +408,10 @@ bool check_replacement(const SetupPlan& plan, const std::optional<InstalledCa>& 
   if (!installed->key_name.empty() || !installed->fingerprint_hex.empty()) what += ")";
   throw Error(ErrorKind::Conflict, "installation-exists",
               plan.data_dir.string() + " already holds an installed CA: " + what +
-                  ". This setup would replace its CA certificate, TLS files and signetd.toml. To replace it, "
-                  "set replace_installation = true in the answers (the wizard asks for a confirmation); the "
-                  "old files are kept beside the new ones. To reinstall that CA instead, use mode "
+                  ". This setup would replace its ca.pem and signetd.toml (kept beside the new ones as "
+                  "NAME.replaced-DATE) and its TLS key and certificate. To replace it, set "
+                  "replace_installation = true in the answers (the wizard asks for a confirmation). To "
+                  "reinstall that CA instead, use mode "
                   "existing-key-and-certificate" +
                   (installed->key_name.empty() ? std::string() : " with key_name = \"" + installed->key_name + "\"") +
                   ". Nothing was changed");
@@ -457,12 +490,13 @@ void finish(const SetupPlan& plan, const Passphrase& passphrase, bool restored, 
         "root, mode 0600), e.g. `install -d -m 0700 /etc/signet && install -m 0600 /dev/null "
         "/etc/signet/passphrase`, then put the passphrase in it; signetd.service reads it with "
         "LoadCredential=passphrase:/etc/signet/passphrase.");
-    if (config != fs::path("/var/lib/signet/signetd.toml")) {
-      result.next_steps.push_back("signetd.service runs `signetd --config /var/lib/signet/signetd.toml`; for " +
-                                  config.string() + " run `systemctl edit signetd` and set `ExecStart=` then `ExecStart=" +
-                                  "/usr/local/bin/signetd --config " + config.string() + "` and `ReadWritePaths=" +
-                                  plan.data_dir.string() + "`.");
-    }
+    result.next_steps.push_back("Install signetd.service (packaging/systemd/signetd.service; its header lists the "
+                                "steps) if it is not installed yet. It runs `/usr/local/bin/signetd --config "
+                                "/var/lib/signet/signetd.toml`; where signetd or the configuration live elsewhere "
+                                "(here: " + signetd_program() + " and " + config.string() +
+                                "), run `systemctl edit signetd` and set `ExecStart=` then `ExecStart=" +
+                                signetd_program() + " --config " + config.string() + "` and `ReadWritePaths=" +
+                                plan.data_dir.string() + "`.");
     result.next_steps.push_back("The data directory must belong to the service's user: `chown -R signet:signet " +
                                 plan.data_dir.string() + "`.");
     result.next_steps.push_back("Without systemd, set store.passphrase_file in " + config.string() +
@@ -484,7 +518,11 @@ void finish(const SetupPlan& plan, const Passphrase& passphrase, bool restored, 
     const InstallationCheck check = check_installation(
         config, plan.passphrase_source == PassphraseSource::SystemdCredential ? &passphrase : nullptr);
     result.check_passed = true;
-    result.check_message = "signetd --check passes: " + check.description;
+    result.check_message =
+        plan.passphrase_source == PassphraseSource::SystemdCredential
+            ? "signetd --check passes with the passphrase setup was given (signetd itself will read it from the "
+              "systemd credential, which is not in place yet): " + check.description
+            : "signetd --check passes: " + check.description;
   } catch (const Error& e) {
     result.check_passed = false;
     result.check_message = std::string("signetd would refuse to start: ") + e.what();
@@ -544,7 +582,8 @@ SetupResult apply(const SetupPlan& plan_in, const SetupSecrets& secrets, const P
     std::optional<daemon::Config> backup_config;
     if (plan.configuration_from_backup && from_backup.configuration) {
       try {
-        backup_config = daemon::parse_config(*from_backup.configuration, plan.data_dir / "signetd.toml");
+        backup_config = daemon::parse_config(*from_backup.configuration,
+                                             fs::path(plan.backup_file.string() + ", its signetd.toml"));
         write.base_configuration = toml::parse(*from_backup.configuration);
       } catch (const std::exception& e) {
         throw Error(ErrorKind::Malformed, "backup-configuration-invalid",
@@ -767,7 +806,7 @@ SetupResult install_certificate(const fs::path& data_dir, const Passphrase& pass
 }
 
 SetupPlan current_answers(const fs::path& data_dir, const Passphrase& passphrase) {
-  KeyStore store = KeyStore::open(data_dir, passphrase);
+  KeyStore store = KeyStore::open(data_dir, passphrase, KeyStore::Access::ReadOnly);  // looking writes nothing
   const auto inst = store.installation();
   if (!inst) {
     throw Error(ErrorKind::NotFound, "not-installed",

@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "signet/core/error.h"
+#include "signet/core/file.h"
 #include "signet/keystore/store.h"
 
 namespace signet::setup {
@@ -28,6 +29,9 @@ constexpr std::array<std::pair<SetupMode, std::string_view>, 5> kModes = {{
     {SetupMode::RestoreThenReinstall, "restore-then-reinstall"},
     {SetupMode::Subordinate, "subordinate"},
 }};
+
+constexpr std::size_t kMaxTlsNames = 100;
+constexpr std::size_t kMaxUrlLength = 512;
 
 bool is_ip(const std::string& s) {
   in6_addr a6{};
@@ -52,6 +56,20 @@ bool is_dns_name(const std::string& s) {
   return label > 0 && s.front() != '-' && s.back() != '-';
 }
 
+// C0 controls, DEL, C1 controls (U+0080..U+009F) and the bidirectional overrides and isolates
+// (U+202A..U+202E, U+2066..U+2069), in UTF-8: none belongs in a name shown to relying parties.
+bool has_control_character(std::string_view value) {
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    const auto next = [&](std::size_t k) { return i + k < value.size() ? static_cast<unsigned char>(value[i + k]) : 0; };
+    if (c == 0xc2 && next(1) >= 0x80 && next(1) <= 0x9f) return true;
+    if (c == 0xe2 && next(1) == 0x80 && next(2) >= 0xaa && next(2) <= 0xae) return true;
+    if (c == 0xe2 && next(1) == 0x81 && next(2) >= 0xa6 && next(2) <= 0xa9) return true;
+  }
+  return false;
+}
+
 void check_text(std::vector<PlanProblem>& out, const std::string& field, const std::string& value,
                 std::size_t max, const std::string& what) {
   if (value.size() > max) {
@@ -59,11 +77,10 @@ void check_text(std::vector<PlanProblem>& out, const std::string& field, const s
                    what + " is " + std::to_string(value.size()) + " characters; at most " +
                        std::to_string(max) + " are allowed (RFC 5280 upper bounds)"});
   }
-  for (const char c : value) {
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out.push_back({field, "invalid", what + " contains a control character"});
-      break;
-    }
+  if (has_control_character(value)) {
+    out.push_back({field, "invalid",
+                   what + " contains a control character (C0, DEL, C1 or a bidirectional override), which "
+                          "would show differently from what it is; remove it"});
   }
 }
 
@@ -257,8 +274,14 @@ std::vector<PlanProblem> validate(const SetupPlan& plan) {
                      "\"/etc/signet/passphrase\""});
     } else if (!fs::is_regular_file(plan.passphrase_file, ec)) {
       out.push_back({"passphrase_file", "not-found",
-                     plan.passphrase_file.string() + " does not exist: create it (mode 0600) with the "
-                     "store passphrase, or choose another way for signetd to get the passphrase"});
+                     plan.passphrase_file.string() + " does not exist (or is not a regular file): create it "
+                     "(mode 0600) with the store passphrase, or choose another way for signetd to get the "
+                     "passphrase"});
+    } else if (file::readable_by_others(plan.passphrase_file)) {
+      out.push_back({"passphrase_file", "permissions",
+                     plan.passphrase_file.string() + " can be read by group or others, and the passphrase in "
+                     "it unlocks the CA key: give signetd a file of its own with `chmod 600` (never a "
+                     "system file)"});
     }
   }
 
@@ -284,6 +307,10 @@ std::vector<PlanProblem> validate(const SetupPlan& plan) {
     }
     if (!given("tls_names")) {
       // from the backup
+    } else if (d.tls_names.size() > kMaxTlsNames) {
+      out.push_back({"daemon.tls_names", "too-many",
+                     std::to_string(d.tls_names.size()) + " names for the daemon's TLS certificate; at most " +
+                         std::to_string(kMaxTlsNames) + " fit in a certificate that TLS clients accept"});
     } else if (d.tls_names.empty()) {
       out.push_back({"daemon.tls_names", "required",
                      "name at least one host name or IP address for the daemon's TLS certificate"});
@@ -295,7 +322,13 @@ std::vector<PlanProblem> validate(const SetupPlan& plan) {
     }
     const std::string& url = d.public_base_url;
     const bool scheme = !given("public_base_url") || url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
-    if (!scheme || url.size() < 9 || url.find_first_of(" \t\"<>") != std::string::npos) {
+    if (given("public_base_url") && (url.size() > kMaxUrlLength || has_control_character(url))) {
+      out.push_back({"daemon.public_base_url", url.size() > kMaxUrlLength ? "too-long" : "invalid",
+                     url.size() > kMaxUrlLength
+                         ? "the public base URL is " + std::to_string(url.size()) + " characters; at most " +
+                               std::to_string(kMaxUrlLength) + " (every certificate carries it three times)"
+                         : std::string("the public base URL contains a control character; remove it")});
+    } else if (!scheme || url.size() < 9 || url.find_first_of(" \t\"<>") != std::string::npos) {
       out.push_back({"daemon.public_base_url", "invalid",
                      "the public base URL must be an http:// or https:// URL, such as "
                      "\"http://ca.example.com\" (CRL and OCSP links are built from it)"});

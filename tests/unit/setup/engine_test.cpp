@@ -828,6 +828,26 @@ TEST_F(EngineTest, ANewInstallOverAnInstalledCaIsRefusedUnlessConfirmed) {
   EXPECT_EQ(kept, (std::set<std::string>{"ca.pem", "signetd.toml"}));
 }
 
+// One ledger serves one CA: a new CA in a directory whose ledger holds the installed CA's
+// certificates would sign CRLs listing serials it never issued. Refused even when confirmed.
+TEST_F(EngineTest, ACaWhoseLedgerHoldsCertificatesIsNeverReplacedInPlace) {
+  create_store(dir());
+  (void)apply(plan(SetupMode::NewKey, dir(), "root"), secrets());
+  {
+    db::Database db = db::Database::open(KeyStore::database_path(dir()), db::OpenMode::ReadWrite);
+    db.exec("INSERT INTO crl_state (singleton, crl_number, updated_at) VALUES (1, 3, 0)");
+  }
+  const auto files = installation_files(dir());
+  const Rows before = all_rows(dir());
+  SetupPlan other = plan(SetupMode::NewKey, dir(), "root-2");
+  other.replace_installation = true;
+  const Error e = capture_error([&] { (void)apply(other, secrets()); });
+  EXPECT_EQ(e.code(), "ledger-belongs-to-another-ca") << e.what();
+  EXPECT_TRUE(contains(e.what(), "new data directory")) << e.what();
+  EXPECT_EQ(installation_files(dir()), files);
+  EXPECT_EQ(row_diff(before, all_rows(dir())), "");
+}
+
 TEST_F(EngineTest, ReinstallingFromADirectoryWithoutAStoreCreatesNothing) {
   for (SetupMode mode : {SetupMode::ExistingKey, SetupMode::ExistingKeyAndCertificate}) {
     SetupPlan p = plan(mode, tmp_ / "empty", "root");

@@ -415,5 +415,41 @@ TEST_F(PlanTest, MalformedTomlNamesTheLine) {
   expect_answers_invalid("mode = \"new-key\"\nmode = \"existing-key\"\n", {"line 2"});
 }
 
+// Found by a new operator's walk: a world-readable passphrase file (or /etc/shadow) was taken;
+// 20,000 TLS names made a certificate no TLS client accepts; DEL, C1 and bidi overrides got into
+// the CA's name; a 100,000-character public URL went into every certificate.
+TEST_F(PlanTest, PassphraseFileNamesAndUrlsHaveBounds) {
+  SetupPlan p = valid_plan();
+  const fs::path pf = tmp_ / "pass";
+  test::write_text(pf, "a store passphrase\n");
+  fs::permissions(pf, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
+                  fs::perm_options::replace);
+  p.passphrase_source = PassphraseSource::OperatorFile;
+  p.passphrase_file = pf;
+  EXPECT_EQ(field_codes(validate(p)).count({"passphrase_file", "permissions"}), 1u) << describe(validate(p));
+  fs::permissions(pf, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  EXPECT_EQ(field_codes(validate(p)).count({"passphrase_file", "permissions"}), 0u) << describe(validate(p));
+
+  SetupPlan names = valid_plan();
+  names.daemon.tls_names.clear();
+  for (int i = 0; i < 101; ++i) names.daemon.tls_names.push_back("h" + std::to_string(i) + ".example.test");
+  EXPECT_EQ(field_codes(validate(names)).count({"daemon.tls_names", "too-many"}), 1u);
+
+  SetupPlan url = valid_plan();
+  url.daemon.public_base_url = "http://ca.example.test/" + std::string(600, 'a');
+  EXPECT_EQ(field_codes(validate(url)).count({"daemon.public_base_url", "too-long"}), 1u);
+  url.daemon.public_base_url = "http://ca.example.test/\x7f";
+  EXPECT_EQ(field_codes(validate(url)).count({"daemon.public_base_url", "invalid"}), 1u);
+
+  for (const char* bad : {"Del\x7f" "CA", "C1\xc2\x85" "CA", "RTL\xe2\x80\xae" "CA", "Iso\xe2\x81\xa6" "CA"}) {
+    SetupPlan name = valid_plan();
+    name.identity.common_name = bad;
+    EXPECT_EQ(field_codes(validate(name)).count({"identity.common_name", "invalid"}), 1u) << describe(validate(name));
+  }
+  SetupPlan umlaut = valid_plan();
+  umlaut.identity.common_name = "M\xc3\xbcnchen \xe2\x80\x94 Root";  // ü and an em dash are fine
+  EXPECT_EQ(field_codes(validate(umlaut)).count({"identity.common_name", "invalid"}), 0u) << describe(validate(umlaut));
+}
+
 }  // namespace
 }  // namespace signet::setup
