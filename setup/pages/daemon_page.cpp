@@ -78,10 +78,12 @@ DaemonPage::DaemonPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizar
   form->addRow(tr("HTTP &port:"), http_port_);
   form->addRow(tr("&TLS names (comma-separated):"), tls_names_);
   form->addRow(tr("Public base &URL:"), base_url_);
-  form->addRow(QString(), loopback_);
   form->addRow(QString(), replace_);
   auto* layout = scrollingPageLayout(this);
   layout->addLayout(form);
+  // Outside the form: a word-wrapped label that comes and goes inside a QFormLayout made Qt 6.4's
+  // QFormLayout::heightForWidth write past its row table (valgrind).
+  layout->addWidget(loopback_);
   layout->addWidget(start);
   layout->addWidget(problems_);
   layout->addStretch();

@@ -3,7 +3,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDateTime>
-#include <QFormLayout>
+#include <QGridLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
@@ -122,14 +122,19 @@ KeyPage::KeyPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizard) {
     algorithm_->addItem(QString::fromUtf8(crypto::to_string(a).data(), static_cast<qsizetype>(crypto::to_string(a).size())),
                         static_cast<int>(a));
   }
-  auto* gen_form = new QFormLayout(generate_box_);
+  // A grid, not a QFormLayout (Qt 6.4's QFormLayout::heightForWidth overran its row table while a
+  // page holding it was shown; valgrind).
+  auto* gen_form = new QGridLayout(generate_box_);
   gen_form->setContentsMargins(24, 0, 0, 0);
+  gen_form->setColumnStretch(1, 1);
   auto* name_label = new QLabel(tr("Key na&me:"), generate_box_);
   name_label->setBuddy(name_);
-  gen_form->addRow(name_label, name_);
-  auto* alg_label = new QLabel(tr("&Algorithm:"), generate_box_);
-  alg_label->setBuddy(algorithm_);
-  gen_form->addRow(alg_label, algorithm_);
+  gen_form->addWidget(name_label, 0, 0);
+  gen_form->addWidget(name_, 0, 1);
+  algorithm_label_ = new QLabel(tr("&Algorithm:"), generate_box_);
+  algorithm_label_->setBuddy(algorithm_);
+  gen_form->addWidget(algorithm_label_, 1, 0);
+  gen_form->addWidget(algorithm_, 1, 1);
 
   existing_box_ = new QWidget(this);
   check_status_ = new QLabel(existing_box_);
@@ -250,7 +255,7 @@ void KeyPage::initializePage() {
   if (plan.mode == setup::SetupMode::NewKey || (subordinate && !store_exists)) generate_->setChecked(true);
   if (subordinate && store_exists && plan.subordinate_existing_key) existing_->setChecked(true);
   algorithm_->setVisible(!restore);
-  if (QWidget* l = static_cast<QFormLayout*>(generate_box_->layout())->labelForField(algorithm_)) l->setVisible(!restore);
+  algorithm_label_->setVisible(!restore);
   if (name_->text().isEmpty()) name_->setText(toQ(plan.key_name));
   algorithm_->setCurrentIndex(algorithm_->findData(static_cast<int>(plan.algorithm)));
 
@@ -507,10 +512,11 @@ void KeyPage::refresh() {
     const bool replaces = replacesInstalled();
     if (replaces) {
       const setup::InstalledCa& ca = *wizard_->keyStorePage()->installedCa();
-      replace_installed_->setText(tr("&Replace the installed CA (%1, key \"%2\") with this key; its files are kept "
-                                     "beside the new ones")
-                                      .arg(ca.subject.empty() ? tr("in the data directory") : toQ(ca.subject),
-                                           toQ(ca.key_name)));
+      // Short enough not to widen the page (a check box does not wrap); the subject is in its tool tip.
+      replace_installed_->setText(tr("&Replace the installed CA (key \"%1\") with this key").arg(toQ(ca.key_name)));
+      replace_installed_->setToolTip(tr("Installed now: %1. Its files are kept beside the new ones.")
+                                         .arg(ca.subject.empty() ? tr("a CA without a readable ca.pem")
+                                                                 : toQ(ca.subject)));
     }
     replace_installed_->setVisible(replaces);
     // (A new CA or a subordinate CA is confirmed on the key store page.)

@@ -100,6 +100,7 @@ class KeyPage : public QWizardPage {
   QRadioButton* generate_;
   QLineEdit* name_;
   QComboBox* algorithm_;
+  QLabel* algorithm_label_;
   QRadioButton* existing_;
   QWidget* generate_box_;
   QWidget* existing_box_;

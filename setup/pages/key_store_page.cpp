@@ -3,7 +3,7 @@
 #include <QCheckBox>
 #include <QDateTime>
 #include <QFileDialog>
-#include <QFormLayout>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <memory>
+#include <type_traits>
 
 #include "pages/page_support.h"
 #include "setup_wizard.h"
@@ -52,9 +53,7 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   installed_label_->setTextFormat(Qt::PlainText);
   installed_label_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   installed_label_->setVisible(false);
-  replace_installed_ = new QCheckBox(tr("Replace the &installed CA with the new one (its files are kept beside the "
-                                        "new ones)"),
-                                     this);
+  replace_installed_ = new QCheckBox(tr("Replace the &installed CA with the new one (its files are kept)"), this);
   replace_installed_->setVisible(false);
 
   passphrase_ = new QLineEdit(this);
@@ -94,20 +93,34 @@ KeyStorePage::KeyStorePage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(w
   backup_status_->setAlignment(Qt::AlignLeft | Qt::AlignTop);
   problems_ = makeProblemLabel(this);
 
-  auto* form = new QFormLayout;
-  form->setRowWrapPolicy(QFormLayout::DontWrapRows);
+  // A grid, not a QFormLayout: with several of its rows hidden (reinstall: no new store, no backup),
+  // Qt 6.4's QFormLayout::heightForWidth wrote past the end of its row table (valgrind), and a
+  // label appearing in it squeezed the passphrase row to nothing. A grid row whose widgets are all
+  // hidden takes no room.
+  auto* form = new QGridLayout;
+  form->setColumnStretch(1, 1);
+  int row = 0;
+  const auto add = [form, &row](QWidget* label, auto* field) {
+    if (label != nullptr) form->addWidget(label, row, 0, Qt::AlignLeft | Qt::AlignVCenter);
+    if constexpr (std::is_base_of_v<QLayout, std::remove_pointer_t<decltype(field)>>) {
+      form->addLayout(field, row, 1);
+    } else {
+      form->addWidget(field, row, 1);
+    }
+    ++row;
+  };
   auto* dir_label = new QLabel(tr("&Data directory:"), this);
   dir_label->setBuddy(data_dir_);
-  form->addRow(dir_label, dir_row);
-  form->addRow(QString(), store_state_);
+  add(dir_label, dir_row);
+  add(nullptr, store_state_);
   auto* pass_label = new QLabel(tr("Store &passphrase:"), this);
   pass_label->setBuddy(passphrase_);
-  form->addRow(pass_label, pass_row);
-  form->addRow(confirm_label_, confirm_);
-  form->addRow(QString(), status_);
-  form->addRow(backup_file_label_, backup_row);
-  form->addRow(backup_passphrase_label_, backup_pass_row);
-  form->addRow(QString(), backup_status_);
+  add(pass_label, pass_row);
+  add(confirm_label_, confirm_);
+  add(nullptr, status_);
+  add(backup_file_label_, backup_row);
+  add(backup_passphrase_label_, backup_pass_row);
+  add(nullptr, backup_status_);
   auto* layout = scrollingPageLayout(this);
   layout->addLayout(form);
   // Outside the form: inside it, Qt 6.4's QFormLayout squeezed the passphrase row to nothing when
@@ -199,9 +212,8 @@ void KeyStorePage::updateInstalled() {
   }
   installed_label_->setText(tr("Installed here: %1.").arg(parts.join(QStringLiteral(", "))));
   installed_label_->setVisible(true);
-  replace_installed_->setText(
-      tr("Replace the &installed CA (%1) with the new one; its files are kept beside the new ones")
-          .arg(ca.subject.empty() ? tr("in %1").arg(dir) : toQ(ca.subject)));
+  // The label above names it; a check box does not wrap, so its own text stays short.
+  replace_installed_->setText(tr("Replace the &installed CA with the new one (its files are kept)"));
 }
 
 bool KeyStorePage::replacesInstalled() const {
