@@ -9,8 +9,8 @@
 #include <QComboBox>
 #include <QDir>
 #include <QGroupBox>
-#include <QRegularExpression>
 #include <QScreen>
+#include <QScrollArea>
 #include <QScrollBar>
 #include <QSemaphore>
 #include <QSignalSpy>
@@ -369,12 +369,20 @@ QStringList visible_texts(SetupWizard& w) {
 
 // No Markdown and proper plurals: no backticks, no "(s)", no "1 key entries".
 void verify_words(SetupWizard& w) {
-  static const QRegularExpression bad_plural(QStringLiteral("\\b1 (key |)(entries|keys|days|certificates)\\b"));
+  // (No QRegularExpression: its JIT reads 16 bytes at a time, which valgrind reports.)
+  const auto bad_plural = [](const QString& text) {
+    for (const char* phrase : {"1 entries", "1 key entries", "1 keys", "1 days", "1 certificates"}) {
+      for (qsizetype at = text.indexOf(QLatin1String(phrase)); at >= 0; at = text.indexOf(QLatin1String(phrase), at + 1)) {
+        if (at == 0 || !text[at - 1].isDigit()) return true;
+      }
+    }
+    return false;
+  };
   for (const QString& text : visible_texts(w)) {
     const QString where = QStringLiteral("page %1: \"%2\"").arg(QLatin1String(page_name(w.currentId())), text);
     QVERIFY2(!text.contains(QLatin1Char('`')), qPrintable(where));
     QVERIFY2(!text.contains(QStringLiteral("(s)")), qPrintable(where));
-    QVERIFY2(!bad_plural.match(text).hasMatch(), qPrintable(where));
+    QVERIFY2(!bad_plural(text), qPrintable(where));
   }
 }
 
@@ -1405,9 +1413,13 @@ void SetupWizardTest::keyPageFitsAndExplainsTheSelectedKey() {
   QCoreApplication::processEvents();
   shots.take("-arrived");
 
-  // It fits: no horizontal scrolling at the default size, and the Notes column is on screen.
+  // It fits: no horizontal scrolling at the default size (neither the page nor the picker), and
+  // the Notes column is on screen.
   QTableView* view = page->pickerView();
   QCOMPARE(view->horizontalScrollBar()->maximum(), 0);
+  auto* scroll = page->findChild<QScrollArea*>(QStringLiteral("pageScrollArea"));
+  QVERIFY(scroll != nullptr);
+  QCOMPARE(scroll->horizontalScrollBar()->maximum(), 0);
   const int notes = signet::gui::KeyPickerModel::NotesColumn;
   const int notes_right = view->columnViewportPosition(notes) + view->columnWidth(notes);
   QVERIFY2(view->columnViewportPosition(notes) >= 0 && notes_right <= view->viewport()->width(),
@@ -1437,8 +1449,16 @@ void SetupWizardTest::keyPageFitsAndExplainsTheSelectedKey() {
   QVERIFY2(details.contains(QStringLiteral("issued by CN=Expired Root CA,O=Example Corp,C=DE")), qPrintable(details));
   QVERIFY2(details.contains(QStringLiteral("valid from")), qPrintable(details));
   for (const auto& f : old_ca.findings) QVERIFY2(details.contains(shown(f.message)), f.message.c_str());
-  // Its certificate cannot be kept: the page says a new one will be made.
+  // Its certificate cannot be kept: the page says a new one will be made. It is not the installed
+  // CA's key: replacing that needs a confirmation. Still no horizontal scrolling.
   QVERIFY(!page->keepCertificateBox()->isEnabled());
+  QVERIFY(page->replaceInstalledBox()->isVisible());
+  QVERIFY(!forward(w)->isEnabled());
+  QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
+  QCOMPARE(scroll->horizontalScrollBar()->maximum(), 0);
+  page->replaceInstalledBox()->setChecked(true);
+  QVERIFY(w.plan().replace_installation);
+  QVERIFY(forward(w)->isEnabled());
   QCOMPARE(w.plan().mode, signet::setup::SetupMode::ExistingKey);
   shots.take("-expired-selected");
 
