@@ -187,9 +187,27 @@ Database Database::open(const std::filesystem::path& path, OpenMode mode) {
     case OpenMode::ReadWrite: flags |= SQLITE_OPEN_READWRITE; break;
     case OpenMode::ReadWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
     case OpenMode::ReadOnly: flags |= SQLITE_OPEN_READONLY; break;
+    case OpenMode::Immutable: flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI; break;
+  }
+  std::string name = path.string();
+  if (mode == OpenMode::Immutable) {
+    // file:PATH?immutable=1, with the characters a URI gives meaning to escaped.
+    std::string uri = "file:";
+    for (const char c : name) {
+      if (c == '%' || c == '?' || c == '#') {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        const auto u = static_cast<unsigned char>(c);
+        uri += '%';
+        uri += kHex[u >> 4];
+        uri += kHex[u & 15];
+      } else {
+        uri += c;
+      }
+    }
+    name = uri + "?immutable=1";
   }
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc = sqlite3_open_v2(name.c_str(), &raw, flags, nullptr);
   std::unique_ptr<sqlite3, Close> db(raw);
   if (rc != SQLITE_OK) throw_sqlite(raw, rc, "opening " + path.string());
   sqlite3_extended_result_codes(raw, 1);

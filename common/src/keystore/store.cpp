@@ -252,7 +252,16 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, Acces
                 path.string() + " is not a whole number of database pages: the file was cut short "
                                 "(truncated): restore it from a backup");
   }
-  db::Database db = db::Database::open(path, read_only ? db::OpenMode::ReadOnly : db::OpenMode::ReadWrite);
+  // Looking leaves no trace: when no connection has the store open (no -wal or -shm beside it), it
+  // is read immutable, so that SQLite creates neither; otherwise read-only alongside the writer.
+  const auto side_file = [&path](const char* suffix) {
+    std::error_code ec;
+    return fs::exists(path.string() + suffix, ec);
+  };
+  const db::OpenMode mode = !read_only ? db::OpenMode::ReadWrite
+                            : side_file("-wal") || side_file("-shm") ? db::OpenMode::ReadOnly
+                                                                     : db::OpenMode::Immutable;
+  db::Database db = db::Database::open(path, mode);
   // SQLite's own errors on a damaged file already say "restore it from a backup" (throw_sqlite).
   if (const std::string problems = db.quick_check(); !problems.empty()) {
     throw Error(ErrorKind::Integrity, "store-corrupt",

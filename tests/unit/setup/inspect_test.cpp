@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -141,7 +142,18 @@ TEST_F(InspectTest, LookingAtAStoreWritesNothingEvenOnAnOlderSchema) {
     raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
   const std::string before = test::read_text(db);
+  auto listing = [this] {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir())) names.insert(e.path().filename().string());
+    return names;
+  };
+  const std::set<std::string> files = listing();
+  ASSERT_FALSE(files.count("signet.db-wal"));
   const StoreContents c = inspect_store(dir(), pass());
+  EXPECT_EQ(listing(), files) << "looking at the store left files beside it (-wal, -shm)";
+  // A wrong passphrase leaves nothing either.
+  EXPECT_THROW((void)inspect_store(dir(), pass("not the passphrase")), Error);
+  EXPECT_EQ(listing(), files);
   EXPECT_EQ(c.offered.size(), 2u);
   EXPECT_EQ(test::read_text(db), before) << "inspect_store changed the store file";
   db::Database raw = db::Database::open(db, db::OpenMode::ReadOnly);

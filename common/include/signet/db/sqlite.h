@@ -70,7 +70,9 @@ class Statement {
   std::unique_ptr<sqlite3_stmt, Finalize> stmt_;
 };
 
-enum class OpenMode { ReadWrite, ReadWriteCreate, ReadOnly };
+// Immutable: read-only, and SQLite neither locks the file nor creates -wal or -shm files beside it;
+// only for a file no other connection has open (no -wal or -shm is there).
+enum class OpenMode { ReadWrite, ReadWriteCreate, ReadOnly, Immutable };
 
 class Database {
  public:
