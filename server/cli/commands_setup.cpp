@@ -84,6 +84,12 @@ int run_setup(const GlobalOptions& g, const SetupOptions& o) {
   const std::string_view answers(reinterpret_cast<const char*>(text.data()), text.size());
   setup::SetupPlan plan = setup::parse_answers(answers, o.answers->string());
   if (plan.data_dir.empty()) plan.data_dir = g.data_dir;
+  // Files the answers name by a relative path are beside the answers file, wherever setup runs
+  // from; the installation record keeps them absolute, so that --print-answers replays.
+  const fs::path answers_dir = fs::absolute(*o.answers).parent_path();
+  for (fs::path* p : {&plan.backup_file, &plan.passphrase_file}) {
+    if (!p->empty() && p->is_relative()) *p = (answers_dir / *p).lexically_normal();
+  }
   default_passphrase_source(plan, answers, g);
   // Every problem at once, before any passphrase is asked for.
   if (const auto problems = setup::validate(plan); !problems.empty()) {

@@ -180,7 +180,7 @@ TEST_F(CarryOnTest, ServerBRestoredFromABackupCarriesOnAsServerA) {
   // ---- server B: restore-then-reinstall, no [daemon] table
   const fs::path answers_b = tmp_.path() / "b.toml";
   write_text(answers_b, "mode = \"restore-then-reinstall\"\ndata_dir = \"" + b.dir.string() +
-                            "\"\nkey_name = \"corp-ca\"\nbackup_file = \"" + (tmp_.path() / "a.sbk").string() + "\"\n");
+                            "\"\nkey_name = \"corp-ca\"\nbackup_file = \"a.sbk\"\n");  // beside the answers file
   const ProcessResult setup_b = b.signet({"setup", "--answers", answers_b.string(), "--backup-passphrase-file",
                                           (tmp_.path() / "backup.pass").string()});
   ASSERT_EQ(setup_b.exit_code, 0) << describe(setup_b);
