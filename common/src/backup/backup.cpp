@@ -190,7 +190,17 @@ OpenedBackup OpenedBackup::open(const fs::path& file, const Passphrase& passphra
     for (auto* list : {&report.reusable, &report.excluded}) {
       for (auto& v : *list) by_id.emplace(v.id.value, std::move(v));
     }
-    for (const auto& r : out.records_) out.verdicts_.push_back(std::move(by_id.at(r.id.value)));
+    for (const auto& r : out.records_) {
+      keystore::KeyVerdict v = std::move(by_id.at(r.id.value));
+      // A damaged copy inside a backup: the local entry's fix ("restore a backup") would send the
+      // operator in a circle.
+      if (!v.reusable()) {
+        for (keystore::Finding& f : v.findings) {
+          if (f.severity == keystore::Severity::Error) f.fix = keystore::backup_copy_fix(f.code);
+        }
+      }
+      out.verdicts_.push_back(std::move(v));
+    }
   } catch (...) {
     out.db_.reset();
     remove_scratch(out.scratch_);

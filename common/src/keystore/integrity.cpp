@@ -361,6 +361,17 @@ std::string quarantine_fix(FindingCode code, std::optional<std::int64_t> quarant
          "Then remove this entry with " + remove + ".";
 }
 
+std::string backup_copy_fix(FindingCode code) {
+  const std::string what = code == FindingCode::PrivateKeyMissing
+                               ? "This backup holds no private key for this entry (a certificate request or "
+                                 "certificate cannot be turned back into one)."
+                               : "This backup holds a damaged copy of this entry.";
+  return what +
+         " Restoring the backup quarantines it (it is never offered) and restores the other entries. For "
+         "this key, use an older backup with an intact copy (`signet backup inspect FILE` shows its verdict), "
+         "or import the key's PKCS#12 or PEM file with `signet keys import FILE`.";
+}
+
 void apply_quarantine_fixes(std::vector<Finding>& findings, std::optional<std::int64_t> quarantine_id) {
   for (Finding& f : findings) f.fix = quarantine_fix(f.code, quarantine_id);
 }

@@ -147,6 +147,26 @@ TEST_F(OpenedBackupTest, OpensAGoodBackupAndChecksEveryEntry) {
   EXPECT_TRUE(listing(scratch()).empty()) << "the scratch database outlived the OpenedBackup";
 }
 
+// An entry damaged inside a backup gets the fix for a copy in a backup: the local entry's fix
+// ("restore it from a backup") would send the operator back to this very backup.
+TEST_F(OpenedBackupTest, ADamagedEntryInABackupGetsTheFixOfABackupCopy) {
+  test::StoreEditor(src()).flip_key_byte("ed", "encrypted_private_key", 20);
+  const fs::path file = tmp_ / "damaged.sbk";
+  {
+    KeyStore store = KeyStore::open(src(), pass(kStorePass));
+    (void)store.create_backup(file, pass(kBackupPass), kFastKdf, "test");
+  }
+  const OpenedBackup b = open(file);
+  ASSERT_EQ(b.verdicts()[0].name, "ed");
+  ASSERT_FALSE(b.verdicts()[0].reusable());
+  for (const keystore::Finding& f : b.verdicts()[0].findings) {
+    if (f.severity != keystore::Severity::Error) continue;
+    EXPECT_NE(f.fix.find("older backup"), std::string::npos) << f.fix;
+    EXPECT_NE(f.fix.find("This backup holds"), std::string::npos) << f.fix;
+  }
+  EXPECT_TRUE(b.verdicts()[1].reusable());
+}
+
 TEST_F(OpenedBackupTest, MovingAnOpenedBackupKeepsExactlyOneScratchDatabasePerBackup) {
   {
     OpenedBackup a = open(good());

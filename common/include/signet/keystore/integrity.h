@@ -117,6 +117,10 @@ struct Finding {
 [[nodiscard]] std::string quarantine_fix(FindingCode code, std::optional<std::int64_t> quarantine_id);
 // Sets the fix of every finding to quarantine_fix(its code, quarantine_id).
 void apply_quarantine_fixes(std::vector<Finding>& findings, std::optional<std::int64_t> quarantine_id);
+// The fix of an error finding on an entry inside a backup (before any restore): that copy is
+// damaged, so restoring this backup quarantines it; an older backup or the key's own file is the
+// repair. OpenedBackup sets it on every error finding of the entries it will not offer.
+[[nodiscard]] std::string backup_copy_fix(FindingCode code);
 
 // What the listing shows about an attached certificate.
 struct CertificateSummary {
