@@ -541,8 +541,9 @@ KeyVerdict KeyStore::import(const std::string& name, KeyMaterial material, std::
     rest.erase(issuer);
   }
   db::Transaction tx(state_->db);
-  KeyVerdict verdict = insert_key(name, material.key.get(), ordered, material.requests, source,
-                                  comment, "key.import");
+  // A key made here (setup generates the CA key with its certificate) is audited as generated.
+  KeyVerdict verdict = insert_key(name, material.key.get(), ordered, material.requests, source, comment,
+                                  source == kSourceGenerated ? "key.generate" : "key.import");
   tx.commit();
   return verdict;
 }

@@ -514,6 +514,19 @@ void finish(const SetupPlan& plan, const Passphrase& passphrase, bool restored, 
     result.next_steps.push_back("Clients reach this CA at " + plan.daemon.public_base_url +
                                 " (the old server's address, from the backup): point that name at this machine.");
   }
+  // A public URL whose explicit port is not the HTTP listener's: fine behind a proxy, a dead link
+  // otherwise (a restore that moved http_port kept the old URL).
+  if (const std::string& url = plan.daemon.public_base_url; url.rfind("http://", 0) == 0) {
+    const std::string authority = url.substr(7, url.find('/', 7) == std::string::npos ? std::string::npos : url.find('/', 7) - 7);
+    const std::size_t colon = authority.rfind(':');
+    if (colon != std::string::npos && authority.find(']', colon) == std::string::npos &&
+        authority.substr(colon + 1) != std::to_string(plan.daemon.http_port)) {
+      result.next_steps.push_back("The public base URL " + url + " names port " + authority.substr(colon + 1) +
+                                  ", but signetd's HTTP listener (CRLs, OCSP) is on port " +
+                                  std::to_string(plan.daemon.http_port) +
+                                  ": unless a proxy forwards it, the links in certificates will not reach this server.");
+    }
+  }
   try {
     const InstallationCheck check = check_installation(
         config, plan.passphrase_source == PassphraseSource::SystemdCredential ? &passphrase : nullptr);

@@ -689,6 +689,16 @@ TEST_F(CarryOnEngineTest, KeysTheAnswersSetWinAndTheRestComesFromTheBackup) {
   EXPECT_EQ(b.log_level, "warn");
 }
 
+TEST_F(CarryOnEngineTest, AMovedHttpPortWithTheOldUrlIsNamedInWhatIsLeftToDo) {
+  SetupPlan p = bare_restore_plan();
+  p.daemon.http_port = free_port();
+  p.daemon_keys_set = {"http_port"};
+  const SetupResult r = apply(p, restore_secrets(kOtherStorePass, kBackupPass));
+  EXPECT_TRUE(std::any_of(r.next_steps.begin(), r.next_steps.end(), [&](const std::string& s) {
+    return contains(s, "names port 8080") && contains(s, std::to_string(p.daemon.http_port));
+  })) << (r.next_steps.empty() ? std::string("(no steps)") : r.next_steps.back());
+}
+
 TEST_F(CarryOnEngineTest, ConfigurationFromBackupFalseStartsFromTheDefaults) {
   SetupPlan p = bare_restore_plan();
   p.configuration_from_backup = false;
@@ -790,6 +800,17 @@ TEST_F(EngineTest, TheSystemdCredentialLeavesNoFileAndSaysWhatToDo) {
   EXPECT_EQ(r.start_command, "systemctl enable --now signetd");
   ASSERT_FALSE(r.next_steps.empty());
   EXPECT_TRUE(contains(r.next_steps.front(), "LoadCredential=passphrase:/etc/signet/passphrase")) << r.next_steps.front();
+}
+
+// The audit log says what happened: setup generated the CA key (it was logged as an import).
+TEST_F(EngineTest, TheGeneratedCaKeyIsAuditedAsGenerated) {
+  create_store(dir());
+  (void)apply(plan(SetupMode::NewKey), secrets());
+  std::vector<std::string> actions;
+  for (const auto& e : open_store(dir()).audit_log()) {
+    if (e.subject == "root" && e.action.rfind("key.", 0) == 0) actions.push_back(e.action);
+  }
+  EXPECT_EQ(actions, (std::vector<std::string>{"key.generate"}));
 }
 
 TEST_F(EngineTest, ALoopbackPublicUrlIsNamedInWhatIsLeftToDo) {
