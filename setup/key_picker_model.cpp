@@ -65,13 +65,9 @@ QVariant KeyPickerModel::data(const QModelIndex& index, int role) const {
   if (!index.isValid() || index.row() >= rowCount()) return {};
   const PickerKey& k = keys_[static_cast<std::size_t>(index.row())];
   const keystore::KeyVerdict& v = k.verdict;
+  // "The" CA certificate is k.ca_certificate (setup::choose_ca_certificate, the one rule); a key
+  // without one shows its first certificate, if any.
   const auto* cert = v.certificates.empty() ? nullptr : &v.certificates.front();
-  for (const auto& c : v.certificates) {
-    if (c.role == "ca") {
-      cert = &c;
-      break;
-    }
-  }
   if (role == Qt::DisplayRole) {
     switch (index.column()) {
       case NameColumn: return QString::fromStdString(v.name);
