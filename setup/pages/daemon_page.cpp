@@ -12,10 +12,13 @@
 #include <QLineEdit>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <filesystem>
+#include <system_error>
 
 #include "pages/key_store_page.h"
 #include "pages/page_support.h"
 #include "setup_wizard.h"
+#include "signet/setup/engine.h"
 #include "signet/setup/inspect.h"
 
 namespace signet::gui {
@@ -137,8 +140,12 @@ void DaemonPage::initializePage() {
   stored_file_note_->setText(tr("Whoever can read that file (root, or the service user) can unlock the CA key "
                                 "without you, and it travels with every copy or backup of the data directory."));
   loading_ = false;
-  const bool reinstall = plan.mode != setup::SetupMode::NewKey;
-  replace_->setVisible(reinstall);
+  // Only a configuration that is there can be replaced: on a data directory without signetd.toml
+  // (a restore onto a new server) these settings are written in any case.
+  std::error_code ec;
+  offer_replace_ = plan.mode != setup::SetupMode::NewKey &&
+                   std::filesystem::exists(setup::InstallationFiles::in(plan.data_dir).configuration, ec);
+  replace_->setVisible(offer_replace_);
   refresh();
 }
 
@@ -155,7 +162,7 @@ void DaemonPage::refresh() {
     if (const QString t = n.trimmed(); !t.isEmpty()) d.tls_names.push_back(fromQ(t));
   }
   d.public_base_url = fromQ(base_url_->text().trimmed());
-  plan.replace_configuration = plan.mode != setup::SetupMode::NewKey && replace_->isChecked();
+  plan.replace_configuration = offer_replace_ && replace_->isChecked();
   plan.passphrase_source = operator_file_->isChecked() ? setup::PassphraseSource::OperatorFile
                            : stored_file_->isChecked() ? setup::PassphraseSource::StoredFile
                                                        : setup::PassphraseSource::SystemdCredential;

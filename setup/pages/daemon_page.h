@@ -33,6 +33,7 @@ class DaemonPage : public QWizardPage {
   // Comma-separated DNS names and IP addresses.
   [[nodiscard]] QLineEdit* tlsNamesEdit() const noexcept { return tls_names_; }
   [[nodiscard]] QLineEdit* publicBaseUrlEdit() const noexcept { return base_url_; }
+  // Shown for a reinstall when the data directory holds a configuration to replace.
   [[nodiscard]] QCheckBox* replaceConfigurationBox() const noexcept { return replace_; }
   [[nodiscard]] QLabel* problemLabel() const noexcept { return problems_; }
   // "The public base URL points to this machine only ...", visible while it does.
@@ -67,6 +68,7 @@ class DaemonPage : public QWizardPage {
   QLabel* problems_;
   std::string prefilled_from_;  // the backup whose installation last filled the fields
   bool loading_ = false;
+  bool offer_replace_ = false;  // a reinstall over a data directory that holds signetd.toml
 };
 
 }  // namespace signet::gui

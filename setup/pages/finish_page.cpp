@@ -71,6 +71,9 @@ void FinishPage::initializePage() {
     html += li(tr("CA certificate: %1").arg(toQ(f.ca_certificate.string())));
     html += li(tr("Daemon configuration: %1").arg(toQ(f.configuration.string())));
     html += li(tr("Daemon TLS key and certificate: %1, %2").arg(toQ(f.tls_key.string()), toQ(f.tls_certificate.string())));
+    if (wizard_->plan().passphrase_source == setup::PassphraseSource::StoredFile) {
+      html += li(tr("Store passphrase, for unattended start: %1").arg(toQ((wizard_->plan().data_dir / "passphrase").string())));
+    }
     html += QStringLiteral("</ul>") + heading(tr("Check"));
     // The engine's words, as they are (they name the checks).
     html += para(result->check_passed ? displayText(result->check_message)

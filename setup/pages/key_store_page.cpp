@@ -379,10 +379,20 @@ void KeyStorePage::backupFinished() {
   if (outcome.ok) {
     const int total = static_cast<int>(outcome.contents.offered.size() + outcome.contents.excluded.size());
     backup_status_->setStyleSheet(QString());
-    backup_status_->setText(tr("Opened: the backup holds %1; %2 of them passed the integrity check. Choose the CA "
-                               "key among them on the next page.")
-                                .arg(countOf(total, tr("key entry"), tr("key entries")))
-                                .arg(outcome.contents.offered.size()));
+    const std::size_t passed = outcome.contents.offered.size();
+    const QString held = countOf(total, tr("key entry"), tr("key entries"));
+    if (total == 1) {
+      backup_status_->setText(passed == 1 ? tr("Opened: the backup holds %1, which passed the integrity check. "
+                                               "Choose it as the CA key on the next page.")
+                                                .arg(held)
+                                          : tr("Opened: the backup holds %1, which failed the integrity check.")
+                                                .arg(held));
+    } else {
+      backup_status_->setText(tr("Opened: the backup holds %1; %2 of them passed the integrity check. Choose the "
+                                 "CA key among them on the next page.")
+                                  .arg(held)
+                                  .arg(passed));
+    }
     backup_contents_ = std::move(outcome.contents);
   } else {
     backup_status_->setStyleSheet(QStringLiteral("QLabel { color: #b00020; }"));

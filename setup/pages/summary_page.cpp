@@ -88,7 +88,10 @@ void SummaryPage::initializePage() {
     QStringList quarantined;
     for (const keystore::KeyVerdict& v : contents.excluded) quarantined << quoted(v.name);
     html += row(tr("Restored"),
-                tr("%1: %2, with their certificates, and the backup's certificates, revocations and API clients")
+                (restored.size() == 1
+                     ? tr("%1: %2, with its certificates, and the backup's certificates, revocations and API clients")
+                     : tr("%1: %2, with their certificates, and the backup's certificates, revocations and API "
+                          "clients"))
                     .arg(countOf(restored.size(), tr("valid key"), tr("valid keys")), names(restored, tr("none"))));
     html += row(tr("Skipped"), skipped.isEmpty() ? tr("nothing: the store holds none of the backup's keys yet")
                                                  : tr("%1 the store already holds (same fingerprint): %2")
@@ -158,6 +161,15 @@ void SummaryPage::initializePage() {
   QStringList present;
   for (const std::filesystem::path& f : {files.ca_certificate, files.configuration, files.tls_key, files.tls_certificate}) {
     if (fileExists(f)) present << toQ(f.filename().string());
+  }
+  if (restore && (p.replace_configuration || !fileExists(files.configuration))) {
+    // The daemon settings above are written over the backup's own signetd.toml.
+    const auto& carried = wizard_->keyStorePage()->backupContents().installation.configuration;
+    html += row(tr("Configuration"),
+                p.configuration_from_backup && carried
+                    ? tr("the backup's signetd.toml (profiles, CRL, OCSP, server and log settings), with the "
+                         "settings above and this data directory's paths")
+                    : tr("the defaults, with the settings above (the backup carries no configuration)"));
   }
   const auto& installed = wizard_->keyStorePage()->installedCa();
   if (p.replace_installation && installed) {

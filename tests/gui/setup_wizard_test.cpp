@@ -18,6 +18,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
+#include <QProcess>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSpinBox>
@@ -54,7 +55,9 @@
 #include "pages/welcome_page.h"
 #include "setup_wizard.h"
 #include "signet/keystore/store.h"
+#include "signet/setup/daemon_config.h"
 #include "signet/setup/engine.h"
+#include "signet/setup/inspect.h"
 #include "support/store_edit.h"
 #include "support/temp_dir.h"
 #include "support/tmpfs.h"
@@ -579,6 +582,7 @@ class SetupWizardTest : public QObject {
   void choicesSurviveBackAndNext();
   void installedCaIsNeverReplacedSilently();
   void keyPageExplainsQuarantinedEntries();
+  void restoreJourneyCarriesTheInstallationAndPassesTheCheck();
 };
 
 void SetupWizardTest::newInstallWritesTheFiles() {
@@ -817,6 +821,17 @@ void SetupWizardTest::restoreThenReinstallOffersOnlyTheBackupsValidKeys() {
                               "test");
   }
   QCOMPARE(expected_excluded.size(), std::size_t{2});
+  // The picker explains the backup's copies as the backup's own check does: a damaged copy inside a
+  // backup gets the fix for that (an older backup or the key's own file), not the local entry's
+  // "restore it from a backup".
+  expected_excluded = signet::setup::inspect_backup(backup_file, pass(kBackupPassphrase)).excluded;
+  QCOMPARE(expected_excluded.size(), std::size_t{2});
+  for (const signet::keystore::KeyVerdict& v : expected_excluded) {
+    for (const signet::keystore::Finding& f : v.findings) {
+      if (f.severity != signet::keystore::Severity::Error) continue;
+      QVERIFY2(f.fix.find("older backup") != std::string::npos, f.fix.c_str());
+    }
+  }
   const std::string source_ca_pem = read_bytes(signet::setup::InstallationFiles::in(source).ca_certificate);
   QVERIFY(!source_ca_pem.empty());
 
@@ -1772,6 +1787,253 @@ void SetupWizardTest::keyPageExplainsQuarantinedEntries() {
   QVERIFY(page->excludedDetails()->isVisible());
   shots.take();
   verify_words(w);
+}
+
+// Issue 17, the whole restore journey through the wizard: server A (made by the engine, with a
+// reachable public base URL, its own ports, a [log] section and a profile of its own) is backed up;
+// on server B an operator restores that backup and reinstalls with A's CA key. The daemon page is
+// pre-filled with A's listeners and URL (no loopback warning), the passphrase is stored in B's data
+// directory for unattended start, and B's signetd.toml carries A's settings with B's paths. The
+// setup's own check passes, and so does the real `signetd --check` on what was written.
+void SetupWizardTest::restoreJourneyCarriesTheInstallationAndPassesTheCheck() {
+  signet::test::TempDir tmp;
+  const fs::path a = tmp / "server-a";
+  const fs::path b = tmp / "server-b";
+  const fs::path backup_file = tmp / "server-a.backup";
+
+  // Server A.
+  (void)signet::keystore::KeyStore::create(a, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+  const fs::path a_passphrase = tmp / "a-passphrase";
+  {
+    std::ofstream out(a_passphrase);
+    out << kPassphrase << "\n";
+  }
+  fs::permissions(a_passphrase, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  signet::setup::SetupPlan plan_a;
+  plan_a.mode = signet::setup::SetupMode::NewKey;
+  plan_a.data_dir = a;
+  plan_a.key_name = "root-a";
+  plan_a.identity.common_name = "Wizard Journey Root CA";
+  plan_a.identity.organization = "Example Corp";
+  plan_a.identity.country = "DE";
+  plan_a.daemon.https_port = free_port();
+  plan_a.daemon.http_port = free_port();
+  while (plan_a.daemon.http_port == plan_a.daemon.https_port) plan_a.daemon.http_port = free_port();
+  plan_a.daemon.tls_names = {"ca.wizard.test", "127.0.0.1"};
+  plan_a.daemon.public_base_url = "http://ca.wizard.test:" + std::to_string(plan_a.daemon.http_port);
+  plan_a.passphrase_source = signet::setup::PassphraseSource::OperatorFile;
+  plan_a.passphrase_file = a_passphrase;
+  const signet::setup::SetupResult result_a =
+      signet::setup::apply(plan_a, signet::setup::SetupSecrets{pass(kPassphrase), std::nullopt});
+  QVERIFY2(result_a.check_passed, result_a.check_message.c_str());
+  const fs::path a_config = signet::setup::InstallationFiles::in(a).configuration;
+  {
+    std::ofstream out(a_config, std::ios::app);
+    out << "\n[log]\nlevel = \"warn\"\n"
+        << "\n[profiles.web-short]\nmax_validity = \"7d\"\ndefault_validity = \"7d\"\n"
+        << "dns_suffixes = [\"example.test\"]\nkey_usage = [\"digitalSignature\"]\n"
+        << "extended_key_usage = [\"serverAuth\"]\n";
+  }
+  {
+    const signet::daemon::Config config_a = signet::daemon::load_config(a_config);  // A's own file reads
+    QCOMPARE(config_a.log_level, std::string("warn"));
+    QVERIFY(config_a.profiles.count("web-short") == 1);
+    signet::keystore::KeyStore store = signet::keystore::KeyStore::open(a, pass(kPassphrase));
+    (void)store.create_backup(backup_file, pass(kBackupPassphrase), signet::crypto::ScryptParams::insecure_for_tests(),
+                              "test", read_bytes(a_config));
+  }
+  QVERIFY(!fs::exists(b));
+
+  // Server B, through the wizard.
+  SetupWizard w;
+  Screenshots shots(w, "restore_journey");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+
+  // Welcome: "Restore a backup, then reinstall".
+  QRadioButton* restore_choice = nullptr;
+  for (QRadioButton* r : w.welcomePage()->findChildren<QRadioButton*>()) {
+    if (r->text().startsWith(QStringLiteral("Re&store a backup"))) restore_choice = r;
+  }
+  QVERIFY(restore_choice != nullptr);
+  QTest::mouseClick(restore_choice, Qt::LeftButton, {}, QPoint(8, restore_choice->height() / 2));
+  QTRY_VERIFY(restore_choice->isChecked());
+  QCOMPARE(w.welcomePage()->mode(), signet::setup::SetupMode::RestoreThenReinstall);
+  shots.take();
+  verify_words(w);
+  verify_unique_mnemonics(w);
+  next(w, SetupWizard::KeyStoreId);
+
+  // Key store: B's new data directory, the new store's passphrase twice, then the backup.
+  auto* store_page = w.keyStorePage();
+  store_page->dataDirEdit()->setText(QString::fromStdString(b.string()));
+  QVERIFY(!store_page->storeExists());
+  QVERIFY(store_page->confirmEdit()->isVisible());
+  QVERIFY(!store_page->unlockButton()->isVisible());
+  QVERIFY2(store_page->storeStateLabel()->text().contains(QStringLiteral("a new one will be created")),
+           qPrintable(store_page->storeStateLabel()->text()));
+  store_page->passphraseEdit()->setText(QString::fromUtf8(kPassphrase));
+  store_page->confirmEdit()->setText(QString::fromUtf8(kPassphrase));
+  QVERIFY2(!store_page->problemLabel()->text().contains(QStringLiteral("passphrase")),
+           qPrintable(store_page->problemLabel()->text()));
+  QVERIFY(!forward(w)->isEnabled());  // the backup is not opened yet
+  open_backup(w, backup_file, kBackupPassphrase);
+  QVERIFY2(store_page->problemLabel()->isHidden(), qPrintable(store_page->problemLabel()->text()));
+  QVERIFY2(store_page->backupOpened(), qPrintable(store_page->backupStatusLabel()->text()));
+  QVERIFY2(store_page->backupStatusLabel()->text().contains(QStringLiteral("1 key entry, which passed the integrity check")),
+           qPrintable(store_page->backupStatusLabel()->text()));
+  QVERIFY2(!store_page->backupStatusLabel()->text().contains(QStringLiteral("of them")),
+           qPrintable(store_page->backupStatusLabel()->text()));
+  QVERIFY(store_page->backupContents().installation.configuration.has_value());
+  QVERIFY(forward(w)->isEnabled());
+  QVERIFY(!fs::exists(b));  // nothing written before the commit page
+  shots.take();
+  verify_words(w);
+  verify_unique_mnemonics(w);
+  next(w, SetupWizard::KeyId);
+
+  // Key: A's CA key, chosen in the picker.
+  auto* key_page = w.keyPage();
+  QTRY_VERIFY_WITH_TIMEOUT(key_page->checked(), kCheckTimeoutMs);
+  QCOMPARE(key_page->pickerModel()->names(), std::vector<std::string>{"root-a"});
+  QVERIFY(!forward(w)->isEnabled());
+  const int row = key_page->pickerModel()->rowOf("root-a");
+  QVERIFY(row >= 0);
+  const QRect rect = key_page->pickerView()->visualRect(key_page->pickerModel()->index(row, 0));
+  QTest::mouseClick(key_page->pickerView()->viewport(), Qt::LeftButton, {}, rect.center());
+  QTRY_VERIFY(forward(w)->isEnabled());
+  QCOMPARE(w.plan().key_name, std::string("root-a"));
+  QVERIFY(key_page->keepCertificateBox()->isChecked());
+  QCOMPARE(w.plan().mode, signet::setup::SetupMode::RestoreThenReinstall);
+  QVERIFY(!w.plan().replace_ca_certificate);
+  shots.take();
+  verify_words(w);
+  verify_unique_mnemonics(w);
+  next(w, SetupWizard::IdentityId);
+
+  // Identity: A's, from the kept certificate.
+  QCOMPARE(w.identityPage()->commonNameEdit()->text(), QStringLiteral("Wizard Journey Root CA"));
+  QCOMPARE(w.identityPage()->organizationEdit()->text(), QStringLiteral("Example Corp"));
+  QCOMPARE(w.identityPage()->countryEdit()->text(), QStringLiteral("DE"));
+  QVERIFY(w.identityPage()->commonNameEdit()->isReadOnly());
+  shots.take();
+  verify_words(w);
+  verify_unique_mnemonics(w);
+  next(w, SetupWizard::ValidityId);
+  shots.take();
+  verify_words(w);
+  verify_unique_mnemonics(w);
+  next(w, SetupWizard::DaemonId);
+
+  // Daemon: pre-filled with A's listeners, names and public base URL; no loopback warning.
+  auto* daemon = w.daemonPage();
+  QCOMPARE(daemon->httpsAddressEdit()->text(), QStringLiteral("127.0.0.1"));
+  QCOMPARE(daemon->httpsPortSpin()->value(), int(plan_a.daemon.https_port));
+  QCOMPARE(daemon->httpAddressEdit()->text(), QStringLiteral("127.0.0.1"));
+  QCOMPARE(daemon->httpPortSpin()->value(), int(plan_a.daemon.http_port));
+  QCOMPARE(daemon->tlsNamesEdit()->text(), QStringLiteral("ca.wizard.test, 127.0.0.1"));
+  QCOMPARE(daemon->publicBaseUrlEdit()->text(), QString::fromStdString(plan_a.daemon.public_base_url));
+  QVERIFY(w.plan().daemon == plan_a.daemon);
+  QVERIFY(daemon->loopbackWarning()->isHidden());
+  // B holds no configuration yet: there is nothing to replace, and these settings are written.
+  QVERIFY(daemon->replaceConfigurationBox()->isHidden());
+  // How signetd gets the passphrase: a file in B's data directory, for unattended start.
+  QRadioButton* stored = daemon->storedFileButton();
+  QVERIFY(stored->text().contains(QString::fromStdString((b / "passphrase").string())));
+  QTest::mouseClick(stored, Qt::LeftButton, {}, QPoint(8, stored->height() / 2));
+  QTRY_VERIFY(stored->isChecked());
+  QCOMPARE(w.plan().passphrase_source, signet::setup::PassphraseSource::StoredFile);
+  QVERIFY(w.plan().passphrase_file.empty());
+  QVERIFY2(daemon->problemLabel()->isHidden(), qPrintable(daemon->problemLabel()->text()));
+  shots.take();
+  verify_words(w);
+  verify_unique_mnemonics(w);
+  next(w, SetupWizard::SummaryId);
+
+  // Summary: A's URL, no loopback warning, the stored passphrase.
+  const QString summary = w.summaryPage()->summaryView()->toPlainText();
+  QVERIFY2(summary.contains(QString::fromStdString(plan_a.daemon.public_base_url)), qPrintable(summary));
+  QVERIFY2(summary.contains(QStringLiteral("127.0.0.1:%1").arg(plan_a.daemon.https_port)), qPrintable(summary));
+  QVERIFY2(summary.contains(QStringLiteral("127.0.0.1:%1").arg(plan_a.daemon.http_port)), qPrintable(summary));
+  QVERIFY2(!summary.contains(QStringLiteral("loopback")), qPrintable(summary));
+  QVERIFY2(summary.contains(QStringLiteral("stored in ") + QString::fromStdString((b / "passphrase").string())),
+           qPrintable(summary));
+  QVERIFY2(summary.contains(QString::fromStdString(backup_file.string())), qPrintable(summary));
+  QVERIFY2(summary.contains(QStringLiteral("CN=Wizard Journey Root CA,O=Example Corp,C=DE")), qPrintable(summary));
+  QVERIFY2(summary.contains(QStringLiteral("1 valid key: \"root-a\", with its certificates")), qPrintable(summary));
+  QVERIFY2(summary.contains(QStringLiteral("Configuration")) &&
+               summary.contains(QStringLiteral("the backup's signetd.toml (profiles, CRL, OCSP, server and log settings)")),
+           qPrintable(summary));
+  shots.take();
+  verify_words(w);
+  verify_unique_mnemonics(w);
+
+  // Commit.
+  QSignalSpy finished(w.applyPage(), &signet::gui::ApplyPage::finished);
+  next(w, SetupWizard::ApplyId);
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kApplyTimeoutMs);
+  QVERIFY2(w.applyPage()->succeeded(), qPrintable(w.applyPage()->errorLabel()->text()));
+  shots.take();
+  verify_words(w);
+  next(w, SetupWizard::FinishId);
+  shots.take();
+  verify_words(w);
+
+  // The finish page: the check passed, and says so.
+  QVERIFY(w.result().has_value());
+  const signet::setup::SetupResult& result = *w.result();
+  QVERIFY2(result.check_passed, result.check_message.c_str());
+  const QString report = w.finishPage()->reportView()->toPlainText();
+  QVERIFY2(report.contains(QStringLiteral("signetd --check passes")), qPrintable(report));
+  QVERIFY2(!report.contains(QStringLiteral("would refuse to start")), qPrintable(report));
+  QCOMPARE(w.finishPage()->subTitle(), QStringLiteral("The CA is installed."));
+  const fs::path b_config = signet::setup::InstallationFiles::in(b).configuration;
+  QVERIFY2(report.contains(QStringLiteral("--config ") + QString::fromStdString(b_config.string())), qPrintable(report));
+  QVERIFY2(report.contains(QString::fromStdString(plan_a.daemon.public_base_url)), qPrintable(report));
+  QVERIFY2(report.contains(QStringLiteral("Store passphrase, for unattended start: ") +
+                           QString::fromStdString((b / "passphrase").string())),
+           qPrintable(report));
+
+  // B's signetd.toml: A's URL, ports, names, [log] and profile; B's paths.
+  const signet::daemon::Config config = signet::daemon::load_config(b_config);
+  QCOMPARE(config.base_url, plan_a.daemon.public_base_url);
+  QCOMPARE(config.https_address, std::string("127.0.0.1"));
+  QCOMPARE(config.https_port, plan_a.daemon.https_port);
+  QCOMPARE(config.http_address, std::string("127.0.0.1"));
+  QCOMPARE(config.http_port, plan_a.daemon.http_port);
+  QCOMPARE(config.log_level, std::string("warn"));
+  QVERIFY(config.profiles.count("web-short") == 1);
+  const signet::issuance::Profile& web_short = config.profiles.at("web-short");
+  QVERIFY(web_short.max_validity == std::chrono::hours(24 * 7));
+  QVERIFY(web_short.default_validity == std::chrono::hours(24 * 7));
+  QCOMPARE(web_short.dns_suffixes, std::vector<std::string>{"example.test"});
+  QCOMPARE(web_short.extended_key_usages, std::vector<std::string>{"serverAuth"});
+  QCOMPARE(config.ca_key, std::string("root-a"));
+  QCOMPARE(config.data_dir, b);
+  QCOMPARE(config.passphrase_file, b / "passphrase");
+  QCOMPARE(config.tls_certificate, signet::setup::InstallationFiles::in(b).tls_certificate);
+  QCOMPARE(config.tls_key, signet::setup::InstallationFiles::in(b).tls_key);
+  const std::string b_text = read_bytes(b_config);
+  QVERIFY2(b_text.find(a.string()) == std::string::npos, b_text.c_str());  // none of A's paths
+  QVERIFY2(b_text.find(a_passphrase.string()) == std::string::npos, b_text.c_str());
+
+  // B/passphrase: the store passphrase, mode 0600.
+  const fs::path b_passphrase = b / "passphrase";
+  QVERIFY(fs::is_regular_file(b_passphrase));
+  QCOMPARE(fs::status(b_passphrase).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  QCOMPARE(read_bytes(b_passphrase), std::string(kPassphrase) + "\n");
+
+  // The real signetd agrees.
+  QProcess signetd;
+  signetd.setProcessChannelMode(QProcess::MergedChannels);
+  QSignalSpy exited(&signetd, &QProcess::finished);
+  signetd.start(QStringLiteral(SIGNETD_PATH),
+                {QStringLiteral("--config"), QString::fromStdString(b_config.string()), QStringLiteral("--check")});
+  QVERIFY2(signetd.waitForStarted(kCheckTimeoutMs), qPrintable(signetd.errorString()));
+  QTRY_COMPARE_WITH_TIMEOUT(exited.count(), 1, kApplyTimeoutMs);
+  const QString output = QString::fromUtf8(signetd.readAll());
+  QCOMPARE(signetd.exitStatus(), QProcess::NormalExit);
+  QVERIFY2(signetd.exitCode() == 0, qPrintable(output));
 }
 
 // Issue 17, scaling: at the scale factor of this run (QT_SCALE_FACTOR; CTest runs 1, 1.5 and 2) on a
