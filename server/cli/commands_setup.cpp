@@ -41,6 +41,7 @@ int print_result(const setup::SetupResult& r) {
     std::cerr << "signet: error: the installation was written, but " << r.check_message << "\n";
     return kExitError;
   }
+  std::cout << "Check: " << r.check_message << "\n";
   if (!r.next_steps.empty()) {
     std::cout << "Still to do:\n";
     int n = 0;

@@ -75,9 +75,9 @@ void FinishPage::initializePage() {
       html += li(tr("Store passphrase, for unattended start: %1").arg(toQ((wizard_->plan().data_dir / "passphrase").string())));
     }
     html += QStringLiteral("</ul>") + heading(tr("Check"));
-    // The engine's words, as they are (they name the checks).
-    html += para(result->check_passed ? displayText(result->check_message)
-                                      : tr("signetd would refuse to start: %1").arg(displayText(result->check_message)));
+    // The engine's words, as they are (they name the checks and, on failure, start with "signetd
+    // would refuse to start").
+    html += para(displayText(result->check_message));
     if (!result->next_steps.empty()) {
       html += heading(tr("What you still have to do")) + QStringLiteral("<ol>");
       for (const std::string& step : result->next_steps) html += li(displayText(step));

@@ -540,7 +540,6 @@ void finish(const SetupPlan& plan, const Passphrase& passphrase, bool restored, 
     result.check_passed = false;
     result.check_message = std::string("signetd would refuse to start: ") + e.what();
   }
-  result.actions.push_back(result.check_message);
 }
 
 }  // namespace
