@@ -1,5 +1,5 @@
 // KeyPickerModel: the keys of the store that passed the full integrity check just now, as the
-// key page's picker shows them (../shared/DESIGN.md, "Integrity"). It holds only reusable
+// key page's picker shows them (README, section What "valid" means). It holds only reusable
 // verdicts: setKeys() drops nothing silently but refuses anything else, so an invalid key can
 // never be offered. Excluded entries are shown beside it by the page, never in it.
 //

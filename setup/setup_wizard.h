@@ -1,7 +1,7 @@
 // SetupWizard: the signet-setup wizard. It owns the SetupPlan that its pages fill through typed
 // accessors, the passphrases (never in the plan), and what the engine returned. Pages show what
 // setup::validate() says about their own fields; setup::apply() runs on the commit page, off the
-// GUI thread. No page does crypto, SQL or file writing (../shared/DESIGN.md, "Setup").
+// GUI thread. No page does crypto, SQL or file writing (README, "The setup wizard").
 //
 // Once the commit page has started writing, no close path (Cancel, Esc, closing the window) leaves
 // the wizard before its outcome is shown: while apply() runs they are refused (Cancel is disabled,

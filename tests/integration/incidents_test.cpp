@@ -1,4 +1,4 @@
-// The two incidents Signet was born from (../shared/seeds), replayed through the real `signet`
+// The two incidents Signet was born from (Microsoft KB Q235964 and Q174781, described below), replayed through the real `signet`
 // binary as an operator would, with the real openssl and sqlite3 tools:
 //
 // - KB Q235964: certificate files backed up on one certificate server and restored onto a second

@@ -1,5 +1,5 @@
 // Backups of a whole key store, and restores that can never bring back a broken key
-// (../shared/DESIGN.md, "Backup and restore").
+// (README, "Backup file format" and `backup restore`).
 //
 // A backup holds a consistent snapshot of the store's database (SQLite online backup API, safe
 // while another process writes), the store's data key, and a manifest, in the encrypted container

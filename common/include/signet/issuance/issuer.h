@@ -1,6 +1,6 @@
 // Issuer: the one issuance path, shared by signetd's REST API (and later ACME) and `signet issue`.
 //
-// Order (../shared/DESIGN.md, "Issuance"): the caller has authenticated the client; the Issuer
+// Order, as production CAs issue: the caller has authenticated the client; the Issuer
 // applies policy, reserves a random serial and records the intent (committed before signing; on
 // disk with the certificate, see ledger.h), builds and signs the certificate, stores it durably,
 // and only then hands it back. A certificate that reached a client

@@ -1,4 +1,4 @@
-// The integrity check: what "valid" means for a key entry (../shared/DESIGN.md, "Integrity").
+// The integrity check: what "valid" means for a key entry (README, section What "valid" means).
 //
 // A key entry may be offered for reuse only if, in this run: (1) it is complete; (2) its
 // ciphertext authenticates under the store's data key with the entry's identity (store id, key id,

@@ -1,4 +1,4 @@
-// KeyStore: the encrypted SQLite key store of one CA instance (../shared/DESIGN.md, "Key store").
+// KeyStore: the encrypted SQLite key store of one CA instance (README, "The key store").
 //
 // The store is one file, <data dir>/signet.db (mode 0600, directory 0700, WAL, foreign keys,
 // synchronous=FULL). A passphrase goes through scrypt to a key that unwraps the store's random

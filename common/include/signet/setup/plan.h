@@ -1,6 +1,6 @@
 // SetupPlan: everything an installation or reinstallation of a Signet CA decides, as a plain value
 // that the wizard's pages fill and `signet setup --answers FILE.toml` reads
-// (../shared/DESIGN.md, "Setup").
+// (README, "Answers file" and "The setup wizard").
 //
 // validate() returns every problem at once, each tied to the field it concerns, so that the wizard
 // can show it on the right page and the CLI can print them all. It looks only at the plan and the
