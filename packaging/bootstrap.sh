@@ -20,6 +20,8 @@ packages=(
   qt6-qpa-plugins                                # the offscreen platform for the GUI tests
   fonts-dejavu-core                              # readable text in offscreen GUI screenshots
   valgrind                                       # the GUI test under memcheck (errors inside Qt)
+  libpsl-dev publicsuffix                        # no wildcard directly under a public suffix (libpsl, Debian's list)
+  clang libfuzzer-14-dev libclang-rt-14-dev      # libFuzzer targets under tests/fuzz (ASan+UBSan)
 )
 
 missing=()
