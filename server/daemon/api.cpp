@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api_body.h"
 #include "ca_context.h"
 #include "revocation.h"
 #include "signet/core/time_format.h"
@@ -115,83 +116,30 @@ std::optional<issuance::Serial> serial_param(const HttpRequest& req) {
   return it == req.params.end() ? std::nullopt : issuance::Serial::parse_hex(it->second);
 }
 
-// The query parameter `name` ("" when absent). Values are percent-decoded.
-std::optional<std::string> query_param(const std::string& query, std::string_view name) {
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    const std::size_t amp = std::min(query.find('&', pos), query.size());
-    const std::string_view pair(query.data() + pos, amp - pos);
-    const std::size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) {
-      std::string out;
-      const std::string_view v = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        if (v[i] == '%' && i + 2 < v.size() + 0 && std::isxdigit(static_cast<unsigned char>(v[i + 1])) &&
-            std::isxdigit(static_cast<unsigned char>(v[i + 2]))) {
-          out.push_back(static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16)));
-          i += 2;
-        } else {
-          out.push_back(v[i] == '+' ? ' ' : v[i]);
-        }
-      }
-      return out;
-    }
-    pos = amp + 1;
-  }
-  return std::nullopt;
-}
-
-std::optional<json> parse_body(const HttpRequest& req, Responder& respond) {
+// False, after answering 415, when the body is declared as something other than JSON.
+bool json_media_type(const HttpRequest& req, Responder& respond) {
   const std::string type = req.header("content-type");
   if (!type.empty() && type.rfind("application/json", 0) != 0) {
     respond(json_error(415, "unsupported-media-type", "send the request as Content-Type: application/json",
                        req.request_id));
-    return std::nullopt;
+    return false;
   }
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
-    respond(json_error(400, "malformed-json", "the request body is not a JSON object", req.request_id));
-    return std::nullopt;
-  }
-  return body;
+  return true;
 }
 
 void issue(CaContext& ca, HttpRequest& req, Responder respond) {
   auto who = authenticate(ca, req);
   if (auto* denied = std::get_if<HttpResponse>(&who)) return respond(std::move(*denied));
   const issuance::ApiClient client = std::get<issuance::ApiClient>(who);
-  auto body = parse_body(req, respond);
-  if (!body) return;
-  for (const auto& [key, value] : body->items()) {
-    if (key != "csr" && key != "profile" && key != "validity") {
-      return respond(json_error(400, "unknown-field",
-                                "unknown field \"" + key + "\"; a request has csr, profile and optionally validity",
-                                req.request_id));
-    }
+  if (!json_media_type(req, respond)) return;
+  IssueBody body;
+  try {
+    body = parse_issue_body(req.body);
+  } catch (const Error& e) {
+    return respond(error_response(e, req.request_id));
   }
-  if (!body->contains("csr") || !(*body)["csr"].is_string()) {
-    return respond(json_error(400, "csr-missing", "the request needs \"csr\": a PEM certificate request", req.request_id));
-  }
-  if (!body->contains("profile") || !(*body)["profile"].is_string()) {
-    return respond(json_error(400, "profile-missing", "the request needs \"profile\", such as \"server-tls\"",
-                              req.request_id));
-  }
-  const std::string profile_name = (*body)["profile"];
-  std::optional<std::chrono::seconds> validity;
-  if (body->contains("validity")) {
-    const json& v = (*body)["validity"];
-    try {
-      if (v.is_number_integer()) {
-        validity = std::chrono::seconds(v.get<std::int64_t>());
-      } else if (v.is_string()) {
-        validity = issuance::parse_duration(v.get<std::string>());
-      } else {
-        throw Error(ErrorKind::Malformed, "invalid-duration", "\"validity\" must be a duration such as \"30d\" or seconds");
-      }
-    } catch (const Error& e) {
-      return respond(error_response(e, req.request_id));
-    }
-  }
+  const std::string& profile_name = body.profile;
+  const std::optional<std::chrono::seconds> validity = body.validity;
   const auto config = ca.config();
   const auto profile = config->profiles.find(profile_name);
   if (profile == config->profiles.end()) {
@@ -209,7 +157,7 @@ void issue(CaContext& ca, HttpRequest& req, Responder respond) {
   const std::string request_id = req.request_id;
   auto shared_respond = std::make_shared<Responder>(std::move(respond));
   try {
-    const crypto::CertificateRequest csr = issuance::parse_csr((*body)["csr"].get_ref<const std::string&>());
+    const crypto::CertificateRequest csr = issuance::parse_csr(body.csr);
     ca.issuer->issue_async(
         profile->second, csr, validity, client.name,
         [&ca, shared_respond, request_id, started, client_name = client.name](
@@ -312,23 +260,11 @@ void revoke(CaContext& ca, HttpRequest& req, Responder respond) {
   }
   issuance::RevocationReason reason = issuance::RevocationReason::Unspecified;
   if (!req.body.empty()) {
-    auto body = parse_body(req, respond);
-    if (!body) return;
-    for (const auto& [key, value] : body->items()) {
-      if (key != "reason") {
-        return respond(json_error(400, "unknown-field", "unknown field \"" + key + "\"; a revocation has only reason",
-                                  req.request_id));
-      }
-    }
-    if (body->contains("reason")) {
-      const json& r = (*body)["reason"];
-      const auto parsed = r.is_string() ? issuance::parse_revocation_reason(r.get<std::string>()) : std::nullopt;
-      if (!parsed) {
-        std::string names;
-        for (auto x : issuance::all_revocation_reasons()) names += (names.empty() ? "" : ", ") + std::string(issuance::to_string(x));
-        return respond(json_error(400, "reason-invalid", "\"reason\" must be one of " + names, req.request_id));
-      }
-      reason = *parsed;
+    if (!json_media_type(req, respond)) return;
+    try {
+      reason = parse_revoke_body(req.body);
+    } catch (const Error& e) {
+      return respond(error_response(e, req.request_id));
     }
   }
   boost::asio::post(ca.blocking, [&ca, client, serial = *serial, reason, request_id = req.request_id,
