@@ -46,60 +46,167 @@ std::string quote_identifier(const std::string& name) {
   return out + "\"";
 }
 
-std::vector<std::string> generic_tables(db::Database& db, const std::string& schema) {
-  std::vector<std::string> out;
-  db::Statement s = db.prepare("SELECT name FROM " + schema +
-                               ".sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
-  while (s.step()) {
-    const std::string name = s.text(0);
-    if (own_tables().count(name) == 0) out.push_back(name);
+// The tables our own migrations define, other than those the restore handles itself: the only
+// tables a restore copies rows into. Read from a database migrated in memory, so that a table a
+// new migration adds travels without a change here.
+const std::set<std::string>& schema_tables() {
+  static const std::set<std::string> tables = [] {
+    db::Database mem = db::Database::open(":memory:", db::OpenMode::ReadWriteCreate);
+    (void)db::migrate(mem, schema_migrations());
+    std::set<std::string> out;
+    db::Statement s = mem.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
+    while (s.step()) {
+      if (own_tables().count(s.text(0)) == 0) out.insert(s.text(0));
+    }
+    return out;
+  }();
+  return tables;
+}
+
+// The tables of a backup (its database opened as `db`): those of our schema whose rows a restore
+// copies, and the rest, which it leaves out. Only names are taken from the backup; its SQL text
+// is looked at, never run.
+struct BackupTables {
+  std::vector<std::string> ours;
+  std::vector<SkippedTable> skipped;
+};
+
+BackupTables classify_tables(db::Database& db) {
+  BackupTables out;
+  std::vector<std::pair<std::string, std::string>> tables;
+  {
+    db::Statement s = db.prepare(
+        "SELECT name, ifnull(sql, '') FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY name");
+    while (s.step()) tables.emplace_back(s.text(0), s.text(1));
+  }
+  for (auto& [name, sql] : tables) {
+    if (own_tables().count(name) != 0) continue;
+    for (char& c : sql) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    // Reading a virtual table runs its module: its rows are not read at all.
+    if (sql.rfind("CREATE VIRTUAL", 0) == 0) {
+      out.skipped.push_back({name, "a virtual table in the backup, not a table of this store's schema: not "
+                                   "created here, its rows not read"});
+      continue;
+    }
+    if (schema_tables().count(name) == 0) {
+      db::Statement c = db.prepare("SELECT count(*) FROM " + quote_identifier(name));
+      const std::int64_t rows = c.step() ? c.int64(0) : 0;
+      out.skipped.push_back({name, "not a table of this store's schema (the backup was edited, or made by "
+                                   "other software): not created here, its " + std::to_string(rows) +
+                                   " row(s) not copied"});
+      continue;
+    }
+    out.ours.push_back(name);
   }
   return out;
 }
 
-// The row count of every table that travels generically, for a dry run.
-std::vector<std::pair<std::string, std::int64_t>> rows_per_table(db::Database& db) {
+// The row count of each of `tables`, for a dry run.
+std::vector<std::pair<std::string, std::int64_t>> rows_per_table(db::Database& db,
+                                                                  const std::vector<std::string>& tables) {
   std::vector<std::pair<std::string, std::int64_t>> out;
-  for (const std::string& t : generic_tables(db, "main")) {
+  for (const std::string& t : tables) {
     db::Statement c = db.prepare("SELECT count(*) FROM " + quote_identifier(t));
     out.emplace_back(t, c.step() ? c.int64(0) : 0);
   }
   return out;
 }
 
+bool has_column(db::Database& db, const std::string& schema, const std::string& table, const std::string& column) {
+  db::Statement s = db.prepare("SELECT 1 FROM pragma_table_info(?, ?) WHERE name = ?");
+  s.bind(1, table).bind(2, schema).bind(3, column);
+  return s.step();
+}
 
+// Whether `schema`.`table` has a rowid (a WITHOUT ROWID table has none).
+bool has_rowid(db::Database& db, const std::string& schema, const std::string& table) {
+  try {
+    (void)db.prepare("SELECT rowid FROM " + quote_identifier(schema) + "." + quote_identifier(table) + " LIMIT 0");
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
 
-// INSERT OR IGNORE of every row of restore_src.<table> into main.<table>, with explicit columns
-// and the rowid, so that a second restore finds every row present and adds nothing.
-std::string copy_rows_sql(db::Database& db, const std::string& table) {
+// INSERT OR IGNORE of the rows of restore_src.<table> (those matching `where`, if given) into
+// main.<table>, this store's own table: only the columns both have, by name, so that a column
+// the backup adds is left behind and one it lacks gets this schema's default. A second restore
+// finds every row present and adds nothing. "" when the two have no column in common.
+std::string copy_rows_sql(db::Database& db, const std::string& table, const std::string& where = "") {
   std::vector<std::string> columns;
   int pk_columns = 0;
   {
-    db::Statement s = db.prepare("SELECT name, pk FROM pragma_table_info(?, 'restore_src')");
+    db::Statement s = db.prepare(
+        "SELECT m.name, m.pk FROM pragma_table_info(?1, 'main') AS m "
+        "JOIN pragma_table_info(?1, 'restore_src') AS r ON r.name = m.name ORDER BY m.cid");
     s.bind(1, table);
     while (s.step()) {
       columns.push_back(quote_identifier(s.text(0)));
       if (s.int64(1) > 0) ++pk_columns;
     }
   }
-  bool without_rowid = false;
-  {
-    db::Statement s = db.prepare("SELECT sql FROM restore_src.sqlite_schema WHERE type = 'table' AND name = ?");
-    s.bind(1, table);
-    if (s.step()) {
-      std::string sql = s.text(0);
-      for (char& c : sql) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      without_rowid = sql.find("WITHOUT ROWID") != std::string::npos;
-    }
-  }
+  if (columns.empty()) return "";
   std::string list;
   // The rowid is a row's identity only in a table without a primary key. Where there is one, the
   // key decides what is present: copying the rowid as well would silently drop a new row whose
   // rowid happens to be taken in this store.
-  if (!without_rowid && pk_columns == 0) list = "rowid";
+  if (pk_columns == 0 && has_rowid(db, "main", table) && has_rowid(db, "restore_src", table)) list = "rowid";
   for (const std::string& c : columns) list += (list.empty() ? "" : ", ") + c;
   const std::string q = quote_identifier(table);
-  return "INSERT OR IGNORE INTO main." + q + " (" + list + ") SELECT " + list + " FROM restore_src." + q;
+  return "INSERT OR IGNORE INTO main." + q + " (" + list + ") SELECT " + list + " FROM restore_src." + q +
+         (where.empty() ? "" : " WHERE " + where);
+}
+
+std::vector<std::string> profiles_of(const std::string& json_text) {
+  std::vector<std::string> out;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(json_text);
+    if (j.is_array()) {
+      for (const auto& p : j) out.push_back(p.is_string() ? p.get<std::string>() : p.dump());
+    }
+  } catch (const nlohmann::json::exception&) {
+    out.push_back(json_text);  // shown as it is: the operator decides
+  }
+  return out;
+}
+
+// The API clients of the backup (its database opened as `db`, attached as `schema`) that may act:
+// a removed client (a tombstone, removed_at set) grants nothing and is not listed. With each, its
+// row id in the backup.
+std::vector<std::pair<std::int64_t, RestoreClient>> backup_clients(db::Database& db, const std::string& schema,
+                                                                   const std::vector<std::string>& tables) {
+  std::vector<std::pair<std::int64_t, RestoreClient>> out;
+  if (std::find(tables.begin(), tables.end(), "api_clients") == tables.end()) return out;
+  const bool tombstones = has_column(db, schema, "api_clients", "removed_at");
+  try {
+    db::Statement s = db.prepare("SELECT rowid, name, id, admin, profiles FROM " + quote_identifier(schema) +
+                                 ".api_clients" + (tombstones ? " WHERE removed_at IS NULL" : "") +
+                                 " ORDER BY name, id");
+    while (s.step()) {
+      RestoreClient c;
+      c.name = s.text(1);
+      c.id = s.text(2);
+      c.admin = s.int64(3) != 0;
+      c.profiles = profiles_of(s.text(4));
+      out.emplace_back(s.int64(0), std::move(c));
+    }
+  } catch (const Error& e) {
+    throw Error(ErrorKind::Integrity, "backup-database-corrupt",
+                std::string("the API clients inside the backup cannot be read (") + e.what() +
+                    "): it was not written by Signet. Use another backup. Nothing was restored");
+  }
+  return out;
+}
+
+std::string describe_clients(const std::vector<RestoreClient>& clients) {
+  std::string out;
+  for (const RestoreClient& c : clients) {
+    std::string profiles;
+    for (const std::string& p : c.profiles) profiles += (profiles.empty() ? "" : " ") + p;
+    out += (out.empty() ? "" : ", ") + c.name + " (" + (c.admin ? "admin, " : "") + "profiles " + profiles + ")";
+  }
+  return out;
 }
 
 // What the target already holds, for planning.
@@ -279,11 +386,16 @@ BackupResult KeyStore::create_backup(const fs::path& out, const Passphrase& back
 RestoreReport KeyStore::plan_restore_into_empty_store(backup::OpenedBackup& backup) {
   RestoreReport report = plan(backup, TargetState{});
   report.dry_run = true;
-  report.tables = rows_per_table(backup.database());
+  BackupTables tables = classify_tables(backup.database());
+  report.tables = rows_per_table(backup.database(), tables.ours);
+  report.skipped_tables = std::move(tables.skipped);
+  for (auto& [rowid, client] : backup_clients(backup.database(), "main", tables.ours)) {
+    report.clients_added.push_back(std::move(client));
+  }
   return report;
 }
 
-RestoreReport KeyStore::restore(backup::OpenedBackup& backup, bool dry_run) {
+RestoreReport KeyStore::restore(backup::OpenedBackup& backup, const RestoreOptions& options) {
   TargetState target;
   {
     db::Statement s = state_->db.prepare("SELECT fingerprint, name FROM keys");
@@ -298,7 +410,7 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, bool dry_run) {
     }
   }
   RestoreReport report = plan(backup, std::move(target));
-  report.dry_run = dry_run;
+  report.dry_run = options.dry_run;
   // A key skipped because an entry with its fingerprint is here already: if that entry is itself
   // damaged, say so, since this backup holds the good copy.
   for (RestoreItem& item : report.skipped) {
@@ -311,91 +423,150 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, bool dry_run) {
     }
   }
 
-  const std::vector<std::string> tables = generic_tables(backup.database(), "main");
-  if (dry_run) {
-    report.tables = rows_per_table(backup.database());
-    return report;
-  }
+  BackupTables tables = classify_tables(backup.database());
+  report.skipped_tables = std::move(tables.skipped);
 
-  // ATTACH must happen outside a transaction; everything after it is one transaction.
-  state_->db.prepare("ATTACH DATABASE ? AS restore_src").bind(1, backup.database_path().string()).run();
+  // The backup is read through this connection, and nothing in its schema is trusted: with
+  // trusted_schema off, SQLite runs no function with side effects that the backup's schema names
+  // (a generated column, say) while its rows are read. ATTACH must happen outside a transaction;
+  // everything after it is one transaction.
+  bool trusted_schema = true;
+  {
+    db::Statement s = state_->db.prepare("PRAGMA trusted_schema");
+    trusted_schema = s.step() && s.int64(0) != 0;
+  }
+  state_->db.exec("PRAGMA trusted_schema = OFF");
   struct Detach {
     db::Database& db;
-    ~Detach() { sqlite3_exec(db.handle(), "DETACH DATABASE restore_src", nullptr, nullptr, nullptr); }
-  } detach{state_->db};
-  {
-    db::Transaction tx(state_->db);
-    std::map<std::int64_t, const KeyRecord*> by_id;
-    for (const KeyRecord& r : backup.records()) by_id.emplace(r.id.value, &r);
+    bool attached = false;
+    bool trusted_schema = true;
+    ~Detach() {
+      if (attached) sqlite3_exec(db.handle(), "DETACH DATABASE restore_src", nullptr, nullptr, nullptr);
+      if (trusted_schema) sqlite3_exec(db.handle(), "PRAGMA trusted_schema = ON", nullptr, nullptr, nullptr);
+    }
+  } detach{state_->db, false, trusted_schema};
+  state_->db.prepare("ATTACH DATABASE ? AS restore_src").bind(1, backup.database_path().string()).run();
+  detach.attached = true;
 
-    for (const RestoreItem& item : report.added) {
-      const KeyRecord& r = *by_id.at(item.verdict.id.value);
-      const ossl::Pkey key = decrypt_private_key(backup.context(), r);
-      std::vector<std::pair<std::string, crypto::Certificate>> certificates;
-      for (const auto& c : r.certificates) certificates.emplace_back(c.role, crypto::Certificate::from_der(c.der));
-      std::vector<crypto::CertificateRequest> requests;
-      for (const auto& q : r.requests) requests.push_back(crypto::CertificateRequest::from_der(q.der));
-      (void)insert_key(item.target_name, key.get(), certificates, requests, kSourceRestored, r.comment,
-                       "key.restore", r.created_at);
-    }
-    for (RestoreItem& item : report.quarantined) {
-      const KeyRecord& r = *by_id.at(item.verdict.id.value);
-      db::Statement s = state_->db.prepare(
-          "INSERT INTO quarantine (origin_store_id, origin_key_id, origin_backup_id, name, algorithm, "
-          "public_key, fingerprint, entry_digest, findings, quarantined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-      s.bind(1, ByteView(backup.store_id()))
-          .bind(2, r.id.value)
-          .bind(3, ByteView(backup.backup_id()))
-          .bind(4, r.name)
-          .bind(5, r.algorithm);
-      if (r.public_key) s.bind(6, ByteView(*r.public_key)); else s.bind_null(6);
-      if (r.fingerprint) s.bind(7, ByteView(*r.fingerprint)); else s.bind_null(7);
-      s.bind(8, ByteView(backup::entry_digest(r)))
-          .bind(9, findings_to_json(item.verdict.findings).dump())
-          .bind(10, state_->clock->unix_seconds())
-          .run();
-      apply_quarantine_fixes(item.verdict.findings, state_->db.last_insert_rowid());
-      audit("key.quarantine", r.name, item.verdict.findings.empty() ? "" : std::string(item.verdict.findings.front().code_name()));
-    }
-    // Every other table travels as it is: created if this store lacks it, rows already present
-    // (same primary key) kept.
-    for (const std::string& t : tables) {
-      const std::string q = quote_identifier(t);
-      bool exists = false;
-      {
-        db::Statement s = state_->db.prepare("SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name = ?");
-        s.bind(1, t);
-        exists = s.step() && s.int64(0) == 1;
-      }
-      if (!exists) {
-        // The table and its indexes, never a trigger: it would run here, with the rows copied
-        // below, on this store's keys and audit log.
-        std::vector<std::string> ddl;
-        db::Statement s = state_->db.prepare(
-            "SELECT sql FROM restore_src.sqlite_schema WHERE tbl_name = ? AND sql IS NOT NULL "
-            "AND type IN ('table', 'index') ORDER BY type = 'table' DESC");
-        s.bind(1, t);
-        while (s.step()) ddl.push_back(s.text(0));
-        for (const std::string& sql : ddl) state_->db.exec(sql);
-      }
-      state_->db.exec(copy_rows_sql(state_->db, t));
-      int changed = state_->db.changes();
-      if (t == "crl_state") {
-        // CRL numbers only ever increase (RFC 5280 5.2.3): a store that has issued CRLs of its own
-        // continues from the higher of its number and the backup's.
-        state_->db.exec(
-            "UPDATE main.crl_state SET crl_number = (SELECT crl_number FROM restore_src.crl_state WHERE singleton = 1) "
-            "WHERE singleton = 1 AND crl_number < (SELECT crl_number FROM restore_src.crl_state WHERE singleton = 1)");
-        changed += state_->db.changes();
-      }
-      report.tables.emplace_back(t, changed);
-    }
-    audit("backup.restore", "",
-          "backup " + std::string(backup.backup_id().begin(), backup.backup_id().end()) + ": " +
-              std::to_string(report.added.size()) + " added, " + std::to_string(report.skipped.size()) +
-              " skipped, " + std::to_string(report.quarantined.size()) + " quarantined");
-    tx.commit();
+  // Rolled back unless committed at the end: a dry run and a refusal leave everything as it was.
+  db::Transaction tx(state_->db);
+
+  // The API clients first, one by one, to see which the backup adds and which this store has
+  // already (the same id, or a client of that name: its own is kept, and a client removed here
+  // stays removed). The unique keys of this store's table decide, whatever they are.
+  std::int64_t clients_copied = 0;
+  {
+    db::Statement count = state_->db.prepare("SELECT count(*) FROM main.api_clients");
+    report.store_had_clients = count.step() && count.int64(0) > 0;
   }
+  const std::string copy_client = copy_rows_sql(state_->db, "api_clients", "rowid = ?");
+  const bool target_tombstones = has_column(state_->db, "main", "api_clients", "removed_at");
+  for (auto& [rowid, client] : backup_clients(state_->db, "restore_src", tables.ours)) {
+    if (!copy_client.empty()) state_->db.prepare(copy_client).bind(1, rowid).run();
+    if (!copy_client.empty() && state_->db.changes() == 1) {
+      ++clients_copied;
+      report.clients_added.push_back(std::move(client));
+      continue;
+    }
+    db::Statement same_id = state_->db.prepare(
+        std::string("SELECT ") + (target_tombstones ? "removed_at IS NOT NULL" : "0") +
+        " FROM main.api_clients WHERE id = ?");
+    same_id.bind(1, client.id);
+    db::Statement same_name = state_->db.prepare("SELECT id FROM main.api_clients WHERE name = ?" +
+                                                 std::string(target_tombstones ? " AND removed_at IS NULL" : ""));
+    same_name.bind(1, client.name);
+    if (same_id.step()) {
+      client.note = same_id.int64(0) != 0 ? "removed from this store: it stays removed" : "already in this store";
+    } else if (same_name.step()) {
+      client.note = "this store has another client named \"" + client.name + "\" (id " + same_name.text(0) +
+                    "): that one is kept";
+    } else {
+      client.note = "its row does not fit this store's api_clients table: left out";
+    }
+    report.clients_skipped.push_back(std::move(client));
+  }
+  const bool merges_clients = report.store_had_clients && !report.clients_added.empty();
+  if (merges_clients && !options.merge_clients) {
+    if (options.dry_run) {
+      report.needs_merge_clients = true;
+    } else {
+      const std::size_t n = report.clients_added.size();
+      throw Error(ErrorKind::Conflict, "restore-merges-clients",
+                  "the backup would add " + std::to_string(n) + " API client" + (n == 1 ? "" : "s") +
+                      " to this store, which has API clients of its own: " + describe_clients(report.clients_added) +
+                      ". An admin client can manage every client and revoke any certificate. If they belong "
+                      "here, restore again with --merge-clients (`signet backup restore --dry-run` lists what "
+                      "the restore would add). Nothing was restored");
+    }
+  }
+
+  if (options.dry_run) {
+    report.tables = rows_per_table(backup.database(), tables.ours);
+    return report;  // tx rolls back the clients copied to see what they would do
+  }
+
+  std::map<std::int64_t, const KeyRecord*> by_id;
+  for (const KeyRecord& r : backup.records()) by_id.emplace(r.id.value, &r);
+
+  for (const RestoreItem& item : report.added) {
+    const KeyRecord& r = *by_id.at(item.verdict.id.value);
+    const ossl::Pkey key = decrypt_private_key(backup.context(), r);
+    std::vector<std::pair<std::string, crypto::Certificate>> certificates;
+    for (const auto& c : r.certificates) certificates.emplace_back(c.role, crypto::Certificate::from_der(c.der));
+    std::vector<crypto::CertificateRequest> requests;
+    for (const auto& q : r.requests) requests.push_back(crypto::CertificateRequest::from_der(q.der));
+    (void)insert_key(item.target_name, key.get(), certificates, requests, kSourceRestored, r.comment,
+                     "key.restore", r.created_at);
+  }
+  for (RestoreItem& item : report.quarantined) {
+    const KeyRecord& r = *by_id.at(item.verdict.id.value);
+    db::Statement s = state_->db.prepare(
+        "INSERT INTO quarantine (origin_store_id, origin_key_id, origin_backup_id, name, algorithm, "
+        "public_key, fingerprint, entry_digest, findings, quarantined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, ByteView(backup.store_id()))
+        .bind(2, r.id.value)
+        .bind(3, ByteView(backup.backup_id()))
+        .bind(4, r.name)
+        .bind(5, r.algorithm);
+    if (r.public_key) s.bind(6, ByteView(*r.public_key)); else s.bind_null(6);
+    if (r.fingerprint) s.bind(7, ByteView(*r.fingerprint)); else s.bind_null(7);
+    s.bind(8, ByteView(backup::entry_digest(r)))
+        .bind(9, findings_to_json(item.verdict.findings).dump())
+        .bind(10, state_->clock->unix_seconds())
+        .run();
+    apply_quarantine_fixes(item.verdict.findings, state_->db.last_insert_rowid());
+    audit("key.quarantine", r.name, item.verdict.findings.empty() ? "" : std::string(item.verdict.findings.front().code_name()));
+  }
+  // The rows of the other tables of our schema, into this store's own tables (our migrations made
+  // them): rows already present (same primary or unique key) are kept.
+  for (const std::string& t : tables.ours) {
+    const std::string copy = copy_rows_sql(state_->db, t);
+    int changed = 0;
+    if (!copy.empty()) {
+      state_->db.exec(copy);
+      changed = state_->db.changes();
+    }
+    if (t == "api_clients") changed += static_cast<int>(clients_copied);
+    if (t == "crl_state") {
+      // CRL numbers only ever increase (RFC 5280 5.2.3): a store that has issued CRLs of its own
+      // continues from the higher of its number and the backup's.
+      state_->db.exec(
+          "UPDATE main.crl_state SET crl_number = (SELECT crl_number FROM restore_src.crl_state WHERE singleton = 1) "
+          "WHERE singleton = 1 AND crl_number < (SELECT crl_number FROM restore_src.crl_state WHERE singleton = 1)");
+      changed += state_->db.changes();
+    }
+    report.tables.emplace_back(t, changed);
+  }
+  std::string detail = "backup " + std::string(backup.backup_id().begin(), backup.backup_id().end()) + ": " +
+                       std::to_string(report.added.size()) + " added, " + std::to_string(report.skipped.size()) +
+                       " skipped, " + std::to_string(report.quarantined.size()) + " quarantined";
+  if (!report.clients_added.empty()) {
+    detail += "; API clients added" + std::string(merges_clients ? " (--merge-clients)" : "") + ": " +
+              describe_clients(report.clients_added);
+  }
+  for (const SkippedTable& t : report.skipped_tables) detail += "; table " + t.name + " left out";
+  audit("backup.restore", "", detail);
+  tx.commit();
   return report;
 }
 

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -584,14 +583,15 @@ TEST_F(ContainerTest, KdfParametersEditedToHugeValuesAreRefusedWithoutAllocating
     write_bytes(paths.back(), edits[i].second);
   }
 
-  const auto started = std::chrono::steady_clock::now();
+  // Refused as the header is read, before any key derivation: one that ran would end in another
+  // error (a wrong passphrase, or scrypt's own memory limit), whatever the time it took. The
+  // child below shows that nothing is allocated for them either.
   for (std::size_t i = 0; i < edits.size(); ++i) {
     SCOPED_TRACE(edits[i].first);
     const Error e = read_error(paths[i]);
     EXPECT_EQ(e.kind(), ErrorKind::Malformed);
     EXPECT_EQ(e.code(), "backup-kdf-invalid") << e.what();
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
 
   // The same in a child whose address space is capped 64 MiB above what it uses: an attempt to
   // allocate for any of these parameters would fail there with another error, or kill it.

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <map>
 #include <memory>
@@ -28,6 +28,7 @@
 #include "signet/crypto/key.h"
 #include "signet/crypto/primitives.h"
 #include "signet/db/sqlite.h"
+#include "signet/issuance/ledger.h"
 #include "signet/keystore/store.h"
 #include "support/error_assert.h"
 #include "support/process.h"
@@ -166,6 +167,22 @@ std::string summary(const RestoreReport& r, bool with_tables = true) {
   if (with_tables) {
     for (const auto& [t, n] : r.tables) out += "table " + t + ": " + std::to_string(n) + "\n";
   }
+  for (const SkippedTable& t : r.skipped_tables) out += "left out: table " + t.name + " (" + t.reason + ")\n";
+  auto clients = [&out](const char* title, const std::vector<RestoreClient>& list) {
+    for (const RestoreClient& c : list) {
+      out += std::string(title) + " client " + c.name + " " + c.id + (c.admin ? " admin" : "") + " [";
+      for (const std::string& p : c.profiles) out += " " + p;
+      out += " ] (" + c.note + ")\n";
+    }
+  };
+  clients("added", r.clients_added);
+  clients("skipped", r.clients_skipped);
+  return out;
+}
+
+std::vector<std::string> skipped_table_names(const RestoreReport& r) {
+  std::vector<std::string> out;
+  for (const SkippedTable& t : r.skipped_tables) out.push_back(t.name);
   return out;
 }
 
@@ -183,12 +200,6 @@ std::vector<std::pair<std::string, std::int64_t>> other_tables(const RestoreRepo
 std::map<std::string, std::int64_t> table_counts(const RestoreReport& r) {
   const auto tables = other_tables(r);
   return {tables.begin(), tables.end()};
-}
-
-std::int64_t count_rows(const fs::path& db_file, const std::string& table) {
-  db::Database db = db::Database::open(db_file, db::OpenMode::ReadOnly);
-  db::Statement s = db.prepare("SELECT count(*) FROM " + quote_id(table));
-  return s.step() ? s.int64(0) : -1;
 }
 
 // ---- fixtures -----------------------------------------------------------------------------------
@@ -543,7 +554,8 @@ TEST_F(RestoreTest, RestoringTheSameBackupTwiceChangesNothingButOneAuditRow) {
   const RestoreReport first = restore_into(target, dst(), file);
   ASSERT_EQ(first.added.size(), 2u);
   ASSERT_EQ(first.quarantined.size(), 4u);
-  EXPECT_EQ(table_counts(first), extra_table_rows());
+  EXPECT_TRUE(table_counts(first).empty());
+  EXPECT_EQ(skipped_table_names(first), extra_table_names());  // not ours: left out
 
   const Dump after_first = dump(db_of(dst()), kSkipAuditLog);
   std::vector<std::string> audit_rows_before = dump(db_of(dst())).at("audit_log");
@@ -565,7 +577,7 @@ TEST_F(RestoreTest, RestoringTheSameBackupTwiceChangesNothingButOneAuditRow) {
     EXPECT_EQ(item_names(again.already_quarantined),
               (std::vector<std::string>{"flipped", "foreign-cert", "swap-a", "swap-b"}));
     for (const auto& [t, n] : again.tables) EXPECT_EQ(n, 0) << t;
-    EXPECT_EQ(other_tables(again).size(), extra_table_names().size());
+    EXPECT_EQ(skipped_table_names(again), extra_table_names());
 
     // Every row of every table is as it was, except exactly one new audit row for the restore.
     EXPECT_EQ(diff(after_first, dump(db_of(dst()), kSkipAuditLog)), "");
@@ -580,7 +592,6 @@ TEST_F(RestoreTest, RestoringTheSameBackupTwiceChangesNothingButOneAuditRow) {
     EXPECT_NE(audit.back().detail.find("0 added, 2 skipped, 0 quarantined"), std::string::npos) << audit.back().detail;
     audit_rows = audit.size();
   }
-  EXPECT_EQ(count_rows(db_of(dst()), "events"), 3);  // the duplicate rows kept, not doubled
 }
 
 // ---- the quarantine: its fixes, and removing an entry ----------------------------------------
@@ -967,8 +978,9 @@ TEST_F(RestoreTest, DryRunWritesNothingAndReportsWhatTheRealRunDoes) {
     EXPECT_EQ(file_digest(db_of(dst())), db_bytes);
     EXPECT_EQ(file_digest(fs::path(db_of(dst()).string() + "-wal")), wal_bytes);
     EXPECT_EQ(listing(dst()), files);
-    // The dry run's tables are the backup's rows of each other table.
-    EXPECT_EQ(table_counts(dry), extra_table_rows());
+    // The tables that are not ours are named, and would be left out.
+    EXPECT_TRUE(table_counts(dry).empty());
+    EXPECT_EQ(skipped_table_names(dry), extra_table_names());
 
     const RestoreReport real = target.restore(b, /*dry_run=*/false);
     EXPECT_FALSE(real.dry_run);
@@ -978,7 +990,7 @@ TEST_F(RestoreTest, DryRunWritesNothingAndReportsWhatTheRealRunDoes) {
       EXPECT_EQ(real.added.at(0).target_name, "cert-owner-restored");
       EXPECT_EQ(item_names(real.skipped), (std::vector<std::string>{"intact"}));
       EXPECT_EQ(item_names(real.quarantined), (std::vector<std::string>{"flipped", "foreign-cert", "swap-a", "swap-b"}));
-      EXPECT_EQ(table_counts(real), extra_table_rows());  // every row was new
+      EXPECT_TRUE(table_counts(real).empty());
     } else {
       EXPECT_TRUE(real.added.empty());
       EXPECT_EQ(real.already_quarantined.size(), 4u);
@@ -1004,9 +1016,12 @@ TEST_F(RestoreTest, PlanForAnEmptyStoreMatchesARealRestoreIntoANewStore) {
   EXPECT_EQ(item_names(real.quarantined), (std::vector<std::string>{"flipped", "foreign-cert", "swap-a", "swap-b"}));
 }
 
-// ---- other tables -------------------------------------------------------------------------------
+// ---- other tables: ours only, and nothing from the backup runs -------------------------------
 
-TEST_F(RestoreTest, OtherTablesTravelWithTheirRowsAndIndexesAndAreNeverDuplicated) {
+// The schema of the database at `db_file`: every table, index, trigger and view with its SQL.
+std::vector<std::string> schema_of(const fs::path& db_file) { return dump(db_file).at("(schema)"); }
+
+TEST_F(RestoreTest, TablesThatAreNotOursAreNamedAndLeftOut) {
   fs::path file;
   {
     KeyStore store = create_source();
@@ -1020,36 +1035,23 @@ TEST_F(RestoreTest, OtherTablesTravelWithTheirRowsAndIndexesAndAreNeverDuplicate
     KeyStore store = open_source();
     file = backup_of(store);
   }
-  std::set<std::string> extra(extra_table_names().begin(), extra_table_names().end());
-  auto only_extra = [&](const fs::path& db_file) {
-    Dump d = dump(db_file);
-    Dump out;
-    for (const auto& [t, rows] : d) {
-      if (extra.count(t) != 0) out[t] = rows;
-    }
-    for (const std::string& s : d.at("(schema)")) {
-      for (const std::string& t : extra) {
-        if (s.find(" on " + t + ":") != std::string::npos) out["(schema)"].push_back(s);
-      }
-    }
-    return out;
-  };
-  const Dump source_tables = only_extra(db_of(src()));
-  ASSERT_EQ(source_tables.size(), extra.size() + 1);
-
   KeyStore target = create_target(dst());
+  const std::vector<std::string> schema = schema_of(db_of(dst()));
   const RestoreReport first = restore_into(target, dst(), file);
-  EXPECT_EQ(table_counts(first), extra_table_rows());
-  EXPECT_EQ(other_tables(first).size(), extra.size());
-  EXPECT_EQ(diff(source_tables, only_extra(db_of(dst()))), "");  // rows, rowids, index, schema
-
-  for (int round = 0; round < 2; ++round) {
-    const RestoreReport again = restore_into(target, dst(), file);
-    for (const auto& [t, n] : again.tables) EXPECT_EQ(n, 0) << t;
-    EXPECT_EQ(diff(source_tables, only_extra(db_of(dst()))), "");
+  EXPECT_EQ(item_names(first.added), (std::vector<std::string>{"root"}));
+  EXPECT_EQ(skipped_table_names(first), extra_table_names());
+  for (const SkippedTable& t : first.skipped_tables) {
+    EXPECT_TRUE(has_text(t.reason, "not a table of this store's schema")) << t.reason;
+    EXPECT_TRUE(has_text(t.reason, "its " + std::to_string(extra_table_rows().at(t.name)) + " row(s) not copied"))
+        << t.reason;
   }
+  EXPECT_TRUE(table_counts(first).empty());
+  EXPECT_EQ(schema_of(db_of(dst())), schema) << "the restore changed the target's schema";
+  EXPECT_TRUE(has_text(target.audit_log().back().detail, "table extra_state left out"))
+      << target.audit_log().back().detail;
 
-  // A store that has the table already keeps its own rows; only missing ones are added.
+  // A store that has a table of that name (made by hand) keeps it as it is: the backup's rows of
+  // a table that is not ours go nowhere.
   KeyStore other = create_target(tmp_ / "other");
   {
     test::StoreEditor edit(tmp_ / "other");
@@ -1058,13 +1060,74 @@ TEST_F(RestoreTest, OtherTablesTravelWithTheirRowsAndIndexesAndAreNeverDuplicate
         "INSERT INTO extra_state VALUES ('a', 'the target''s own value'), ('z', 'only here');");
   }
   const RestoreReport merged = restore_into(other, tmp_ / "other", file);
-  EXPECT_EQ(table_counts(merged).at("extra_state"), 3);
+  EXPECT_EQ(skipped_table_names(merged), extra_table_names());
   db::Database db = db::Database::open(db_of(tmp_ / "other"), db::OpenMode::ReadOnly);
   db::Statement s = db.prepare("SELECT k, ifnull(v, 'NULL') FROM extra_state ORDER BY k");
   std::vector<std::string> rows;
   while (s.step()) rows.push_back(s.text(0) + "=" + s.text(1));
-  EXPECT_EQ(rows, (std::vector<std::string>{"a=the target's own value", "b=NULL", "c=\0\0\0"s.substr(0, 5),
-                                            "it's=text", "z=only here"}));
+  EXPECT_EQ(rows, (std::vector<std::string>{"a=the target's own value", "z=only here"}));
+}
+
+// A backup is outside input: it may come from another, compromised installation. Its container
+// authenticates under the passphrase, but what the database inside says must never run here.
+TEST_F(RestoreTest, NothingTheBackupsSchemaSaysIsExecuted) {
+  fs::path file;
+  {
+    KeyStore store = create_source();
+    store.generate("root", crypto::KeyAlgorithm::EcP256);
+    issuance::Ledger ledger(db_of(src()));
+    (void)ledger.add_client("alice", {"*"}, true, "test");
+  }
+  {
+    test::StoreEditor edit(src());
+    edit.exec(
+        // One of our tables, redefined: an extra column with a DEFAULT and a CHECK of its own.
+        "ALTER TABLE api_clients ADD COLUMN planted TEXT NOT NULL DEFAULT 'x' CHECK (planted <> '');"
+        // A trigger and a view on our tables.
+        "CREATE TRIGGER wipe AFTER INSERT ON issued_certificates BEGIN DELETE FROM keys; END;"
+        "CREATE VIEW every_key AS SELECT name FROM keys;"
+        // A table that is not ours, whose SQL carries a second statement: SQLite reads only the
+        // first when it loads the schema, but whoever ran the text would run both.
+        "CREATE TABLE notes (x); INSERT INTO notes VALUES ('n');"
+        "PRAGMA writable_schema = ON;"
+        "UPDATE sqlite_schema SET sql = 'CREATE TABLE notes (x); CREATE TRIGGER planted AFTER INSERT ON keys "
+        "BEGIN DELETE FROM keys; END' WHERE name = 'notes';"
+        "PRAGMA writable_schema = OFF;");
+  }
+  {
+    KeyStore store = open_source();
+    ASSERT_EQ(names(store), (std::vector<std::string>{"root"}));
+    file = backup_of(store);
+  }
+  KeyStore target = create_target(dst());
+  target.generate("mine", crypto::KeyAlgorithm::EcP256);
+  const std::vector<std::string> schema = schema_of(db_of(dst()));
+
+  const RestoreReport report = restore_into(target, dst(), file);
+  EXPECT_EQ(item_names(report.added), (std::vector<std::string>{"root"}));
+  EXPECT_EQ(skipped_table_names(report), (std::vector<std::string>{"notes"}));
+  // Our table definitions, and nothing else: no trigger, no view, no table of the backup's.
+  EXPECT_EQ(schema_of(db_of(dst())), schema);
+  {
+    db::Database db = db::Database::open(db_of(dst()), db::OpenMode::ReadOnly);
+    db::Statement s = db.prepare("SELECT count(*) FROM sqlite_schema WHERE type IN ('trigger', 'view')");
+    ASSERT_TRUE(s.step());
+    EXPECT_EQ(s.int64(0), 0) << "a trigger or view from the backup was created in the target store";
+  }
+  // The rows of our table were copied, column by column: the client came, the planted column did not.
+  ASSERT_EQ(report.clients_added.size(), 1u);
+  EXPECT_EQ(report.clients_added[0].name, "alice");
+  EXPECT_TRUE(report.clients_added[0].admin);
+  {
+    issuance::Ledger ledger(db_of(dst()));
+    const auto alice = ledger.client("alice");
+    ASSERT_TRUE(alice.has_value());
+    EXPECT_TRUE(alice->admin);
+  }
+  // Keys added afterwards stay: no trigger of the backup's fires here.
+  target.generate("later", crypto::KeyAlgorithm::EcP256);
+  EXPECT_EQ(names(target), (std::vector<std::string>{"later", "mine", "root"}));
+  EXPECT_EQ(target.check_all().reusable.size(), 3u);
 }
 
 TEST_F(RestoreTest, TriggersInABackupNeverRunInTheTarget) {
@@ -1072,15 +1135,15 @@ TEST_F(RestoreTest, TriggersInABackupNeverRunInTheTarget) {
   {
     KeyStore store = create_source();
     store.generate("root", crypto::KeyAlgorithm::EcP256);
+    issuance::Ledger ledger(db_of(src()));
+    (void)ledger.add_client("alice", {"*"}, false, "test");
   }
   {
-    // A table with a trigger that would wipe the keys and the history of whatever store inserts
-    // into it. Created after the rows, so the source itself is intact.
+    // A trigger that would wipe the keys and the history of whatever store inserts into the
+    // table. Created after the rows, so the source itself is intact.
     test::StoreEditor edit(src());
     edit.exec(
-        "CREATE TABLE extra_state (k TEXT PRIMARY KEY, v BLOB);"
-        "INSERT INTO extra_state VALUES ('a', 1), ('b', 2);"
-        "CREATE TRIGGER wipe AFTER INSERT ON extra_state BEGIN "
+        "CREATE TRIGGER wipe AFTER INSERT ON api_clients BEGIN "
         "  DELETE FROM keys; UPDATE audit_log SET detail = 'erased'; "
         "END;");
   }
@@ -1095,7 +1158,7 @@ TEST_F(RestoreTest, TriggersInABackupNeverRunInTheTarget) {
   const std::vector<AuditEntry> audit_before = target.audit_log();
 
   const RestoreReport report = restore_into(target, dst(), file);
-  EXPECT_EQ(table_counts(report), (std::map<std::string, std::int64_t>{{"extra_state", 2}}));
+  EXPECT_EQ(table_counts(report), (std::map<std::string, std::int64_t>{{"api_clients", 1}}));
   EXPECT_EQ(names(target), (std::vector<std::string>{"mine", "root"}));
   const Dump after = dump(db_of(dst()));
   ASSERT_EQ(after.at("keys").size(), 2u);
@@ -1108,6 +1171,146 @@ TEST_F(RestoreTest, TriggersInABackupNeverRunInTheTarget) {
   db::Statement s = db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.int64(0), 0) << "a trigger from the backup was installed in the target store";
+}
+
+TEST_F(RestoreTest, BackupOfAnOlderSchemaRestores) {
+  // A backup whose database is at schema version 3 (before the certificate ledger): opening it
+  // migrates the scratch copy, and the restore copies into this store's tables.
+  fs::path good;
+  {
+    KeyStore store = create_source();
+    store.generate("root", crypto::KeyAlgorithm::EcP256);
+    good = backup_of(store);
+    store.write_snapshot(tmp_ / "snapshot.db");
+  }
+  db::Database::open(tmp_ / "snapshot.db", db::OpenMode::ReadWrite)
+      .exec("DROP TABLE issued_certificates; DROP TABLE api_clients; DROP TABLE crl_state; PRAGMA user_version = 3");
+  const fs::path older = backups() / "older.sbk";
+  {
+    const backup::OpenedBackup real = open_backup(good, scratch());
+    backup::write_container(older, pass(kBackupPass), kFastKdf, real.manifest().dump(),
+                            SecretBytes(real.context().data_key), tmp_ / "snapshot.db");
+  }
+  KeyStore target = create_target(dst());
+  const std::vector<std::string> schema = schema_of(db_of(dst()));
+  const RestoreReport report = restore_into(target, dst(), older);
+  EXPECT_EQ(item_names(report.added), (std::vector<std::string>{"root"}));
+  EXPECT_TRUE(report.skipped_tables.empty());
+  EXPECT_TRUE(table_counts(report).empty());
+  EXPECT_EQ(schema_of(db_of(dst())), schema);
+  EXPECT_EQ(target.check_all().reusable.size(), 1u);
+}
+
+// ---- API clients: listed, and merged into a store with clients only when asked ------------------
+
+std::vector<std::string> client_names(const std::vector<RestoreClient>& clients) {
+  std::vector<std::string> out;
+  for (const RestoreClient& c : clients) out.push_back(c.name);
+  return out;
+}
+
+std::vector<std::string> ledger_client_names(const fs::path& dir) {
+  issuance::Ledger ledger(KeyStore::database_path(dir));
+  std::vector<std::string> out;
+  for (const issuance::ApiClient& c : ledger.clients()) out.push_back(c.name);
+  return out;
+}
+
+class RestoreClientsTest : public RestoreTest {
+ protected:
+  // A source with a key and the clients alice (admin, every profile) and bob (two profiles), and
+  // one removed (gone); its backup.
+  fs::path source_with_clients() {
+    KeyStore store = create_source();
+    store.generate("root", crypto::KeyAlgorithm::EcP256);
+    {
+      issuance::Ledger ledger(db_of(src()));
+      (void)ledger.add_client("alice", {"*"}, true, "test");
+      (void)ledger.add_client("bob", {"server-tls", "client-tls"}, false, "test");
+      (void)ledger.add_client("gone", {"*"}, true, "test");
+      (void)ledger.remove_client("gone", "test");
+    }
+    return backup_of(store);
+  }
+  static void add_client(const fs::path& dir, const std::string& name, bool admin = false) {
+    issuance::Ledger ledger(db_of(dir));
+    (void)ledger.add_client(name, {"server-tls"}, admin, "test");
+  }
+};
+
+TEST_F(RestoreClientsTest, IntoAStoreWithClientsTheyAreMergedOnlyWithTheOption) {
+  const fs::path file = source_with_clients();
+  KeyStore target = create_target(dst());
+  add_client(dst(), "carol");
+  const Dump before = dump(db_of(dst()));
+
+  // Refused, naming the clients and the option, with nothing written.
+  const Error e = capture_error([&] { (void)restore_into(target, dst(), file); });
+  EXPECT_EQ(e.kind(), ErrorKind::Conflict);
+  EXPECT_EQ(e.code(), "restore-merges-clients");
+  for (const char* part : {"2 API clients", "alice (admin, profiles *)", "bob (profiles server-tls client-tls)",
+                           "--merge-clients", "Nothing was restored"}) {
+    EXPECT_TRUE(has_text(e.what(), part)) << part << " is not in: " << e.what();
+  }
+  EXPECT_FALSE(has_text(e.what(), "gone")) << "a removed client grants nothing: " << e.what();
+  EXPECT_EQ(diff(before, dump(db_of(dst()))), "");
+
+  // A dry run lists them and says that the option is needed.
+  backup::OpenedBackup b = open_backup(file, scratch());
+  const RestoreReport dry = target.restore(b, RestoreOptions{.dry_run = true});
+  EXPECT_TRUE(dry.needs_merge_clients);
+  EXPECT_TRUE(dry.store_had_clients);
+  EXPECT_EQ(client_names(dry.clients_added), (std::vector<std::string>{"alice", "bob"}));
+  ASSERT_EQ(dry.clients_added.size(), 2u);
+  EXPECT_TRUE(dry.clients_added[0].admin);
+  EXPECT_EQ(dry.clients_added[0].profiles, (std::vector<std::string>{"*"}));
+  EXPECT_FALSE(dry.clients_added[1].admin);
+  EXPECT_EQ(dry.clients_added[1].profiles, (std::vector<std::string>{"server-tls", "client-tls"}));
+  EXPECT_TRUE(dry.clients_skipped.empty());
+  EXPECT_EQ(diff(before, dump(db_of(dst()))), "");
+
+  // With the option: merged, and audited with the option named.
+  const RestoreReport merged = target.restore(b, RestoreOptions{.merge_clients = true});
+  EXPECT_FALSE(merged.needs_merge_clients);
+  EXPECT_EQ(summary(dry, false), summary(merged, false));
+  EXPECT_EQ(ledger_client_names(dst()), (std::vector<std::string>{"alice", "bob", "carol"}));
+  EXPECT_TRUE(has_text(target.audit_log().back().detail,
+                       "API clients added (--merge-clients): alice (admin, profiles *), bob"))
+      << target.audit_log().back().detail;
+
+  // Again: nothing to add, so no option is needed; both are named as already here.
+  const RestoreReport again = target.restore(b, false);
+  EXPECT_TRUE(again.clients_added.empty());
+  EXPECT_EQ(client_names(again.clients_skipped), (std::vector<std::string>{"alice", "bob"}));
+  for (const RestoreClient& c : again.clients_skipped) EXPECT_EQ(c.note, "already in this store");
+}
+
+TEST_F(RestoreClientsTest, IntoAStoreWithoutClientsTheyComeWithoutAnOption) {
+  const fs::path file = source_with_clients();
+  backup::OpenedBackup b = open_backup(file, scratch());
+  const RestoreReport plan = KeyStore::plan_restore_into_empty_store(b);
+  KeyStore target = create_target(dst());
+  const RestoreReport report = target.restore(b, false);
+  EXPECT_FALSE(report.store_had_clients);
+  EXPECT_EQ(client_names(report.clients_added), (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(summary(plan, false), summary(report, false));
+  EXPECT_EQ(ledger_client_names(dst()), (std::vector<std::string>{"alice", "bob"}));
+}
+
+TEST_F(RestoreClientsTest, AClientOfTheSameNameHereIsKept) {
+  const fs::path file = source_with_clients();
+  KeyStore target = create_target(dst());
+  add_client(dst(), "alice", /*admin=*/false);
+  const RestoreReport report = [&] {
+    backup::OpenedBackup b = open_backup(file, scratch());
+    return target.restore(b, RestoreOptions{.merge_clients = true});
+  }();
+  EXPECT_EQ(client_names(report.clients_added), (std::vector<std::string>{"bob"}));
+  ASSERT_EQ(client_names(report.clients_skipped), (std::vector<std::string>{"alice"}));
+  EXPECT_TRUE(has_text(report.clients_skipped[0].note, "this store has another client named \"alice\""))
+      << report.clients_skipped[0].note;
+  issuance::Ledger ledger(db_of(dst()));
+  EXPECT_FALSE(ledger.client("alice")->admin) << "the backup's alice replaced this store's";
 }
 
 // ---- refusals and failures change nothing -------------------------------------------------------
@@ -1238,7 +1441,7 @@ class RestoreOnTmpfs : public RestoreTest {
 };
 
 TEST_F(RestoreOnTmpfs, FullDiskInTheMiddleOfARestoreChangesNothing) {
-  // A source with many keys and a table of 3 MiB, the target on a 1 MiB file system.
+  // A source with many keys and 3 MiB of issued certificates, the target on a 1 MiB file system.
   fs::path file;
   {
     KeyStore store = create_source();
@@ -1247,9 +1450,9 @@ TEST_F(RestoreOnTmpfs, FullDiskInTheMiddleOfARestoreChangesNothing) {
   {
     test::StoreEditor edit(src());
     edit.exec(
-        "CREATE TABLE bulk (id INTEGER PRIMARY KEY, b BLOB);"
-        "INSERT INTO bulk (b) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 48) "
-        "SELECT randomblob(65536) FROM n;");
+        "INSERT INTO issued_certificates (serial, state, profile, client, subject, names, requested_at, "
+        "not_before, not_after, der) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 48) "
+        "SELECT printf('%08X', i), 'issued', 'bulk', 'operator:test', '', '[]', 0, 0, 0, randomblob(65536) FROM n;");
   }
   {
     KeyStore store = open_source();
@@ -1293,7 +1496,7 @@ TEST_F(RestoreOnTmpfs, FullDiskInTheMiddleOfARestoreChangesNothing) {
   ASSERT_EQ(grow.exit_code, 0) << grow.err;
   const RestoreReport report = restore_into(target, target_dir(), file);
   EXPECT_EQ(report.added.size(), 30u);
-  EXPECT_EQ(table_counts(report), (std::map<std::string, std::int64_t>{{"bulk", 48}}));
+  EXPECT_EQ(table_counts(report), (std::map<std::string, std::int64_t>{{"issued_certificates", 48}}));
   EXPECT_EQ(target.check_all().reusable.size(), 32u);
 }
 
@@ -1350,23 +1553,36 @@ TEST_F(RestoreTest, BackupsTakenWhileOthersKeepWritingAreConsistentSnapshots) {
         "CREATE TABLE tally (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), n INTEGER NOT NULL);"
         "INSERT INTO tally VALUES (1, 0);");
   }
-  std::atomic<bool> stop{false};
-  std::atomic<int> keys_written{0};
-  std::atomic<int> events_written{0};
-  std::mutex failure_mutex;
+  // The writers' progress, which the backups wait on: no polling, no sleeps. The deadline only
+  // bounds a machine that stalls; the outcome does not depend on how fast anything runs.
+  std::mutex mutex;
+  std::condition_variable progress;
+  bool stop = false;
+  int keys_written = 0;
+  int events_written = 0;
   std::string failure;
   auto record_failure = [&](const std::string& what) {
-    const std::lock_guard lock(failure_mutex);
-    if (failure.empty()) failure = what;
+    {
+      const std::lock_guard lock(mutex);
+      if (failure.empty()) failure = what;
+    }
+    progress.notify_all();
   };
-  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
   std::thread key_writer([&] {
     try {
       KeyStore store = KeyStore::open(src(), pass(kSourcePass));
-      for (int i = 0; !stop && std::chrono::steady_clock::now() < deadline; ++i) {
+      for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
+        {
+          const std::lock_guard lock(mutex);
+          if (stop) return;
+        }
         store.generate("w-" + std::to_string(i), crypto::KeyAlgorithm::EcP256);
-        ++keys_written;
-        std::this_thread::sleep_for(1ms);
+        {
+          const std::lock_guard lock(mutex);
+          ++keys_written;
+        }
+        progress.notify_all();
       }
     } catch (const std::exception& e) {
       record_failure(std::string("key writer: ") + e.what());
@@ -1375,20 +1591,44 @@ TEST_F(RestoreTest, BackupsTakenWhileOthersKeepWritingAreConsistentSnapshots) {
   std::thread row_writer([&] {
     try {
       db::Database db = db::Database::open(db_of(src()), db::OpenMode::ReadWrite);
-      for (int i = 0; !stop && std::chrono::steady_clock::now() < deadline; ++i) {
+      for (int i = 0;; ++i) {
+        {
+          // At most a few events ahead of the keys: a writer that takes the lock again at once
+          // would starve the key writer (SQLite's busy handler polls).
+          std::unique_lock lock(mutex);
+          if (!progress.wait_until(lock, deadline, [&] { return stop || events_written < 2 * keys_written + 4; })) return;
+          if (stop) return;
+        }
         db::Transaction tx(db);
         db.prepare("INSERT INTO events (at, payload) VALUES (?, randomblob(200))").bind(1, std::int64_t{i}).run();
         db.exec("UPDATE tally SET n = n + 1");
         tx.commit();
-        ++events_written;
-        // A breath between transactions: SQLite's busy handler polls, and a writer that takes the
-        // lock again at once would starve the others.
-        std::this_thread::sleep_for(1ms);
+        {
+          const std::lock_guard lock(mutex);
+          ++events_written;
+        }
+        progress.notify_all();
       }
     } catch (const std::exception& e) {
       record_failure(std::string("row writer: ") + e.what());
     }
   });
+  struct JoinOnExit {  // even when an assertion below returns early
+    std::mutex& mutex;
+    bool& stop;
+    std::condition_variable& progress;
+    std::thread& a;
+    std::thread& b;
+    ~JoinOnExit() {
+      {
+        const std::lock_guard lock(mutex);
+        stop = true;
+      }
+      progress.notify_all();
+      if (a.joinable()) a.join();
+      if (b.joinable()) b.join();
+    }
+  } join_on_exit{mutex, stop, progress, key_writer, row_writer};
 
   // Take a backup each time both writers have made progress since the last one.
   std::vector<fs::path> files;
@@ -1396,23 +1636,31 @@ TEST_F(RestoreTest, BackupsTakenWhileOthersKeepWritingAreConsistentSnapshots) {
     KeyStore store = open_source();
     int last_keys = 0;
     int last_events = 0;
-    while (files.size() < 4 && std::chrono::steady_clock::now() < deadline) {
-      if (keys_written > last_keys + 2 && events_written > last_events + 2) {
-        files.push_back(backup_of(store, "during-" + std::to_string(files.size()) + ".sbk"));
-        // Counted after the backup, so that the next one surely holds more.
-        last_keys = keys_written;
-        last_events = events_written;
-      } else {
-        std::this_thread::sleep_for(5ms);
+    while (files.size() < 4) {
+      {
+        std::unique_lock lock(mutex);
+        const bool moved = progress.wait_until(lock, deadline, [&] {
+          return !failure.empty() || (keys_written > last_keys + 2 && events_written > last_events + 2);
+        });
+        if (!moved || !failure.empty()) break;
       }
+      files.push_back(backup_of(store, "during-" + std::to_string(files.size()) + ".sbk"));
+      // Counted after the backup, so that the next one surely holds more.
+      const std::lock_guard lock(mutex);
+      last_keys = keys_written;
+      last_events = events_written;
     }
   }
-  stop = true;
+  {
+    const std::lock_guard lock(mutex);
+    stop = true;
+  }
+  progress.notify_all();
   key_writer.join();
   row_writer.join();
   ASSERT_EQ(failure, "");
-  ASSERT_GE(files.size(), 3u) << "the writers made too little progress to test anything: " << keys_written
-                              << " keys, " << events_written << " events";
+  ASSERT_EQ(files.size(), 4u) << "the writers stopped making progress: " << keys_written << " keys, "
+                              << events_written << " events";
 
   std::set<std::int64_t> key_counts;
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -1422,6 +1670,14 @@ TEST_F(RestoreTest, BackupsTakenWhileOthersKeepWritingAreConsistentSnapshots) {
     backup::OpenedBackup b = open_backup(files[i], dir);
     EXPECT_EQ(b.database().quick_check(), "");
     const nlohmann::json& m = b.manifest();
+    // The snapshot itself: every transaction of the row writer in it whole, or not at all.
+    const auto events = m.at("tables").at("events").get<std::int64_t>();
+    {
+      db::Statement t = b.database().prepare("SELECT n, (SELECT count(*) FROM events) FROM tally");
+      ASSERT_TRUE(t.step());
+      EXPECT_EQ(t.int64(0), events) << "the snapshot caught a transaction half-way";
+      EXPECT_EQ(t.int64(1), events);
+    }
     const RestoreReport report = target.restore(b, false);
 
     db::Database restored = db::Database::open(db_of(dir), db::OpenMode::ReadOnly);
@@ -1433,12 +1689,8 @@ TEST_F(RestoreTest, BackupsTakenWhileOthersKeepWritingAreConsistentSnapshots) {
     EXPECT_EQ(static_cast<std::int64_t>(check.reusable.size()), keys);
     EXPECT_EQ(static_cast<std::int64_t>(report.added.size()), keys);
     EXPECT_TRUE(report.quarantined.empty());
-    const auto events = m.at("tables").at("events").get<std::int64_t>();
-    EXPECT_EQ(count_rows(db_of(dir), "events"), events);
-    EXPECT_EQ(table_counts(report).at("events"), events);
-    db::Statement t = restored.prepare("SELECT n FROM tally");
-    ASSERT_TRUE(t.step());
-    EXPECT_EQ(t.int64(0), events) << "the snapshot caught a transaction half-way";
+    // The tables that are not ours stay in the backup.
+    EXPECT_EQ(skipped_table_names(report), (std::vector<std::string>{"events", "tally"}));
   }
   EXPECT_EQ(key_counts.size(), files.size()) << "every backup was taken at another point of the writes";
 }

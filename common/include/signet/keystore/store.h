@@ -77,6 +77,31 @@ struct RestoreItem {
   std::string note;         // why it was renamed, skipped, ...
 };
 
+// An API client in a backup, as a restore reports it.
+struct RestoreClient {
+  std::string name;
+  std::string id;                     // the client's identity (16 hex)
+  bool admin = false;                 // an admin may revoke and manage every client
+  std::vector<std::string> profiles;  // the profiles it may use ("*" = all)
+  std::string note;                   // skipped: why
+};
+
+// A table of the backup that a restore left out: it is not one of this schema's tables (or not
+// a plain table), so it was neither created nor read.
+struct SkippedTable {
+  std::string name;
+  std::string reason;
+};
+
+// How to restore.
+struct RestoreOptions {
+  bool dry_run = false;  // write nothing; report what a real run would do
+  // Add the backup's API clients to a store that has API clients of its own. Without it, such a
+  // restore is refused before anything is written. A store without clients (a new one: the
+  // disaster-recovery path) takes the backup's clients without it.
+  bool merge_clients = false;
+};
+
 // What a restore did, or with dry_run, would do. Nothing else changes.
 struct RestoreReport {
   bool dry_run = false;
@@ -84,7 +109,17 @@ struct RestoreReport {
   std::vector<RestoreItem> skipped;              // valid keys already present (same fingerprint)
   std::vector<RestoreItem> quarantined;          // invalid entries recorded in the quarantine
   std::vector<RestoreItem> already_quarantined;  // invalid entries quarantined by an earlier restore
-  std::vector<std::pair<std::string, std::int64_t>> tables;  // other tables: rows added
+  // The tables of this schema other than the key store's own (the certificate ledger): rows
+  // added, or with dry_run, rows in the backup.
+  std::vector<std::pair<std::string, std::int64_t>> tables;
+  std::vector<SkippedTable> skipped_tables;  // tables of the backup left out, by name
+  // The backup's API clients (not removed ones) that the restore adds, and those it leaves out
+  // because this store has them already (same id, or a client of that name): its own are kept.
+  std::vector<RestoreClient> clients_added;
+  std::vector<RestoreClient> clients_skipped;
+  bool store_had_clients = false;  // the store had API clients before (so merging needs the option)
+  // Only with dry_run: a real run without RestoreOptions::merge_clients would be refused.
+  bool needs_merge_clients = false;
 };
 
 // An entry that a restore refused, as kept in the quarantine table.
@@ -211,11 +246,20 @@ class KeyStore {
 
   // Restores `backup` into this store in one transaction: valid keys not already present are
   // re-wrapped under this store's data key and added (source "restored"), invalid entries are
-  // quarantined, other tables are copied (rows already present are kept). Running it again
-  // changes nothing. With dry_run, nothing is written. On any failure nothing changed.
-  RestoreReport restore(backup::OpenedBackup& backup, bool dry_run);
-  // What restore() would do into a new, empty store (tables: every row of the backup's other
-  // tables, all of which such a restore adds).
+  // quarantined, and the rows of the other tables that this store's own migrations define are
+  // copied into them, column by column (rows already present, by primary or unique key, are kept).
+  // Nothing the backup holds is executed: its tables, triggers, views and indexes are never
+  // created here; a table of the backup that is not ours is reported (skipped_tables) and left.
+  // Running it again changes nothing. With dry_run, nothing is written. On any failure nothing
+  // changed. Throws Error(Conflict, "restore-merges-clients"), naming the clients, when the backup
+  // would add API clients to a store that has clients of its own and merge_clients is not set.
+  RestoreReport restore(backup::OpenedBackup& backup, const RestoreOptions& options);
+  // The same, with merge_clients off.
+  RestoreReport restore(backup::OpenedBackup& backup, bool dry_run) {
+    return restore(backup, RestoreOptions{.dry_run = dry_run});
+  }
+  // What restore() would do into a new, empty store (tables: every row of the backup's tables of
+  // this schema, all of which such a restore adds; every client of the backup is added).
   [[nodiscard]] static RestoreReport plan_restore_into_empty_store(backup::OpenedBackup& backup);
 
   // The installation record; std::nullopt before the first setup.
