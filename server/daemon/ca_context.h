@@ -1,5 +1,6 @@
 // What the daemon's handlers share: the configuration (reloadable), the signer, the ledger, the
-// issuer, the metrics, and where blocking work runs.
+// issuer, the metrics, and where blocking work runs. The API's handlers get all of it; the
+// revocation side (OCSP, CRLs, the public routes) gets only the read-only views below.
 //
 // Thread-safety: config() and set_config() lock; the rest is set up before serving and is
 // thread-safe itself.
@@ -18,6 +19,7 @@
 #include "signet/issuance/issuer.h"
 #include "signet/issuance/ledger.h"
 #include "signet/issuance/signer.h"
+#include "signet/issuance/views.h"
 
 namespace signet::daemon {
 
@@ -44,6 +46,10 @@ struct CaContext {
   std::shared_ptr<const issuance::CaSigner> signer;
   std::unique_ptr<issuance::Ledger> ledger;
   std::unique_ptr<issuance::Issuer> issuer;
+  // Views of the signer and the ledger that cannot issue: all the revocation side is given.
+  std::shared_ptr<const issuance::RevocationSigner> revocation_signer;
+  std::shared_ptr<const issuance::LedgerReader> ledger_reader;
+  std::unique_ptr<issuance::CrlIssuer> crl_issuer;
   std::unique_ptr<CrlPublisher> crl;
   std::unique_ptr<OcspResponder> ocsp;
 
@@ -61,6 +67,5 @@ struct CaContext {
 [[nodiscard]] std::string http_date(std::chrono::system_clock::time_point t);
 
 void register_api_routes(Router& router, CaContext& ca);
-void register_public_routes(Router& router, CaContext& ca);
 
 }  // namespace signet::daemon

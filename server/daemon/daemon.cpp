@@ -163,6 +163,9 @@ ConfigChanges compare_configs(const Config& a, const Config& b) {
   check(c.applied, "ocsp.validity", a.ocsp_validity != b.ocsp_validity);
   check(c.applied, "ocsp.refresh_before", a.ocsp_refresh_before != b.ocsp_refresh_before);
   check(c.applied, "ocsp.cache_entries", a.ocsp_cache_entries != b.ocsp_cache_entries);
+  check(c.applied, "ocsp.nonces", a.ocsp_nonces != b.ocsp_nonces);
+  check(c.applied, "ocsp.nonce_signatures_per_second",
+        a.ocsp_nonce_signatures_per_second != b.ocsp_nonce_signatures_per_second);
   check(c.applied, "log.level", a.log_level != b.log_level);
   bool profiles_differ = a.profiles.size() != b.profiles.size();
   for (auto ia = a.profiles.begin(), ib = b.profiles.begin(); !profiles_differ && ia != a.profiles.end(); ++ia, ++ib) {

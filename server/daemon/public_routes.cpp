@@ -1,4 +1,5 @@
-// Plain-HTTP routes that are public by convention: the CA certificate, the CRLs, OCSP.
+// Plain-HTTP routes that are public by convention: the CA certificate, the CRLs, OCSP. They get
+// the signer's revocation view, the CRL publisher and the OCSP responder: nothing here can issue.
 #include <spdlog/spdlog.h>
 
 #include "base64.h"
@@ -23,21 +24,22 @@ void add_cache_headers(HttpResponse& r, issuance::TimePoint this_update, issuanc
   r.headers.emplace_back("Expires", http_date(next_update));
 }
 
-HttpResponse ocsp_response(CaContext& ca, const OcspAnswer& a, const std::string& method) {
+HttpResponse ocsp_response(Metrics& metrics, const OcspAnswer& a, const std::string& method) {
   HttpResponse r;
   r.status = 200;  // RFC 6960 A.1: an unsuccessful OCSP response is still HTTP 200
   r.content_type = "application/ocsp-response";
   r.body = as_string(*a.der);
   if (a.successful && a.der) add_cache_headers(r, a.this_update, a.next_update);
   r.log_note = a.status + (a.cached ? " cached" : "");
-  ca.metrics.increment("signet_ocsp_responses_total",
+  if (!a.nonce.empty()) r.log_note += " nonce " + std::string(a.nonce);
+  metrics.increment("signet_ocsp_responses_total",
                        {{"method", method}, {"status", a.status}, {"cached", a.cached ? "true" : "false"}});
   return r;
 }
 
-void crl_route(Router& router, CaContext& ca, const std::string& path, bool delta) {
-  router.add("GET", path, kBoth, [&ca, delta](HttpRequest& req, Responder respond) {
-    const auto crl = delta ? ca.crl->delta() : ca.crl->full();
+void crl_route(Router& router, CrlPublisher& publisher, const std::string& path, bool delta) {
+  router.add("GET", path, kBoth, [&publisher, delta](HttpRequest& req, Responder respond) {
+    const auto crl = delta ? publisher.delta() : publisher.full();
     if (!crl) {
       respond(json_error(404, "delta-crl-disabled",
                          "this CA publishes no delta CRL; set [crl] delta = true in signetd.toml to enable it",
@@ -55,9 +57,10 @@ void crl_route(Router& router, CaContext& ca, const std::string& path, bool delt
 
 }  // namespace
 
-void register_public_routes(Router& router, CaContext& ca) {
-  const std::string ca_der = as_string(ca.signer->ca_certificate().der());
-  const std::string ca_pem = ca.signer->ca_chain_pem();
+void register_public_routes(Router& router, const issuance::RevocationSigner& signer, CrlPublisher& crl,
+                            OcspResponder& ocsp, Metrics& metrics) {
+  const std::string ca_der = as_string(signer.ca_certificate().der());
+  const std::string ca_pem = signer.ca_chain_pem();
 
   router.add("GET", "/ca.crt", kBoth, [ca_der](HttpRequest&, Responder respond) {
     HttpResponse r;
@@ -73,29 +76,29 @@ void register_public_routes(Router& router, CaContext& ca) {
     r.headers.emplace_back("Cache-Control", "public, max-age=3600");
     respond(std::move(r));
   });
-  crl_route(router, ca, "/crl", false);
-  crl_route(router, ca, "/crl/delta", true);
+  crl_route(router, crl, "/crl", false);
+  crl_route(router, crl, "/crl/delta", true);
 
   // OCSP over HTTP (RFC 6960 appendix A): POST with the DER request as the body, or GET with the
   // base64 request (URL-encoded) as the last path segment(s).
-  router.add("POST", "/ocsp", kBoth, [&ca](HttpRequest& req, Responder respond) {
+  router.add("POST", "/ocsp", kBoth, [&ocsp, &metrics](HttpRequest& req, Responder respond) {
     const std::string type = req.header("content-type");
     if (!type.empty() && type != "application/ocsp-request") {
       respond(json_error(415, "unsupported-media-type",
                          "an OCSP request is sent as Content-Type: application/ocsp-request", req.request_id));
       return;
     }
-    const OcspAnswer a = ca.ocsp->answer(ByteView(reinterpret_cast<const std::uint8_t*>(req.body.data()), req.body.size()));
-    respond(ocsp_response(ca, a, "POST"));
+    const OcspAnswer a = ocsp.answer(ByteView(reinterpret_cast<const std::uint8_t*>(req.body.data()), req.body.size()));
+    respond(ocsp_response(metrics, a, "POST"));
   });
-  router.add("GET", "/ocsp/{request*}", kBoth, [&ca](HttpRequest& req, Responder respond) {
+  router.add("GET", "/ocsp/{request*}", kBoth, [&ocsp, &metrics](HttpRequest& req, Responder respond) {
     const auto der = base64_decode(req.params["request"]);
     if (!der) {
       static const auto malformed = std::make_shared<const Bytes>(issuance::ocsp_error_response(1));
-      respond(ocsp_response(ca, OcspAnswer{malformed, {}, {}, false, "malformedRequest", false}, "GET"));
+      respond(ocsp_response(metrics, OcspAnswer{malformed, {}, {}, false, "malformedRequest", false, {}}, "GET"));
       return;
     }
-    respond(ocsp_response(ca, ca.ocsp->answer(*der), "GET"));
+    respond(ocsp_response(metrics, ocsp.answer(*der), "GET"));
   });
 }
 

@@ -38,8 +38,14 @@ class CaService final : public Service {
     ca_.ledger = std::make_unique<issuance::Ledger>(keystore::KeyStore::database_path(config.data_dir));
     ca_.issuer = std::make_unique<issuance::Issuer>(
         ca_.signer, *ca_.ledger, [this](std::function<void()> task) { boost::asio::post(ca_.io, std::move(task)); });
-    ca_.ocsp = std::make_unique<OcspResponder>(ca_);
-    ca_.crl = std::make_unique<CrlPublisher>(ca_);
+    // The revocation side sees the CA only through views that cannot issue.
+    ca_.revocation_signer = std::make_shared<const issuance::RevocationSigner>(ca_.signer);
+    ca_.ledger_reader = std::make_shared<const issuance::LedgerReader>(*ca_.ledger);
+    ca_.crl_issuer = std::make_unique<issuance::CrlIssuer>(*ca_.ledger, *ca_.revocation_signer);
+    const RevocationViews views{[this] { return ca_.config(); }, &ca_.metrics, ca_.revocation_signer,
+                                ca_.ledger_reader};
+    ca_.ocsp = std::make_unique<OcspResponder>(views);
+    ca_.crl = std::make_unique<CrlPublisher>(views, *ca_.crl_issuer, ca_.ocsp.get(), ca_.io, ca_.blocking);
     if (publish) ca_.crl->start();
     declare_metrics();
     collector_ = ca_.metrics.add_collector([ledger = ca_.ledger.get()](Metrics& m) {
@@ -53,7 +59,7 @@ class CaService final : public Service {
 
   void register_routes(Router& router) override {
     register_api_routes(router, ca_);
-    register_public_routes(router, ca_);
+    register_public_routes(router, *ca_.revocation_signer, *ca_.crl, *ca_.ocsp, ca_.metrics);
   }
 
   void reload(const Config& config) override {

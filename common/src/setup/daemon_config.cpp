@@ -26,9 +26,10 @@ const Section kSections[] = {
     {"https", {"address", "port", "certificate", "key"}},
     {"http", {"address", "port"}},
     {"public", {"base_url"}},
-    {"server", {"threads", "max_body_bytes", "header_timeout", "request_timeout", "idle_timeout", "max_connections"}},
+    {"server", {"threads", "max_body_bytes", "header_timeout", "request_timeout", "idle_timeout", "max_connections",
+                "max_connections_per_address"}},
     {"crl", {"validity", "refresh_before", "debounce", "delta", "delta_validity"}},
-    {"ocsp", {"validity", "refresh_before", "cache_entries"}},
+    {"ocsp", {"validity", "refresh_before", "cache_entries", "nonces", "nonce_signatures_per_second"}},
     {"log", {"level"}},
     {"profiles", {}},  // checked by issuance::parse_profiles
 };
@@ -252,6 +253,7 @@ Config parse_config(std::string_view text, const fs::path& path) {
   r.duration(root, "server", "request_timeout", c.request_timeout, seconds(1), std::chrono::hours(1));
   r.duration(root, "server", "idle_timeout", c.idle_timeout, seconds(1), std::chrono::hours(24));
   r.integer(root, "server", "max_connections", c.max_connections, 1, 1000000);
+  r.integer(root, "server", "max_connections_per_address", c.max_connections_per_address, 1, 1000000);
 
   r.duration(root, "crl", "validity", c.crl_validity, std::chrono::hours(1), kYear);
   r.duration(root, "crl", "refresh_before", c.crl_refresh_before, seconds(60), kYear);
@@ -268,6 +270,15 @@ Config parse_config(std::string_view text, const fs::path& path) {
   if (c.ocsp_refresh_before >= c.ocsp_validity) {
     r.fail(r.where(root, "ocsp", "refresh_before"), "ocsp.refresh_before must be shorter than ocsp.validity");
   }
+  if (auto n = r.string(root, "ocsp", "nonces")) {
+    if (*n != "honour" && *n != "ignore") {
+      r.fail(r.where(root, "ocsp", "nonces"),
+             "ocsp.nonces: \"" + *n + "\" is not one of honour (sign a fresh response that echoes the request's "
+             "nonce), ignore (answer from the cache without the nonce)");
+    }
+    c.ocsp_nonces = *n == "honour" ? Config::Nonces::Honour : Config::Nonces::Ignore;
+  }
+  r.integer(root, "ocsp", "nonce_signatures_per_second", c.ocsp_nonce_signatures_per_second, 1, 1000000);
 
   if (auto l = r.string(root, "log", "level")) {
     if (*l != "debug" && *l != "info" && *l != "warn" && *l != "error") {
@@ -286,16 +297,20 @@ Config parse_config(std::string_view text, const fs::path& path) {
 
 fs::path passphrase_path(const Config& config) {
   std::error_code ec;
-  // systemd's LoadCredential wins: the unit decides where the secret comes from.
-  if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir != nullptr && *dir != '\0') {
-    const fs::path p = fs::path(dir) / "passphrase";
-    if (fs::exists(p, ec)) return p;
-  }
+  // The operator's store.passphrase_file wins: it is the one choice written in the configuration.
+  // (The shipped unit loads a credential whatever the configuration says, so the credential
+  // winning would silently override the file the operator chose.) A configured file that is
+  // missing is an error, not a reason to fall back on the credential.
   if (!config.passphrase_file.empty()) {
     if (fs::exists(config.passphrase_file, ec)) return config.passphrase_file;
     throw Error(ErrorKind::NotFound, "passphrase-file-missing",
                 "the passphrase file " + config.passphrase_file.string() + " (store.passphrase_file in " +
                     config.source.string() + ") does not exist");
+  }
+  // Else systemd's LoadCredential=passphrase:FILE.
+  if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir != nullptr && *dir != '\0') {
+    const fs::path p = fs::path(dir) / "passphrase";
+    if (fs::exists(p, ec)) return p;
   }
   throw Error(ErrorKind::NotFound, "passphrase-file-missing",
               "no passphrase file: set store.passphrase_file in " + config.source.string() +

@@ -69,6 +69,8 @@ TEST_F(ConfigTest, SetupConfigurationLoadsWithDefaults) {
   EXPECT_EQ(c.max_body_bytes, 64U * 1024);
   EXPECT_EQ(c.header_timeout, std::chrono::seconds(10));
   EXPECT_EQ(c.crl_validity, std::chrono::hours(24 * 7));
+  EXPECT_EQ(c.ocsp_nonces, Config::Nonces::Honour);
+  EXPECT_EQ(c.ocsp_nonce_signatures_per_second, 200U);
   EXPECT_EQ(c.log_level, "info");
 }
 
@@ -93,6 +95,8 @@ delta_validity = "12h"
 validity = "2d"
 refresh_before = "12h"
 cache_entries = 10
+nonces = "ignore"
+nonce_signatures_per_second = 50
 
 [log]
 level = "debug"
@@ -111,6 +115,8 @@ level = "debug"
   EXPECT_EQ(c.ocsp_validity, std::chrono::hours(48));
   EXPECT_EQ(c.ocsp_refresh_before, std::chrono::hours(12));
   EXPECT_EQ(c.ocsp_cache_entries, 10U);
+  EXPECT_EQ(c.ocsp_nonces, Config::Nonces::Ignore);
+  EXPECT_EQ(c.ocsp_nonce_signatures_per_second, 50U);
   EXPECT_EQ(c.log_level, "debug");
 }
 
@@ -180,6 +186,8 @@ TEST_F(ConfigTest, WrongTypesAndValuesAreRefusedNamingTheKey) {
       {"", "", "[public]\nbase_url = \"ca.example.test\"\n", "public.base_url: must be an http:// or https:// URL"},
       {"", "", "[ocsp]\nvalidity = \"1d\"\nrefresh_before = \"2d\"\n",
        "ocsp.refresh_before must be shorter than ocsp.validity"},
+      {"", "", "[ocsp]\nnonces = \"honor\"\n", "ocsp.nonces: \"honor\" is not one of honour"},
+      {"", "", "[ocsp]\nnonce_signatures_per_second = 0\n", "ocsp.nonce_signatures_per_second: must be from 1"},
       {"log = \"debug\"\n", "", "", "log: expected a table"},
       {"", "", "[store.extra]\n", "unknown key \"store.extra\""},
   };
@@ -217,11 +225,16 @@ class PassphrasePathTest : public ConfigTest {
   std::optional<std::string> saved_;
 };
 
+// The operator's store.passphrase_file wins over a systemd credential that is there too: the
+// credential is what signetd falls back on when the configuration names no file.
 TEST_F(PassphrasePathTest, ConfiguredFileWins) {
   Config c;
   c.passphrase_file = dir / "pass";
   test::write_text(c.passphrase_file, "x");
-  ::setenv("CREDENTIALS_DIRECTORY", dir.path().c_str(), 1);
+  const fs::path credentials = dir / "credentials";
+  fs::create_directory(credentials);
+  test::write_text(credentials / "passphrase", "y");
+  ::setenv("CREDENTIALS_DIRECTORY", credentials.c_str(), 1);
   EXPECT_EQ(passphrase_path(c), dir / "pass");
 }
 

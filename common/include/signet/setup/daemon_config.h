@@ -43,7 +43,8 @@ struct Config {
   std::chrono::seconds header_timeout{10};                // a request's headers must arrive in this
   std::chrono::seconds request_timeout{30};               // ... and its body
   std::chrono::seconds idle_timeout{60};                  // keep-alive connection with no request
-  std::size_t max_connections = 1024;
+  std::size_t max_connections = 1024;                     // open at once, on each listener
+  std::size_t max_connections_per_address = 64;           // from one client address, both listeners
 
   // [crl]
   std::chrono::seconds crl_validity = std::chrono::hours(24 * 7);   // nextUpdate - thisUpdate
@@ -55,7 +56,13 @@ struct Config {
   // [ocsp]
   std::chrono::seconds ocsp_validity = std::chrono::hours(24 * 4);  // nextUpdate - thisUpdate
   std::chrono::seconds ocsp_refresh_before = std::chrono::hours(24 * 2);
-  std::size_t ocsp_cache_entries = 100000;
+  std::size_t ocsp_cache_entries = 100000;                 // least recently used ones go first
+  // A request with a nonce (RFC 8954): Honour signs a fresh response that echoes it, at most
+  // ocsp_nonce_signatures_per_second of them (beyond that it is answered as Ignore does); Ignore
+  // answers it from the cache without the nonce, as RFC 8954 section 2.1 allows.
+  enum class Nonces { Honour, Ignore };
+  Nonces ocsp_nonces = Nonces::Honour;
+  unsigned ocsp_nonce_signatures_per_second = 200;
 
   // [log]
   std::string log_level = "info";  // "debug", "info", "warn", "error"
@@ -71,8 +78,9 @@ struct Config {
 // are taken relative to path's directory.
 [[nodiscard]] Config parse_config(std::string_view text, const std::filesystem::path& path);
 
-// The store passphrase file to use: the configured one, else $CREDENTIALS_DIRECTORY/passphrase.
-// Throws Error(NotFound, "passphrase-file-missing") when neither exists.
+// The store passphrase file to use: the configured one (even when a systemd credential is there
+// too), else $CREDENTIALS_DIRECTORY/passphrase. Throws Error(NotFound, "passphrase-file-missing")
+// when the configured file does not exist, or none is configured and there is no credential.
 [[nodiscard]] std::filesystem::path passphrase_path(const Config& config);
 
 }  // namespace signet::daemon

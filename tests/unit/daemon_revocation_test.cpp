@@ -1,0 +1,252 @@
+// OcspResponder (server/daemon/revocation.cpp) over a real ledger and signer: requests with a
+// nonce are signed within the per-second budget and answered from the cache beyond it; with
+// ocsp.nonces = "ignore" they are answered from the cache without the nonce; the cache drops its
+// least recently used entry when full and forgets everything on a revocation. Signatures are
+// counted by the responder's metrics, and time is a clock the test moves, so nothing here depends
+// on how fast the machine is.
+#include <gtest/gtest.h>
+#include <openssl/ocsp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "metrics.h"
+#include "revocation.h"
+#include "signet/crypto/key.h"
+#include "signet/issuance/ledger.h"
+#include "signet/keystore/store.h"
+#include "support/temp_dir.h"
+
+namespace signet::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using issuance::TimePoint;
+
+class ManualClock final : public Clock {
+ public:
+  [[nodiscard]] TimePoint now() const override { return t_; }
+  void advance(std::chrono::milliseconds d) { t_ += d; }
+
+ private:
+  TimePoint t_ = std::chrono::system_clock::now();
+};
+
+// The value of one sample line ("name{labels} value") in Prometheus text, 0 when absent.
+double sample(const std::string& text, const std::string& series) {
+  const std::string prefix = "\n" + series + " ";
+  const auto at = ("\n" + text).find(prefix);
+  if (at == std::string::npos) return 0;
+  return std::stod(text.substr(at + prefix.size() - 1));
+}
+
+class OcspResponderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    (void)keystore::KeyStore::create(dir / "store", Passphrase(as_bytes(std::string_view("correct horse battery"))),
+                                     crypto::ScryptParams::insecure_for_tests());
+    ledger = std::make_unique<issuance::Ledger>(keystore::KeyStore::database_path(dir / "store"));
+    ossl::Pkey key = crypto::generate_key(crypto::KeyAlgorithm::EcP256);
+    crypto::SelfSignedSpec spec;
+    spec.subject = {{"CN", "Responder Test CA"}};
+    spec.not_before = std::chrono::system_clock::now() - 1h;
+    crypto::Certificate ca = crypto::make_self_signed(key.get(), spec);
+    signer = std::make_shared<const issuance::CaSigner>(std::move(key), std::move(ca), std::vector<crypto::Certificate>{},
+                                                        issuance::PublicUrls{"http://127.0.0.1:8080"});
+    config->ocsp_nonce_signatures_per_second = 10;
+    config->ocsp_cache_entries = 100;
+  }
+
+  OcspResponder& responder() {
+    if (!responder_) {
+      RevocationViews views{[this] { return std::shared_ptr<const Config>(config); }, &metrics,
+                            std::make_shared<const issuance::RevocationSigner>(signer),
+                            std::make_shared<const issuance::LedgerReader>(*ledger)};
+      responder_ = std::make_unique<OcspResponder>(views, clock);
+    }
+    return *responder_;
+  }
+
+  // A certificate of this CA, stored in the ledger as issued.
+  crypto::Certificate issue(const std::string& name) {
+    issuance::CertificateTemplate t;
+    t.serial = issuance::Serial::random();
+    t.subject = {{"CN", name}};
+    t.dns_names = {name};
+    t.not_before = std::chrono::system_clock::now() - 1min;
+    t.not_after = std::chrono::system_clock::now() + 24h;
+    t.key_usage.digital_signature = true;
+    t.extended_key_usages = {"serverAuth"};
+    t.public_key = crypto::generate_key(crypto::KeyAlgorithm::EcP256);
+    crypto::Certificate cert = signer->sign_certificate(t);
+    issuance::Intent intent;
+    intent.serial = t.serial;
+    intent.profile = "server-tls";
+    intent.client = "web";
+    intent.not_before = t.not_before;
+    intent.not_after = t.not_after;
+    ledger->record_intent(intent);
+    ledger->record_issued(cert);
+    return cert;
+  }
+
+  // An OCSP request for `cert` as `openssl ocsp` builds one (SHA-1 CertID), with `nonce` if not empty.
+  ossl::OcspRequestPtr request(const crypto::Certificate& cert, const std::string& nonce = "") {
+    ossl::OcspRequestPtr req{OCSP_REQUEST_new()};
+    OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), cert.x509(), signer->ca_certificate().x509());
+    EXPECT_NE(OCSP_request_add0_id(req.get(), id), nullptr);
+    if (!nonce.empty()) {
+      EXPECT_EQ(OCSP_request_add1_nonce(req.get(), reinterpret_cast<unsigned char*>(const_cast<char*>(nonce.data())),
+                                        static_cast<int>(nonce.size())),
+                1);
+    }
+    return req;
+  }
+  static Bytes der(const OCSP_REQUEST* req) {
+    const int size = i2d_OCSP_REQUEST(req, nullptr);
+    Bytes out(static_cast<std::size_t>(size));
+    unsigned char* p = out.data();
+    EXPECT_EQ(i2d_OCSP_REQUEST(req, &p), size);
+    return out;
+  }
+  // OCSP_check_nonce on the answer: 1 the request's nonce is echoed, -1 the response has none.
+  static int nonce_check(const OCSP_REQUEST* req, const OcspAnswer& answer) {
+    const unsigned char* p = answer.der->data();
+    ossl::OcspResponsePtr response{d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(answer.der->size()))};
+    EXPECT_TRUE(response);
+    if (!response) return 99;
+    ossl::OcspBasicRespPtr basic{OCSP_response_get1_basic(response.get())};
+    EXPECT_TRUE(basic);
+    if (!basic) return 99;
+    return OCSP_check_nonce(const_cast<OCSP_REQUEST*>(req), basic.get());
+  }
+  OcspAnswer ask(const OCSP_REQUEST* req) { return responder().answer(der(req)); }
+  double counted(const std::string& series) { return sample(metrics.render(), series); }
+
+  test::TempDir dir;
+  std::unique_ptr<issuance::Ledger> ledger;
+  std::shared_ptr<const issuance::CaSigner> signer;
+  std::shared_ptr<Config> config = std::make_shared<Config>();
+  Metrics metrics;
+  ManualClock clock;
+
+ private:
+  std::unique_ptr<OcspResponder> responder_;
+};
+
+TEST_F(OcspResponderTest, NonceSignaturesStayWithinTheBudget) {
+  const crypto::Certificate cert = issue("budget.example.test");
+  // A burst of 50 requests with a nonce each, all in the same instant: the budget (10 a second,
+  // one second's worth saved up) signs 10 with their nonces; the other 40 get the cached answer.
+  int echoed = 0;
+  int without = 0;
+  for (int i = 0; i < 50; ++i) {
+    const auto req = request(cert, "nonce-" + std::to_string(i));
+    const OcspAnswer a = ask(req.get());
+    ASSERT_TRUE(a.successful) << a.status;
+    EXPECT_EQ(a.status, "good");
+    const int check = nonce_check(req.get(), a);
+    if (check == 1) ++echoed;
+    if (check == -1) ++without;
+  }
+  EXPECT_EQ(echoed, 10);
+  EXPECT_EQ(without, 40);
+  EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"true\"}"), 10);
+  EXPECT_EQ(counted("signet_ocsp_nonce_requests_total{outcome=\"signed\"}"), 10);
+  EXPECT_EQ(counted("signet_ocsp_nonce_requests_total{outcome=\"over-budget\"}"), 40);
+  // The 40 share one response, signed once for the cache.
+  EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"false\"}"), 1);
+
+  // Half a second later, half a second's worth of budget is back.
+  clock.advance(500ms);
+  for (int i = 0; i < 20; ++i) (void)ask(request(cert, "later-" + std::to_string(i)).get());
+  EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"true\"}"), 15);
+  EXPECT_EQ(counted("signet_ocsp_nonce_requests_total{outcome=\"over-budget\"}"), 55);
+  EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"false\"}"), 1);
+}
+
+TEST_F(OcspResponderTest, HonouredNonceIsEchoedAndNeverCached) {
+  const crypto::Certificate cert = issue("honour.example.test");
+  const auto first = request(cert, "first nonce");
+  const auto second = request(cert, "second nonce");
+  const OcspAnswer a = ask(first.get());
+  const OcspAnswer b = ask(second.get());
+  EXPECT_EQ(nonce_check(first.get(), a), 1);
+  EXPECT_EQ(nonce_check(second.get(), b), 1);
+  EXPECT_FALSE(a.cached);
+  EXPECT_FALSE(b.cached);
+  EXPECT_EQ(a.nonce, "signed");
+}
+
+TEST_F(OcspResponderTest, IgnoreModeAnswersFromTheCacheWithoutTheNonce) {
+  config->ocsp_nonces = Config::Nonces::Ignore;
+  const crypto::Certificate cert = issue("ignore.example.test");
+  const auto first = request(cert, "first nonce");
+  const OcspAnswer a = ask(first.get());
+  ASSERT_TRUE(a.successful) << a.status;
+  EXPECT_EQ(a.status, "good");
+  EXPECT_EQ(nonce_check(first.get(), a), -1);  // the response carries no nonce
+  EXPECT_EQ(a.nonce, "ignored");
+  // Another nonce, and a request without one, get that same cached response.
+  const auto second = request(cert, "second nonce");
+  const OcspAnswer b = ask(second.get());
+  EXPECT_TRUE(b.cached);
+  EXPECT_EQ(*b.der, *a.der);
+  const OcspAnswer c = ask(request(cert).get());
+  EXPECT_TRUE(c.cached);
+  EXPECT_EQ(*c.der, *a.der);
+  EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"true\"}"), 0);
+  EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"false\"}"), 1);
+  EXPECT_EQ(counted("signet_ocsp_nonce_requests_total{outcome=\"ignored\"}"), 2);
+}
+
+TEST_F(OcspResponderTest, FullCacheDropsTheLeastRecentlyUsedEntry) {
+  config->ocsp_cache_entries = 2;
+  const auto a = request(issue("a.example.test"));
+  const auto b = request(issue("b.example.test"));
+  const auto c = request(issue("c.example.test"));
+  EXPECT_FALSE(ask(a.get()).cached);
+  EXPECT_FALSE(ask(b.get()).cached);
+  EXPECT_TRUE(ask(a.get()).cached);  // a is now the most recently used
+  EXPECT_FALSE(ask(c.get()).cached);  // full: b, the least recently used, goes
+  EXPECT_TRUE(ask(a.get()).cached);
+  EXPECT_TRUE(ask(c.get()).cached);
+  EXPECT_FALSE(ask(b.get()).cached);  // signed again (and a goes: c was used after it)
+  EXPECT_TRUE(ask(c.get()).cached);
+  EXPECT_EQ(counted("signet_ocsp_cache_evictions_total"), 2);
+  EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"false\"}"), 4);
+}
+
+TEST_F(OcspResponderTest, RevocationInvalidatesTheCache) {
+  const crypto::Certificate cert = issue("revoked.example.test");
+  const auto req = request(cert);
+  EXPECT_EQ(ask(req.get()).status, "good");
+  EXPECT_TRUE(ask(req.get()).cached);
+  (void)ledger->revoke(*issuance::Serial::parse_hex(cert.serial_hex()), issuance::RevocationReason::KeyCompromise,
+                       "test");
+  responder().invalidate();
+  const OcspAnswer after = ask(req.get());
+  EXPECT_FALSE(after.cached);
+  EXPECT_EQ(after.status, "revoked");
+  // Over the nonce budget too, the answer is the revoked one.
+  config->ocsp_nonce_signatures_per_second = 1;
+  (void)ask(request(cert, "spends the one token").get());
+  const OcspAnswer over = ask(request(cert, "over budget").get());
+  EXPECT_EQ(over.nonce, "over-budget");
+  EXPECT_EQ(over.status, "revoked");
+}
+
+TEST_F(OcspResponderTest, EntryIsSignedAgainWhenItsNextUpdateComesClose) {
+  const auto req = request(issue("refresh.example.test"));
+  EXPECT_FALSE(ask(req.get()).cached);
+  clock.advance(std::chrono::duration_cast<std::chrono::milliseconds>(config->ocsp_validity -
+                                                                      config->ocsp_refresh_before - 1min));
+  EXPECT_TRUE(ask(req.get()).cached);
+  clock.advance(2min);
+  EXPECT_FALSE(ask(req.get()).cached);
+}
+
+}  // namespace
+}  // namespace signet::daemon
