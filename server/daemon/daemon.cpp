@@ -174,7 +174,8 @@ ConfigChanges compare_configs(const Config& a, const Config& b) {
     profiles_differ = ia->first != ib->first || !(pa.key_usage == pb.key_usage) ||
                       pa.extended_key_usages != pb.extended_key_usages || pa.max_validity != pb.max_validity ||
                       pa.default_validity != pb.default_validity || pa.dns_suffixes != pb.dns_suffixes ||
-                      pa.email_domains != pb.email_domains || pa.max_names != pb.max_names ||
+                      pa.email_domains != pb.email_domains || pa.allow_wildcards != pb.allow_wildcards ||
+                      pa.max_names != pb.max_names ||
                       pa.key_types != pb.key_types || pa.min_rsa_bits != pb.min_rsa_bits ||
                       pa.ip_networks.size() != pb.ip_networks.size();
     for (std::size_t i = 0; !profiles_differ && i < pa.ip_networks.size(); ++i) {

@@ -1,4 +1,4 @@
-// Revocation reason names and numbers, and Serial.
+// Revocation reason names and numbers, Serial, and the rules for DNS names and email addresses.
 #include "signet/issuance/names.h"
 
 #include <gtest/gtest.h>
@@ -6,6 +6,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include <libpsl.h>
 
 namespace signet::issuance {
 namespace {
@@ -115,6 +117,91 @@ TEST(Serial, ParseHexRefusesZeroGarbageAndTooLong) {
                                          "+1", "0x-1", "3A0Fh", std::string(42, '1'), "1" + std::string(40, '0')};
   for (const std::string& text : refused) {
     EXPECT_EQ(Serial::parse_hex(text), std::nullopt) << '"' << text << '"';
+  }
+}
+
+// ---- host names ---------------------------------------------------------------------------------
+
+TEST(Hostname, AcceptsLdhLabelsInEitherCase) {
+  for (const std::string& name : {std::string("localhost"), std::string("www.example.test"), std::string("WWW.Example.TEST"),
+                                  std::string("a-b.c9.example"), std::string("xn--bcher-kva.example"), std::string("1.2.3.4.in-addr.arpa"),
+                                  std::string(63, 'a') + ".test"}) {
+    EXPECT_TRUE(valid_hostname(name)) << name;
+  }
+}
+
+TEST(Hostname, RefusesEmptyLabelsWildcardsAndOtherCharacters) {
+  for (const std::string& name :
+       {std::string(""), std::string("."), std::string("example..test"), std::string(".example.test"),
+        std::string("example.test."), std::string("*.example.test"), std::string("*"), std::string("a*.example.test"),
+        std::string("-a.example.test"), std::string("a-.example.test"), std::string("a_b.example.test"),
+        std::string("a b.test"), std::string("caf\xc3\xa9.test"), std::string("a.test\0b", 8),
+        std::string(64, 'a') + ".test", std::string(254, 'a')}) {
+    EXPECT_FALSE(valid_hostname(name)) << name;
+  }
+}
+
+TEST(Hostname, AWildcardIsTheWholeLeftmostLabelOnly) {
+  EXPECT_TRUE(is_wildcard_name("*.example.test"));
+  EXPECT_TRUE(is_wildcard_name("*.localhost"));
+  for (const char* name : {"*", "*.", "**.example.test", "*.*.example.test", "a*.example.test", "*a.example.test",
+                           "a.*.example.test", "www.example.test", "*..example.test", "*.example.test."}) {
+    EXPECT_FALSE(is_wildcard_name(name)) << name;
+  }
+}
+
+// ---- public suffixes ----------------------------------------------------------------------------
+
+TEST(PublicSuffix, TopLevelDomainsRegistryZonesAndHostingPlatformsAreSuffixes) {
+  // ICANN section, a multi-label registry zone, the private section, a "*.ck" wildcard rule, an
+  // IDN in its A-label form, and either case.
+  for (const char* name : {"com", "org", "uk", "co.uk", "github.io", "s3.amazonaws.com", "foo.ck", "xn--55qx5d.cn",
+                           "COM", "Co.Uk"}) {
+    EXPECT_TRUE(is_public_suffix(name)) << name;
+  }
+}
+
+TEST(PublicSuffix, RegisteredDomainsAndInternalSingleLabelsAreNot) {
+  // "www.ck" is the "!www.ck" exception to "*.ck". "localhost", "myhost" and "internal" are in no
+  // list: only the list's implicit "*" rule would make them suffixes, and it is not applied.
+  for (const char* name : {"example.com", "www.example.co.uk", "user.github.io", "www.ck", "localhost", "myhost",
+                           "internal", "example.test", "test"}) {
+    EXPECT_FALSE(is_public_suffix(name)) << name;
+  }
+  // Not host names at all: not suffixes either (the caller refuses them as invalid).
+  EXPECT_FALSE(is_public_suffix(""));
+  EXPECT_FALSE(is_public_suffix("com."));
+  EXPECT_FALSE(is_public_suffix("*.com"));
+}
+
+// The list comes from the system (libpsl and Debian's publicsuffix package), the newer of the
+// two: the answers above are the system list's, not a copy of ours.
+TEST(PublicSuffix, TheSystemListIsTheOneConsulted) {
+  const psl_ctx_t* builtin = psl_builtin();
+  ASSERT_NE(builtin, nullptr) << "libpsl was built without a list";
+  for (const char* name : {"com", "co.uk", "github.io", "localhost", "example.com"}) {
+    EXPECT_EQ(is_public_suffix(name),
+              psl_is_public_suffix2(builtin, name, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) == 1)
+        << name;
+  }
+}
+
+// ---- email addresses ----------------------------------------------------------------------------
+
+TEST(EmailAddress, AcceptsALocalPartAndAHostName) {
+  for (const char* addr : {"alice@example.test", "a+b@example.test", "Alice@EXAMPLE.test", "root@localhost",
+                           "#a\"b,c;d<e>f\\g=h+i@example.test"}) {
+    EXPECT_TRUE(valid_email_address(addr)) << addr;
+  }
+}
+
+TEST(EmailAddress, TheDomainIsAHostNameWithoutWildcardOrEmptyLabel) {
+  for (const std::string& addr :
+       {std::string("a@*.example.com"), std::string("a@"), std::string("@example.com"), std::string("a@example..com"),
+        std::string("a@.example.com"), std::string("a@example.com."), std::string("a@*"), std::string("a@b@example.com"),
+        std::string("no-at-sign"), std::string("a b@example.com"), std::string("a\x01@example.com"),
+        std::string("\xc3\xa9@example.com"), std::string("a@bad_domain.com")}) {
+    EXPECT_FALSE(valid_email_address(addr)) << addr;
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -67,11 +68,19 @@ ossl::GeneralNamePtr general_name(const San& san) {
   return gn;
 }
 
+// How a test CSR is signed: with `digest` (null: SHA-256; Ed25519 and Ed448 take none), and for
+// an RSA key with RSASSA-PSS padding when `pss` is set.
+struct SignWith {
+  const EVP_MD* digest = nullptr;
+  bool pss = false;
+};
+
 // A PKCS#10 request for `key`, built with the OpenSSL API so that it can say things Signet's own
 // builder never would: `subject` (may be empty), a subjectAltName extension request with `sans`
-// (none when empty), signed by `signing_key` (null: by `key` itself).
+// (none when empty), signed by `signing_key` (null: by `key` itself) as `how` says.
 crypto::CertificateRequest make_csr(const EVP_PKEY* key, const crypto::NameEntries& subject = {},
-                                    const std::vector<San>& sans = {}, const EVP_PKEY* signing_key = nullptr) {
+                                    const std::vector<San>& sans = {}, const EVP_PKEY* signing_key = nullptr,
+                                    SignWith how = {}) {
   ossl::X509ReqPtr req{X509_REQ_new()};
   EXPECT_TRUE(req);
   EXPECT_EQ(X509_REQ_set_version(req.get(), 0), 1);
@@ -100,7 +109,14 @@ crypto::CertificateRequest make_csr(const EVP_PKEY* key, const crypto::NameEntri
   EVP_PKEY* signer = const_cast<EVP_PKEY*>(signing_key != nullptr ? signing_key : key);
   const int signer_type = EVP_PKEY_get_base_id(signer);
   const bool digestless = signer_type == EVP_PKEY_ED25519 || signer_type == EVP_PKEY_ED448;
-  EXPECT_GT(X509_REQ_sign(req.get(), signer, digestless ? nullptr : EVP_sha256()), 0);
+  const EVP_MD* digest = digestless ? nullptr : how.digest != nullptr ? how.digest : EVP_sha256();
+  ossl::MdCtx ctx{EVP_MD_CTX_new()};
+  EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
+  EXPECT_EQ(EVP_DigestSignInit(ctx.get(), &pctx, digest, nullptr, signer), 1);
+  if (how.pss) {
+    EXPECT_GT(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 0);
+  }
+  EXPECT_GT(X509_REQ_sign_ctx(req.get(), ctx.get()), 0);
   unsigned char* der = nullptr;
   const int len = i2d_X509_REQ(req.get(), &der);
   EXPECT_GT(len, 0);
@@ -157,6 +173,20 @@ class PolicyTest : public ::testing::Test {
     p.dns_suffixes = {"example.test"};
     p.ip_networks = {IpNetwork::parse("10.0.0.0/8")};
     p.email_domains = {"example.test"};
+    return p;
+  }
+  // restricted(), with wildcards allowed.
+  static Profile wildcards() {
+    Profile p = restricted();
+    p.name = "wildcards";
+    p.allow_wildcards = true;
+    return p;
+  }
+  // server(), with wildcards allowed.
+  static Profile any_wildcard() {
+    Profile p = server();
+    p.name = "any-wildcard";
+    p.allow_wildcards = true;
     return p;
   }
 
@@ -480,7 +510,86 @@ TEST_F(PolicyTest, AnEd25519CsrWithADamagedSignatureIsRefused) {
   expect_denied(refusal(server(), parse_csr(as_string(der))), "csr-signature-invalid");
 }
 
+// A CSR's signature proves that the requester holds the key; with a digest whose collisions can be
+// made (MD5, SHA-1) it proves nothing, so it is refused even though it verifies.
+TEST_F(PolicyTest, ACsrSignedWithSha1OrMd5IsRefused) {
+  const ossl::Pkey rsa = q_keygen_rsa(2048);
+  struct Case {
+    const EVP_PKEY* key;
+    SignWith how;
+    const char* digest;  // as the message names it
+  };
+  for (const Case& c : {Case{rsa.get(), {EVP_sha1(), false}, "SHA1"}, Case{rsa.get(), {EVP_md5(), false}, "MD5"},
+                        Case{key(), {EVP_sha1(), false}, "SHA1"}, Case{rsa.get(), {EVP_sha1(), true}, "SHA1"}}) {
+    SCOPED_TRACE(c.digest + std::string(c.how.pss ? " PSS" : "") + " " + OBJ_nid2sn(EVP_PKEY_get_base_id(c.key)));
+    const auto csr = make_csr(c.key, {}, {dns("www.example.test")}, nullptr, c.how);
+    ASSERT_TRUE(csr.signature_valid()) << "the signature itself verifies; only its digest is weak";
+    const Error e = refusal(server(), csr);
+    expect_denied(e, "csr-weak-signature");
+    EXPECT_NE(std::string(e.what()).find(c.digest), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("SHA-256"), std::string::npos) << "says what to do: " << e.what();
+  }
+}
+
+TEST_F(PolicyTest, CsrsSignedWithSha2OrEd25519AreAccepted) {
+  const ossl::Pkey rsa = q_keygen_rsa(2048);
+  const ossl::Pkey ed = crypto::generate_key(crypto::KeyAlgorithm::Ed25519);
+  (void)approve(server(), make_csr(rsa.get(), {}, {dns("www.example.test")}, nullptr, {EVP_sha256(), false}));
+  (void)approve(server(), make_csr(rsa.get(), {}, {dns("www.example.test")}, nullptr, {EVP_sha256(), true}));
+  (void)approve(server(), make_csr(rsa.get(), {}, {dns("www.example.test")}, nullptr, {EVP_sha512(), false}));
+  (void)approve(server(), make_csr(key(), {}, {dns("www.example.test")}, nullptr, {EVP_sha384(), false}));
+  (void)approve(server(), make_csr(ed.get(), {}, {dns("www.example.test")}));
+}
+
 // ---- names --------------------------------------------------------------------------------------
+
+// A certificate for a whole public suffix (a TLD, "co.uk", a hosting platform's "github.io") is
+// never right, under any profile.
+TEST_F(PolicyTest, APublicSuffixIsNoCertificateName) {
+  for (const char* name : {"com", "co.uk", "github.io", "COM", "foo.ck", "xn--55qx5d.cn"}) {
+    SCOPED_TRACE(name);
+    const Error e = refusal_for(server(), {dns("www.example.test"), dns(name)});
+    expect_denied(e, "name-public-suffix");
+    EXPECT_NE(std::string(e.what()).find("public suffix"), std::string::npos) << e.what();
+    expect_denied(refusal_for(client(), {dns(name)}), "name-public-suffix");
+  }
+  expect_denied(refusal(server(), make_csr(key(), {{"CN", "com"}})), "name-public-suffix");
+}
+
+// The list's default rule would make every unlisted top-level label a suffix; internal single-label
+// names are not.
+TEST_F(PolicyTest, SingleLabelAndInternalNamesAreNoPublicSuffixes) {
+  for (const char* name : {"localhost", "myhost", "internal", "example.co.uk", "www.ck", "a.github.io"}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(names_for(server(), {dns(name)}), std::vector<std::string>{"dns:" + std::string(name)});
+  }
+  EXPECT_EQ(names_for(server(), {}, {{"CN", "localhost"}}), std::vector<std::string>{"dns:localhost"});
+}
+
+TEST_F(PolicyTest, TheDefaultProfilesRefuseWildcards) {
+  for (const Profile& p : {server(), client()}) {
+    SCOPED_TRACE(p.name);
+    const Error e = refusal_for(p, {dns("*.example.test")});
+    expect_denied(e, "wildcard-not-allowed");
+    EXPECT_NE(std::string(e.what()).find("allow_wildcards"), std::string::npos) << e.what();
+    expect_denied(refusal(p, make_csr(key(), {{"CN", "*.example.test"}})), "wildcard-not-allowed");
+  }
+  // Under a public suffix, the suffix is what is wrong: allowing wildcards would not help.
+  for (const char* name : {"*.com", "*.co.uk", "*.github.io"}) {
+    SCOPED_TRACE(name);
+    expect_denied(refusal_for(server(), {dns(name)}), "name-public-suffix");
+  }
+}
+
+TEST_F(PolicyTest, AWildcardOrAnEmptyLabelInAnEmailDomainIsInvalid) {
+  for (const char* addr : {"a@*.example.com", "a@", "@example.com", "a@example..com", "a@.example.com",
+                           "a@example.com.", "a@*"}) {
+    SCOPED_TRACE(addr);
+    expect_denied(refusal_for(client(), {email(addr)}), "name-invalid");
+    expect_denied(refusal(client(), make_csr(key(), {{"CN", addr}})), "name-invalid");
+  }
+}
+
 
 TEST_F(PolicyTest, DnsSuffixAllowsTheNameAndNamesBelowIt) {
   const Profile p = restricted();
@@ -510,25 +619,50 @@ TEST_F(PolicyTest, ACnOutsideTheSuffixesIsRefusedToo) {
   expect_denied(refusal(restricted(), csr), "name-not-allowed");
 }
 
-TEST_F(PolicyTest, AWildcardIsAllowedUnderItsSuffix) {
-  const Approved a = approve(restricted(), make_csr(key(), {}, {dns("*.example.test")}));
+TEST_F(PolicyTest, AWildcardIsAllowedUnderItsSuffixWhenTheProfileAllowsWildcards) {
+  const Approved a = approve(wildcards(), make_csr(key(), {}, {dns("*.example.test")}));
   EXPECT_EQ(a.tmpl.dns_names, std::vector<std::string>{"*.example.test"});
   EXPECT_EQ(a.intent.names, std::vector<std::string>{"dns:*.example.test"});
-  EXPECT_EQ(names_for(restricted(), {dns("*.www.example.test")}), std::vector<std::string>{"dns:*.www.example.test"});
-  EXPECT_EQ(names_for(server(), {dns("*.anything.test")}), std::vector<std::string>{"dns:*.anything.test"});
+  EXPECT_EQ(names_for(wildcards(), {dns("*.www.example.test")}), std::vector<std::string>{"dns:*.www.example.test"});
+  EXPECT_EQ(names_for(any_wildcard(), {dns("*.anything.test")}), std::vector<std::string>{"dns:*.anything.test"});
+  // Under a registered domain below a multi-label suffix, and under an internal name.
+  EXPECT_EQ(names_for(any_wildcard(), {dns("*.example.co.uk")}), std::vector<std::string>{"dns:*.example.co.uk"});
+  EXPECT_EQ(names_for(any_wildcard(), {dns("*.myhost")}), std::vector<std::string>{"dns:*.myhost"});
+  // A wildcard CN is a DNS name like the others: allowed here, with the same rules.
+  EXPECT_EQ(names_for(wildcards(), {}, {{"CN", "*.example.test"}}), std::vector<std::string>{"dns:*.example.test"});
 }
 
 TEST_F(PolicyTest, AWildcardOutsideItsSuffixIsRefused) {
-  expect_denied(refusal_for(restricted(), {dns("*.badexample.test")}), "name-not-allowed");
-  expect_denied(refusal_for(restricted(), {dns("*.test")}), "name-not-allowed");
+  expect_denied(refusal_for(wildcards(), {dns("*.badexample.test")}), "name-not-allowed");
+  expect_denied(refusal_for(wildcards(), {dns("*.test")}), "name-not-allowed");
+}
+
+TEST_F(PolicyTest, AWildcardDirectlyUnderAPublicSuffixIsRefusedEvenWhenWildcardsAreAllowed) {
+  for (const char* name : {"*.com", "*.co.uk", "*.github.io", "*.foo.ck", "*.COM"}) {
+    SCOPED_TRACE(name);
+    const Error e = refusal_for(any_wildcard(), {dns(name)});
+    expect_denied(e, "name-public-suffix");
+    EXPECT_NE(std::string(e.what()).find("public suffix"), std::string::npos) << e.what();
+    expect_denied(refusal(any_wildcard(), make_csr(key(), {{"CN", name}})), "name-public-suffix");
+  }
 }
 
 TEST_F(PolicyTest, AMalformedWildcardIsInvalid) {
-  for (const char* name : {"*", "*.", "a.*.example.test", "**.example.test", "w*.example.test", "*.*.example.test",
-                           "*example.test"}) {
-    SCOPED_TRACE(name);
-    expect_denied(refusal_for(server(), {dns(name)}), "name-invalid");
+  for (const Profile& p : {server(), any_wildcard()}) {
+    for (const char* name : {"*", "*.", "a.*.example.test", "**.example.test", "w*.example.test", "*.*.example.test",
+                             "*example.test", "a*.example.test", "*a.example.test"}) {
+      SCOPED_TRACE(p.name + " " + name);
+      expect_denied(refusal_for(p, {dns(name)}), "name-invalid");
+      expect_denied(refusal(p, make_csr(key(), {{"CN", name}})), "name-invalid");
+    }
   }
+}
+
+TEST_F(PolicyTest, AllowingWildcardsNeverAllowsThemInEmailAddresses) {
+  Profile p = client();
+  p.allow_wildcards = true;
+  expect_denied(refusal_for(p, {email("a@*.example.com")}), "name-invalid");
+  expect_denied(refusal(p, make_csr(key(), {{"CN", "a@*.example.com"}})), "name-invalid");
 }
 
 TEST_F(PolicyTest, AnInvalidDnsNameIsRefused) {

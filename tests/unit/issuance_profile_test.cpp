@@ -66,6 +66,7 @@ TEST(DefaultProfiles, ServerTlsAllowsServerAuthWithAnyDnsAndIpName) {
   EXPECT_EQ(p.max_names, 100u);
   EXPECT_EQ(p.key_types, (std::vector<std::string>{"rsa", "ec-p256", "ec-p384", "ed25519"}));
   EXPECT_EQ(p.min_rsa_bits, 2048);
+  EXPECT_FALSE(p.allow_wildcards);
 }
 
 TEST(DefaultProfiles, ClientTlsAllowsClientAuthWithDnsAndEmailNamesButNoIp) {
@@ -79,6 +80,7 @@ TEST(DefaultProfiles, ClientTlsAllowsClientAuthWithDnsAndEmailNamesButNoIp) {
   EXPECT_TRUE(p.ip_networks.empty());
   EXPECT_EQ(p.max_validity, 90 * kDay);
   EXPECT_EQ(p.min_rsa_bits, 2048);
+  EXPECT_FALSE(p.allow_wildcards);
 }
 
 TEST(ParseProfiles, AbsentTableGivesTheDefaults) {
@@ -104,6 +106,7 @@ default_validity = "7d"
 dns_suffixes = ["Example.TEST", "internal"]
 ip_networks = ["10.0.0.0/8", "fd00::/8", "192.0.2.1/32"]
 email_domains = ["Mail.Example.test"]
+allow_wildcards = true
 max_names = 5
 key_types = ["ec-p256", "rsa"]
 min_rsa_bits = 3072
@@ -124,6 +127,7 @@ min_rsa_bits = 3072
   EXPECT_EQ(p.ip_networks[1].to_string(), "fd00::/8");
   EXPECT_EQ(p.ip_networks[2].to_string(), "192.0.2.1/32");
   EXPECT_EQ(p.email_domains, std::vector<std::string>{"mail.example.test"});
+  EXPECT_TRUE(p.allow_wildcards);
   EXPECT_EQ(p.max_names, 5u);
   EXPECT_EQ(p.key_types, (std::vector<std::string>{"ec-p256", "rsa"}));
   EXPECT_EQ(p.min_rsa_bits, 3072);
@@ -152,6 +156,21 @@ dns_suffixes = ["example.test"]
   EXPECT_EQ(p.max_names, 100u);
   EXPECT_EQ(p.key_types, (std::vector<std::string>{"rsa", "ec-p256", "ec-p384", "ed25519"}));
   EXPECT_EQ(p.min_rsa_bits, 2048);
+  EXPECT_FALSE(p.allow_wildcards) << "a wildcard is allowed only by saying so";
+}
+
+TEST(ParseProfiles, AllowWildcardsIsABooleanDefaultingToFalse) {
+  EXPECT_FALSE(profiles_from("[profiles.w]\ndns_suffixes = [\"*\"]\nallow_wildcards = false\n").at("w").allow_wildcards);
+  EXPECT_TRUE(profiles_from("[profiles.w]\ndns_suffixes = [\"*\"]\nallow_wildcards = true\n").at("w").allow_wildcards);
+  for (const char* value : {"1", "\"true\"", "\"yes\"", "[true]"}) {
+    SCOPED_TRACE(value);
+    expect_config_invalid("[profiles.w]\ndns_suffixes = [\"*\"]\nallow_wildcards = " + std::string(value) + "\n",
+                          "profiles.w.allow_wildcards: expected true or false");
+  }
+  // A misspelling is an unknown key, which names allow_wildcards among the allowed ones.
+  expect_config_invalid("[profiles.w]\ndns_suffixes = [\"*\"]\nallow_wildcard = true\n",
+                        "profiles.w.allow_wildcard: unknown key; allowed: ");
+  expect_config_invalid("[profiles.w]\ndns_suffixes = [\"*\"]\nallow_wildcard = true\n", "allow_wildcards");
 }
 
 TEST(ParseProfiles, AProfileWithOnlyNetworksOrOnlyEmailDomainsIsValid) {

@@ -1,11 +1,15 @@
 #include "signet/issuance/names.h"
 
+#include <libpsl.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
+#include <memory>
+#include <string>
 
 #include "signet/core/error.h"
+#include "signet/crypto/handles.h"
 
 namespace signet::issuance {
 
@@ -42,6 +46,28 @@ int hex_value(char c) {
 }
 
 constexpr std::size_t kMaxSerialBytes = 20;
+
+bool is_ldh(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+// The system's public suffix list, loaded on first use.
+//
+// psl_latest(nullptr), not psl_builtin(): Debian compiles libpsl's built-in list from the
+// publicsuffix package of the day libpsl was built, so it ages with libpsl, while the publicsuffix
+// package's own file (/usr/share/publicsuffix/public_suffix_list.dafsa) is updated by itself, in
+// stable updates too. psl_latest() takes the newer of the two, and the built-in list when the file
+// is missing. Suffixes are added every month (new TLDs, new hosting platforms), which is why this
+// is not a list of our own. Loaded once per process: an updated package takes effect on restart.
+const psl_ctx_t* public_suffix_list() {
+  static const std::unique_ptr<psl_ctx_t, ossl::Deleter<psl_free>> list{psl_latest(nullptr)};
+  if (!list) {
+    throw Error(ErrorKind::Internal, "public-suffix-list-missing",
+                "no public suffix list could be loaded (neither libpsl's built-in one nor " +
+                    std::string(psl_dist_filename()) + "); install the publicsuffix and libpsl5 packages");
+  }
+  return list.get();
+}
 
 }  // namespace
 
@@ -124,6 +150,47 @@ std::string Serial::hex() const {
     out.push_back(kDigits[*it & 0x0f]);
   }
   return out;
+}
+
+bool valid_hostname(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  std::size_t label = 0;
+  char prev = '.';
+  for (const char c : name) {
+    if (c == '.') {
+      if (label == 0 || prev == '-') return false;  // an empty label, or one ending with '-'
+      label = 0;
+    } else if (!is_ldh(c) || (label == 0 && c == '-') || ++label > 63) {
+      return false;
+    }
+    prev = c;
+  }
+  return label > 0 && prev != '-';
+}
+
+bool is_wildcard_name(std::string_view name) {
+  return name.starts_with("*.") && valid_hostname(name.substr(2));
+}
+
+bool is_public_suffix(std::string_view name) {
+  if (!valid_hostname(name)) return false;
+  // libpsl compares bytes: it wants the name in lower case.
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  // PSL_TYPE_NO_STAR_RULE: without it every unlisted single label ("localhost", "myhost") would be
+  // a suffix by the list's default rule, and no internal host name could be issued.
+  return psl_is_public_suffix2(public_suffix_list(), lower.c_str(), PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) == 1;
+}
+
+bool valid_email_address(std::string_view address) {
+  const std::size_t at = address.find('@');
+  if (at == std::string_view::npos || at == 0 || address.find('@', at + 1) != std::string_view::npos) return false;
+  // An rfc822Name is an IA5String; Signet issues printable ASCII without spaces only.
+  if (std::any_of(address.begin(), address.end(), [](unsigned char c) { return c <= ' ' || c >= 0x7f; })) {
+    return false;
+  }
+  return valid_hostname(address.substr(at + 1));
 }
 
 }  // namespace signet::issuance

@@ -4,6 +4,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include "signet/core/error.h"
 #include "signet/crypto/handles.h"
+#include "signet/issuance/names.h"
 
 namespace signet::issuance {
 namespace {
@@ -37,24 +39,10 @@ std::string asn1_string(const ASN1_STRING* s) {
   return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
 }
 
-// A DNS name as RFC 5280 allows it in a SAN: LDH labels, a leading "*." wildcard at most.
-bool valid_dns_name(std::string_view s) {
-  if (s.starts_with("*.")) s.remove_prefix(2);
-  if (s.empty() || s.size() > 253 || s.back() == '.') return false;
-  std::size_t label = 0;
-  char prev = '.';
-  for (char c : s) {
-    if (c == '.') {
-      if (label == 0 || prev == '-') return false;
-      label = 0;
-    } else {
-      const auto u = static_cast<unsigned char>(c);
-      if (!(std::isalnum(u) || c == '-') || (label == 0 && c == '-') || ++label > 63) return false;
-    }
-    prev = c;
-  }
-  return label > 0 && prev != '-';
-}
+// A DNS name a CSR may carry: a host name, or a wildcard as its whole leftmost label. Whether the
+// profile allows the wildcard, and whether the name is a public suffix, is decided later, with the
+// profile (check_dns_name).
+bool valid_dns_name(std::string_view s) { return valid_hostname(s) || is_wildcard_name(s); }
 
 bool suffix_allows(const std::vector<std::string>& suffixes, std::string_view name) {
   if (name.starts_with("*.")) name.remove_prefix(2);
@@ -65,13 +53,70 @@ bool suffix_allows(const std::vector<std::string>& suffixes, std::string_view na
   return false;
 }
 
-// One '@' after a non-empty local part, a valid domain, printable ASCII only (an rfc822Name is an
-// IA5String). Shared by email SANs and a CN holding an email address, which becomes a SAN too.
-bool valid_email(std::string_view mail) {
-  const std::size_t at = mail.find('@');
-  return at != std::string_view::npos && at != 0 && mail.find('@', at + 1) == std::string_view::npos &&
-         valid_dns_name(lower(std::string(mail.substr(at + 1)))) &&
-         std::none_of(mail.begin(), mail.end(), [](unsigned char c) { return c <= ' ' || c >= 0x7f; });
+// The rules for a DNS name that do not depend on its syntax: never a public suffix, nor a wildcard
+// directly under one (both always refused: no one holds "com"); a wildcard only when the profile
+// allows it; and inside the profile's suffixes.
+void check_dns_name(const Profile& profile, const std::string& name) {
+  const bool wildcard = name.starts_with("*.");
+  const std::string base = wildcard ? name.substr(2) : name;
+  if (is_public_suffix(base)) {
+    if (wildcard) {
+      deny("name-public-suffix", "the CSR names " + name + ", a wildcard for every name under the public suffix \"" +
+                                     base + "\" (a top-level domain or a registry or hosting platform that gives out "
+                                     "names under it); a wildcard may cover only a domain someone holds, such as *.example." +
+                                     base);
+    }
+    deny("name-public-suffix", "the CSR names \"" + name + "\", which is a public suffix (a top-level domain or a "
+                               "registry or hosting platform that gives out names under it), not a host; name the "
+                               "host instead, such as www.example." + name);
+  }
+  if (wildcard && !profile.allow_wildcards) {
+    deny("wildcard-not-allowed", "profile \"" + profile.name + "\" does not allow wildcard names such as " + name +
+                                     "; name each host, or use a profile with allow_wildcards = true");
+  }
+  if (!suffix_allows(profile.dns_suffixes, name)) {
+    deny("name-not-allowed", "profile \"" + profile.name + "\" does not allow the DNS name " + name);
+  }
+}
+
+// The digest a CSR's signature algorithm hashes with: from the algorithm identifier, or for
+// RSASSA-PSS from its parameters (where an absent hashAlgorithm means SHA-1, RFC 4055 3.1).
+// NID_undef for algorithms that sign the message itself (Ed25519, Ed448) or that OpenSSL does not
+// know (their signature does not verify anyway).
+int signature_digest(const X509_ALGOR* algorithm) {
+  const int sig_nid = OBJ_obj2nid(algorithm->algorithm);
+  if (sig_nid == NID_rsassaPss) {
+    using PssParams = std::unique_ptr<RSA_PSS_PARAMS, ossl::Deleter<RSA_PSS_PARAMS_free>>;
+    const PssParams params{algorithm->parameter == nullptr
+                               ? nullptr
+                               : static_cast<RSA_PSS_PARAMS*>(ASN1_TYPE_unpack_sequence(
+                                     ASN1_ITEM_rptr(RSA_PSS_PARAMS), algorithm->parameter))};
+    ERR_clear_error();
+    if (!params) return NID_undef;  // damaged parameters: the signature does not verify
+    return params->hashAlgorithm == nullptr ? NID_sha1 : OBJ_obj2nid(params->hashAlgorithm->algorithm);
+  }
+  int digest = NID_undef;
+  int key = NID_undef;
+  if (OBJ_find_sigid_algs(sig_nid, &digest, &key) != 1) return NID_undef;
+  return digest;
+}
+
+// Refuses a CSR signed with a digest under 224 bits (MD5, SHA-1, RIPEMD-160, ...): collisions of
+// those can be made, so their signature does not show that the requester holds the key.
+void refuse_weak_signature(const crypto::CertificateRequest& csr) {
+  const X509_ALGOR* algorithm = nullptr;
+  const ASN1_BIT_STRING* signature = nullptr;
+  X509_REQ_get0_signature(csr.x509_req(), &signature, &algorithm);
+  if (algorithm == nullptr) return;  // no signature: it does not verify
+  const int digest = signature_digest(algorithm);
+  if (digest == NID_undef) return;
+  const EVP_MD* md = EVP_get_digestbynid(digest);
+  if (md != nullptr && EVP_MD_get_size(md) >= 28) return;
+  deny("csr-weak-signature", std::string("the CSR is signed with ") + OBJ_nid2ln(OBJ_obj2nid(algorithm->algorithm)) +
+                                 ", whose digest " + OBJ_nid2sn(digest) +
+                                 " is broken (collisions can be made), so its signature does not prove that the "
+                                 "requester holds the key; sign the request again with SHA-256 or better "
+                                 "(openssl req -new -sha256)");
 }
 
 // The RFC 2253 form of CN=`value`, printed exactly as crypto::Certificate::subject() prints a
@@ -118,7 +163,11 @@ void add_general_names(const GENERAL_NAMES* names, Names& out) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
     if (gn->type == GEN_DNS) {
       const std::string name = lower(asn1_string(gn->d.dNSName));
-      if (!valid_dns_name(name)) deny("name-invalid", "the CSR names \"" + name + "\", which is not a valid DNS name");
+      if (!valid_dns_name(name)) {
+        deny("name-invalid", "the CSR names \"" + name + "\", which is not a valid DNS name (labels of letters, "
+                             "digits and '-' joined by dots; a wildcard only as the whole leftmost label, as in "
+                             "*.example.test)");
+      }
       out.add(out.dns, "dns", name);
     } else if (gn->type == GEN_IPADD) {
       const std::string raw = asn1_string(gn->d.iPAddress);
@@ -127,7 +176,9 @@ void add_general_names(const GENERAL_NAMES* names, Names& out) {
     } else if (gn->type == GEN_EMAIL) {
       const std::string mail = asn1_string(gn->d.rfc822Name);
       const std::size_t at = mail.find('@');
-      if (!valid_email(mail)) {
+      // Email SANs and a CN holding an email address (which becomes a SAN too) pass the same check:
+      // the domain is a host name, never a wildcard (an address is one mailbox).
+      if (!valid_email_address(mail)) {
         deny("name-invalid", "the CSR names \"" + mail + "\", which is not a valid email address");
       }
       out.add(out.email, "email", mail.substr(0, at + 1) + lower(mail.substr(at + 1)));
@@ -166,7 +217,7 @@ Names names_of(const crypto::CertificateRequest& csr) {
       out.add(out.ip, "ip", ip_text(*ip));
     } else if (cn.find('@') != std::string::npos) {
       const std::size_t at = cn.find('@');
-      if (!valid_email(cn)) {
+      if (!valid_email_address(cn)) {
         deny("name-invalid", "the CSR's common name \"" + cn + "\" is not a DNS name, IP address or email address");
       }
       out.add(out.email, "email", cn.substr(0, at + 1) + lower(cn.substr(at + 1)));
@@ -273,6 +324,7 @@ Approved evaluate(const Profile& profile, const crypto::CertificateRequest& csr,
   EVP_PKEY* key = csr.public_key();
   if (key == nullptr) throw Error(ErrorKind::Malformed, "csr-malformed", "the CSR's public key does not parse");
   key_type_of(key, profile);
+  refuse_weak_signature(csr);
   if (!csr.signature_valid()) {
     deny("csr-signature-invalid", "the CSR's signature does not verify with its own key; the request was altered or built wrongly");
   }
@@ -283,11 +335,7 @@ Approved evaluate(const Profile& profile, const crypto::CertificateRequest& csr,
     deny("name-not-allowed", "the CSR has " + std::to_string(names.order.size()) + " names; profile \"" + profile.name +
                                  "\" allows at most " + std::to_string(profile.max_names));
   }
-  for (const std::string& d : names.dns) {
-    if (!suffix_allows(profile.dns_suffixes, d)) {
-      deny("name-not-allowed", "profile \"" + profile.name + "\" does not allow the DNS name " + d);
-    }
-  }
+  for (const std::string& d : names.dns) check_dns_name(profile, d);
   for (const std::string& ip : names.ip) {
     const Bytes raw = *parse_ip(ip);
     if (std::none_of(profile.ip_networks.begin(), profile.ip_networks.end(),

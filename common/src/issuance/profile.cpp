@@ -9,6 +9,7 @@
 #include <span>
 
 #include "signet/core/error.h"
+#include "signet/issuance/names.h"
 
 namespace signet::issuance {
 namespace {
@@ -39,21 +40,8 @@ std::vector<std::string> strings(const toml::node& node, const std::string& key)
   return out;
 }
 
-bool valid_dns_suffix(std::string_view s) {
-  if (s == "*") return true;
-  if (s.empty() || s.size() > 253 || s.front() == '.' || s.back() == '.') return false;
-  std::size_t label = 0;
-  for (char c : s) {
-    if (c == '.') {
-      if (label == 0) return false;
-      label = 0;
-      continue;
-    }
-    const auto u = static_cast<unsigned char>(c);
-    if (!(std::isalnum(u) || c == '-') || ++label > 63) return false;
-  }
-  return label > 0;
-}
+// A suffix is a host name (the same rule as the names it allows), or "*" for any.
+bool valid_dns_suffix(std::string_view s) { return s == "*" || valid_hostname(s); }
 
 std::chrono::seconds duration(const toml::node& node, const std::string& key) {
   if (auto i = node.value_exact<std::int64_t>()) {
@@ -245,6 +233,10 @@ std::map<std::string, Profile> parse_profiles(const toml::table* profiles) {
           std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
           if (!valid_dns_suffix(s)) invalid(path, "\"" + s + "\" is not a domain (such as \"example.test\") or \"*\"");
         }
+      } else if (field == "allow_wildcards") {
+        const auto b = v.value_exact<bool>();
+        if (!b) invalid(path, "expected true or false");
+        p.allow_wildcards = *b;
       } else if (field == "max_names") {
         const auto n = v.value_exact<std::int64_t>();
         if (!n || *n < 1 || *n > 1000) invalid(path, "expected a number from 1 to 1000");
@@ -263,7 +255,7 @@ std::map<std::string, Profile> parse_profiles(const toml::table* profiles) {
         p.min_rsa_bits = static_cast<int>(*n);
       } else {
         invalid(path, "unknown key; allowed: key_usage, extended_key_usage, max_validity, default_validity, "
-                      "dns_suffixes, ip_networks, email_domains, max_names, key_types, min_rsa_bits");
+                      "dns_suffixes, ip_networks, email_domains, allow_wildcards, max_names, key_types, min_rsa_bits");
       }
     }
     if (!t->contains("default_validity")) p.default_validity = std::min(p.default_validity, p.max_validity);

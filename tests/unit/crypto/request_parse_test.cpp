@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "signet/crypto/certificate.h"
@@ -210,6 +211,30 @@ TEST(RequestParse, BerThatOpensslAcceptsStillParsesAndVerifies) {
   ASSERT_TRUE(ours.has_value());
   EXPECT_TRUE(ours->signature_valid());
   EXPECT_EQ(ours->der(), ber);
+}
+
+// A request signed with MD5 or SHA-1 is a well-formed request whose signature verifies: the parser
+// says so, as OpenSSL does. Refusing it is policy's decision ("csr-weak-signature"), made on the
+// signature algorithm that the parser hands over unchanged.
+TEST(RequestParse, RequestsSignedWithMd5OrSha1ParseAndVerifyLikeOpenssl) {
+  const test::TempDir dir;
+  const std::string key = (dir.path() / "rsa.key").string();
+  (void)test::openssl({"genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key});
+  for (const auto& [digest, algorithm] : {std::pair<std::string, int>{"-md5", NID_md5WithRSAEncryption},
+                                          std::pair<std::string, int>{"-sha1", NID_sha1WithRSAEncryption}}) {
+    SCOPED_TRACE(digest);
+    const std::string csr = (dir.path() / ("r" + digest + ".der")).string();
+    (void)test::openssl({"req", "-new", "-key", key, digest, "-subj", "/CN=www.example.com", "-outform", "DER",
+                         "-out", csr});
+    const Bytes der = read_file(csr);
+    const auto ours = CertificateRequest::try_from_der(der);
+    const ossl::X509ReqPtr theirs = reference(der);
+    ASSERT_TRUE(ours.has_value());
+    ASSERT_TRUE(theirs);
+    EXPECT_EQ(ours->signature_valid(), reference_verifies(theirs.get()));
+    EXPECT_TRUE(ours->signature_valid());
+    EXPECT_EQ(X509_REQ_get_signature_nid(ours->x509_req()), algorithm);
+  }
 }
 
 }  // namespace

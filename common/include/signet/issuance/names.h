@@ -1,6 +1,8 @@
-// Names and numbers shared by the issuance code: revocation reasons, key usages, serials.
+// Names and numbers shared by the issuance code: revocation reasons, key usages, serials, and the
+// rules for the DNS names and email addresses a certificate may carry.
 //
-// Thread-safety: plain values and pure functions.
+// Thread-safety: plain values and pure functions. is_public_suffix() loads the system's public
+// suffix list once, on first use, under a static initialiser's lock; it is read-only after that.
 #pragma once
 
 #include <cstdint>
@@ -52,5 +54,30 @@ struct Serial {
   [[nodiscard]] std::string hex() const;  // uppercase, even length, "00" never leads
   friend bool operator==(const Serial&, const Serial&) = default;
 };
+
+// ---- DNS names and email addresses ---------------------------------------------------------------
+
+// A host name as a certificate may name it (RFC 5280 4.2.1.6, RFC 1123 2.1): labels of 1 to 63
+// letters, digits and '-', not beginning or ending with '-', joined by single dots; 253
+// characters at most; no trailing dot, no wildcard. Either case.
+[[nodiscard]] bool valid_hostname(std::string_view name);
+
+// True when `name` is "*." followed by a valid host name: a wildcard as the whole leftmost label,
+// the only form browsers match (RFC 6125 6.4.3, CA/Browser Forum BR 3.2.2.6). "a*.example.test",
+// "*.*.example.test" and "*" are not. Whether a profile allows it, and whether the name under the
+// wildcard may be covered, is the caller's decision (see is_public_suffix).
+[[nodiscard]] bool is_wildcard_name(std::string_view name);
+
+// True when `name` is a public suffix by the system's Public Suffix List, ICANN and private
+// sections alike: "com", "co.uk", "github.io", "foo.ck" (by the rule "*.ck"). The list's implicit
+// "*" rule (every unlisted top-level label is a suffix) is not applied, so that single-label
+// internal names such as "localhost" or "myhost" are not public suffixes. Either case; a name
+// that is not a valid host name is not a suffix. Throws Error(Internal, "public-suffix-list-missing")
+// when no list can be loaded (the publicsuffix and libpsl5 packages are missing).
+[[nodiscard]] bool is_public_suffix(std::string_view name);
+
+// An email address as an rfc822Name may carry it: a non-empty local part of printable ASCII
+// without spaces, one '@', and a domain that is a valid host name (no wildcard, no empty label).
+[[nodiscard]] bool valid_email_address(std::string_view address);
 
 }  // namespace signet::issuance

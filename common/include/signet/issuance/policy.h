@@ -5,8 +5,13 @@
 //   not verify ("csr-signature-invalid");
 // - a key type the profile does not allow, RSA under the profile's minimum or 2048 bits, RSA over
 //   8192 bits, an EC curve other than P-256/P-384 ("key-type-not-allowed", "key-too-weak");
+// - a CSR signed with a digest under 224 bits, MD5 or SHA-1 say ("csr-weak-signature");
 // - no name, too many names, a name outside the profile's suffixes, networks or email domains, a
 //   syntactically invalid name ("name-not-allowed", "name-invalid", "no-names");
+// - a DNS name that is a public suffix ("com", "co.uk", "github.io") or a wildcard directly under
+//   one ("*.com"), under every profile ("name-public-suffix"); a wildcard under a profile without
+//   allow_wildcards ("wildcard-not-allowed"). A wildcard is only ever the whole leftmost label of a
+//   DNS name ("*.example.test"); anywhere else, and in an email address, it is "name-invalid";
 // - a requested validity over the profile's maximum ("validity-too-long") or not positive
 //   ("validity-invalid"). The certificate never outlives the CA certificate: when it would, the
 //   request is refused ("validity-beyond-ca") rather than silently shortened.

@@ -2,7 +2,7 @@
 // signetd.toml (README "Configuration").
 //
 // Two profiles always exist unless the configuration redefines them: "server-tls" (serverAuth,
-// DNS and IP names) and "client-tls" (clientAuth, DNS and email names).
+// DNS and IP names) and "client-tls" (clientAuth, DNS and email names), neither with wildcards.
 //
 // Thread-safety: immutable values once parsed.
 #pragma once
@@ -50,6 +50,11 @@ struct Profile {
   std::vector<std::string> dns_suffixes;
   std::vector<IpNetwork> ip_networks;
   std::vector<std::string> email_domains;  // "example.test" allows user@example.test
+  // Whether a DNS name may be a wildcard: "*." as the whole leftmost label of a name the suffixes
+  // allow ("*.example.test"), never directly under a public suffix ("*.com", "*.co.uk"), never in
+  // an email address. Off unless the profile says so: one wildcard certificate stands for every
+  // host of a domain, which is a decision, not a default.
+  bool allow_wildcards = false;
   std::size_t max_names = 100;
   // Key types a CSR may carry: "rsa" (at least min_rsa_bits, at most 8192), "ec-p256",
   // "ec-p384", "ed25519". Anything else (other curves, DSA, RSA < 2048) is always refused.
