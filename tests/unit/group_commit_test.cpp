@@ -426,6 +426,8 @@ TEST_F(GroupCommitTest, TheDestructorFinishesEveryQueuedUnit) {
   constexpr int kUnits = 100;
   std::atomic<int> ok{0};
   std::atomic<int> failed{0};
+  std::atomic<int> probes{0};
+  std::atomic<bool> saw_stopping{false};
   std::thread releaser;
   {
     GroupCommitter committer(path(), 16);
@@ -434,13 +436,28 @@ TEST_F(GroupCommitTest, TheDestructorFinishesEveryQueuedUnit) {
     for (int i = 1; i <= kUnits; ++i) {
       committer.submit(insert(i), [&](std::exception_ptr e) { ++(e ? failed : ok); });
     }
-    // The destructor starts while all of them are still queued behind the gate.
-    releaser = std::thread([gate] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // The destructor must start while all of them are still queued behind the gate. The releaser
+    // waits for that event itself: once the destructor has begun, submit() refuses with
+    // "committer-stopped" (the committer stays alive meanwhile: its destructor waits for the
+    // writer, which waits for the gate). Probes submitted before that are queued units too (Ordered,
+    // so that they cost no fsync).
+    releaser = std::thread([gate, &committer, &probes, &saw_stopping] {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (std::chrono::steady_clock::now() < deadline) {
+        try {
+          committer.submit([](Database&) {}, [](std::exception_ptr) {}, GroupCommitter::Sync::Ordered);
+          ++probes;
+          std::this_thread::yield();
+        } catch (const Error& e) {
+          saw_stopping = e.code() == "committer-stopped";
+          break;
+        }
+      }
       gate->release();
     });
   }
   releaser.join();
+  EXPECT_TRUE(saw_stopping.load()) << "the destructor had not begun after 30 s (or submit failed otherwise)";
   EXPECT_EQ(ok.load(), kUnits);
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(count(), kUnits);

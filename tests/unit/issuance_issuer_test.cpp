@@ -75,8 +75,8 @@ crypto::CertificateRequest make_csr(const EVP_PKEY* key, const std::string& cn, 
   return crypto::CertificateRequest::from_der(bytes);
 }
 
-// A fixed set of worker threads; tasks run in the order posted. The destructor runs what is queued
-// and joins.
+// A fixed set of worker threads; tasks start in the order posted. The destructor runs what is
+// queued and joins.
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) {
@@ -104,6 +104,12 @@ class ThreadPool {
     return [this](std::function<void()> task) { post(std::move(task)); };
   }
   [[nodiscard]] std::size_t executed() const { return executed_.load(); }
+  // Waits until every task posted so far has run (nothing queued, nothing running); false when
+  // that takes longer than `timeout`.
+  [[nodiscard]] bool wait_idle(std::chrono::seconds timeout) {
+    std::unique_lock lock(mutex_);
+    return idle_.wait_for(lock, timeout, [this] { return queue_.empty() && running_ == 0; });
+  }
 
  private:
   void run() {
@@ -115,15 +121,23 @@ class ThreadPool {
         if (queue_.empty()) return;
         task = std::move(queue_.front());
         queue_.pop_front();
+        ++running_;
       }
       task();
       ++executed_;
+      {
+        std::lock_guard lock(mutex_);
+        --running_;
+      }
+      idle_.notify_all();
     }
   }
 
   std::mutex mutex_;
   std::condition_variable cv_;
+  std::condition_variable idle_;
   std::deque<std::function<void()>> queue_;
+  int running_ = 0;
   bool stop_ = false;
   std::atomic<std::size_t> executed_{0};
   std::vector<std::thread> workers_;  // last: started after everything they use
@@ -237,8 +251,13 @@ TEST_F(IssuerTest, IssueThrowsAPolicyRefusalAndRecordsNothing) {
 }
 
 TEST_F(IssuerTest, ARefusedCsrThrowsFromIssueAsyncAndNeverCallsBack) {
-  ThreadPool pool(2);
-  Issuer issuer(signer_, *ledger_, pool.executor());
+  // One worker, so that tasks run in the order they were posted.
+  ThreadPool pool(1);
+  std::atomic<int> posted{0};
+  Issuer issuer(signer_, *ledger_, [&](std::function<void()> task) {
+    ++posted;
+    pool.post(std::move(task));
+  });
   Profile p = server();
   p.dns_suffixes = {"example.test"};
   const auto csr = make_csr(subject_key_.get(), "www.other.test", "DNS:www.other.test");
@@ -250,12 +269,28 @@ TEST_F(IssuerTest, ARefusedCsrThrowsFromIssueAsyncAndNeverCallsBack) {
   EXPECT_EQ(e.kind(), ErrorKind::PolicyDenied);
   EXPECT_EQ(e.code(), "name-not-allowed");
 
-  // Give a wrongly scheduled callback time to show up, then check nothing was stored.
-  std::this_thread::sleep_for(100ms);
+  // A request issued after it is the barrier: the committer keeps the order of its units and the
+  // single worker the order of its tasks, so anything the refused request had wrongly set going
+  // (an intent, a signing, an answer) would have run before this one's answer.
+  std::promise<IssuanceResult> barrier;
+  issuer.issue_async(p, make_csr(subject_key_.get(), "www.example.test", "DNS:www.example.test"), std::nullopt,
+                     "web-1", [&](std::optional<IssuanceResult> r, std::exception_ptr error) {
+                       if (error) {
+                         barrier.set_exception(error);
+                       } else {
+                         barrier.set_value(*std::move(r));
+                       }
+                     });
+  auto answered = barrier.get_future();
+  ASSERT_EQ(answered.wait_for(60s), std::future_status::ready);
+  const IssuanceResult r = answered.get();
+
   EXPECT_EQ(calls.load(), 0);
-  EXPECT_TRUE(ledger_->list({}).items.empty());
-  EXPECT_EQ(ledger_->commit_stats().units, 0u);
-  EXPECT_EQ(pool.executed(), 0u);
+  const ListPage page = ledger_->list({});
+  ASSERT_EQ(page.items.size(), 1u) << "only the barrier's certificate is stored";
+  EXPECT_EQ(page.items[0].serial, r.intent.serial);
+  EXPECT_EQ(ledger_->commit_stats().units, 2u) << "the barrier's intent and certificate, nothing else";
+  EXPECT_EQ(posted.load(), 2) << "the barrier's signing and answer, nothing else";
 }
 
 TEST_F(IssuerTest, AWeakKeyIsRefusedSynchronously) {
@@ -345,8 +380,20 @@ TEST_F(IssuerTest, ConcurrentIssueAsyncCallsBackOnceEachWithDistinctSerialsAndBa
     ASSERT_TRUE(all_done.wait_for(lock, 120s, [&] { return finished >= kTotal; }))
         << finished << " of " << kTotal << " callbacks after 120 s";
   }
-  // A second callback for some request would arrive late: give it a moment.
-  std::this_thread::sleep_for(200ms);
+  // A second callback for some request would come from work still in flight: wait until there is
+  // none. A durable write of our own returns after the committer has called back every unit queued
+  // before it (it keeps their order); then the pool runs every task those callbacks posted. Work
+  // that queued more goes round again; a round that adds nothing ends it.
+  std::uint64_t barriers = 0;
+  for (int round = 0;; ++round) {
+    ASSERT_LT(round, 10) << "issuance work kept appearing after every request was answered";
+    const int posted_before = posted.load();
+    const std::uint64_t units_before = ledger_->commit_stats().units;
+    (void)ledger_->next_crl_number();
+    ++barriers;
+    ASSERT_TRUE(pool.wait_idle(60s)) << "the pool was still busy after 60 s";
+    if (posted.load() == posted_before && ledger_->commit_stats().units == units_before + 1) break;
+  }
 
   std::lock_guard lock(mutex);
   EXPECT_TRUE(errors.empty()) << errors.size() << " errors, first: " << (errors.empty() ? "" : errors.front());
@@ -378,10 +425,10 @@ TEST_F(IssuerTest, ConcurrentIssueAsyncCallsBackOnceEachWithDistinctSerialsAndBa
   q.limit = 1000;
   EXPECT_EQ(ledger_->list(q).items.size(), static_cast<std::size_t>(kTotal));
 
-  // Two durable writes per certificate (intent, then certificate), batched.
+  // Two durable writes per certificate (intent, then certificate), batched; and our barriers.
   const auto stats = ledger_->commit_stats();
   RecordProperty("commits", static_cast<int>(stats.commits));
-  EXPECT_EQ(stats.units, static_cast<std::uint64_t>(2 * kTotal));
+  EXPECT_EQ(stats.units, static_cast<std::uint64_t>(2 * kTotal) + barriers);
   EXPECT_EQ(stats.failed_units, 0u);
   EXPECT_LT(stats.commits, stats.units);
 }
