@@ -290,34 +290,6 @@ void revoke(CaContext& ca, HttpRequest& req, Responder respond) {
 
 }  // namespace
 
-HttpResponse error_response(const Error& error, const std::string& request_id) {
-  const int status = http_status_of(error.kind());
-  if (status >= 500) {
-    spdlog::error("request {} failed: {} ({})", request_id, error.what(), error.code());
-    HttpResponse r = json_error(status, status == 503 ? "unavailable" : "internal-error",
-                                status == 503 ? "the CA cannot write to its database right now; try again later"
-                                              : "an internal error happened; the operator's log has request " + request_id,
-                                request_id);
-    if (status == 503) r.headers.emplace_back("Retry-After", "5");
-    return r;
-  }
-  return json_error(status, error.code(), error.what(), request_id);
-}
-
-HttpResponse error_response(std::exception_ptr error, const std::string& request_id) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const Error& e) {
-    return error_response(e, request_id);
-  } catch (const std::exception& e) {
-    spdlog::error("request {} failed: {}", request_id, e.what());
-  } catch (...) {
-    spdlog::error("request {} failed with an unknown exception", request_id);
-  }
-  return json_error(500, "internal-error", "an internal error happened; the operator's log has request " + request_id,
-                    request_id);
-}
-
 std::string http_date(std::chrono::system_clock::time_point t) {
   return format_utc(std::chrono::time_point_cast<std::chrono::seconds>(t), "%a, %d %b %Y %H:%M:%S GMT");
 }

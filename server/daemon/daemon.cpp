@@ -90,6 +90,7 @@ Config keep_restart_only(const Config& running, Config next) {
   next.request_timeout = running.request_timeout;
   next.idle_timeout = running.idle_timeout;
   next.max_connections = running.max_connections;
+  next.max_connections_per_address = running.max_connections_per_address;
   return next;
 }
 
@@ -155,6 +156,8 @@ ConfigChanges compare_configs(const Config& a, const Config& b) {
   check(c.restart, "server.request_timeout", a.request_timeout != b.request_timeout);
   check(c.restart, "server.idle_timeout", a.idle_timeout != b.idle_timeout);
   check(c.restart, "server.max_connections", a.max_connections != b.max_connections);
+  check(c.restart, "server.max_connections_per_address",
+        a.max_connections_per_address != b.max_connections_per_address);
   check(c.applied, "crl.validity", a.crl_validity != b.crl_validity);
   check(c.applied, "crl.refresh_before", a.crl_refresh_before != b.crl_refresh_before);
   check(c.applied, "crl.debounce", a.crl_debounce != b.crl_debounce);

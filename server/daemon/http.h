@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -104,6 +105,13 @@ class Router {
 // The HTTP status for an Error kind of common/: NotFound 404, Malformed 400, PolicyDenied 422,
 // Unauthorized 401, Conflict 409, Unsupported 415, Storage 503, others 500.
 [[nodiscard]] int http_status_of(ErrorKind kind);
+
+// The one answer for an Error (error_mapping.cpp): its status (http_status_of) with its code and
+// message; a message that names a server path is replaced by a generic one (the detail is logged);
+// 5xx say "internal error" and log the detail; 503 (Storage) adds Retry-After.
+[[nodiscard]] HttpResponse error_response(const Error& error, const std::string& request_id);
+// The same for any exception caught in a handler (not an Error: 500).
+[[nodiscard]] HttpResponse error_response(std::exception_ptr error, const std::string& request_id);
 
 // A JSON error body: {"error": {"code": "...", "message": "...", "request_id": "..."}}.
 [[nodiscard]] HttpResponse json_error(int status, std::string_view code, std::string_view message,

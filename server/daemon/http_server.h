@@ -4,9 +4,11 @@
 //
 // Each connection runs on its own strand; handlers run on the io_context's threads and may answer
 // later from any thread through their Responder. Limits (header 8 KiB, max_body_bytes, the header,
-// request and idle timeouts, max_connections) come from the Config given at construction; only
-// the TLS certificate and key are reloadable (reload_tls). Every request is logged at info level
-// (never its query, body or credentials) and counted in Metrics.
+// request and idle timeouts, max_connections per listener, max_connections_per_address) come from
+// the Config given at construction; only the TLS certificate and key are reloadable (reload_tls).
+// Every request is logged at info level (never its query, body or credentials) and counted in
+// Metrics. The pieces: tls_context, connection (with request_reader and response), access_log,
+// error_mapping, io_threads, builtin_routes.
 //
 // Thread-safety: start(), reload_tls() and stop() from one controlling thread (main), which must
 // not be one of the io_context's threads for stop(); port() and open_connections() from any.
