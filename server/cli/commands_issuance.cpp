@@ -37,13 +37,6 @@ struct IssuanceOptions {
   std::string reason = "unspecified";
 };
 
-// Operators act under their login name in the audit log.
-std::string operator_actor() {
-  const char* user = std::getenv("SUDO_USER");
-  if (user == nullptr || *user == '\0') user = std::getenv("USER");
-  return std::string("operator:") + (user != nullptr && *user != '\0' ? user : "unknown");
-}
-
 // Opening the store with the passphrase authenticates the operator for every command here.
 issuance::Ledger open_ledger(const GlobalOptions& g) {
   { keystore::KeyStore store = open_store(g); }
@@ -97,10 +90,43 @@ int clients_list(const GlobalOptions& g, const IssuanceOptions& o) {
   return kExitOk;
 }
 
+issuance::RevocationReason parse_reason(const std::string& text) {
+  const auto reason = issuance::parse_revocation_reason(text);
+  if (!reason) {
+    std::string names;
+    for (auto r : issuance::all_revocation_reasons()) names += (names.empty() ? "" : ", ") + std::string(issuance::to_string(r));
+    throw Error(ErrorKind::Malformed, "reason-invalid", "\"" + text + "\" is not a revocation reason; use one of " + names);
+  }
+  return *reason;
+}
+
 int clients_remove(const GlobalOptions& g, const IssuanceOptions& o) {
+  const issuance::RevocationReason reason = parse_reason(o.reason);
   issuance::Ledger ledger = open_ledger(g);
-  ledger.remove_client(o.name, operator_actor());
-  std::cout << "Removed API client \"" << o.name << "\"; its token no longer works.\n";
+  const issuance::RemovedClient removed = ledger.remove_client(o.name, operator_actor(), reason);
+  if (o.json) {
+    json serials = json::array();
+    for (const auto& s : removed.revoked) serials.push_back(s.hex());
+    std::cout << json{{"format", kJsonFormat},
+                      {"name", removed.client.name},
+                      {"id", removed.client.id},
+                      {"reason", std::string(issuance::to_string(reason))},
+                      {"revoked", serials}}
+                     .dump(2)
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "Removed API client \"" << removed.client.name << "\" (id " << removed.client.id
+            << ") for good: its token no longer works, and a client added under this name later is another client.\n";
+  if (removed.revoked.empty()) {
+    std::cout << "It had no valid client certificates to revoke.\n";
+  } else {
+    std::cout << "Revoked its " << removed.revoked.size() << " client certificate"
+              << (removed.revoked.size() == 1 ? "" : "s") << " (" << issuance::to_string(reason) << "):\n";
+    for (const auto& s : removed.revoked) std::cout << "  " << s.hex() << "\n";
+    std::cout << "A running signetd refuses them at once and publishes them in its CRL and OCSP answers within a "
+                 "few seconds.\n";
+  }
   return kExitOk;
 }
 
@@ -158,23 +184,18 @@ int revoke(const GlobalOptions& g, const IssuanceOptions& o) {
     throw Error(ErrorKind::Malformed, "serial-invalid",
                 "\"" + o.serial + "\" is not a serial number; give it in hex, as `openssl x509 -noout -serial` prints it");
   }
-  const auto reason = issuance::parse_revocation_reason(o.reason);
-  if (!reason) {
-    std::string names;
-    for (auto r : issuance::all_revocation_reasons()) names += (names.empty() ? "" : ", ") + std::string(issuance::to_string(r));
-    throw Error(ErrorKind::Malformed, "reason-invalid", "\"" + o.reason + "\" is not a revocation reason; use one of " + names);
-  }
+  const issuance::RevocationReason reason = parse_reason(o.reason);
   issuance::Ledger ledger = open_ledger(g);
-  const issuance::RevokeResult r = ledger.revoke(*serial, *reason, operator_actor());
+  const issuance::RevokeResult r = ledger.revoke(*serial, reason, operator_actor());
   if (o.json) {
     std::cout << json{{"format", kJsonFormat},
                       {"serial", r.record.serial.hex()},
-                      {"reason", std::string(issuance::to_string(*reason))},
+                      {"reason", std::string(issuance::to_string(reason))},
                       {"revoked_at", iso_time(*r.record.revoked_at)}}
                      .dump(2)
               << "\n";
   } else {
-    std::cout << "Revoked certificate " << r.record.serial.hex() << " (" << issuance::to_string(*reason)
+    std::cout << "Revoked certificate " << r.record.serial.hex() << " (" << issuance::to_string(reason)
               << "). A running signetd publishes it in its CRL and OCSP answers within a few seconds.\n";
   }
   return kExitOk;
@@ -202,8 +223,14 @@ void add_issuance_commands(CLI::App& root, const GlobalOptions& global, Action& 
   bind_command(list, global, action, list_o, clients_list);
 
   auto rm_o = std::make_shared<IssuanceOptions>();
-  CLI::App* rm = clients->add_subcommand("remove", "Remove an API client; its token stops working at once");
+  CLI::App* rm = clients->add_subcommand(
+      "remove", "Remove an API client for good: its token stops working and its client certificates are revoked");
   rm->add_option("name", rm_o->name, "Client name")->required();
+  rm_o->reason = "cessationOfOperation";
+  rm->add_option("--reason", rm_o->reason,
+                 "Revocation reason for its client certificates (default cessationOfOperation; keyCompromise when "
+                 "its key or token leaked)");
+  rm->add_flag("--json", rm_o->json, "Print JSON");
   bind_command(rm, global, action, rm_o, clients_remove);
 
   auto issue_o = std::make_shared<IssuanceOptions>();

@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <vector>
 
 #include "signet/core/error.h"
 #include "signet/core/file.h"
@@ -46,17 +48,39 @@ Passphrase obtain_passphrase(const std::optional<std::filesystem::path>& file, c
   return *std::move(first);
 }
 
-std::string audit_actor() {
-  std::string user = "uid " + std::to_string(::geteuid());
-  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr) {
-    user = pw->pw_name;
+namespace {
+
+// The login name of `uid` from the password database; "uid:N" when it has none.
+std::string user_name(uid_t uid) {
+  const long hint = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buffer(hint > 0 ? static_cast<std::size_t>(hint) : 16384);
+  for (int attempt = 0; attempt < 4; ++attempt) {  // bounded: the buffer grows to 16x at most
+    passwd entry{};
+    passwd* found = nullptr;
+    const int rc = ::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found);
+    if (rc == ERANGE) {
+      buffer.resize(buffer.size() * 2);
+      continue;
+    }
+    if (rc == 0 && found != nullptr && found->pw_name != nullptr && *found->pw_name != '\0') return found->pw_name;
+    break;
   }
-  std::string actor = "cli:" + user;
-  if (const char* sudo = std::getenv("SUDO_USER"); sudo != nullptr && *sudo != '\0') {
-    actor += " (sudo from " + std::string(sudo) + ")";
-  }
-  return actor;
+  return "uid:" + std::to_string(uid);
 }
+
+}  // namespace
+
+std::string operator_identity() {
+  std::string who = user_name(::getuid());
+  if (const char* sudo = std::getenv("SUDO_USER"); sudo != nullptr && *sudo != '\0' && who != sudo) {
+    who += " (sudo from " + std::string(sudo) + ")";
+  }
+  return who;
+}
+
+std::string audit_actor() { return "cli:" + operator_identity(); }
+
+std::string operator_actor() { return "operator:" + operator_identity(); }
 
 keystore::KeyStore open_store(const GlobalOptions& options) {
   const Passphrase passphrase = obtain_passphrase(options.passphrase_file, "key store passphrase", false, kStorePassphraseOption);

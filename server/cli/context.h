@@ -36,7 +36,17 @@ struct GlobalOptions {
 // Opens and unlocks the store in the data dir, with the audit actor set to this user.
 [[nodiscard]] keystore::KeyStore open_store(const GlobalOptions& options);
 
-// "cli:<user>" (and "via sudo from <user>" when run through sudo).
+// Who runs this command, for audit rows: the name of the real uid (getuid(), "uid:N" when the
+// system has no name for it), never $USER or $LOGNAME, which anyone can set. When sudo's SUDO_USER
+// names someone else it follows in parentheses, "root (sudo from alice)": it says who went
+// through sudo, but it comes from the environment, so it is supplementary, never the identity.
+[[nodiscard]] std::string operator_identity();
+
+// "cli:" + operator_identity(): the key store's audit actor.
 [[nodiscard]] std::string audit_actor();
+
+// "operator:" + operator_identity(): the issuance commands' actor, and the client name recorded on
+// the certificates the operator issues.
+[[nodiscard]] std::string operator_actor();
 
 }  // namespace signet::cli

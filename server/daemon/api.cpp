@@ -2,7 +2,8 @@
 //
 // Every call is authenticated: a bearer token (`signet clients add`) or a TLS client certificate
 // that this CA issued to an API client. Listing, and acting on another client's certificates,
-// need an admin client.
+// need an admin client. "Another client" goes by the client's id, never its name: a client added
+// again under a removed client's name is another client.
 #include <openssl/crypto.h>
 #include <openssl/x509v3.h>
 #include <strings.h>
@@ -63,11 +64,13 @@ json record_json(const issuance::CertificateRecord& r, bool with_pem) {
     j["revoked_at"] = rfc3339(*r.revoked_at);
     j["revocation_reason"] = std::string(issuance::to_string(r.reason.value_or(issuance::RevocationReason::Unspecified)));
   }
+  if (!r.client_id.empty()) j["client_id"] = r.client_id;
   if (with_pem && r.certificate) j["certificate"] = crypto::to_pem(*r.certificate);
   return j;
 }
 
-// Who is calling: from the bearer token, else from a client certificate this CA issued.
+// Who is calling: from the bearer token, else from a client certificate this CA issued to a client
+// that has not been removed since (the certificate's record names the client's id).
 std::variant<issuance::ApiClient, HttpResponse> authenticate(CaContext& ca, const HttpRequest& req) {
   const std::string auth = req.header("authorization");
   if (!auth.empty()) {
@@ -90,16 +93,14 @@ std::variant<issuance::ApiClient, HttpResponse> authenticate(CaContext& ca, cons
     if (!cert.issued_by(ca.signer->ca_certificate())) return untrusted("was not issued by this CA");
     const auto now = std::chrono::system_clock::now();
     if (cert.not_before() > now || cert.not_after() < now) return untrusted("is not valid at this time");
-    if ((X509_get_extension_flags(cert.x509()) & EXFLAG_XKUSAGE) == 0 ||
-        (X509_get_extended_key_usage(cert.x509()) & XKU_SSL_CLIENT) == 0) {
-      return untrusted("lacks the clientAuth extended key usage");
-    }
+    if (!issuance::is_client_auth_certificate(cert)) return untrusted("lacks the clientAuth extended key usage");
     const auto serial = issuance::Serial::parse_hex(cert.serial_hex());
     const auto record = serial ? ca.ledger->find(*serial) : std::nullopt;
     if (!record || record->state != issuance::CertificateState::Issued) return untrusted("is not in this CA's database");
     if (record->revoked_at) return untrusted("is revoked");
-    if (auto client = ca.ledger->client(record->client)) return *client;
-    return untrusted("belongs to a client that no longer exists");
+    if (auto client = ca.ledger->client_by_id(record->client_id)) return *client;
+    return untrusted(record->client_id.empty() ? std::string("was not issued to an API client")
+                                               : "belongs to an API client that was removed");
   }
   return unauthorized(req, "unauthorized",
                       "this call needs a bearer token (Authorization: Bearer <token>) or a TLS client certificate "
@@ -159,7 +160,7 @@ void issue(CaContext& ca, HttpRequest& req, Responder respond) {
   try {
     const crypto::CertificateRequest csr = issuance::parse_csr(body.csr);
     ca.issuer->issue_async(
-        profile->second, csr, validity, client.name,
+        profile->second, csr, validity, client,
         [&ca, shared_respond, request_id, started, client_name = client.name](
             std::optional<issuance::IssuanceResult> result, std::exception_ptr error) {
           if (error) {
@@ -206,7 +207,7 @@ void get_one(CaContext& ca, HttpRequest& req, Responder respond) {
     try {
       const auto record = ca.ledger->find(serial);
       // Another client's certificate is reported as not found, as an unknown one is.
-      if (!record || record->state != issuance::CertificateState::Issued || (!client.admin && record->client != client.name)) {
+      if (!record || record->state != issuance::CertificateState::Issued || (!client.admin && record->client_id != client.id)) {
         return (*respond)(json_error(404, "certificate-not-found",
                                      "no certificate with serial " + serial.hex() + " was issued to you", request_id));
       }
@@ -222,8 +223,10 @@ void list(CaContext& ca, HttpRequest& req, Responder respond) {
   if (auto* denied = std::get_if<HttpResponse>(&who)) return respond(std::move(*denied));
   const issuance::ApiClient client = std::get<issuance::ApiClient>(who);
   issuance::ListQuery query;
-  if (!client.admin) query.client = client.name;  // a client sees its own certificates
-  if (auto c = query_param(req.query, "client"); c && client.admin) query.client = *c;
+  if (!client.admin) query.client_id = client.id;  // a client sees its own certificates
+  // An admin may ask for one client's, by name: the client of that name now, not a removed one.
+  std::optional<std::string> client_name;
+  if (client.admin) client_name = query_param(req.query, "client");
   if (auto a = query_param(req.query, "after")) query.after = *a;
   if (auto r = query_param(req.query, "revoked")) query.revoked_only = *r == "true" || *r == "1";
   if (auto l = query_param(req.query, "limit")) {
@@ -234,14 +237,28 @@ void list(CaContext& ca, HttpRequest& req, Responder respond) {
     }
     query.limit = static_cast<std::size_t>(n);
   }
-  boost::asio::post(ca.blocking, [&ca, query, request_id = req.request_id,
-                                  respond = std::make_shared<Responder>(std::move(respond))] {
+  boost::asio::post(ca.blocking, [&ca, query, client_name, request_id = req.request_id,
+                                  respond = std::make_shared<Responder>(std::move(respond))]() mutable {
     try {
+      if (client_name) {
+        const auto named = ca.ledger->client(*client_name);
+        if (!named) {
+          return (*respond)(json_error(404, "client-not-found",
+                                       "there is no API client named \"" + *client_name +
+                                           "\" (a removed client's certificates are in the list without ?client=)",
+                                       request_id));
+        }
+        query.client_id = named->id;
+      }
       const issuance::ListPage page = ca.ledger->list(query);
       json items = json::array();
       for (const auto& r : page.items) items.push_back(record_json(r, false));
       json out{{"items", items}};
-      if (page.next) out["next"] = "/api/v1/certificates?after=" + *page.next + "&limit=" + std::to_string(query.limit);
+      if (page.next) {
+        // The next page of the same listing (client names are [A-Za-z0-9._-]: nothing to escape).
+        out["next"] = "/api/v1/certificates?after=" + *page.next + "&limit=" + std::to_string(query.limit) +
+                      (client_name ? "&client=" + *client_name : "") + (query.revoked_only ? "&revoked=true" : "");
+      }
       (*respond)(json_response(200, out));
     } catch (...) {
       (*respond)(error_response(std::current_exception(), request_id));
@@ -271,11 +288,12 @@ void revoke(CaContext& ca, HttpRequest& req, Responder respond) {
                                   respond = std::make_shared<Responder>(std::move(respond))] {
     try {
       const auto record = ca.ledger->find(serial);
-      if (!record || record->state != issuance::CertificateState::Issued || (!client.admin && record->client != client.name)) {
+      if (!record || record->state != issuance::CertificateState::Issued || (!client.admin && record->client_id != client.id)) {
         return (*respond)(json_error(404, "certificate-not-found",
                                      "no certificate with serial " + serial.hex() + " was issued to you", request_id));
       }
-      const issuance::RevokeResult result = ca.ledger->revoke(serial, reason, "api:" + client.name);
+      const issuance::RevokeResult result =
+          ca.ledger->revoke(serial, reason, "api:" + client.name + " (id " + client.id + ")");
       ca.ocsp->invalidate();
       ca.crl->revoked();
       ca.metrics.increment("signet_revocations_total", {{"reason", std::string(issuance::to_string(reason))}});

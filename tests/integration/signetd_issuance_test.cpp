@@ -19,6 +19,11 @@
 #include <thread>
 #include <vector>
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include "signet/db/sqlite.h"
+#include "signet/keystore/store.h"
 #include "support/openssl_cli.h"
 #include "support/process.h"
 #include "support/signetd_process.h"
@@ -113,12 +118,31 @@ class IssuanceTest : public ::testing::Test {
   static fs::path dir() { return dir_->path(); }
   static fs::path ca_pem() { return dir() / "ca.pem"; }
 
-  static ProcessResult cli(const std::vector<std::string>& args) {
+  // The signet CLI on the suite's store; `o` may add to its environment or remove from it.
+  static ProcessResult cli(const std::vector<std::string>& args, ProcessOptions o = {}) {
     std::vector<std::string> argv = {kSignet};
     argv.insert(argv.end(), args.begin(), args.end());
-    ProcessOptions o;
-    o.env = {{"SIGNET_DATA_DIR", dir().string()}, {"SIGNET_PASSPHRASE_FILE", (dir() / "passphrase").string()}};
+    o.env["SIGNET_DATA_DIR"] = dir().string();
+    o.env["SIGNET_PASSPHRASE_FILE"] = (dir() / "passphrase").string();
     return run_process(argv, o);
+  }
+
+  // `signet clients add NAME --profile PROFILES --json`; writes NAME.auth with its token.
+  static void add_client(const std::string& name, const std::string& profiles) {
+    const ProcessResult r = cli({"clients", "add", name, "--profile", profiles, "--json"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    const json j = json::parse(r.out);
+    write_text(dir() / (name + ".auth"), "Authorization: Bearer " + j.at("token").get<std::string>() + "\n");
+  }
+
+  // The audit rows of `action` about `subject`, oldest first: "actor | detail".
+  static std::vector<std::string> audit_rows(const std::string& action, const std::string& subject) {
+    db::Database db = db::Database::open(keystore::KeyStore::database_path(dir()), db::OpenMode::ReadOnly);
+    db::Statement s = db.prepare("SELECT actor, detail FROM audit_log WHERE action = ? AND subject = ? ORDER BY id");
+    s.bind(1, action).bind(2, subject);
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0) + " | " + s.text(1));
+    return out;
   }
 
   // curl against the daemon. `url` is a path on https_ (default) or a full URL; `auth` is the
@@ -599,6 +623,12 @@ TEST_F(IssuanceTest, BadRequestsGetAStableCodeAndIssueNothing) {
   const auto [weak_key, weak_csr] = make_csr("weak.example.test", "rsa:1024");
   const auto [rsa2k_key, rsa2k_csr] = make_csr("rsa.internal.test", "rsa:2048");
   const auto [in_key, in_csr] = make_csr("app.internal.test");
+  // Names no certificate of server-tls may carry, and a request signed with SHA-1.
+  const auto [wild_key, wild_csr] = make_csr("*.example.test");
+  const auto [tld_key, tld_csr] = make_csr("com");
+  const auto [wild_tld_key, wild_tld_csr] = make_csr("*.co.uk");
+  const std::string sha1_csr = openssl({"req", "-new", "-key", key.string(), "-sha1", "-subj", "/CN=sha1.example.test",
+                                        "-addext", "subjectAltName=DNS:sha1.example.test"});
 
   const std::vector<Case> cases = {
       {"not JSON", "{\"csr\": ", 400, "malformed-json"},
@@ -621,6 +651,13 @@ TEST_F(IssuanceTest, BadRequestsGetAStableCodeAndIssueNothing) {
        "invalid-duration"},
       {"unknown profile", json{{"csr", pem}, {"profile", "nope"}}.dump(), 422, "profile-unknown"},
       {"profile not granted", json{{"csr", pem}, {"profile", "client-tls"}}.dump(), 403, "profile-not-allowed"},
+      {"wildcard without allow_wildcards", json{{"csr", read_text(wild_csr)}, {"profile", "server-tls"}}.dump(), 422,
+       "wildcard-not-allowed"},
+      {"a public suffix", json{{"csr", read_text(tld_csr)}, {"profile", "server-tls"}}.dump(), 422,
+       "name-public-suffix"},
+      {"a wildcard under a public suffix", json{{"csr", read_text(wild_tld_csr)}, {"profile", "server-tls"}}.dump(), 422,
+       "name-public-suffix"},
+      {"CSR signed with SHA-1", json{{"csr", sha1_csr}, {"profile", "server-tls"}}.dump(), 422, "csr-weak-signature"},
   };
   for (const Case& c : cases) {
     const HttpResult r = post_json("/api/v1/certificates", "web", c.body);
@@ -703,6 +740,116 @@ TEST_F(IssuanceTest, MetricsCountIssuancesRefusalsAndOcsp) {
   EXPECT_GE(value("signet_db_commits_total{sync=\"normal\"}"), 0.0) << m.body;
   EXPECT_GE(value("signet_db_write_units_total"), 2.0) << m.body;
   EXPECT_EQ(value("signet_db_failed_write_units_total"), 0.0) << m.body;
+}
+
+// Removing and adding a client again is how an operator rotates a leaked credential: the client
+// added again is another client, and nothing of the removed one works or shows again. (Kept after
+// the CLI test above: the removal revokes outside the daemon, which the first test must not see.)
+TEST_F(IssuanceTest, ARemovedClientNeverComesBackUnderItsName) {
+  add_client("carol", "client-tls");
+  fs::rename(dir() / "carol.auth", dir() / "carol-old.auth");
+  const auto [key, csr] = make_csr("carol.example.test");
+  const HttpResult r = post_json("/api/v1/certificates", "carol-old", issue_body(csr, "client-tls"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string serial = r.body_json().at("serial");
+  const fs::path cert = dir() / "carol-old.pem";
+  write_text(cert, r.body_json().at("certificate").get<std::string>());
+  const std::vector<std::string> as_old_cert = {"--cert", cert.string(), "--key", key.string()};
+  ASSERT_EQ(curl("GET", "/api/v1/certificates/" + serial, "", as_old_cert).status, 200);
+  ASSERT_TRUE(contains(ocsp_status(cert), ": good"));
+
+  // Removed: the CLI says what it revoked.
+  const ProcessResult removed = cli({"clients", "remove", "carol"});
+  ASSERT_EQ(removed.exit_code, 0) << describe(removed);
+  EXPECT_TRUE(contains(removed.out, "Revoked its 1 client certificate (cessationOfOperation)")) << removed.out;
+  EXPECT_TRUE(contains(removed.out, "  " + serial + "\n")) << removed.out;
+  add_client("carol", "client-tls");
+
+  // The old certificate and token do not work for the new carol.
+  const HttpResult old_cert = curl("GET", "/api/v1/certificates/" + serial, "", as_old_cert);
+  EXPECT_EQ(old_cert.status, 401) << old_cert.body;
+  EXPECT_EQ(old_cert.error_code(), "client-certificate-untrusted");
+  const auto [key2, csr2] = make_csr("carol2.example.test");
+  const HttpResult with_old_cert = post_json("/api/v1/certificates", "", issue_body(csr2, "client-tls"), as_old_cert);
+  EXPECT_EQ(with_old_cert.status, 401) << with_old_cert.body;
+  EXPECT_EQ(curl("GET", "/api/v1/certificates?limit=1000", "carol-old").status, 401);
+
+  // The new carol sees nothing of the old one's.
+  const HttpResult mine = curl("GET", "/api/v1/certificates?limit=1000", "carol");
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(mine.body_json().at("items"), json::array()) << mine.body;
+  EXPECT_EQ(curl("GET", "/api/v1/certificates/" + serial, "carol").status, 404);
+  EXPECT_EQ(post_json("/api/v1/certificates/" + serial + "/revoke", "carol", "{}").status, 404);
+  // An admin asking for "carol" gets the client of that name now; the old one's certificate is
+  // in the full listing, under its own client id.
+  const HttpResult by_name = curl("GET", "/api/v1/certificates?limit=1000&client=carol", "ops");
+  ASSERT_EQ(by_name.status, 200) << by_name.body;
+  EXPECT_EQ(by_name.body_json().at("items"), json::array()) << by_name.body;
+  const HttpResult record = curl("GET", "/api/v1/certificates/" + serial, "ops");
+  ASSERT_EQ(record.status, 200) << record.body;
+  EXPECT_EQ(record.body_json().at("status"), "revoked");
+  EXPECT_EQ(record.body_json().at("revocation_reason"), "cessationOfOperation");
+  EXPECT_EQ(curl("GET", "/api/v1/certificates?client=nobody", "ops").error_code(), "client-not-found");
+
+  // Relying parties learn it too: OCSP (once the daemon's poller has seen the CLI's revocation)
+  // and the CRL.
+  std::string ocsp;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    ocsp = ocsp_status(cert);
+    if (contains(ocsp, ": revoked")) break;
+    std::this_thread::sleep_for(250ms);
+  }
+  EXPECT_TRUE(contains(ocsp, ": revoked")) << ocsp;
+  EXPECT_TRUE(contains(ocsp, "Reason: cessationOfOperation")) << ocsp;
+  EXPECT_TRUE(crl_lists(openssl_serial(cert), "client-removed"));
+
+  // Audited: the revocation and the removal, naming the certificate.
+  const std::vector<std::string> revocation = audit_rows("certificate.revoke", serial);
+  ASSERT_EQ(revocation.size(), 1u);
+  EXPECT_TRUE(contains(revocation[0], "cessationOfOperation")) << revocation[0];
+  EXPECT_TRUE(contains(revocation[0], "client carol (id ")) << revocation[0];
+  const std::vector<std::string> removal = audit_rows("client.remove", "carol");
+  ASSERT_EQ(removal.size(), 1u);
+  EXPECT_TRUE(contains(removal[0], "revoked 1 client certificate: " + serial)) << removal[0];
+}
+
+// The operator named in the audit log is the real uid's user, whatever $USER says.
+TEST_F(IssuanceTest, TheCliOperatorIsTheRealUserNotUSER) {
+  std::string real = "uid:" + std::to_string(::getuid());
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(::getuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) real = found->pw_name;
+  ASSERT_NE(real, "mallory");
+  ProcessOptions as_mallory;
+  as_mallory.env = {{"USER", "mallory"}, {"LOGNAME", "mallory"}};
+  as_mallory.unset_env = {"SUDO_USER"};
+
+  const auto [key, csr] = make_csr("audited.example.test");
+  const fs::path out = dir() / "audited.pem";
+  const ProcessResult issued =
+      cli({"issue", "--csr", csr.string(), "--profile", "server-tls", "--out", out.string(), "--json"}, as_mallory);
+  ASSERT_EQ(issued.exit_code, 0) << describe(issued);
+  const std::string serial = json::parse(issued.out).at("serial");
+  const HttpResult got = curl("GET", "/api/v1/certificates/" + serial, "ops");
+  EXPECT_EQ(got.body_json().value("client", ""), "operator:" + real) << got.body;
+
+  const ProcessResult revoked = cli({"revoke", serial, "--reason", "superseded"}, as_mallory);
+  ASSERT_EQ(revoked.exit_code, 0) << describe(revoked);
+  const std::vector<std::string> rows = audit_rows("certificate.revoke", serial);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].substr(0, rows[0].find(" | ")), "operator:" + real) << rows[0];
+
+  // Under sudo, the user who went through it follows, as supplementary information.
+  ProcessOptions via_sudo = as_mallory;
+  via_sudo.unset_env.clear();
+  via_sudo.env["SUDO_USER"] = "alice";
+  const ProcessResult added = cli({"clients", "add", "sudo-added", "--profile", "server-tls"}, via_sudo);
+  ASSERT_EQ(added.exit_code, 0) << describe(added);
+  const std::vector<std::string> add_rows = audit_rows("client.add", "sudo-added");
+  ASSERT_EQ(add_rows.size(), 1u);
+  EXPECT_EQ(add_rows[0].substr(0, add_rows[0].find(" | ")), "operator:" + real + " (sudo from alice)") << add_rows[0];
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -40,9 +41,11 @@ Passphrase pass(std::string_view s) { return Passphrase(as_bytes(s)); }
 
 std::int64_t unix_of(TimePoint t) { return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count(); }
 
-// A self-signed certificate with exactly `serial` (the crypto helpers choose their own serials).
+// A self-signed certificate with exactly `serial` (the crypto helpers choose their own serials),
+// and the extended key usage `eku` ("clientAuth", "serverAuth", ...) unless it is empty.
 crypto::Certificate certificate_with_serial(const EVP_PKEY* key, const Serial& serial, TimePoint not_before,
-                                            TimePoint not_after, const std::string& cn = "ledger test") {
+                                            TimePoint not_after, const std::string& cn = "ledger test",
+                                            const std::string& eku = "") {
   ossl::X509Ptr x{X509_new()};
   EXPECT_TRUE(x);
   X509_set_version(x.get(), 2);
@@ -57,6 +60,12 @@ crypto::Certificate certificate_with_serial(const EVP_PKEY* key, const Serial& s
   ASN1_TIME_set(X509_getm_notBefore(x.get()), static_cast<time_t>(unix_of(not_before)));
   ASN1_TIME_set(X509_getm_notAfter(x.get()), static_cast<time_t>(unix_of(not_after)));
   X509_set_pubkey(x.get(), const_cast<EVP_PKEY*>(key));
+  if (!eku.empty()) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, nullptr, NID_ext_key_usage, eku.c_str());
+    EXPECT_NE(ext, nullptr);
+    EXPECT_EQ(X509_add_ext(x.get(), ext, -1), 1);
+    X509_EXTENSION_free(ext);
+  }
   EXPECT_GT(X509_sign(x.get(), const_cast<EVP_PKEY*>(key), EVP_sha256()), 0);
   return crypto::Certificate::from_x509(x.get());
 }
@@ -71,11 +80,12 @@ class LedgerTest : public ::testing::Test {
   [[nodiscard]] fs::path db_path() const { return keystore::KeyStore::database_path(store_dir()); }
 
   Intent intent(const Serial& serial, const std::string& client = "web-1",
-                TimePoint not_after = TimePoint{} ) const {
+                TimePoint not_after = TimePoint{}, const std::string& client_id = "") const {
     Intent i;
     i.serial = serial;
     i.profile = "server-tls";
     i.client = client;
+    i.client_id = client_id;
     i.subject = "CN=www.example.test";
     i.names = {"dns:www.example.test", "ip:192.0.2.1"};
     i.not_before = now_ - 1h;
@@ -91,6 +101,15 @@ class LedgerTest : public ::testing::Test {
     crypto::Certificate cert = certificate_with_serial(key_.get(), serial, i.not_before, i.not_after);
     ledger.record_issued(cert);
     return cert;
+  }
+
+  // Records a certificate with the extended key usage `eku` for the API client `c`; returns its serial.
+  Serial issue_to(Ledger& ledger, const ApiClient& c, const std::string& eku, TimePoint not_after = TimePoint{}) {
+    const Serial serial = Serial::random();
+    const Intent i = intent(serial, c.name, not_after, c.id);
+    ledger.record_intent(i);
+    ledger.record_issued(certificate_with_serial(key_.get(), serial, i.not_before, i.not_after, c.name, eku));
+    return serial;
   }
 
   struct AuditRow {
@@ -132,6 +151,20 @@ TEST_F(LedgerTest, AStoreWithoutTheLedgerTablesIsRefused) {
   }
   const Error e = capture_error([&] { Ledger ledger(old); });
   EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+  EXPECT_EQ(e.code(), "schema-too-old");
+}
+
+TEST_F(LedgerTest, AStoreWithoutClientIdsIsRefused) {
+  const fs::path old = tmp_ / "v4.db";
+  {
+    db::Database db = db::Database::open(old, db::OpenMode::ReadWriteCreate);
+    std::vector<db::Migration> up_to_4;
+    for (const db::Migration& m : keystore::schema_migrations()) {
+      if (m.version <= 4) up_to_4.push_back(m);
+    }
+    ASSERT_EQ(db::migrate(db, up_to_4), 4);
+  }
+  const Error e = capture_error([&] { Ledger ledger(old); });
   EXPECT_EQ(e.code(), "schema-too-old");
 }
 
@@ -264,12 +297,13 @@ TEST_F(LedgerTest, AsyncWritesCallBackOnceDurable) {
 
 TEST_F(LedgerTest, ListPagesInSerialOrder) {
   Ledger ledger(db_path(), clock_);
+  const std::string b_id = ledger.add_client("b", {"*"}, false, "alice").client.id;
   std::vector<std::string> all;
   std::vector<std::string> of_b;
   for (int i = 0; i < 25; ++i) {
     const Serial serial = Serial::random();
     const std::string client = i % 3 == 0 ? "b" : "a";
-    ledger.record_intent(intent(serial, client));
+    ledger.record_intent(intent(serial, client, TimePoint{}, i % 3 == 0 ? b_id : ""));
     all.push_back(serial.hex());
     if (client == "b") of_b.push_back(serial.hex());
   }
@@ -295,7 +329,7 @@ TEST_F(LedgerTest, ListPagesInSerialOrder) {
   EXPECT_EQ(seen, all);
   EXPECT_EQ(sizes, (std::vector<std::size_t>{10, 10, 5}));
 
-  q.client = "b";
+  q.client_id = b_id;
   q.limit = 3;
   EXPECT_EQ(walk(q).first, of_b);
 
@@ -306,7 +340,7 @@ TEST_F(LedgerTest, ListPagesInSerialOrder) {
   EXPECT_EQ(ledger.list(exact).items.size(), 25u);
 
   ListQuery nobody;
-  nobody.client = "nobody";
+  nobody.client_id = "00000000000000cc";
   EXPECT_TRUE(ledger.list(nobody).items.empty());
 }
 
@@ -553,6 +587,189 @@ TEST_F(LedgerTest, ClientNamesAndProfilesAreChecked) {
   const Error none = capture_error([&] { (void)ledger.add_client("web", {}, false, "alice"); });
   EXPECT_EQ(none.kind(), ErrorKind::Malformed);
   EXPECT_EQ(ledger.clients().size(), 1u);
+}
+
+TEST_F(LedgerTest, AClientAddedAgainUnderARemovedNameIsAnotherClient) {
+  Ledger ledger(db_path(), clock_);
+  const NewClient old = ledger.add_client("carol", {"*"}, false, "alice");
+  const Serial old_cert = issue_to(ledger, old.client, "clientAuth");
+  (void)ledger.remove_client("carol", "alice");
+  const NewClient again = ledger.add_client("carol", {"*"}, false, "alice");
+
+  EXPECT_NE(again.client.id, old.client.id);
+  ASSERT_TRUE(ledger.client("carol"));
+  EXPECT_EQ(ledger.client("carol")->id, again.client.id) << "the name finds the live client";
+  EXPECT_FALSE(ledger.client_by_id(old.client.id)) << "the removed identity stays removed";
+  ASSERT_TRUE(ledger.client_by_id(again.client.id));
+  EXPECT_FALSE(ledger.authenticate(old.token)) << "the old token does not come back with the name";
+  ASSERT_TRUE(ledger.authenticate(again.token));
+  EXPECT_EQ(ledger.authenticate(again.token)->id, again.client.id);
+
+  // The old carol's certificate is still hers: the new carol lists nothing.
+  const std::optional<CertificateRecord> r = ledger.find(old_cert);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->client, "carol");
+  EXPECT_EQ(r->client_id, old.client.id);
+  ListQuery mine;
+  mine.client_id = again.client.id;
+  EXPECT_TRUE(ledger.list(mine).items.empty());
+  ListQuery hers;
+  hers.client_id = old.client.id;
+  ASSERT_EQ(hers.client_id, r->client_id);
+  EXPECT_EQ(ledger.list(hers).items.size(), 1u);
+
+  // The removed client stays as a tombstone, without its token hash, so its id is never drawn again.
+  ASSERT_EQ(ledger.clients().size(), 1u);
+  db::Database db = db::Database::open(db_path(), db::OpenMode::ReadOnly);
+  db::Statement s = db.prepare(
+      "SELECT removed_at, removed_by, secret_sha256 IS NULL FROM api_clients WHERE id = ?");
+  s.bind(1, old.client.id);
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.int64(0), unix_of(now_));
+  EXPECT_EQ(s.text(1), "alice");
+  EXPECT_EQ(s.int64(2), 1);
+}
+
+TEST_F(LedgerTest, RemovingAClientRevokesItsValidClientCertificatesAndAuditsEach) {
+  Ledger ledger(db_path(), clock_);
+  const ApiClient carol = ledger.add_client("carol", {"*"}, false, "alice").client;
+  const ApiClient dave = ledger.add_client("dave", {"*"}, false, "alice").client;
+  const Serial client_a = issue_to(ledger, carol, "clientAuth");
+  const Serial client_b = issue_to(ledger, carol, "serverAuth,clientAuth");
+  const Serial server = issue_to(ledger, carol, "serverAuth");     // not a credential: stays valid
+  const Serial no_eku = issue_to(ledger, carol, "");                 // signetd refuses it: stays valid
+  const Serial expired = issue_to(ledger, carol, "clientAuth", now_ - 1h);
+  const Serial revoked = issue_to(ledger, carol, "clientAuth");
+  (void)ledger.revoke(revoked, RevocationReason::KeyCompromise, "alice");
+  const Serial pending = Serial::random();  // an intent is not a certificate yet
+  ledger.record_intent(intent(pending, carol.name, TimePoint{}, carol.id));
+  const Serial daves = issue_to(ledger, dave, "clientAuth");
+  ASSERT_EQ(ledger.revocation_revision(), 1);
+
+  const RemovedClient removed = ledger.remove_client("carol", "bob");
+  EXPECT_EQ(removed.client.id, carol.id);
+  std::vector<Serial> expected = {client_a, client_b};
+  std::sort(expected.begin(), expected.end(), [](const Serial& x, const Serial& y) { return x.hex() < y.hex(); });
+  EXPECT_EQ(removed.revoked, expected);
+
+  for (const Serial& s : expected) {
+    const std::optional<CertificateRecord> r = ledger.find(s);
+    ASSERT_TRUE(r && r->revoked_at);
+    EXPECT_EQ(r->reason, RevocationReason::CessationOfOperation);
+    EXPECT_EQ(r->revoked_by, "bob");
+  }
+  for (const Serial& s : {server, no_eku, expired, pending, daves}) EXPECT_FALSE(ledger.find(s)->revoked_at) << s.hex();
+  EXPECT_EQ(ledger.find(revoked)->reason, RevocationReason::KeyCompromise) << "an earlier revocation stays as it was";
+  // The CRL and the daemon's poller see them as any revocation.
+  EXPECT_EQ(ledger.revocation_revision(), 3);
+  EXPECT_EQ(ledger.revoked_since(1).size(), 2u);
+
+  // One audit row per revocation, then the removal's, naming them.
+  const std::vector<AuditRow> revocations = audit("certificate.revoke");
+  ASSERT_EQ(revocations.size(), 3u);
+  for (std::size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(revocations[i].actor, "bob");
+    EXPECT_EQ(revocations[i].subject, expected[i - 1].hex());
+    EXPECT_NE(revocations[i].detail.find("cessationOfOperation"), std::string::npos) << revocations[i].detail;
+    EXPECT_NE(revocations[i].detail.find("client carol (id " + carol.id + ") removed"), std::string::npos)
+        << revocations[i].detail;
+  }
+  const std::vector<AuditRow> removal = audit("client.remove");
+  ASSERT_EQ(removal.size(), 1u);
+  EXPECT_EQ(removal[0].actor, "bob");
+  EXPECT_EQ(removal[0].subject, "carol");
+  EXPECT_EQ(removal[0].detail, "id " + carol.id + ", revoked 2 client certificates: " + expected[0].hex() + ", " +
+                                   expected[1].hex());
+
+  // Another reason may be chosen (a leaked key); a client without certificates revokes nothing.
+  const ApiClient erin = ledger.add_client("erin", {"*"}, false, "alice").client;
+  const Serial erins = issue_to(ledger, erin, "clientAuth");
+  EXPECT_EQ(ledger.remove_client("erin", "bob", RevocationReason::KeyCompromise).revoked, std::vector<Serial>{erins});
+  EXPECT_EQ(ledger.find(erins)->reason, RevocationReason::KeyCompromise);
+  (void)ledger.add_client("frank", {"*"}, false, "alice");
+  EXPECT_TRUE(ledger.remove_client("frank", "bob").revoked.empty());
+}
+
+TEST_F(LedgerTest, ARemovedClientGetsNoCertificateStored) {
+  Ledger ledger(db_path(), clock_);
+  const ApiClient carol = ledger.add_client("carol", {"*"}, false, "alice").client;
+  // Removed while its certificate was being signed: the intent stays, the certificate is refused.
+  const Serial signing = Serial::random();
+  const Intent i = intent(signing, carol.name, TimePoint{}, carol.id);
+  ledger.record_intent(i);
+  (void)ledger.remove_client("carol", "alice");
+  const Error late = capture_error([&] {
+    ledger.record_issued(certificate_with_serial(key_.get(), signing, i.not_before, i.not_after, "c", "clientAuth"));
+  });
+  EXPECT_EQ(late.kind(), ErrorKind::Unauthorized);
+  EXPECT_EQ(late.code(), "client-removed");
+  EXPECT_EQ(ledger.find(signing)->state, CertificateState::Intent);
+  // And no new intent either.
+  const Error after = capture_error([&] { ledger.record_intent(intent(Serial::random(), carol.name, TimePoint{}, carol.id)); });
+  EXPECT_EQ(after.code(), "client-removed");
+}
+
+// A store at schema 4 (clients were their names), with a client "carol" added at `added`.
+TEST_F(LedgerTest, MigrationGivesExistingCertificatesTheirClientsId) {
+  const fs::path old = tmp_ / "v4.db";
+  const std::int64_t added = unix_of(now_);
+  {
+    db::Database db = db::Database::open(old, db::OpenMode::ReadWriteCreate);
+    std::vector<db::Migration> up_to_4;
+    for (const db::Migration& m : keystore::schema_migrations()) {
+      if (m.version <= 4) up_to_4.push_back(m);
+    }
+    ASSERT_EQ(db::migrate(db, up_to_4), 4);
+    db.exec("INSERT INTO api_clients (name, id, secret_sha256, profiles, admin, created_at) VALUES "
+            "('carol', '00000000000000c2', zeroblob(32), '[\"*\"]', 0, " + std::to_string(added) + ")");
+    const auto cert = [&](const std::string& serial, const std::string& client, std::int64_t requested_at) {
+      db.exec("INSERT INTO issued_certificates (serial, state, profile, client, subject, names, requested_at, "
+              "not_before, not_after) VALUES ('" + serial + "', 'intent', 'p', '" + client + "', '', '[]', " +
+              std::to_string(requested_at) + ", 0, 0)");
+    };
+    cert("01", "carol", added);        // the current carol's
+    cert("02", "carol", added + 60);   // hers too
+    cert("03", "carol", added - 60);   // an earlier carol's, requested before this one was added
+    cert("04", "dave", added);         // a client removed before the migration
+    cert("05", "operator:root", added);
+  }
+  db::Database db = db::Database::open(old, db::OpenMode::ReadWrite);
+  ASSERT_EQ(db::migrate(db, keystore::schema_migrations()), db::latest_version(keystore::schema_migrations()));
+  db::Statement s = db.prepare("SELECT serial, coalesce(client_id, '') FROM issued_certificates ORDER BY serial");
+  std::map<std::string, std::string> owner;
+  while (s.step()) owner[s.text(0)] = s.text(1);
+  EXPECT_EQ(owner, (std::map<std::string, std::string>{{"01", "00000000000000c2"},
+                                                       {"02", "00000000000000c2"},
+                                                       {"03", ""},
+                                                       {"04", ""},
+                                                       {"05", ""}}));
+  // The client survived the table's rebuild with its token hash, and is live.
+  db::Statement c = db.prepare("SELECT name, removed_at IS NULL, length(secret_sha256) FROM api_clients");
+  ASSERT_TRUE(c.step());
+  EXPECT_EQ(c.text(0), "carol");
+  EXPECT_EQ(c.int64(1), 1);
+  EXPECT_EQ(c.int64(2), 32);
+  EXPECT_FALSE(c.step());
+}
+
+TEST_F(LedgerTest, TheSchemaKeepsOneLiveClientPerNameAndNoTokenForARemovedOne) {
+  db::Database db = db::Database::open(db_path(), db::OpenMode::ReadWrite);
+  const auto insert = [&](const std::string& values) {
+    return capture_error([&] {
+      db.exec("INSERT INTO api_clients (id, name, secret_sha256, profiles, admin, created_at, removed_at, "
+              "removed_by) VALUES " + values);
+    });
+  };
+  db.exec("INSERT INTO api_clients (id, name, secret_sha256, profiles, admin, created_at) VALUES "
+          "('000000000000000a', 'carol', zeroblob(32), '[]', 0, 1)");
+  EXPECT_EQ(insert("('000000000000000b', 'carol', zeroblob(32), '[]', 0, 1, NULL, NULL)").kind(), ErrorKind::Conflict);
+  EXPECT_EQ(insert("('000000000000000c', 'carol', zeroblob(32), '[]', 0, 1, 2, 'x')").kind(), ErrorKind::Conflict)
+      << "a removed client keeps no token hash";
+  EXPECT_EQ(insert("('000000000000000d', 'carol', NULL, '[]', 0, 1, 2, NULL)").kind(), ErrorKind::Conflict);
+  EXPECT_EQ(insert("('000000000000000a', 'dave', NULL, '[]', 0, 1, 2, 'x')").kind(), ErrorKind::Conflict)
+      << "an id is taken for good";
+  EXPECT_NO_THROW(db.exec("INSERT INTO api_clients (id, name, secret_sha256, profiles, admin, created_at, removed_at, "
+                          "removed_by) VALUES ('000000000000000e', 'carol', NULL, '[]', 0, 1, 2, 'x')"));
 }
 
 // ---- concurrency --------------------------------------------------------------------------------

@@ -22,6 +22,19 @@ void Issuer::issue_async(const Profile& profile, const crypto::CertificateReques
   auto pending = std::make_shared<Pending>();
   pending->approved = evaluate(profile, csr, validity, signer_->ca_certificate(), clock_.now(), client);
   pending->done = std::move(done);
+  start(std::move(pending));
+}
+
+void Issuer::issue_async(const Profile& profile, const crypto::CertificateRequest& csr,
+                         std::optional<std::chrono::seconds> validity, const ApiClient& client, Callback done) {
+  auto pending = std::make_shared<Pending>();
+  pending->approved = evaluate(profile, csr, validity, signer_->ca_certificate(), clock_.now(), client.name);
+  pending->approved.intent.client_id = client.id;
+  pending->done = std::move(done);
+  start(std::move(pending));
+}
+
+void Issuer::start(std::shared_ptr<Pending> pending) {
   ledger_.record_intent_async(pending->approved.intent,
                               [this, pending](std::exception_ptr error) { on_intent_recorded(pending, error); });
 }

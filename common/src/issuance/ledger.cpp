@@ -3,6 +3,7 @@
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <mutex>
@@ -27,7 +28,7 @@ constexpr std::size_t kSecretChars = 43;  // base64url of 32 bytes, no padding
 constexpr std::string_view kTokenPrefix = "sgt_";
 constexpr std::string_view kCertificateColumns =
     "serial, state, profile, client, subject, names, requested_at, not_before, not_after, der, "
-    "revoked_at, revocation_reason, revoked_by";
+    "revoked_at, revocation_reason, revoked_by, client_id";
 
 std::int64_t unix_seconds(TimePoint t) {
   return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
@@ -103,6 +104,7 @@ CertificateRecord read_record(const db::Statement& s) {
     r.reason = revocation_reason_from_int(s.int64(11)).value_or(RevocationReason::Unspecified);
     r.revoked_by = s.text(12);
   }
+  if (!s.is_null(13)) r.client_id = s.text(13);
   return r;
 }
 
@@ -132,6 +134,8 @@ ApiClient read_client(const db::Statement& s) {
   return c;
 }
 constexpr std::string_view kClientColumns = "name, id, profiles, admin, created_at";
+// The clients that may act: a removed client's row stays, as a tombstone that keeps its id taken.
+constexpr std::string_view kLiveClient = "removed_at IS NULL";
 
 void write_audit(db::Database& db, std::int64_t at, std::string_view actor, std::string_view action,
                  std::string_view subject, std::string_view detail) {
@@ -142,6 +146,42 @@ void write_audit(db::Database& db, std::int64_t at, std::string_view actor, std:
       .bind(4, subject)
       .bind(5, detail)
       .run();
+}
+
+void check_reason(RevocationReason reason) {
+  if (!revocation_reason_from_int(static_cast<int>(reason))) {
+    throw Error(ErrorKind::Malformed, "invalid-reason",
+                "revocation reason " + std::to_string(static_cast<int>(reason)) + " is not offered");
+  }
+}
+
+// Revokes the issued, not yet revoked certificate `record` in the write transaction of `db`, with
+// the next revocation revision, and audits it; returns the revision. `why` ends the audit detail.
+std::int64_t revoke_row(db::Database& db, CertificateRecord& record, RevocationReason reason,
+                        const std::string& actor, std::int64_t now, const std::string& why = "") {
+  const std::string hex = record.serial.hex();
+  std::int64_t revision = 1;
+  {
+    db::Statement s = db.cached(
+        "SELECT coalesce(max(revision), 0) + 1 FROM issued_certificates WHERE revision IS NOT NULL");
+    if (s.step()) revision = s.int64(0);
+  }
+  db.cached(
+        "UPDATE issued_certificates SET revoked_at = ?, revocation_reason = ?, revoked_by = ?, "
+        "revision = ? WHERE serial = ?")
+      .bind(1, now)
+      .bind(2, static_cast<std::int64_t>(reason))
+      .bind(3, actor)
+      .bind(4, revision)
+      .bind(5, hex)
+      .run();
+  write_audit(db, now, actor, "certificate.revoke", hex,
+              std::string(to_string(reason)) + ", revision " + std::to_string(revision) + ", " + record.subject +
+                  why);
+  record.revoked_at = now;
+  record.reason = reason;
+  record.revoked_by = actor;
+  return revision;
 }
 
 void validate_client_name(const std::string& name) {
@@ -230,10 +270,13 @@ Ledger::Ledger(const fs::path& db_path, const Clock& clock) {
   }
   impl_ = std::make_unique<Impl>(db_path, clock);
   Impl::Reader reader(*impl_);
+  // The three tables, with the columns of migration 005 (client ids).
   db::Statement s = reader->cached(
-      "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
-      "name IN ('issued_certificates', 'api_clients', 'crl_state')");
-  if (!s.step() || s.int64(0) != 3) {
+      "SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+      "name IN ('issued_certificates', 'api_clients', 'crl_state')) + "
+      "(SELECT count(*) FROM pragma_table_info('api_clients') WHERE name = 'removed_at') + "
+      "(SELECT count(*) FROM pragma_table_info('issued_certificates') WHERE name = 'client_id')");
+  if (!s.step() || s.int64(0) != 5) {
     throw Error(ErrorKind::Unsupported, "schema-too-old",
                 db_path.string() + " has no certificate ledger yet (schema version " +
                     std::to_string(reader->user_version()) +
@@ -260,17 +303,31 @@ db::GroupCommitter::Work intent_work(Intent intent, std::int64_t requested_at) {
                     "serial " + serial + " is already in the certificate ledger");
       }
     }
-    db.cached(
-          "INSERT INTO issued_certificates (serial, state, profile, client, subject, names, "
-          "requested_at, not_before, not_after) VALUES (?, 'intent', ?, ?, ?, ?, ?, ?, ?)")
-        .bind(1, serial)
-        .bind(2, intent.profile)
-        .bind(3, intent.client)
-        .bind(4, intent.subject)
-        .bind(5, to_json_array(intent.names))
-        .bind(6, requested_at)
-        .bind(7, unix_seconds(intent.not_before))
-        .bind(8, unix_seconds(intent.not_after))
+    if (!intent.client_id.empty()) {
+      // Checked in the transaction that records the intent: a client removed after it was
+      // authenticated gets nothing more.
+      db::Statement s =
+          db.cached("SELECT 1 FROM api_clients WHERE id = ? AND " + std::string(kLiveClient));
+      s.bind(1, intent.client_id);
+      if (!s.step()) {
+        throw Error(ErrorKind::Unauthorized, "client-removed",
+                    "API client \"" + intent.client + "\" was removed; nothing was issued");
+      }
+    }
+    db::Statement insert = db.cached(
+        "INSERT INTO issued_certificates (serial, state, profile, client, client_id, subject, names, "
+        "requested_at, not_before, not_after) VALUES (?, 'intent', ?, ?, ?, ?, ?, ?, ?, ?)");
+    insert.bind(1, serial).bind(2, intent.profile).bind(3, intent.client);
+    if (intent.client_id.empty()) {
+      insert.bind_null(4);
+    } else {
+      insert.bind(4, intent.client_id);
+    }
+    insert.bind(5, intent.subject)
+        .bind(6, to_json_array(intent.names))
+        .bind(7, requested_at)
+        .bind(8, unix_seconds(intent.not_before))
+        .bind(9, unix_seconds(intent.not_after))
         .run();
   };
 }
@@ -279,7 +336,10 @@ db::GroupCommitter::Work issued_work(crypto::Certificate certificate) {
   return [certificate = std::move(certificate)](db::Database& db) {
     const std::string serial = serial_of(certificate).hex();
     {
-      db::Statement s = db.cached("SELECT state, der FROM issued_certificates WHERE serial = ?");
+      db::Statement s = db.cached(
+          "SELECT i.state, i.der, i.client, i.client_id IS NOT NULL AND c.id IS NULL "
+          "FROM issued_certificates i LEFT JOIN api_clients c ON c.id = i.client_id AND c." +
+          std::string(kLiveClient) + " WHERE i.serial = ?");
       s.bind(1, serial);
       if (!s.step()) {
         throw Error(ErrorKind::NotFound, "intent-missing",
@@ -290,6 +350,14 @@ db::GroupCommitter::Work issued_work(crypto::Certificate certificate) {
         if (s.optional_blob(1) == certificate.der()) return;  // a retry of the same write
         throw Error(ErrorKind::Conflict, "already-issued",
                     "serial " + serial + " was recorded with another certificate already");
+      }
+      // Its client was removed while it was being signed: the removal could not revoke an intent,
+      // so the certificate is not stored and never handed out; the intent stays, as one that
+      // never reached anyone.
+      if (s.int64(3) != 0) {
+        throw Error(ErrorKind::Unauthorized, "client-removed",
+                    "API client \"" + s.text(2) + "\" was removed while its certificate " + serial +
+                        " was being signed; nothing was issued");
       }
     }
     // From now on CRLs and listings go by the certificate's own validity.
@@ -347,7 +415,7 @@ ListPage Ledger::list(const ListQuery& query) {
     after = cursor->hex();
   }
   std::string sql = "SELECT " + std::string(kCertificateColumns) + " FROM issued_certificates WHERE serial > ?";
-  if (query.client) sql += " AND client = ?";
+  if (query.client_id) sql += " AND client_id = ?";
   if (query.revoked_only) sql += " AND revoked_at IS NOT NULL";
   sql += " ORDER BY serial LIMIT ?";
 
@@ -355,7 +423,7 @@ ListPage Ledger::list(const ListQuery& query) {
   db::Statement s = reader->cached(sql);
   int index = 1;
   s.bind(index++, after);
-  if (query.client) s.bind(index++, *query.client);
+  if (query.client_id) s.bind(index++, *query.client_id);
   // One row more than asked for tells whether there is a next page.
   s.bind(index, static_cast<std::int64_t>(query.limit) + 1);
   ListPage page;
@@ -370,10 +438,7 @@ ListPage Ledger::list(const ListQuery& query) {
 }
 
 RevokeResult Ledger::revoke(const Serial& serial, RevocationReason reason, const std::string& actor) {
-  if (!revocation_reason_from_int(static_cast<int>(reason))) {
-    throw Error(ErrorKind::Malformed, "invalid-reason",
-                "revocation reason " + std::to_string(static_cast<int>(reason)) + " is not offered");
-  }
+  check_reason(reason);
   const std::string hex = serial.bytes.empty() ? std::string() : serial.hex();
   const std::int64_t now = impl_->clock.unix_seconds();
   RevokeResult result;
@@ -389,27 +454,7 @@ RevokeResult Ledger::revoke(const Serial& serial, RevocationReason reason, const
                       std::string(to_string(record->reason.value_or(RevocationReason::Unspecified))) +
                       ", by " + record->revoked_by + ")");
     }
-    std::int64_t revision = 1;
-    {
-      db::Statement s = db.cached(
-          "SELECT coalesce(max(revision), 0) + 1 FROM issued_certificates WHERE revision IS NOT NULL");
-      if (s.step()) revision = s.int64(0);
-    }
-    db.cached(
-          "UPDATE issued_certificates SET revoked_at = ?, revocation_reason = ?, revoked_by = ?, "
-          "revision = ? WHERE serial = ?")
-        .bind(1, now)
-        .bind(2, static_cast<std::int64_t>(reason))
-        .bind(3, actor)
-        .bind(4, revision)
-        .bind(5, hex)
-        .run();
-    write_audit(db, now, actor, "certificate.revoke", hex,
-                std::string(to_string(reason)) + ", revision " + std::to_string(revision) + ", " +
-                    record->subject);
-    record->revoked_at = now;
-    record->reason = reason;
-    record->revoked_by = actor;
+    const std::int64_t revision = revoke_row(db, *record, reason, actor, now);
     result = RevokeResult{std::move(*record), revision};
   });
   return result;
@@ -484,7 +529,7 @@ NewClient Ledger::add_client(const std::string& name, const std::vector<std::str
   const ApiClient& c = out.client;
   impl_->committer.run([&](db::Database& db) {
     {
-      db::Statement s = db.cached("SELECT 1 FROM api_clients WHERE name = ?");
+      db::Statement s = db.cached("SELECT 1 FROM api_clients WHERE name = ? AND " + std::string(kLiveClient));
       s.bind(1, c.name);
       if (s.step()) {
         throw Error(ErrorKind::Conflict, "client-exists",
@@ -510,26 +555,58 @@ NewClient Ledger::add_client(const std::string& name, const std::vector<std::str
   return out;
 }
 
-void Ledger::remove_client(const std::string& name, const std::string& actor) {
+RemovedClient Ledger::remove_client(const std::string& name, const std::string& actor,
+                                    RevocationReason reason) {
+  check_reason(reason);
   const std::int64_t now = impl_->clock.unix_seconds();
+  RemovedClient out;
   impl_->committer.run([&](db::Database& db) {
-    std::string id;
+    out = RemovedClient{};
     {
-      db::Statement s = db.cached("SELECT id FROM api_clients WHERE name = ?");
+      db::Statement s = db.cached("SELECT " + std::string(kClientColumns) + " FROM api_clients WHERE name = ? AND " +
+                                  std::string(kLiveClient));
       s.bind(1, name);
       if (!s.step()) {
-        throw Error(ErrorKind::NotFound, "client-not-found", "there is no API client named \"" + name + "\"");
+        throw Error(ErrorKind::NotFound, "client-not-found",
+                    "there is no API client named \"" + name + "\"; `signet clients list` shows them");
       }
-      id = s.text(0);
+      out.client = read_client(s);
     }
-    db.cached("DELETE FROM api_clients WHERE name = ?").bind(1, name).run();
-    write_audit(db, now, actor, "client.remove", name, "id " + id);
+    // The tombstone keeps the id taken for good; the token hash goes, so no token can match it.
+    db.cached("UPDATE api_clients SET removed_at = ?, removed_by = ?, secret_sha256 = NULL WHERE id = ?")
+        .bind(1, now)
+        .bind(2, actor)
+        .bind(3, out.client.id)
+        .run();
+    // Its client certificates end with it: they authenticated this client and nothing else.
+    std::vector<CertificateRecord> credentials;
+    {
+      db::Statement s = db.cached("SELECT " + std::string(kCertificateColumns) +
+                                  " FROM issued_certificates WHERE client_id = ? AND state = 'issued' AND "
+                                  "revoked_at IS NULL AND not_after >= ? ORDER BY serial");
+      s.bind(1, out.client.id).bind(2, now);
+      while (s.step()) {
+        CertificateRecord r = read_record(s);
+        if (r.certificate && is_client_auth_certificate(*r.certificate)) credentials.push_back(std::move(r));
+      }
+    }
+    const std::string why = ", client " + name + " (id " + out.client.id + ") removed";
+    for (CertificateRecord& r : credentials) {
+      (void)revoke_row(db, r, reason, actor, now, why);
+      out.revoked.push_back(r.serial);
+    }
+    std::string detail = "id " + out.client.id + ", revoked " + std::to_string(out.revoked.size()) +
+                         " client certificate" + (out.revoked.size() == 1 ? "" : "s");
+    for (std::size_t i = 0; i < out.revoked.size(); ++i) detail += (i == 0 ? ": " : ", ") + out.revoked[i].hex();
+    write_audit(db, now, actor, "client.remove", name, detail);
   });
+  return out;
 }
 
 std::vector<ApiClient> Ledger::clients() {
   Impl::Reader reader(*impl_);
-  db::Statement s = reader->cached("SELECT " + std::string(kClientColumns) + " FROM api_clients ORDER BY name");
+  db::Statement s = reader->cached("SELECT " + std::string(kClientColumns) + " FROM api_clients WHERE " +
+                                   std::string(kLiveClient) + " ORDER BY name");
   std::vector<ApiClient> out;
   while (s.step()) out.push_back(read_client(s));
   return out;
@@ -537,8 +614,19 @@ std::vector<ApiClient> Ledger::clients() {
 
 std::optional<ApiClient> Ledger::client(const std::string& name) {
   Impl::Reader reader(*impl_);
-  db::Statement s = reader->cached("SELECT " + std::string(kClientColumns) + " FROM api_clients WHERE name = ?");
+  db::Statement s = reader->cached("SELECT " + std::string(kClientColumns) + " FROM api_clients WHERE name = ? AND " +
+                                   std::string(kLiveClient));
   s.bind(1, name);
+  if (!s.step()) return std::nullopt;
+  return read_client(s);
+}
+
+std::optional<ApiClient> Ledger::client_by_id(const std::string& id) {
+  if (id.empty()) return std::nullopt;
+  Impl::Reader reader(*impl_);
+  db::Statement s = reader->cached("SELECT " + std::string(kClientColumns) + " FROM api_clients WHERE id = ? AND " +
+                                   std::string(kLiveClient));
+  s.bind(1, id);
   if (!s.step()) return std::nullopt;
   return read_client(s);
 }
@@ -560,15 +648,20 @@ std::optional<ApiClient> Ledger::authenticate(std::string_view token) {
   const Bytes presented = crypto::sha256(as_bytes(secret));
   Impl::Reader reader(*impl_);
   db::Statement s = reader->cached("SELECT " + std::string(kClientColumns) +
-                                    ", secret_sha256 FROM api_clients WHERE id = ?");
+                                    ", secret_sha256 FROM api_clients WHERE id = ? AND " + std::string(kLiveClient));
   s.bind(1, id);
-  if (!s.step()) return std::nullopt;
+  if (!s.step() || s.is_null(5)) return std::nullopt;
   const Bytes stored = s.blob(5);
   if (stored.size() != presented.size() ||
       CRYPTO_memcmp(stored.data(), presented.data(), presented.size()) != 0) {
     return std::nullopt;
   }
   return read_client(s);
+}
+
+bool is_client_auth_certificate(const crypto::Certificate& certificate) {
+  X509* x = certificate.x509();
+  return (X509_get_extension_flags(x) & EXFLAG_XKUSAGE) != 0 && (X509_get_extended_key_usage(x) & XKU_SSL_CLIENT) != 0;
 }
 
 db::GroupCommitter::Stats Ledger::commit_stats() const { return impl_->committer.stats(); }

@@ -49,6 +49,10 @@ class Issuer {
   // when this returns without throwing.
   void issue_async(const Profile& profile, const crypto::CertificateRequest& csr,
                    std::optional<std::chrono::seconds> validity, const std::string& client, Callback done);
+  // For an API client: the intent records its name and its id, whose the certificate is. A client
+  // removed before the certificate is stored gets Error(Unauthorized, "client-removed").
+  void issue_async(const Profile& profile, const crypto::CertificateRequest& csr,
+                   std::optional<std::chrono::seconds> validity, const ApiClient& client, Callback done);
   // Blocking form.
   [[nodiscard]] IssuanceResult issue(const Profile& profile, const crypto::CertificateRequest& csr,
                                      std::optional<std::chrono::seconds> validity, const std::string& client);
@@ -56,6 +60,7 @@ class Issuer {
   [[nodiscard]] const CaSigner& signer() const noexcept { return *signer_; }
 
  private:
+  void start(std::shared_ptr<Pending> pending);
   void on_intent_recorded(std::shared_ptr<Pending> pending, std::exception_ptr error);
   void finish(std::shared_ptr<Pending> pending, std::shared_ptr<const crypto::Certificate> cert,
               std::exception_ptr error);

@@ -1,6 +1,10 @@
 // Ledger: the certificate database and the API clients, in the store's SQLite file (tables
-// issued_certificates, api_clients, crl_state; migration 004). Backups carry them like every
-// other table.
+// issued_certificates, api_clients, crl_state; migrations 004 and 005). Backups carry them like
+// every other table.
+//
+// An API client is its id, never its name: removing a client keeps its row (a tombstone), so the
+// id is never drawn again, and a client added later under the same name is another client that
+// sees nothing of the first one's. Every authorization compares ids.
 //
 // Writes go through a GroupCommitter (one writer thread, batched commits, synchronous=FULL); the
 // *_async forms call back on the writer thread once the write is committed. Every write is durable
@@ -40,6 +44,7 @@ struct Intent {
   Serial serial;
   std::string profile;
   std::string client;             // API client name, or "operator:<user>" for the CLI
+  std::string client_id;          // the API client's id (ApiClient::id); "" for the operator
   std::string subject;            // RFC 2253, "" when empty
   std::vector<std::string> names; // "dns:a.example.test", "ip:192.0.2.1", "email:a@example.test"
   TimePoint not_before;
@@ -50,7 +55,8 @@ struct CertificateRecord {
   Serial serial;
   CertificateState state = CertificateState::Intent;
   std::string profile;
-  std::string client;
+  std::string client;             // the name it was issued under (for people)
+  std::string client_id;          // whose it is: the API client's id; "" for none (the operator's)
   std::string subject;
   std::vector<std::string> names;
   std::int64_t requested_at = 0;  // unix seconds
@@ -63,7 +69,7 @@ struct CertificateRecord {
 };
 
 struct ListQuery {
-  std::optional<std::string> client;   // only this client's certificates
+  std::optional<std::string> client_id;  // only the certificates of the client with this id
   bool revoked_only = false;
   std::string after;                   // paging cursor: the last serial hex of the previous page
   std::size_t limit = 100;             // 1..1000
@@ -79,10 +85,11 @@ struct RevokeResult {
 };
 
 // An API client. The token is "sgt_<id>_<secret>": id (16 hex) finds the row, the secret is
-// compared in constant time against the stored SHA-256 of it.
+// compared in constant time against the stored SHA-256 of it. The id is the client's identity: a
+// client has one token for life (a new token is a new client), and an id is never reused.
 struct ApiClient {
   std::string name;
-  std::string id;                     // 16 lowercase hex
+  std::string id;                     // 16 lowercase hex, random
   std::vector<std::string> profiles;  // profiles it may use ("*" = all)
   bool admin = false;
   std::int64_t created_at = 0;
@@ -91,6 +98,15 @@ struct NewClient {
   ApiClient client;
   std::string token;  // shown once; only its hash is stored
 };
+struct RemovedClient {
+  ApiClient client;
+  std::vector<Serial> revoked;  // its client certificates that the removal revoked
+};
+
+// Whether `certificate` can authenticate an API client: it has the extended key usage clientAuth.
+// signetd accepts such a certificate only while its client exists, and removing a client revokes
+// its certificates that pass this test (and no others: its server certificates stay valid).
+[[nodiscard]] bool is_client_auth_certificate(const crypto::Certificate& certificate);
 
 class Ledger {
  public:
@@ -129,12 +145,20 @@ class Ledger {
   // API clients. add: Error(Conflict, "client-exists"), Error(Malformed, "invalid-name").
   NewClient add_client(const std::string& name, const std::vector<std::string>& profiles, bool admin,
                        const std::string& actor);
-  // Error(NotFound, "client-not-found").
-  void remove_client(const std::string& name, const std::string& actor);
+  // Removes the client named `name` for good, in one transaction: its token stops working, its row
+  // stays as a tombstone (the id is never reused), and every client certificate issued to it that
+  // is neither expired nor revoked is revoked with `reason`. Audited: one row per revocation, one
+  // for the removal. Error(NotFound, "client-not-found") when no client has that name;
+  // Error(Malformed, "invalid-reason") for a reason that is not offered.
+  RemovedClient remove_client(const std::string& name, const std::string& actor,
+                              RevocationReason reason = RevocationReason::CessationOfOperation);
+  // The clients not removed, by name.
   [[nodiscard]] std::vector<ApiClient> clients();
+  // The client (not removed) with this name, or with this id; std::nullopt when there is none.
   [[nodiscard]] std::optional<ApiClient> client(const std::string& name);
-  // The client whose token this is; std::nullopt for an unknown id, a wrong secret or a malformed
-  // token (the secret comparison is constant-time).
+  [[nodiscard]] std::optional<ApiClient> client_by_id(const std::string& id);
+  // The client whose token this is; std::nullopt for an unknown id, a removed client, a wrong
+  // secret or a malformed token (the secret comparison is constant-time).
   [[nodiscard]] std::optional<ApiClient> authenticate(std::string_view token);
 
   [[nodiscard]] db::GroupCommitter::Stats commit_stats() const;
