@@ -137,14 +137,15 @@ TEST_F(SignetdTest, ReloadSaysWhatChangedAndWhatNeedsARestart) {
   std::string text = read_text(config());
   text = std::regex_replace(text, std::regex("base_url = '[^']*'"), "base_url = 'http://pki.example.test'");
   ASSERT_TRUE(contains(text, "pki.example.test")) << text;
-  write_text(conf, text + "\n[crl]\nvalidity = \"2d\"\nrefresh_before = \"1d\"\ndelta = true\n");
+  write_text(conf, text + "\n[crl]\nvalidity = \"2d\"\nrefresh_before = \"1d\"\ndelta = true\n" +
+                       "[ocsp]\nnonces = \"ignore\"\n");
   daemon.signal(SIGHUP);
   ASSERT_TRUE(daemon.wait_for_log("reloaded ")) << daemon.log();
   const std::string log = daemon.log();
   std::smatch m;
   ASSERT_TRUE(std::regex_search(log, m, std::regex("reloaded [^\n]*"))) << log;
   const std::string line = m[0];
-  EXPECT_TRUE(contains(line, "changed: crl.validity, crl.refresh_before")) << line;
+  EXPECT_TRUE(contains(line, "changed: crl.validity, crl.refresh_before, ocsp.nonces")) << line;
   EXPECT_TRUE(contains(line, "need a restart (not applied): public.base_url, crl.delta")) << line;
   // Still no delta CRL: that needs a restart.
   const auto [https, http] = daemon.urls();
