@@ -6,7 +6,10 @@
 // looser than OpenSSL anywhere, so both directions are checked: every input is accepted by both
 // (consuming every byte) or by neither. When both accept, the two must agree on the subject, the
 // public key (when OpenSSL's decodes), the extensions and the signature verdict; what we accept
-// round-trips through PEM to the same bytes; and our parse leaves nothing on OpenSSL's error queue.
+// round-trips (its PEM armour reads back as the same request, and the request's re-encoding
+// parses again as the same request; a BER input, which both accept, re-encodes as DER, so the
+// comparison is on OpenSSL's encoding, not on the bytes received); and our parse leaves nothing
+// on OpenSSL's error queue.
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -24,7 +27,7 @@ namespace {
 using signet::Bytes;
 using signet::ByteView;
 using signet::crypto::CertificateRequest;
-namespace ossl = signet::crypto::ossl;
+namespace ossl = signet::ossl;
 
 ossl::X509ReqPtr reference(ByteView der) {
   const unsigned char* p = der.data();
@@ -58,20 +61,25 @@ Bytes extensions_der(X509_REQ* req) {
   return out;
 }
 
-// The DER that PEM armour of `req` reads back as (the bytes received, for any request we accept).
+// OpenSSL's encoding of a parsed request (empty when it does not encode).
+Bytes encode(X509_REQ* req) {
+  Bytes out;
+  const int len = req != nullptr ? i2d_X509_REQ(req, nullptr) : 0;
+  if (len > 0) {
+    out.resize(static_cast<std::size_t>(len));
+    unsigned char* p = out.data();
+    (void)i2d_X509_REQ(req, &p);
+  }
+  ERR_clear_error();
+  return out;
+}
+
+// The request that the PEM armour of `req` reads back as, encoded by OpenSSL.
 Bytes pem_round_trip(const CertificateRequest& req) {
   const std::string pem = signet::crypto::to_pem(req);
   const ossl::Bio bio{BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
   const ossl::X509ReqPtr back{PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr)};
-  Bytes out;
-  const int len = back ? i2d_X509_REQ(back.get(), nullptr) : 0;
-  if (len > 0) {
-    out.resize(static_cast<std::size_t>(len));
-    unsigned char* p = out.data();
-    (void)i2d_X509_REQ(back.get(), &p);
-  }
-  ERR_clear_error();
-  return out;
+  return encode(back.get());
 }
 
 }  // namespace
@@ -99,7 +107,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   FUZZ_CHECK(extensions_der(ours->x509_req()) == extensions_der(theirs.get()), "the extensions differ");
   FUZZ_CHECK(ours->signature_valid() == reference_verifies(theirs.get()), "the signature verdicts differ");
-  FUZZ_CHECK(pem_round_trip(*ours) == ours->der(), "the PEM form does not read back as the same bytes");
+  const Bytes encoded = encode(theirs.get());
+  FUZZ_CHECK(!encoded.empty() && pem_round_trip(*ours) == encoded, "the PEM form does not read back as the same request");
+  const auto again = CertificateRequest::try_from_der(encoded);
+  FUZZ_CHECK(again.has_value(), "the re-encoding of an accepted request is refused");
+  FUZZ_CHECK(X509_NAME_cmp(X509_REQ_get_subject_name(again->x509_req()), X509_REQ_get_subject_name(theirs.get())) == 0,
+             "the re-encoded request has another subject");
   FUZZ_CHECK(ERR_peek_error() == 0, "the request's accessors left an error on OpenSSL's queue");
   return 0;
 }
