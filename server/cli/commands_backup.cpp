@@ -26,6 +26,7 @@ struct BackupOptions {
   std::optional<fs::path> config;  // create: the daemon configuration to carry
   bool insecure_fast_kdf = false;
   bool dry_run = false;
+  bool merge_clients = false;  // restore: add the backup's API clients to a store that has its own
   bool json = false;
 };
 
@@ -174,14 +175,42 @@ nlohmann::json items_json(const std::vector<keystore::RestoreItem>& items) {
   return out;
 }
 
+nlohmann::json clients_json(const std::vector<keystore::RestoreClient>& clients) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : clients) {
+    nlohmann::json j = {{"name", c.name}, {"id", c.id}, {"admin", c.admin}, {"profiles", c.profiles}};
+    if (!c.note.empty()) j["note"] = c.note;
+    out.push_back(j);
+  }
+  return out;
+}
+
+void print_clients(const std::string& title, const std::vector<keystore::RestoreClient>& clients) {
+  std::cout << title << ": " << clients.size() << "\n";
+  for (const auto& c : clients) {
+    std::string profiles;
+    for (const std::string& p : c.profiles) profiles += (profiles.empty() ? "" : ", ") + p;
+    std::cout << "  " << c.name << " (id " << c.id << (c.admin ? ", ADMIN" : "") << ", profiles " << profiles << ")";
+    if (!c.note.empty()) std::cout << ": " << c.note;
+    std::cout << "\n";
+  }
+}
+
 void print_report(const keystore::RestoreReport& r, const fs::path& file, const nlohmann::json& manifest, bool json) {
   if (json) {
     nlohmann::json tables = nlohmann::json::object();
     for (const auto& [t, n] : r.tables) tables[t] = n;
+    nlohmann::json skipped_tables = nlohmann::json::array();
+    for (const auto& t : r.skipped_tables) skipped_tables.push_back({{"name", t.name}, {"reason", t.reason}});
     std::cout << nlohmann::json{{"format", kJsonFormat}, {"dry_run", r.dry_run}, {"backup", file.string()},
                                 {"manifest", manifest}, {"added", items_json(r.added)},
                                 {"skipped", items_json(r.skipped)}, {"quarantined", items_json(r.quarantined)},
-                                {"already_quarantined", items_json(r.already_quarantined)}, {"tables", tables}}
+                                {"already_quarantined", items_json(r.already_quarantined)}, {"tables", tables},
+                                {"skipped_tables", skipped_tables},
+                                {"clients", {{"added", clients_json(r.clients_added)},
+                                             {"skipped", clients_json(r.clients_skipped)},
+                                             {"store_had_clients", r.store_had_clients},
+                                             {"needs_merge_clients", r.needs_merge_clients}}}}
                      .dump(2)
               << "\n";
     return;
@@ -193,8 +222,24 @@ void print_report(const keystore::RestoreReport& r, const fs::path& file, const 
   print_items(r.dry_run ? "Would quarantine (invalid, never offered)" : "Quarantined (invalid, never offered)",
               r.quarantined, true);
   if (!r.already_quarantined.empty()) print_items("Already quarantined", r.already_quarantined, false);
+  print_clients(r.dry_run ? "API clients it would add" : "API clients added", r.clients_added);
+  if (!r.clients_added.empty() && !r.store_had_clients) {
+    std::cout << "  (this store had no API clients: the backup's come with it, and their tokens and client "
+                 "certificates work here)\n";
+  }
+  if (!r.clients_skipped.empty()) {
+    print_clients(r.dry_run ? "API clients it would skip" : "API clients skipped", r.clients_skipped);
+  }
+  if (r.needs_merge_clients) {
+    std::cout << "This store has API clients of its own: a real run is refused unless --merge-clients is given, "
+                 "to add the clients above (an ADMIN client can manage every client and revoke any "
+                 "certificate).\n";
+  }
   for (const auto& [t, n] : r.tables) {
     std::cout << "Table " << t << ": " << n << (r.dry_run ? " row(s) in the backup" : " row(s) added") << "\n";
+  }
+  for (const auto& t : r.skipped_tables) {
+    std::cout << "Table " << t.name << " left out: " << t.reason << "\n";
   }
   if (!r.quarantined.empty()) {
     std::cout << "Quarantined entries are listed, with their fixes, by `signet keys quarantine list`.\n";
@@ -223,7 +268,7 @@ int backup_restore(const GlobalOptions& g, const BackupOptions& o) {
   keystore::RestoreReport report;
   if (store_exists) {
     keystore::KeyStore store = open_store(g);
-    report = store.restore(opened, o.dry_run);
+    report = store.restore(opened, keystore::RestoreOptions{.dry_run = o.dry_run, .merge_clients = o.merge_clients});
   } else if (o.dry_run) {
     report = keystore::KeyStore::plan_restore_into_empty_store(opened);
     if (!o.json) {  // --json prints one JSON document and nothing else
@@ -294,7 +339,11 @@ void add_backup_commands(CLI::App& root, const GlobalOptions& global, Action& ac
       "restore", "Restore a backup into the data dir's store (created if missing): all or nothing");
   restore->add_option("file", o->file, "Backup file")->required();
   passphrase_option(restore);
-  restore->add_flag("--dry-run", o->dry_run, "Show what would be added, skipped and quarantined; write nothing");
+  restore->add_flag("--dry-run", o->dry_run,
+                    "Show what would be added, skipped and quarantined (keys, API clients, tables); write nothing");
+  restore->add_flag("--merge-clients", o->merge_clients,
+                    "Add the backup's API clients to a store that has API clients of its own (a new or "
+                    "client-less store takes them without it)");
   restore->add_flag("--json", o->json, "Print JSON");
   bind(restore, backup_restore);
 }

@@ -5,8 +5,9 @@
 // what inspect reports, and backups taken while another process keeps writing.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -163,15 +164,15 @@ class CliBackupTest : public CliTest {
   std::optional<TmpfsMount> mount_b_;
 };
 
-// Adds a table `bulk` of `rows` rows of 1000 bytes each to a store's database, with sqlite3 (data
-// beyond the keys, as a CA's issued certificates would be): a backup then spans several 1 MiB
-// chunks.
+// Adds `rows` issued certificates of 1000 bytes each to a store's ledger, with sqlite3 (data beyond
+// the keys, as a CA's would be): a backup then spans several 1 MiB chunks.
 ::testing::AssertionResult add_bulk(const Signet& s, int rows) {
   const ProcessResult r = run_sqlite(
       s.db(),
-      "CREATE TABLE bulk (id INTEGER PRIMARY KEY, der BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
-      "SELECT i + 1 FROM n WHERE i < " +
-          std::to_string(rows) + ") INSERT INTO bulk (id, der) SELECT i, zeroblob(1000) FROM n");
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(rows) +
+          ") INSERT INTO issued_certificates (serial, state, profile, client, subject, names, requested_at, "
+          "not_before, not_after, der) SELECT printf('%08X', i), 'issued', 'bulk', 'operator:test', '', '[]', "
+          "0, 0, 0, zeroblob(1000) FROM n");
   if (r.exit_code == 0) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << describe(r);
 }
@@ -626,7 +627,7 @@ TEST_F(CliBackupTest, RestoreOntoAReadOnlyFileSystemChangesNothing) {
 }
 
 TEST_F(CliBackupTest, FullDiskDuringRestoreChangesNothing) {
-  // A source with many keys and a big extra table: a 4 MB database.
+  // A source with many keys and many certificates: a 4 MB database.
   ASSERT_TRUE(init_store());
   constexpr int kKeys = 12;
   for (int i = 0; i < kKeys; ++i) ASSERT_TRUE(generate("key-" + std::to_string(i), "ec-p256"));
@@ -650,8 +651,7 @@ TEST_F(CliBackupTest, FullDiskDuringRestoreChangesNothing) {
     expect_unchanged(target, before, "a restore onto a full disk");
     EXPECT_TRUE(before.quarantine["quarantined"].empty());
     EXPECT_EQ(file_names(target.data_dir()), Names{"signet.db"}) << "no scratch copy, journal or WAL left";
-    const ProcessResult bulk =
-        run_sqlite(target.db(), "SELECT count(*) FROM sqlite_schema WHERE name = 'bulk'");
+    const ProcessResult bulk = run_sqlite(target.db(), "SELECT count(*) FROM issued_certificates");
     EXPECT_EQ(bulk.out, "0\n") << describe(bulk);
     EXPECT_TRUE(Succeeded(target({"store", "check"})));
     EXPECT_TRUE(Succeeded(target({"keys", "verify"})));
@@ -669,8 +669,7 @@ TEST_F(CliBackupTest, FullDiskDuringRestoreChangesNothing) {
   ASSERT_TRUE(Succeeded(ok));
   const json report = parse_json(ok);
   EXPECT_EQ(report["added"].size(), static_cast<std::size_t>(kKeys));
-  EXPECT_EQ(report["tables"]["bulk"], 4000);
-  EXPECT_EQ(report["tables"]["issued_certificates"], 0) << "the empty ledger tables travel too";
+  EXPECT_EQ(report["tables"]["issued_certificates"], 4000);
 }
 
 // ---- backups while another process writes -----------------------------------------------------
@@ -680,38 +679,55 @@ TEST_F(CliBackupTest, BackupsTakenWhileAnotherProcessWritesRestoreConsistently) 
   ASSERT_TRUE(add_bulk(signet_, 2000));  // a 2 MB database: each snapshot takes a while
 
   // The writer: another process generating keys w-0, w-1, ... one after the other, until told to
-  // stop (at most 20 s).
-  std::atomic<int> committed{0};
-  std::atomic<bool> stop{false};
-  std::atomic<bool> writer_failed{false};
+  // stop. The backups wait on its progress (a condition variable, no polling); the deadline only
+  // bounds a machine that stalls.
+  std::mutex mutex;
+  std::condition_variable progress;
+  int committed = 0;
+  bool stop = false;
+  bool writer_failed = false;
   std::optional<ProcessResult> writer_failure;  // written by the writer, read after join()
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
   std::thread writer([&] {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    for (int i = 0; !stop && std::chrono::steady_clock::now() < deadline; ++i) {
+    for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
+      {
+        const std::lock_guard lock(mutex);
+        if (stop) return;
+      }
       ProcessResult r =
           signet_({"keys", "generate", "--name", "w-" + std::to_string(i), "--algorithm", "ec-p256"});
-      if (r.exit_code != 0) {
-        writer_failure = std::move(r);
-        writer_failed = true;
-        return;
+      {
+        const std::lock_guard lock(mutex);
+        if (r.exit_code != 0) {
+          writer_failure = std::move(r);
+          writer_failed = true;
+        } else {
+          committed = i + 1;
+        }
       }
-      committed = i + 1;
+      progress.notify_all();
+      if (writer_failed) return;
     }
   });
   struct JoinOnExit {  // even when an assertion below returns early
-    std::atomic<bool>& stop;
+    std::mutex& mutex;
+    bool& stop;
     std::thread& thread;
     ~JoinOnExit() {
-      stop = true;
+      {
+        const std::lock_guard lock(mutex);
+        stop = true;
+      }
       if (thread.joinable()) thread.join();
     }
-  } join_on_exit{stop, writer};
+  } join_on_exit{mutex, stop, writer};
+  const auto committed_now = [&] {
+    const std::lock_guard lock(mutex);
+    return committed;
+  };
   const auto wait_until_committed = [&](int n) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (committed < n && !writer_failed && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(10ms);
-    }
-    return committed >= n;
+    std::unique_lock lock(mutex);
+    return progress.wait_until(lock, deadline, [&] { return committed >= n || writer_failed; }) && committed >= n;
   };
 
   struct Taken {
@@ -727,13 +743,16 @@ TEST_F(CliBackupTest, BackupsTakenWhileAnotherProcessWritesRestoreConsistently) 
     if (!wait_until_committed(next)) break;
     Taken t;
     t.file = tmp_ / ("during-" + std::to_string(b) + ".sgbk");
-    t.committed_before = committed;
+    t.committed_before = committed_now();
     t.result = create(signet_, t.file, backup_pass_);
-    t.committed_after = committed;
+    t.committed_after = committed_now();
     backups.push_back(std::move(t));
   }
   (void)wait_until_committed(next + 4);  // the writer goes on after the last backup
-  stop = true;
+  {
+    const std::lock_guard lock(mutex);
+    stop = true;
+  }
   writer.join();
   ASSERT_FALSE(writer_failure.has_value()) << "a backup made the writer fail: " << describe(*writer_failure);
   ASSERT_EQ(backups.size(), 3u) << "the writer did not get far enough";
@@ -757,7 +776,7 @@ TEST_F(CliBackupTest, BackupsTakenWhileAnotherProcessWritesRestoreConsistently) 
     const ProcessResult r = restore(restored, t.file, {"--json"});
     ASSERT_TRUE(Succeeded(r));
     EXPECT_EQ(parse_json(r)["added"].size(), static_cast<std::size_t>(keys));
-    EXPECT_EQ(parse_json(r)["tables"]["bulk"], 2000);
+    EXPECT_EQ(parse_json(r)["tables"]["issued_certificates"], 2000);
     EXPECT_TRUE(Succeeded(restored({"store", "check"})));
     const json list = restored.json_of({"keys", "list", "--json"});
     EXPECT_EQ(list["excluded_count"], 0);
@@ -771,6 +790,62 @@ TEST_F(CliBackupTest, BackupsTakenWhileAnotherProcessWritesRestoreConsistently) 
                 key_named(source["keys"], k.value("name", ""))["fingerprint_sha256"]);
     }
   }
+}
+
+// ---- API clients -------------------------------------------------------------------------------
+
+TEST_F(CliBackupTest, ApiClientsAreListedAndMergedIntoAStoreWithClientsOnlyWithTheOption) {
+  make_source();
+  ASSERT_TRUE(Succeeded(signet_({"clients", "add", "alice", "--profile", "*", "--admin", "--json"})));
+  ASSERT_TRUE(Succeeded(signet_({"clients", "add", "bob", "--profile", "server-tls", "--json"})));
+  const fs::path backup = backup_of_source("clients.sgbk");
+
+  // Into a new store (server B from server A's backup): the clients come without an option, and
+  // the output says so.
+  const ProcessResult fresh = restore(missing_, backup);
+  ASSERT_TRUE(Succeeded(fresh));
+  for (const char* part : {"API clients added: 2", "alice (id ", ", ADMIN, profiles *)", "bob (id ",
+                           "this store had no API clients"}) {
+    EXPECT_TRUE(contains(fresh.out, part)) << part << " is not in:\n" << fresh.out;
+  }
+
+  // Into a store with a client of its own: the dry run lists what would be added, and says that
+  // the option is needed...
+  make_target();
+  ASSERT_TRUE(Succeeded(target_({"clients", "add", "carol", "--profile", "server-tls", "--json"})));
+  const StoreState before = state_of(target_);
+  const ProcessResult dry = restore(target_, backup, {"--dry-run", "--json"});
+  ASSERT_TRUE(Succeeded(dry));
+  const json d = parse_json(dry);
+  EXPECT_EQ(d["clients"]["needs_merge_clients"], true);
+  EXPECT_EQ(d["clients"]["store_had_clients"], true);
+  EXPECT_EQ(names_of(d["clients"]["added"]), (Names{"alice", "bob"}));
+  EXPECT_EQ(d["clients"]["added"][0]["admin"], true);
+  EXPECT_EQ(d["clients"]["added"][0]["profiles"], json::array({"*"}));
+  EXPECT_EQ(d["clients"]["added"][1]["admin"], false);
+  const ProcessResult dry_text = restore(target_, backup, {"--dry-run"});
+  ASSERT_TRUE(Succeeded(dry_text));
+  EXPECT_TRUE(contains(dry_text.out, "API clients it would add: 2")) << dry_text.out;
+  EXPECT_TRUE(contains(dry_text.out, "unless --merge-clients is given")) << dry_text.out;
+  // ...the restore without it is refused, naming them and the option, before anything is written...
+  const ProcessResult refused = restore(target_, backup);
+  EXPECT_TRUE(FailedWith(refused, 1, "restore-merges-clients"));
+  for (const char* part : {"alice (admin, profiles *)", "bob (profiles server-tls)", "--merge-clients",
+                           "Nothing was restored"}) {
+    EXPECT_TRUE(contains(refused.err, part)) << part << " is not in:\n" << refused.err;
+  }
+  expect_unchanged(target_, before, "a restore refused for its API clients");
+  // ...and with it, they are merged, and listed as added.
+  const ProcessResult merged = restore(target_, backup, {"--merge-clients", "--json"});
+  ASSERT_TRUE(Succeeded(merged));
+  EXPECT_EQ(names_of(parse_json(merged)["clients"]["added"]), (Names{"alice", "bob"}));
+  EXPECT_EQ(names_of(parse_json(merged)["added"]), (Names{"ca", "mail", "web"}));
+  EXPECT_EQ(names_of(target_.json_of({"clients", "list", "--json"})["clients"]), (Names{"alice", "bob", "carol"}));
+  // Again: nothing to add, no option needed; both named as skipped.
+  const ProcessResult again = restore(target_, backup, {"--json"});
+  ASSERT_TRUE(Succeeded(again));
+  EXPECT_TRUE(parse_json(again)["clients"]["added"].empty());
+  EXPECT_EQ(names_of(parse_json(again)["clients"]["skipped"]), (Names{"alice", "bob"}));
 }
 
 }  // namespace

@@ -205,11 +205,13 @@ TEST_F(IncidentTest, Q235964_SecondServerOffersOnlyValidKeysAndTheSameCaKey) {
       "INSERT INTO keys (name, algorithm, public_key, fingerprint, encrypted_private_key, source, "
       "created_at) VALUES ('zz-setup-leftover', 'ec-p256', X'3000', zeroblob(32), zeroblob(60), "
       "'generated', 0)"));
-  // Data beyond the keys (a table of issued certificates, say): a backup is the whole database.
+  // Data beyond the keys (the ledger's issued certificates): a backup is the whole database.
   ASSERT_TRUE(edit_behind_its_back(
       db_a,
-      "CREATE TABLE issued (serial TEXT PRIMARY KEY, subject TEXT NOT NULL); INSERT INTO issued "
-      "VALUES ('01', 'CN=a.example'), ('02', 'CN=b.example'), ('03', 'CN=c.example')"));
+      "INSERT INTO issued_certificates (serial, state, profile, client, subject, names, requested_at, "
+      "not_before, not_after, der) VALUES ('01', 'issued', 'p', 'operator:a', 'CN=a.example', '[]', 0, 0, 0, "
+      "X'30'), ('02', 'issued', 'p', 'operator:a', 'CN=b.example', '[]', 0, 0, 0, X'30'), ('03', 'issued', "
+      "'p', 'operator:a', 'CN=c.example', '[]', 0, 0, 0, X'30')"));
 
   const Names valid = {"ca", "mail", "web"};
   const std::map<std::string, std::string> broken = {
@@ -250,14 +252,14 @@ TEST_F(IncidentTest, Q235964_SecondServerOffersOnlyValidKeysAndTheSameCaKey) {
   EXPECT_EQ(names_in(dry, "quarantined"), invalid) << dry.dump(2);
   EXPECT_TRUE(dry["skipped"].empty());
   EXPECT_TRUE(dry["already_quarantined"].empty());
-  EXPECT_EQ(dry["tables"]["issued"], 3);
+  EXPECT_EQ(dry["tables"]["issued_certificates"], 3);
 
   // The real restore does exactly what the dry run said.
   const json first = restore_json(server_b_, backup, /*dry_run=*/false);
   for (const char* outcome : kOutcomes) {
     EXPECT_EQ(first[outcome], dry[outcome]) << "the dry run mispredicted \"" << outcome << "\"";
   }
-  EXPECT_EQ(first["tables"]["issued"], 3);
+  EXPECT_EQ(first["tables"]["issued_certificates"], 3);
   for (const json& item : first["added"]) EXPECT_EQ(item["target_name"], item["name"]);
   EXPECT_EQ(file_names(server_b_.data_dir()), Names{"signet.db"}) << "only the store, no scratch file";
   EXPECT_EQ(file_mode(server_b_.data_dir()), 0700u);
@@ -351,11 +353,11 @@ TEST_F(IncidentTest, Q235964_SecondServerOffersOnlyValidKeysAndTheSameCaKey) {
   EXPECT_EQ(names_in(second, "skipped"), valid);
   for (const json& item : second["skipped"]) EXPECT_EQ(item["target_name"], item["name"]) << item.dump(2);
   EXPECT_EQ(names_in(second, "already_quarantined"), invalid);
-  EXPECT_EQ(second["tables"]["issued"], 0) << "rows already present were added again";
+  EXPECT_EQ(second["tables"]["issued_certificates"], 0) << "rows already present were added again";
   EXPECT_EQ(server_b_.all_keys(), b_all) << "the second restore changed B's keys";
   EXPECT_EQ(server_b_.json_of({"keys", "list", "--all", "--quarantined", "--json"}), quarantine)
       << "the second restore changed B's quarantine";
-  const ProcessResult issued = run_sqlite(server_b_.db(), "SELECT count(*) FROM issued");
+  const ProcessResult issued = run_sqlite(server_b_.db(), "SELECT count(*) FROM issued_certificates");
   EXPECT_EQ(issued.out, "3\n") << describe(issued);
   EXPECT_TRUE(Succeeded(server_b_({"keys", "verify"})));
 }
