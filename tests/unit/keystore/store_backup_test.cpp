@@ -1313,6 +1313,25 @@ TEST_F(RestoreClientsTest, AClientOfTheSameNameHereIsKept) {
   EXPECT_FALSE(ledger.client("alice")->admin) << "the backup's alice replaced this store's";
 }
 
+TEST_F(RestoreClientsTest, AClientRemovedHereStaysRemoved) {
+  const fs::path file = source_with_clients();
+  KeyStore target = create_target(dst());
+  {
+    backup::OpenedBackup b = open_backup(file, scratch());
+    (void)target.restore(b, false);
+  }
+  {
+    issuance::Ledger ledger(db_of(dst()));
+    (void)ledger.remove_client("alice", "test");
+  }
+  backup::OpenedBackup b = open_backup(file, scratch());
+  const RestoreReport report = target.restore(b, RestoreOptions{.merge_clients = true});
+  EXPECT_TRUE(report.clients_added.empty());
+  ASSERT_EQ(client_names(report.clients_skipped), (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(report.clients_skipped[0].note, "removed from this store: it stays removed");
+  EXPECT_EQ(ledger_client_names(dst()), (std::vector<std::string>{"bob"}));
+}
+
 // ---- refusals and failures change nothing -------------------------------------------------------
 
 TEST_F(RestoreTest, WrongPassphrasesChangeNothing) {
