@@ -90,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const int items = parse(der);
   if (items >= 0) {
     const unsigned char* p = der.data();
-    const signet::crypto::ossl::OcspRequestPtr theirs{d2i_OCSP_REQUEST(nullptr, &p, static_cast<long>(der.size()))};
+    const signet::ossl::OcspRequestPtr theirs{d2i_OCSP_REQUEST(nullptr, &p, static_cast<long>(der.size()))};
     FUZZ_CHECK(theirs != nullptr, "parse_ocsp_request accepts what d2i_OCSP_REQUEST refuses");
     FUZZ_CHECK(OCSP_request_onereq_count(theirs.get()) == items, "the two parsers count different requests");
     FUZZ_CHECK(items >= 1 && items <= 16, "a request with " + std::to_string(items) + " CertIDs was accepted");
