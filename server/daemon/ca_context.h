@@ -58,11 +58,6 @@ struct CaContext {
   std::shared_ptr<const Config> config_;
 };
 
-// json_error() for an Error (500s say "internal error" and log the detail instead).
-[[nodiscard]] HttpResponse error_response(const Error& error, const std::string& request_id);
-// The same for any exception caught in a handler.
-[[nodiscard]] HttpResponse error_response(std::exception_ptr error, const std::string& request_id);
-
 // "Sun, 22 Nov 2026 05:00:00 GMT"
 [[nodiscard]] std::string http_date(std::chrono::system_clock::time_point t);
 

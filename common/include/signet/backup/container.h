@@ -6,12 +6,13 @@
 //   header (74 bytes, plaintext, authenticated as part of every chunk's AAD)
 //     magic "SIGNETBK" (8) | format version u16 | kdf id u8 (1 = scrypt) | log2(N) u8 | r u32 |
 //     p u32 | salt (32) | file id (16) | chunk size u32 | reserved u16 (0)
-//   chunks, each:  length u32 (of what follows) | AES-256-GCM ciphertext || tag (16)
+//   chunks, each:  length u32 (of what follows) | nonce (12) || AES-256-GCM ciphertext || tag (16)
 //     key   = scrypt(passphrase, salt)           (a new salt, so a new key, for every file)
-//     nonce = 0x00000000 || chunk index u64      (never repeats under one key)
+//     nonce = 12 random bytes                    (a fresh key per file keeps the chunk count far
+//                                                 below the 2^32 random nonces GCM allows per key)
 //     AAD   = header || chunk index u64 || final flag u8 (1 on the last chunk only)
 //
-// The chunk index in the nonce and AAD authenticates the order; the final flag authenticates the
+// The chunk index in the AAD authenticates the order; the final flag authenticates the
 // end, so a file cut after any chunk, a chunk dropped, repeated or moved, a byte flipped anywhere,
 // or data appended after the final chunk is detected.
 //
