@@ -342,7 +342,7 @@ void verify_picker(signet::gui::KeyPage* page, std::vector<std::string> offered_
 }
 
 
-// ---- shared by the tests of issue 17: fixtures, journeys through every page, page checks ----
+// ---- shared by the restore and reinstall tests: fixtures, journeys through every page, page checks ----
 
 // The mnemonic letter of a Qt text ("&Next >" -> 'n'); a null QChar when there is none.
 QChar mnemonicOf(const QString& text) {

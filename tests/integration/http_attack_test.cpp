@@ -1,4 +1,4 @@
-// signetd's HTTP layer against an attacker (issue 18): raw bytes on loopback to the server
+// signetd's HTTP layer against an attacker: raw bytes on loopback to the server
 // in-process and to a real signetd, over plain HTTP and TLS. Large answers arrive whole over TLS
 // (also kept alive and pipelined); a chunk header that never ends is refused without the daemon
 // growing; Transfer-Encoding that is not chunked last, Transfer-Encoding with Content-Length and a
