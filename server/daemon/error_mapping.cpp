@@ -1,6 +1,6 @@
 // The one mapping from an exception to an HTTP answer (http.h: http_status_of, error_response),
 // used by the server for what escapes a handler and by handlers for what they catch.
-#include <regex>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -16,9 +16,18 @@ HttpResponse internal_error(const std::string& request_id) {
 
 // Whether `message` names a file or directory of the server ("/var/lib/signet/signet.db"): common's
 // errors are written for the operator and may, and the client must not learn the layout.
-bool names_a_path(const std::string& message) {
-  static const std::regex kPath(R"((^|[\s'"(=`])/[^\s/'"]+/)");
-  return std::regex_search(message, kPath);
+// A path is a '/' at the start or after a space, quote, '(', '=' or '`', then a name, then another
+// '/' ("/var/lib/..."); a lone "/" or an API path in running text ("a/b") is not one.
+bool names_a_path(std::string_view message) {
+  constexpr std::string_view kBefore = " \t\r\n'\"(=`";
+  constexpr std::string_view kNotInName = " \t\r\n/'\"";
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    if (message[i] != '/' || (i > 0 && kBefore.find(message[i - 1]) == std::string_view::npos)) continue;
+    std::size_t j = i + 1;
+    while (j < message.size() && kNotInName.find(message[j]) == std::string_view::npos) ++j;
+    if (j > i + 1 && j < message.size() && message[j] == '/') return true;
+  }
+  return false;
 }
 
 }  // namespace
