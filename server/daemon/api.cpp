@@ -294,7 +294,7 @@ void revoke(CaContext& ca, HttpRequest& req, Responder respond) {
       }
       const issuance::RevokeResult result =
           ca.ledger->revoke(serial, reason, "api:" + client.name + " (id " + client.id + ")");
-      ca.ocsp->invalidate();
+      ca.ocsp->revoked({serial});
       ca.crl->revoked();
       ca.metrics.increment("signet_revocations_total", {{"reason", std::string(issuance::to_string(reason))}});
       HttpResponse resp = json_response(200, record_json(result.record, false));

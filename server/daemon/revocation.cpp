@@ -3,6 +3,8 @@
 #include <openssl/ocsp.h>
 
 #include <algorithm>
+#include <iterator>
+#include <unordered_set>
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -151,16 +153,24 @@ void CrlPublisher::schedule_check() {
         const std::int64_t revision = views_.ledger->revocation_revision();
         bool external = false;
         bool due = false;
+        std::int64_t known = 0;
         {
           std::lock_guard lock(mutex_);
+          known = known_revision_;
           external = revision > known_revision_;
           const TimePoint now = now_seconds();
           due = (full_ && now + config->crl_refresh_before >= full_->next_update) ||
                 (delta_ && now + config->crl_refresh_before / 3 >= delta_->next_update);
         }
         if (external) {
-          // Revoked by another process (the CLI): the cached OCSP answers are stale too.
-          if (ocsp_ != nullptr) ocsp_->invalidate();
+          // Revoked by another process (the CLI): their cached OCSP answers are stale too.
+          if (ocsp_ != nullptr) {
+            std::vector<issuance::Serial> serials;
+            for (issuance::RevokedEntry& entry : views_.ledger->revoked_since(known)) {
+              serials.push_back(std::move(entry.serial));
+            }
+            ocsp_->revoked(serials);
+          }
           spdlog::info("revocations made outside the daemon were found; refreshing the CRL and OCSP responses");
         }
         if (external || due) generate();
@@ -234,17 +244,78 @@ OcspResponder::OcspResponder(RevocationViews views, const Clock& clock) : views_
                     "OCSP requests with a nonce, by outcome: signed (nonce echoed), over-budget (the "
                     "ocsp.nonce_signatures_per_second budget was spent: answered without the nonce), ignored "
                     "(ocsp.nonces = \"ignore\").");
+  m.declare_counter("signet_ocsp_over_budget_total",
+                    "OCSP requests that needed a signature when the ocsp.signatures_per_second budget was spent, by "
+                    "kind (one-issued: about one certificate this CA issued; other) and answer (cached: a response "
+                    "due for a refresh but still current; tryLater: unsigned).");
   m.declare_counter("signet_ocsp_cache_evictions_total",
                     "Cached OCSP responses dropped to make room (least recently used first).");
+  m.declare_gauge("signet_ocsp_cache_entries",
+                  "Cached OCSP responses, by kind (one-issued: about one certificate this CA issued; other).");
+  m.declare_gauge("signet_ocsp_cache_bytes", "What the cached OCSP responses hold, roughly (ocsp.cache_mib bounds it).");
+  collector_ = m.add_collector([this](Metrics& metrics) {
+    std::size_t one_issued = 0;
+    std::size_t other = 0;
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+      Shard& shard = shards_[i];
+      std::lock_guard lock(shard.mutex);
+      one_issued += shard.one_issued.size();
+      other += shard.other.size();
+      bytes += shard.bytes;
+    }
+    metrics.set_gauge("signet_ocsp_cache_entries", {{"kind", "one-issued"}}, static_cast<double>(one_issued));
+    metrics.set_gauge("signet_ocsp_cache_entries", {{"kind", "other"}}, static_cast<double>(other));
+    metrics.set_gauge("signet_ocsp_cache_bytes", Labels{}, static_cast<double>(bytes));
+  });
 }
 
-void OcspResponder::invalidate() { epoch_.fetch_add(1); }
+OcspResponder::~OcspResponder() { views_.metrics->remove_collector(collector_); }
+
+void OcspResponder::invalidate() {
+  epoch_.fetch_add(1);
+  for (std::size_t i = 0; i < shard_count_; ++i) {
+    Shard& shard = shards_[i];
+    std::lock_guard lock(shard.mutex);
+    shard.index.clear();
+    shard.one_issued.clear();
+    shard.other.clear();
+    shard.bytes = shard.other_bytes = 0;
+  }
+}
+
+void OcspResponder::revoked(const std::vector<issuance::Serial>& serials) {
+  epoch_.fetch_add(1);  // a response being signed now may predate the revocation: it is not stored
+  std::unordered_set<std::string> gone;
+  for (const issuance::Serial& serial : serials) gone.insert(serial.hex());
+  for (std::size_t i = 0; i < shard_count_; ++i) {
+    Shard& shard = shards_[i];
+    std::lock_guard lock(shard.mutex);
+    while (!shard.other.empty()) drop(shard, std::prev(shard.other.end()));
+    for (auto it = shard.one_issued.begin(); it != shard.one_issued.end();) {
+      const auto next = std::next(it);
+      if (gone.contains(it->second.serial_hex)) drop(shard, it);
+      it = next;
+    }
+  }
+}
 
 OcspResponder::Shard& OcspResponder::shard_for(std::string_view key) {
   return shards_[std::hash<std::string_view>{}(key) % shard_count_];
 }
 
-std::optional<OcspAnswer> OcspResponder::lookup(std::string_view key) {
+void OcspResponder::drop(Shard& shard, Lru::iterator it) {
+  shard.bytes -= it->second.bytes;
+  Lru* list = &shard.one_issued;
+  if (it->second.kind == Kind::Other) {
+    shard.other_bytes -= it->second.bytes;
+    list = &shard.other;
+  }
+  shard.index.erase(it->first);
+  list->erase(it);
+}
+
+std::optional<OcspResponder::Cached> OcspResponder::lookup(std::string_view key) {
   const auto config = views_.config();
   const TimePoint now = clock_.now();
   Shard& shard = shard_for(key);
@@ -252,33 +323,49 @@ std::optional<OcspAnswer> OcspResponder::lookup(std::string_view key) {
   const auto it = shard.index.find(key);
   if (it == shard.index.end()) return std::nullopt;
   const Entry& entry = it->second->second;
-  if (entry.epoch != epoch_.load() || now + config->ocsp_refresh_before >= entry.answer.next_update) {
-    return std::nullopt;  // revoked since, or due for a refresh: the caller signs a new one
+  if (now >= entry.answer.next_update) {
+    drop(shard, it->second);
+    return std::nullopt;
   }
-  shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
-  OcspAnswer hit = entry.answer;
-  hit.cached = true;
+  Lru& list = entry.kind == Kind::OneIssued ? shard.one_issued : shard.other;
+  list.splice(list.begin(), list, it->second);
+  Cached hit{entry.answer, now + config->ocsp_refresh_before >= entry.answer.next_update};
+  hit.answer.cached = true;
   return hit;
 }
 
-void OcspResponder::store(std::string_view key, const OcspAnswer& value, std::uint64_t epoch) {
-  const std::size_t capacity = std::max<std::size_t>(1, views_.config()->ocsp_cache_entries / shard_count_);
+void OcspResponder::store(std::string_view key, Entry entry, std::uint64_t epoch) {
+  const auto config = views_.config();
+  const std::size_t max_entries = std::max<std::size_t>(1, config->ocsp_cache_entries / shard_count_);
+  const std::size_t max_bytes = std::max<std::size_t>(1, config->ocsp_cache_mib * 1024 * 1024 / shard_count_);
+  entry.bytes = key.size() + entry.answer.der->size() + entry.serial_hex.size() + 256;  // + list, map and control block
   std::size_t evicted = 0;
   Shard& shard = shard_for(key);
   {
     std::lock_guard lock(shard.mutex);
-    if (const auto it = shard.index.find(key); it != shard.index.end()) {
-      it->second->second = Entry{value, epoch};
-      shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
-      return;
-    }
-    while (!shard.lru.empty() && shard.lru.size() >= capacity) {
-      shard.index.erase(shard.lru.back().first);
-      shard.lru.pop_back();
+    if (epoch != epoch_.load()) return;  // revoked since the ledger was read
+    if (const auto it = shard.index.find(key); it != shard.index.end()) drop(shard, it->second);
+    // Responses about one issued certificate may push out any other; the rest have an eighth of
+    // the room at most and push out only their own kind.
+    const bool other = entry.kind == Kind::Other;
+    const auto too_full = [&] {
+      return shard.one_issued.size() + shard.other.size() + 1 > max_entries || shard.bytes + entry.bytes > max_bytes ||
+             (other && (shard.other.size() + 1 > std::max<std::size_t>(1, max_entries / 8) ||
+                        shard.other_bytes + entry.bytes > max_bytes / 8));
+    };
+    while (too_full()) {
+      Lru* victims = !shard.other.empty() ? &shard.other : other ? nullptr : &shard.one_issued;
+      if (victims == nullptr || victims->empty()) break;
+      drop(shard, std::prev(victims->end()));
       ++evicted;
     }
-    shard.lru.emplace_front(std::string(key), Entry{value, epoch});
-    shard.index.emplace(shard.lru.front().first, shard.lru.begin());
+    if (!too_full()) {
+      Lru& list = other ? shard.other : shard.one_issued;
+      shard.bytes += entry.bytes;
+      if (other) shard.other_bytes += entry.bytes;
+      list.emplace_front(std::string(key), std::move(entry));
+      shard.index.emplace(list.front().first, list.begin());
+    }
   }
   if (evicted > 0) views_.metrics->increment("signet_ocsp_cache_evictions_total", Labels{}, static_cast<double>(evicted));
 }
@@ -286,7 +373,8 @@ void OcspResponder::store(std::string_view key, const OcspAnswer& value, std::ui
 OcspAnswer OcspResponder::answer(ByteView request_der) {
   const std::string_view raw(reinterpret_cast<const char*>(request_der.data()), request_der.size());
   // A request seen before (without a nonce: those with one are never stored under their bytes).
-  if (auto hit = lookup(raw)) return *std::move(hit);
+  std::optional<Cached> early = lookup(raw);
+  if (early && !early->due) return std::move(early->answer);
   issuance::OcspRequest request;
   try {
     request = issuance::parse_ocsp_request(request_der);
@@ -306,17 +394,19 @@ OcspAnswer OcspResponder::answer(ByteView request_der) {
     const auto config = views_.config();
     const bool honour = config->ocsp_nonces == Config::Nonces::Honour;
     if (honour && nonce_budget_.take(config->ocsp_nonce_signatures_per_second, clock_.now())) {
-      OcspAnswer fresh = sign_fresh(request);
+      std::string status;
+      const issuance::OcspContent content = content_for(request, status);
+      OcspAnswer fresh = sign(content, status);
       views_.metrics->increment("signet_ocsp_signatures_total", {{"nonce", "true"}});
       views_.metrics->increment("signet_ocsp_nonce_requests_total", {{"outcome", "signed"}});
       fresh.nonce = "signed";
       return fresh;
     }
-    // Over the budget, the answer is the cached one without the nonce rather than tryLater: it
-    // is still a signed, current status, RFC 8954 2.1 lets a responder leave the nonce out, and
-    // clients that do not insist on it (most: browsers send none) keep working. A client that
-    // insists fails, as it would with tryLater; tryLater would fail every client with a nonce
-    // for as long as an attacker keeps the budget spent.
+    // Over the budget, the answer is the one without the nonce rather than tryLater: it is still
+    // a signed, current status, RFC 8954 2.1 lets a responder leave the nonce out, and clients
+    // that do not insist on it (most: browsers send none) keep working. A client that insists
+    // fails, as it would with tryLater; tryLater would fail every client with a nonce for as long
+    // as an attacker keeps the budget spent.
     const std::string_view outcome = honour ? "over-budget" : "ignored";
     views_.metrics->increment("signet_ocsp_nonce_requests_total", {{"outcome", outcome}});
     issuance::OcspRequest plain = std::move(request);
@@ -331,22 +421,47 @@ OcspAnswer OcspResponder::answer(ByteView request_der) {
 }
 
 OcspAnswer OcspResponder::cached_or_signed(std::string_view key, const issuance::OcspRequest& request) {
-  if (auto hit = lookup(key)) return *std::move(hit);
-  // Read before the ledger is: a revocation committed while this signs makes the entry stale.
+  std::optional<Cached> hit = lookup(key);
+  if (hit && !hit->due) return std::move(hit->answer);
+  // Read before the ledger is: a revocation committed while this signs keeps the entry out.
   const std::uint64_t epoch = epoch_.load();
-  OcspAnswer fresh = sign_fresh(request);
+  std::string status;
+  const issuance::OcspContent content = content_for(request, status);
+  const bool unknown = std::any_of(content.responses.begin(), content.responses.end(), [](const auto& single) {
+    return single.status == issuance::OcspCertStatus::Unknown;
+  });
+  const Kind kind = content.responses.size() == 1 && !unknown ? Kind::OneIssued : Kind::Other;
+  const auto config = views_.config();
+  const double rate = config->ocsp_signatures_per_second;
+  const bool affordable = kind == Kind::OneIssued ? one_issued_budget_.take(rate, clock_.now())
+                                                  : other_budget_.take(std::max(1.0, rate / 4), clock_.now());
+  if (!affordable) {
+    const std::string_view kind_label = kind == Kind::OneIssued ? "one-issued" : "other";
+    const std::string_view answer_label = hit ? "cached" : "tryLater";
+    views_.metrics->increment("signet_ocsp_over_budget_total", {{"kind", kind_label}, {"answer", answer_label}});
+    if (hit) return std::move(hit->answer);
+    return error_answer(3, "tryLater");
+  }
+  OcspAnswer fresh = sign(content, status);
   views_.metrics->increment("signet_ocsp_signatures_total", {{"nonce", "false"}});
-  store(key, fresh, epoch);
+  // "unknown" is not kept: the serial may be one being issued at this moment.
+  if (!unknown) {
+    Entry entry;
+    entry.answer = fresh;
+    entry.kind = kind;
+    if (kind == Kind::OneIssued) entry.serial_hex = request.items.front().serial.hex();
+    store(key, std::move(entry), epoch);
+  }
   return fresh;
 }
 
-OcspAnswer OcspResponder::sign_fresh(const issuance::OcspRequest& request) {
+issuance::OcspContent OcspResponder::content_for(const issuance::OcspRequest& request,
+                                                 std::string& first_status) const {
   const auto config = views_.config();
   const TimePoint now = std::chrono::time_point_cast<std::chrono::seconds>(clock_.now());
   issuance::OcspContent content;
   content.produced_at = now;
   content.nonce = request.nonce;
-  std::string status;
   for (const issuance::OcspRequestItem& item : request.items) {
     issuance::OcspSingle single;
     single.cert_id_der = item.cert_id_der;
@@ -362,17 +477,21 @@ OcspAnswer OcspResponder::sign_fresh(const issuance::OcspRequest& request) {
     } else {
       single.status = issuance::OcspCertStatus::Good;
     }
-    if (status.empty()) {
-      status = single.status == issuance::OcspCertStatus::Good      ? "good"
-               : single.status == issuance::OcspCertStatus::Revoked ? "revoked"
-                                                                     : "unknown";
+    if (first_status.empty()) {
+      first_status = single.status == issuance::OcspCertStatus::Good      ? "good"
+                     : single.status == issuance::OcspCertStatus::Revoked ? "revoked"
+                                                                           : "unknown";
     }
     content.responses.push_back(std::move(single));
   }
+  return content;
+}
+
+OcspAnswer OcspResponder::sign(const issuance::OcspContent& content, const std::string& status) {
   OcspAnswer out;
   out.der = std::make_shared<const Bytes>(views_.signer->sign_ocsp_response(content));
-  out.this_update = now;
-  out.next_update = now + config->ocsp_validity;
+  out.this_update = content.produced_at;
+  out.next_update = content.responses.front().next_update;
   out.status = status;
   return out;
 }

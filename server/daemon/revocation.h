@@ -10,15 +10,24 @@
 // every two seconds. Full and delta CRLs share one cRLNumber sequence (RFC 5280 5.2.3).
 //
 // OcspResponder answers RFC 6960 requests. A request without a nonce is answered from a cache of
-// signed responses keyed by the request's bytes (so a hit costs no parsing and no signature);
-// an entry is re-signed when it comes within [ocsp] refresh_before of its nextUpdate, every entry
-// is dropped when a revocation happens, and a full cache drops its least recently used entry.
-// A request with a nonce (RFC 8954) is signed on demand with the nonce echoed, within a budget of
-// [ocsp] nonce_signatures_per_second; over the budget, or with [ocsp] nonces = "ignore", it is
-// answered from the cache as the same request without a nonce would be, and the response carries
-// no nonce. Signing on demand is the one thing an anonymous client can make the CA do at will:
-// the budget keeps it from taking the CA's CPU.
+// signed responses keyed by the request's bytes (so a hit costs no parsing and no signature). A
+// response is signed only on a miss, and an anonymous client can cause misses at will (random
+// serials, several CertIDs in any order), so every signature is paid from a budget:
+//  - a request about one certificate this CA issued: [ocsp] signatures_per_second;
+//  - anything else (several CertIDs, serials this CA never issued): a quarter of that;
+//  - a request with a nonce (RFC 8954), signed on demand with the nonce echoed:
+//    [ocsp] nonce_signatures_per_second; over it, or with [ocsp] nonces = "ignore", it is answered
+//    as the same request without a nonce would be, and the response carries no nonce.
+// Over its budget, a request whose cached response is due for a refresh ([ocsp] refresh_before)
+// but still current gets that response; one with nothing current cached gets an unsigned
+// tryLater (RFC 6960 2.3), which costs nothing.
 //
+// The cache is bounded by [ocsp] cache_entries and cache_mib. Responses about one issued
+// certificate are kept apart from the rest, which may hold an eighth of the room at most and never
+// push them out: whatever an attacker asks, the responses relying parties need stay cached.
+// Responses that say "unknown" are not cached (the serial may be being issued right now). A
+// revocation drops the responses about the revoked certificates (and every response about several
+// certificates); revocations the daemon did not make are found by CrlPublisher's poll.
 // Thread-safety: all public methods may be called from any thread.
 #pragma once
 
@@ -32,6 +41,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -112,23 +122,41 @@ struct OcspAnswer {
 
 class OcspResponder {
  public:
-  // `clock` gives thisUpdate and the refill of the nonce signing budget (tests pass their own).
+  // `clock` gives thisUpdate and the refill of the signing budgets (tests pass their own).
   explicit OcspResponder(RevocationViews views, const Clock& clock = SystemClock::instance());
+  ~OcspResponder();
+  OcspResponder(const OcspResponder&) = delete;
+  OcspResponder& operator=(const OcspResponder&) = delete;
   // Never throws: a bad request gets an unsuccessful OCSP response.
   [[nodiscard]] OcspAnswer answer(ByteView request_der);
-  // Drops every cached response (after a revocation).
+  // These certificates were revoked: their cached responses (and every one about several
+  // certificates) are dropped.
+  void revoked(const std::vector<issuance::Serial>& serials);
+  // Drops every cached response.
   void invalidate();
 
  private:
+  // Which budget a signature is paid from and which part of the cache keeps it.
+  enum class Kind { OneIssued, Other };
   struct Entry {
     OcspAnswer answer;
-    std::uint64_t epoch = 0;
+    Kind kind = Kind::Other;
+    std::string serial_hex;  // Kind::OneIssued: the certificate it is about
+    std::size_t bytes = 0;   // what the entry holds, roughly
   };
-  // One part of the cache with its own lock and its own least-recently-used order.
+  using Lru = std::list<std::pair<std::string, Entry>>;  // most recently used first
+  // One part of the cache with its own lock and its own least-recently-used orders.
   struct Shard {
     std::mutex mutex;
-    std::list<std::pair<std::string, Entry>> lru;  // most recently used first
-    std::unordered_map<std::string_view, std::list<std::pair<std::string, Entry>>::iterator> index;  // keys in lru
+    Lru one_issued;
+    Lru other;
+    std::unordered_map<std::string_view, Lru::iterator> index;  // keys in either list
+    std::size_t bytes = 0;
+    std::size_t other_bytes = 0;
+  };
+  struct Cached {
+    OcspAnswer answer;
+    bool due = false;  // within refresh_before of its nextUpdate: signed again when the budget allows
   };
   // A token bucket: `rate` signatures a second, up to one second's worth saved up.
   class Budget {
@@ -143,21 +171,28 @@ class OcspResponder {
     issuance::TimePoint last_;
   };
 
-  // The cached answer for `key` when it is current (and it becomes the most recently used).
-  std::optional<OcspAnswer> lookup(std::string_view key);
-  // Stores `value`, signed at `epoch`, under `key`; drops the least recently used entry when full.
-  void store(std::string_view key, const OcspAnswer& value, std::uint64_t epoch);
-  // The cached answer for `key`, or a fresh one for `request` (without a nonce) stored under it.
+  // The current cached answer for `key` (it becomes the most recently used).
+  std::optional<Cached> lookup(std::string_view key);
+  // Stores `entry` under `key` unless a revocation happened since `epoch` (read before the ledger
+  // was); makes room by dropping least recently used entries.
+  void store(std::string_view key, Entry entry, std::uint64_t epoch);
+  // The answer for `request` (without a nonce) under `key`: cached, signed within the budget, or tryLater.
   OcspAnswer cached_or_signed(std::string_view key, const issuance::OcspRequest& request);
-  OcspAnswer sign_fresh(const issuance::OcspRequest& request);
+  // The statuses `request` gets, read from the ledger.
+  issuance::OcspContent content_for(const issuance::OcspRequest& request, std::string& first_status) const;
+  OcspAnswer sign(const issuance::OcspContent& content, const std::string& status);
+  void drop(Shard& shard, Lru::iterator it);
   [[nodiscard]] Shard& shard_for(std::string_view key);
 
   RevocationViews views_;
   const Clock& clock_;
-  std::atomic<std::uint64_t> epoch_{1};
+  std::atomic<std::uint64_t> epoch_{1};  // moves on every revocation
   std::unique_ptr<Shard[]> shards_;
   std::size_t shard_count_ = 1;
+  Budget one_issued_budget_;
+  Budget other_budget_;
   Budget nonce_budget_;
+  std::uint64_t collector_ = 0;  // sets the cache's size in the metrics
 };
 
 // The public routes (plain HTTP and HTTPS): /ca.crt, /ca.pem, /crl, /crl/delta and /ocsp. They

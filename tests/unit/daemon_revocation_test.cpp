@@ -1,14 +1,19 @@
-// OcspResponder (server/daemon/revocation.cpp) over a real ledger and signer: requests with a
-// nonce are signed within the per-second budget and answered from the cache beyond it; with
-// ocsp.nonces = "ignore" they are answered from the cache without the nonce; the cache drops its
-// least recently used entry when full and forgets everything on a revocation. Signatures are
-// counted by the responder's metrics, and time is a clock the test moves, so nothing here depends
-// on how fast the machine is.
+// OcspResponder (server/daemon/revocation.cpp) over a real ledger and signer: every signature a
+// request causes is paid from a budget (one for requests about one issued certificate, a smaller
+// one for the rest, one for nonces); over it a request gets the current cached response or an
+// unsigned tryLater. Requests with a nonce are answered from the cache without it beyond their
+// budget or with ocsp.nonces = "ignore". The cache keeps the responses about one issued
+// certificate whatever else is asked, is bounded by entries and bytes, and a revocation drops
+// the responses it makes stale. Signatures are counted by the responder's metrics, and time is a
+// clock the test moves, so nothing here depends on how fast the machine is.
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
 #include <openssl/ocsp.h>
 
 #include <chrono>
+#include <algorithm>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -101,6 +106,21 @@ class OcspResponderTest : public ::testing::Test {
       EXPECT_EQ(OCSP_request_add1_nonce(req.get(), reinterpret_cast<unsigned char*>(const_cast<char*>(nonce.data())),
                                         static_cast<int>(nonce.size())),
                 1);
+    }
+    return req;
+  }
+  // A request (SHA-1 CertIDs, no nonce) about these serials of this CA, in this order.
+  ossl::OcspRequestPtr request_serials(const std::vector<std::string>& serials_hex) {
+    ossl::OcspRequestPtr req{OCSP_REQUEST_new()};
+    X509* ca = signer->ca_certificate().x509();
+    for (const std::string& hex : serials_hex) {
+      BIGNUM* bn = nullptr;
+      EXPECT_GT(BN_hex2bn(&bn, hex.c_str()), 0);
+      ASN1_INTEGER* serial = BN_to_ASN1_INTEGER(bn, nullptr);
+      BN_free(bn);
+      OCSP_CERTID* id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(ca), X509_get0_pubkey_bitstr(ca), serial);
+      ASN1_INTEGER_free(serial);
+      EXPECT_NE(OCSP_request_add0_id(req.get(), id), nullptr);
     }
     return req;
   }
@@ -219,17 +239,25 @@ TEST_F(OcspResponderTest, FullCacheDropsTheLeastRecentlyUsedEntry) {
   EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"false\"}"), 4);
 }
 
-TEST_F(OcspResponderTest, RevocationInvalidatesTheCache) {
+TEST_F(OcspResponderTest, RevocationDropsTheResponsesItMakesStale) {
   const crypto::Certificate cert = issue("revoked.example.test");
+  const crypto::Certificate other = issue("still-good.example.test");
   const auto req = request(cert);
+  const auto pair = request_serials({cert.serial_hex(), other.serial_hex()});
   EXPECT_EQ(ask(req.get()).status, "good");
   EXPECT_TRUE(ask(req.get()).cached);
-  (void)ledger->revoke(*issuance::Serial::parse_hex(cert.serial_hex()), issuance::RevocationReason::KeyCompromise,
-                       "test");
-  responder().invalidate();
+  EXPECT_FALSE(ask(request(other).get()).cached);
+  EXPECT_FALSE(ask(pair.get()).cached);
+  EXPECT_TRUE(ask(pair.get()).cached);
+  const issuance::Serial serial = *issuance::Serial::parse_hex(cert.serial_hex());
+  (void)ledger->revoke(serial, issuance::RevocationReason::KeyCompromise, "test");
+  responder().revoked({serial});
   const OcspAnswer after = ask(req.get());
   EXPECT_FALSE(after.cached);
   EXPECT_EQ(after.status, "revoked");
+  // The other certificate's response stays; the one about both is signed again.
+  EXPECT_TRUE(ask(request(other).get()).cached);
+  EXPECT_FALSE(ask(pair.get()).cached);
   // Over the nonce budget too, the answer is the revoked one.
   config->ocsp_nonce_signatures_per_second = 1;
   (void)ask(request(cert, "spends the one token").get());
@@ -246,6 +274,114 @@ TEST_F(OcspResponderTest, EntryIsSignedAgainWhenItsNextUpdateComesClose) {
   EXPECT_TRUE(ask(req.get()).cached);
   clock.advance(2min);
   EXPECT_FALSE(ask(req.get()).cached);
+}
+
+TEST_F(OcspResponderTest, InvalidateDropsEveryResponse) {
+  const auto req = request(issue("reload.example.test"));
+  EXPECT_FALSE(ask(req.get()).cached);
+  EXPECT_TRUE(ask(req.get()).cached);
+  responder().invalidate();
+  EXPECT_FALSE(ask(req.get()).cached);
+}
+
+TEST_F(OcspResponderTest, RandomSerialsSpendOnlyTheirOwnSmallBudget) {
+  config->ocsp_signatures_per_second = 8;  // the rest get a quarter: 2 a second
+  const crypto::Certificate cert = issue("legit.example.test");
+  int unknown = 0;
+  int try_later = 0;
+  for (int i = 0; i < 20; ++i) {
+    const OcspAnswer a = ask(request_serials({issuance::Serial::random().hex()}).get());
+    if (a.successful && a.status == "unknown") ++unknown;
+    if (!a.successful && a.status == "tryLater") ++try_later;
+  }
+  EXPECT_EQ(unknown, 2);
+  EXPECT_EQ(try_later, 18);
+  EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"false\"}"), 2);
+  EXPECT_EQ(counted("signet_ocsp_over_budget_total{kind=\"other\",answer=\"tryLater\"}"), 18);
+  // A relying party asking about an issued certificate is not held up by them.
+  const OcspAnswer legit = ask(request(cert).get());
+  EXPECT_TRUE(legit.successful);
+  EXPECT_EQ(legit.status, "good");
+  // "unknown" is never cached (the serial may be being issued): asked again, it is signed again.
+  clock.advance(1s);
+  const auto same = request_serials({"0A0B0C0D"});
+  EXPECT_FALSE(ask(same.get()).cached);
+  const OcspAnswer again = ask(same.get());
+  EXPECT_FALSE(again.cached);
+  EXPECT_EQ(again.status, "unknown");
+  EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"false\"}"), 5);
+}
+
+TEST_F(OcspResponderTest, OverBudgetTheCurrentResponseIsServedUntilItExpires) {
+  config->ocsp_signatures_per_second = 2;
+  const auto a = request(issue("a.example.test"));
+  const auto b = request(issue("b.example.test"));
+  const auto c = request(issue("c.example.test"));
+  const OcspAnswer first_a = ask(a.get());
+  EXPECT_TRUE(first_a.successful);
+  EXPECT_TRUE(ask(b.get()).successful);
+  // The budget is spent and nothing is cached for c: an unsigned tryLater.
+  const OcspAnswer c_over = ask(c.get());
+  EXPECT_FALSE(c_over.successful);
+  EXPECT_EQ(c_over.status, "tryLater");
+  EXPECT_EQ(counted("signet_ocsp_over_budget_total{kind=\"one-issued\",answer=\"tryLater\"}"), 1);
+
+  // a is due for a refresh; the budget (refilled) goes to two new certificates first.
+  clock.advance(std::chrono::duration_cast<std::chrono::milliseconds>(config->ocsp_validity -
+                                                                      config->ocsp_refresh_before + 1min));
+  EXPECT_TRUE(ask(request(issue("d.example.test")).get()).successful);
+  EXPECT_TRUE(ask(request(issue("e.example.test")).get()).successful);
+  const OcspAnswer a_due = ask(a.get());
+  EXPECT_TRUE(a_due.cached);
+  EXPECT_EQ(*a_due.der, *first_a.der);  // still current: served as it is
+  EXPECT_EQ(counted("signet_ocsp_over_budget_total{kind=\"one-issued\",answer=\"cached\"}"), 1);
+
+  // Past its nextUpdate it is never served.
+  clock.advance(std::chrono::duration_cast<std::chrono::milliseconds>(config->ocsp_refresh_before));
+  EXPECT_TRUE(ask(request(issue("f.example.test")).get()).successful);
+  EXPECT_TRUE(ask(request(issue("g.example.test")).get()).successful);
+  const OcspAnswer a_expired = ask(a.get());
+  EXPECT_FALSE(a_expired.successful);
+  EXPECT_EQ(a_expired.status, "tryLater");
+}
+
+TEST_F(OcspResponderTest, IssuedCertificatesStayCachedWhateverElseIsAsked) {
+  config->ocsp_cache_entries = 16;
+  config->ocsp_signatures_per_second = 100000;
+  std::vector<crypto::Certificate> certs;
+  for (int i = 0; i < 8; ++i) certs.push_back(issue("warm" + std::to_string(i) + ".example.test"));
+  for (const auto& cert : certs) EXPECT_FALSE(ask(request(cert).get()).cached);
+  // An attacker's requests: every ordered pair of them, and serials never issued.
+  for (const auto& x : certs) {
+    for (const auto& y : certs) {
+      if (&x == &y) continue;
+      EXPECT_TRUE(ask(request_serials({x.serial_hex(), y.serial_hex()}).get()).successful);
+    }
+  }
+  for (int i = 0; i < 50; ++i) (void)ask(request_serials({issuance::Serial::random().hex()}).get());
+  for (const auto& cert : certs) EXPECT_TRUE(ask(request(cert).get()).cached) << cert.serial_hex();
+  EXPECT_EQ(counted("signet_ocsp_cache_entries{kind=\"one-issued\"}"), 8);
+  EXPECT_EQ(counted("signet_ocsp_cache_entries{kind=\"other\"}"), 2);  // an eighth of 16
+  EXPECT_GE(counted("signet_ocsp_cache_evictions_total"), 54);
+}
+
+TEST_F(OcspResponderTest, CacheIsBoundedByBytes) {
+  config->ocsp_cache_entries = 500;  // one shard; responses about several certificates may have 62
+  config->ocsp_cache_mib = 1;        // and 128 KiB, which 16-CertID responses fill first
+  config->ocsp_signatures_per_second = 100000;
+  std::vector<std::string> serials;
+  for (int i = 0; i < 16; ++i) serials.push_back(issue("bytes" + std::to_string(i) + ".example.test").serial_hex());
+  std::mt19937 shuffle(7);
+  for (int i = 0; i < 100; ++i) {
+    std::shuffle(serials.begin(), serials.end(), shuffle);
+    const OcspAnswer a = ask(request_serials(serials).get());
+    ASSERT_TRUE(a.successful) << a.status;
+  }
+  const double entries = counted("signet_ocsp_cache_entries{kind=\"other\"}");
+  EXPECT_GT(entries, 10);
+  EXPECT_LT(entries, 62);  // the bytes, not the entries, were the bound
+  EXPECT_LE(counted("signet_ocsp_cache_bytes"), 128 * 1024);
+  EXPECT_GE(counted("signet_ocsp_cache_evictions_total"), 100 - 62);
 }
 
 }  // namespace

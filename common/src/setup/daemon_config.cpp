@@ -29,7 +29,8 @@ const Section kSections[] = {
     {"server", {"threads", "max_body_bytes", "header_timeout", "request_timeout", "idle_timeout", "max_connections",
                 "max_connections_per_address"}},
     {"crl", {"validity", "refresh_before", "debounce", "delta", "delta_validity"}},
-    {"ocsp", {"validity", "refresh_before", "cache_entries", "nonces", "nonce_signatures_per_second"}},
+    {"ocsp", {"validity", "refresh_before", "cache_entries", "cache_mib", "signatures_per_second", "nonces",
+              "nonce_signatures_per_second"}},
     {"log", {"level"}},
     {"profiles", {}},  // checked by issuance::parse_profiles
 };
@@ -267,6 +268,8 @@ Config parse_config(std::string_view text, const fs::path& path) {
   r.duration(root, "ocsp", "validity", c.ocsp_validity, std::chrono::minutes(10), kYear);
   r.duration(root, "ocsp", "refresh_before", c.ocsp_refresh_before, seconds(60), kYear);
   r.integer(root, "ocsp", "cache_entries", c.ocsp_cache_entries, 0, 100000000);
+  r.integer(root, "ocsp", "cache_mib", c.ocsp_cache_mib, 1, 1024 * 1024);
+  r.integer(root, "ocsp", "signatures_per_second", c.ocsp_signatures_per_second, 1, 1000000);
   if (c.ocsp_refresh_before >= c.ocsp_validity) {
     r.fail(r.where(root, "ocsp", "refresh_before"), "ocsp.refresh_before must be shorter than ocsp.validity");
   }

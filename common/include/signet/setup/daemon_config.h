@@ -57,6 +57,10 @@ struct Config {
   std::chrono::seconds ocsp_validity = std::chrono::hours(24 * 4);  // nextUpdate - thisUpdate
   std::chrono::seconds ocsp_refresh_before = std::chrono::hours(24 * 2);
   std::size_t ocsp_cache_entries = 100000;                 // least recently used ones go first
+  std::size_t ocsp_cache_mib = 64;                         // and the cache's size in MiB, roughly
+  // Responses signed because a request missed the cache: this many a second for requests about one
+  // issued certificate, a quarter of it for the rest; beyond it, tryLater (see OcspResponder).
+  unsigned ocsp_signatures_per_second = 500;
   // A request with a nonce (RFC 8954): Honour signs a fresh response that echoes it, at most
   // ocsp_nonce_signatures_per_second of them (beyond that it is answered as Ignore does); Ignore
   // answers it from the cache without the nonce, as RFC 8954 section 2.1 allows.
