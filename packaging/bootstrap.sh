@@ -21,6 +21,7 @@ packages=(
   fonts-dejavu-core                              # readable text in offscreen GUI screenshots
   valgrind                                       # the GUI test under memcheck (errors inside Qt)
   libpsl-dev publicsuffix                        # no wildcard directly under a public suffix (libpsl, Debian's list)
+  libidn2-dev                                    # IDNA2008: an "xn--" label must be a valid A-label
   clang libfuzzer-14-dev libclang-rt-14-dev      # libFuzzer targets under tests/fuzz (ASan+UBSan)
 )
 

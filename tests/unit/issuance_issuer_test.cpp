@@ -185,7 +185,8 @@ TEST_F(IssuerTest, IssueReturnsACertificateRecordedAsIssued) {
   EXPECT_EQ(r.certificate.subject(), "CN=www.example.test");
   EXPECT_FALSE(r.certificate.is_ca());
   EXPECT_TRUE(crypto::same_public_key(r.certificate.public_key(), subject_key_.get()));
-  EXPECT_EQ(r.certificate.not_after() - r.certificate.not_before(), 30 * kDay + 60s);
+  // 30 days in all, both ends included (RFC 5280 4.1.2.5).
+  EXPECT_EQ(r.certificate.not_after() - r.certificate.not_before() + 1s, 30 * kDay);
   EXPECT_EQ(r.intent.profile, "server-tls");
   EXPECT_EQ(r.intent.client, "web-1");
   EXPECT_EQ(r.intent.names, (std::vector<std::string>{"dns:www.example.test", "ip:192.0.2.1"}));
@@ -237,8 +238,8 @@ TEST_F(IssuerTest, IssueUsesTheInjectedClock) {
   Issuer issuer(signer_, *ledger_, {}, clock);
   const IssuanceResult r = issuer.issue(server(), make_csr(subject_key_.get(), "www.example.test"), 1h, "web-1");
   EXPECT_EQ(r.intent.not_before, fixed - 60s);
-  EXPECT_EQ(r.intent.not_after, fixed + 1h);
-  EXPECT_EQ(r.certificate.not_after(), fixed + 1h);
+  EXPECT_EQ(r.intent.not_after, fixed - 60s + 1h - 1s);
+  EXPECT_EQ(r.certificate.not_after(), fixed - 60s + 1h - 1s);
 }
 
 TEST_F(IssuerTest, IssueThrowsAPolicyRefusalAndRecordsNothing) {

@@ -1,6 +1,7 @@
 #include "signet/issuance/policy.h"
 
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -133,6 +134,21 @@ ossl::Pkey q_keygen_rsa(std::size_t bits) {
   return k;
 }
 
+// A 2048-bit RSA key with public exponent `e` (odd: OpenSSL generates no other).
+ossl::Pkey rsa_key_with_exponent(unsigned e) {
+  ossl::PkeyCtx ctx{EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr)};
+  EXPECT_TRUE(ctx);
+  EXPECT_EQ(EVP_PKEY_keygen_init(ctx.get()), 1);
+  EXPECT_EQ(EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), 2048), 1);
+  BIGNUM* exponent = BN_new();
+  EXPECT_EQ(BN_set_word(exponent, e), 1);
+  EXPECT_EQ(EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx.get(), exponent), 1);
+  BN_free(exponent);
+  EVP_PKEY* raw = nullptr;
+  EXPECT_EQ(EVP_PKEY_keygen(ctx.get(), &raw), 1);
+  return ossl::Pkey{raw};
+}
+
 ossl::Pkey keygen_ec(const char* curve) {
   ossl::PkeyCtx ctx{EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr)};
   EXPECT_TRUE(ctx);
@@ -213,6 +229,9 @@ class PolicyTest : public ::testing::Test {
   }
 
   TimePoint now_ = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  // The notAfter of a certificate valid for `life` issued at now_: from notBefore (a minute back),
+  // both ends included (RFC 5280 4.1.2.5).
+  [[nodiscard]] TimePoint ends(std::chrono::seconds life) const { return now_ - 60s + life - 1s; }
 
   static inline ossl::Pkey* ca_key_ = nullptr;
   static inline ossl::Pkey* ec_key_ = nullptr;
@@ -335,7 +354,7 @@ TEST_F(PolicyTest, ApprovesAndFillsTheTemplateAndTheIntent) {
   EXPECT_EQ(a.tmpl.key_usage, profile.key_usage);
   EXPECT_EQ(a.tmpl.extended_key_usages, std::vector<std::string>{"serverAuth"});
   EXPECT_EQ(a.tmpl.not_before, now_ - 60s);
-  EXPECT_EQ(a.tmpl.not_after, now_ + 30 * kDay);
+  EXPECT_EQ(a.tmpl.not_after, ends(30 * kDay));
   ASSERT_TRUE(a.tmpl.public_key);
   EXPECT_TRUE(crypto::same_public_key(a.tmpl.public_key.get(), key()));
 
@@ -677,6 +696,71 @@ TEST_F(PolicyTest, AnInvalidDnsNameIsRefused) {
   }
 }
 
+TEST_F(PolicyTest, IdnaLabelsMustBeValidALabels) {
+  // Valid A-labels (bücher, a Cyrillic and a Chinese name) are issued, in any case.
+  for (const char* name : {"xn--bcher-kva.example.test", "XN--BCHER-KVA.example.test", "www.xn--80ak6aa92e.test",
+                           "xn--55qx5d.example.test"}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(names_for(server(), {dns(name)}).size(), 1u);
+  }
+  // Not Punycode, Punycode of a character IDNA2008 forbids (an emoji), "??--" other than "xn--".
+  for (const char* name : {"xn--zz.example.test", "xn--.example.test", "xn--ls8h.example.test",
+                           "xn--bcher-kva-.example.test", "ab--cd.example.test", "*.xn--zz.example.test"}) {
+    SCOPED_TRACE(name);
+    const Error e = refusal_for(any_wildcard(), {dns(name)});
+    expect_denied(e, "name-invalid");
+    EXPECT_NE(std::string(e.what()).find("A-label"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(PolicyTest, AnIpAddressIsNoDnsName) {
+  for (const char* name : {"127.0.0.1", "10.1.2.3", "1.2.3.4.5", "example.123"}) {
+    SCOPED_TRACE(name);
+    expect_denied(refusal_for(server(), {dns(name)}), "name-invalid");
+  }
+  // Digits are fine in every label but the last.
+  EXPECT_EQ(names_for(server(), {dns("123.example.test")}), std::vector<std::string>{"dns:123.example.test"});
+  EXPECT_EQ(names_for(server(), {dns("host1.test2")}), std::vector<std::string>{"dns:host1.test2"});
+}
+
+TEST_F(PolicyTest, AddressesThatAreNoHostsAreRefused) {
+  for (const char* addr : {"0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1", "239.255.255.250", "::", "ff02::1"}) {
+    SCOPED_TRACE(addr);
+    const Error e = refusal_for(server(), {ip(addr)});
+    expect_denied(e, "name-invalid");
+    EXPECT_NE(std::string(e.what()).find("not one host's"), std::string::npos) << e.what();
+    expect_denied(refusal(server(), make_csr(key(), {{"CN", addr}})), "name-invalid");
+  }
+  // Loopback, private and link-local addresses name a host.
+  for (const char* addr : {"127.0.0.1", "10.0.0.1", "169.254.1.1", "::1", "fe80::1"}) {
+    SCOPED_TRACE(addr);
+    EXPECT_EQ(names_for(server(), {ip(addr)}).size(), 1u);
+  }
+}
+
+TEST_F(PolicyTest, ARefusedNameIsShownWithItsControlBytesEscaped) {
+  // A NUL inside the name must not end the message a C client reads (nor hide the rest).
+  const Error e = refusal_for(server(), {dns(std::string("www.example.test\0evil\x7f\x01.test", 28))});
+  expect_denied(e, "name-invalid");
+  const std::string what = e.what();
+  EXPECT_EQ(what.find('\0'), std::string::npos);
+  EXPECT_NE(what.find("www.example.test\\x00evil\\x7F\\x01.test"), std::string::npos) << what;
+  EXPECT_NE(what.find("not a valid DNS name"), std::string::npos) << what;
+  const Error cn = refusal(server(), make_csr(key(), {{"CN", "bad\x1b[31mname"}}));
+  EXPECT_NE(std::string(cn.what()).find("bad\\x1B[31mname"), std::string::npos) << cn.what();
+}
+
+TEST_F(PolicyTest, AnRsaKeyWithASmallOrEvenExponentIsRefused) {
+  for (const unsigned exponent : {3u, 17u, 257u}) {
+    SCOPED_TRACE(exponent);
+    const ossl::Pkey rsa = rsa_key_with_exponent(exponent);
+    const Error e = refusal(server(), make_csr(rsa.get(), {}, {dns("www.example.test")}));
+    expect_denied(e, "key-too-weak");
+    EXPECT_NE(std::string(e.what()).find("65537"), std::string::npos) << e.what();
+  }
+  (void)approve(server(), make_csr(rsa_key_with_exponent(65537).get(), {}, {dns("www.example.test")}));
+}
+
 TEST_F(PolicyTest, TheLongestValidDnsNamesAreAccepted) {
   const std::string label63(63, 'a');
   EXPECT_EQ(names_for(server(), {dns(label63 + ".example.test")}),
@@ -807,19 +891,21 @@ TEST_F(PolicyTest, TheDefaultValidityIsUsedWhenNoneIsAsked) {
   p.default_validity = 7 * kDay;
   p.max_validity = 30 * kDay;
   const Approved a = approve(p, make_csr(key(), {}, {dns("www.example.test")}));
-  EXPECT_EQ(a.tmpl.not_after, now_ + 7 * kDay);
+  EXPECT_EQ(a.tmpl.not_after, ends(7 * kDay));
   EXPECT_EQ(a.tmpl.not_before, now_ - 60s);
-  EXPECT_EQ(a.intent.not_after, now_ + 7 * kDay);
+  EXPECT_EQ(a.intent.not_after, ends(7 * kDay));
 }
 
 TEST_F(PolicyTest, TheRequestedValidityIsUsed) {
   const Approved a = approve(server(), make_csr(key(), {}, {dns("www.example.test")}), 1h);
-  EXPECT_EQ(a.tmpl.not_after, now_ + 1h);
+  EXPECT_EQ(a.tmpl.not_after, ends(1h));
 }
 
 TEST_F(PolicyTest, ExactlyTheMaximumValidityIsAllowed) {
   const Approved a = approve(server(), make_csr(key(), {}, {dns("www.example.test")}), 90 * kDay);
-  EXPECT_EQ(a.tmpl.not_after, now_ + 90 * kDay);
+  EXPECT_EQ(a.tmpl.not_after, ends(90 * kDay));
+  // Valid for 90 days in all, the backdated minute included: never longer than the profile allows.
+  EXPECT_EQ(a.tmpl.not_after - a.tmpl.not_before + 1s, 90 * kDay);
 }
 
 TEST_F(PolicyTest, AValidityOverTheMaximumIsRefused) {
@@ -852,9 +938,10 @@ TEST_F(PolicyTest, AValidityBeyondTheCaCertificateIsRefusedNotShortened) {
                 "validity-beyond-ca");
   // Up to the CA's notAfter is fine.
   const Approved a = evaluate(server(), csr, 5 * kDay, short_ca, now_, "web-1");
-  EXPECT_EQ(a.tmpl.not_after, now_ + 5 * kDay);
-  EXPECT_EQ(evaluate(server(), csr, 10 * kDay, short_ca, now_, "web-1").tmpl.not_after, short_ca.not_after());
-  expect_denied(capture_error([&] { (void)evaluate(server(), csr, 10 * kDay + 1s, short_ca, now_, "web-1"); }),
+  EXPECT_EQ(a.tmpl.not_after, ends(5 * kDay));
+  // 10 days from notBefore (a minute back) and the last second included end at the CA's notAfter.
+  EXPECT_EQ(evaluate(server(), csr, 10 * kDay + 61s, short_ca, now_, "web-1").tmpl.not_after, short_ca.not_after());
+  expect_denied(capture_error([&] { (void)evaluate(server(), csr, 10 * kDay + 62s, short_ca, now_, "web-1"); }),
                 "validity-beyond-ca");
 }
 

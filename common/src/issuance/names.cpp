@@ -1,5 +1,6 @@
 #include "signet/issuance/names.h"
 
+#include <idn2.h>
 #include <libpsl.h>
 #include <openssl/rand.h>
 
@@ -152,20 +153,54 @@ std::string Serial::hex() const {
   return out;
 }
 
+namespace {
+
+// An A-label (RFC 5890 2.3.2.1): "xn--" and the Punycode of a U-label IDNA2008 permits. libidn2
+// decodes it and encodes the result again (non-transitional, as IDNA2008 is); the label is valid
+// when that gives it back unchanged.
+bool valid_a_label(std::string_view label) {
+  std::string lower(label);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  char* unicode = nullptr;
+  if (idn2_to_unicode_8z8z(lower.c_str(), &unicode, 0) != IDN2_OK) {
+    idn2_free(unicode);
+    return false;
+  }
+  char* again = nullptr;
+  const bool ok = idn2_to_ascii_8z(unicode, &again, IDN2_NONTRANSITIONAL) == IDN2_OK && again != nullptr &&
+                  lower == again;
+  idn2_free(unicode);
+  idn2_free(again);
+  return ok;
+}
+
+bool valid_label(std::string_view label) {
+  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+  if (!std::all_of(label.begin(), label.end(), is_ldh)) return false;
+  // "??--" is reserved for IDNA (RFC 5891 4.2.3.1): only "xn--", and then a valid A-label.
+  if (label.size() >= 4 && label[2] == '-' && label[3] == '-') {
+    const bool xn = (label[0] == 'x' || label[0] == 'X') && (label[1] == 'n' || label[1] == 'N');
+    return xn && valid_a_label(label);
+  }
+  return true;
+}
+
+}  // namespace
+
 bool valid_hostname(std::string_view name) {
   if (name.empty() || name.size() > 253) return false;
-  std::size_t label = 0;
-  char prev = '.';
-  for (const char c : name) {
-    if (c == '.') {
-      if (label == 0 || prev == '-') return false;  // an empty label, or one ending with '-'
-      label = 0;
-    } else if (!is_ldh(c) || (label == 0 && c == '-') || ++label > 63) {
-      return false;
-    }
-    prev = c;
+  std::string_view last;
+  for (std::size_t start = 0;;) {
+    const std::size_t dot = name.find('.', start);
+    last = name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (!valid_label(last)) return false;
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
   }
-  return label > 0 && prev != '-';
+  // No top-level domain is all digits (RFC 1123 2.1): such a name ("127.0.0.1") is an IP address
+  // written where a host name belongs.
+  return !std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool is_wildcard_name(std::string_view name) {

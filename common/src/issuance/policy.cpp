@@ -1,6 +1,7 @@
 #include "signet/issuance/policy.h"
 
 #include <arpa/inet.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -33,6 +34,26 @@ struct ExtensionsFree {
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
+}
+
+// `text` as a message may show it: control characters (a NUL would end the message for a C
+// reader), DEL and bytes outside ASCII as \xNN, backslashes doubled.
+std::string printable(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0x0f];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
 }
 
 std::string asn1_string(const ASN1_STRING* s) {
@@ -148,6 +169,23 @@ std::string ip_text(ByteView ip) {
   return buf;
 }
 
+// An IP address names a host unless it is unspecified (0.0.0.0/8, ::), the IPv4 broadcast
+// address, or multicast (224.0.0.0/4, ff00::/8): none of those is one machine's.
+void check_host_address(ByteView ip) {
+  bool host = true;
+  if (ip.size() == 4) {
+    const bool broadcast = std::all_of(ip.begin(), ip.end(), [](std::uint8_t b) { return b == 0xff; });
+    host = ip[0] != 0 && (ip[0] & 0xf0) != 0xe0 && !broadcast;
+  } else {
+    const bool unspecified = std::all_of(ip.begin(), ip.end(), [](std::uint8_t b) { return b == 0; });
+    host = !unspecified && ip[0] != 0xff;
+  }
+  if (!host) {
+    deny("name-invalid", "the CSR names the IP address " + ip_text(ip) +
+                             ", which is not one host's (unspecified, broadcast or multicast)");
+  }
+}
+
 struct Names {
   std::vector<std::string> dns, ip, email;
   std::vector<std::string> order;  // first seen first, as "dns:..."
@@ -164,22 +202,25 @@ void add_general_names(const GENERAL_NAMES* names, Names& out) {
     if (gn->type == GEN_DNS) {
       const std::string name = lower(asn1_string(gn->d.dNSName));
       if (!valid_dns_name(name)) {
-        deny("name-invalid", "the CSR names \"" + name + "\", which is not a valid DNS name (labels of letters, "
-                             "digits and '-' joined by dots; a wildcard only as the whole leftmost label, as in "
-                             "*.example.test)");
+        deny("name-invalid", "the CSR names \"" + printable(name) + "\", which is not a valid DNS name (labels of "
+                             "letters, digits and '-' joined by dots, \"xn--\" only for a valid IDNA A-label, a "
+                             "top-level label that is not all digits; a wildcard only as the whole leftmost label, "
+                             "as in *.example.test; an IP address goes in an IP SAN)");
       }
       out.add(out.dns, "dns", name);
     } else if (gn->type == GEN_IPADD) {
       const std::string raw = asn1_string(gn->d.iPAddress);
       if (raw.size() != 4 && raw.size() != 16) deny("name-invalid", "the CSR carries an IP address SAN that is neither IPv4 nor IPv6");
-      out.add(out.ip, "ip", ip_text(ByteView(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size())));
+      const ByteView ip(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size());
+      check_host_address(ip);
+      out.add(out.ip, "ip", ip_text(ip));
     } else if (gn->type == GEN_EMAIL) {
       const std::string mail = asn1_string(gn->d.rfc822Name);
       const std::size_t at = mail.find('@');
       // Email SANs and a CN holding an email address (which becomes a SAN too) pass the same check:
       // the domain is a host name, never a wildcard (an address is one mailbox).
       if (!valid_email_address(mail)) {
-        deny("name-invalid", "the CSR names \"" + mail + "\", which is not a valid email address");
+        deny("name-invalid", "the CSR names \"" + printable(mail) + "\", which is not a valid email address");
       }
       out.add(out.email, "email", mail.substr(0, at + 1) + lower(mail.substr(at + 1)));
     } else {
@@ -214,17 +255,18 @@ Names names_of(const crypto::CertificateRequest& csr) {
     std::string cn(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
     OPENSSL_free(utf8);
     if (auto ip = parse_ip(cn)) {
+      check_host_address(*ip);
       out.add(out.ip, "ip", ip_text(*ip));
     } else if (cn.find('@') != std::string::npos) {
       const std::size_t at = cn.find('@');
       if (!valid_email_address(cn)) {
-        deny("name-invalid", "the CSR's common name \"" + cn + "\" is not a DNS name, IP address or email address");
+        deny("name-invalid", "the CSR's common name \"" + printable(cn) + "\" is not a DNS name, IP address or email address");
       }
       out.add(out.email, "email", cn.substr(0, at + 1) + lower(cn.substr(at + 1)));
     } else {
       const std::string name = lower(cn);
       if (!valid_dns_name(name)) {
-        deny("name-invalid", "the CSR's common name \"" + cn +
+        deny("name-invalid", "the CSR's common name \"" + printable(cn) +
                                  "\" is not a DNS name, IP address or email address; put the names in subjectAltName");
       }
       out.add(out.dns, "dns", name);
@@ -244,6 +286,19 @@ std::string key_type_of(const EVP_PKEY* key, const Profile& profile) {
                                "\" needs at least " + std::to_string(std::max(2048, profile.min_rsa_bits)));
     }
     if (bits > 8192) deny("key-type-not-allowed", "RSA keys over 8192 bits are not issued");
+    // A small public exponent (3, say) makes mistakes in padding exploitable; NIST SP 800-89 and
+    // the CA/Browser Forum want an odd one of at least 65537, which every key generator uses.
+    BIGNUM* e = nullptr;
+    if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
+      ERR_clear_error();
+      deny("key-type-not-allowed", "the CSR's RSA public exponent cannot be read");
+    }
+    const bool e_ok = BN_is_odd(e) && BN_num_bits(e) >= 17;
+    BN_free(e);
+    if (!e_ok) {
+      deny("key-too-weak", "the CSR's RSA key has a public exponent under 65537 (or an even one); generate the key "
+                           "again with the default exponent 65537 (openssl genpkey -algorithm RSA)");
+    }
     type = "rsa";
   } else if (id == EVP_PKEY_EC) {
     char group[64] = {};
@@ -357,9 +412,11 @@ Approved evaluate(const Profile& profile, const crypto::CertificateRequest& csr,
     deny("validity-too-long", "the requested validity " + days(life) + " is longer than profile \"" + profile.name +
                                   "\" allows (" + days(profile.max_validity) + ")");
   }
-  // Backdated a minute for clients whose clocks run slightly behind.
+  // Backdated a minute for clients whose clocks run slightly behind. The validity is counted from
+  // notBefore, both ends included (RFC 5280 4.1.2.5), so that a certificate is never valid for
+  // longer than was asked or allowed: `life` seconds in all.
   const TimePoint not_before = std::chrono::time_point_cast<std::chrono::seconds>(now) - 60s;
-  const TimePoint not_after = std::chrono::time_point_cast<std::chrono::seconds>(now) + life;
+  const TimePoint not_after = not_before + life - 1s;
   if (not_after > ca.not_after()) {
     deny("validity-beyond-ca", "a certificate valid for " + days(life) +
                                    " would outlive the CA certificate; ask for a shorter validity or renew the CA");
