@@ -6,7 +6,7 @@
 // Checks: the parser throws only signet::Error; what it accepts, OpenSSL's d2i_OCSP_REQUEST
 // accepts too with the same number of requests (ours is deliberately stricter: at most 16
 // requests, SHA-1 or SHA-256 CertIDs with hashes of that length, positive serials of at most 20
-// bytes, a nonce of at most 128 bytes, and no trailing bytes); and a DER body sent by GET, base64
+// bytes, a nonce of 1 to 32 bytes, no unknown critical extension, and no trailing bytes); and a DER body sent by GET, base64
 // encoded with '+', '/' and '=' percent-encoded as RFC 6960 asks, decodes to exactly the same
 // bytes. With '/' left raw (as many clients send it) it still does, as long as the path stays
 // within the router's 32 segments and does not start with '/'.

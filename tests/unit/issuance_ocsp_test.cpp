@@ -424,6 +424,14 @@ struct RequestBuilder {
                                              X509_get0_pubkey_bitstr(signer.ca_certificate().x509()), number.get())});
   }
   void add_nonce(std::size_t size) {
+    if (size == 0) {  // OCSP_request_add1_nonce would make a 16-byte one
+      ossl::Asn1OctetStringPtr value{ASN1_OCTET_STRING_new()};
+      const unsigned char empty_octet_string[] = {0x04, 0x00};
+      ASSERT_EQ(ASN1_OCTET_STRING_set(value.get(), empty_octet_string, 2), 1);
+      ossl::X509ExtensionPtr ext{X509_EXTENSION_create_by_NID(nullptr, NID_id_pkix_OCSP_Nonce, 0, value.get())};
+      ASSERT_EQ(OCSP_REQUEST_add_ext(req.get(), ext.get(), -1), 1);
+      return;
+    }
     Bytes nonce(size, 0x5a);
     ASSERT_EQ(OCSP_request_add1_nonce(req.get(), nonce.data(), static_cast<int>(nonce.size())), 1);
   }
@@ -494,18 +502,53 @@ TEST(ParseOcspRequest, RefusesSerialsThatAreNotPositive) {
   EXPECT_EQ(parse_ocsp_request(b.der()).items.at(0).serial.hex(), "1234");
 }
 
-TEST(ParseOcspRequest, AcceptsNoncesUpTo128Bytes) {
+TEST(ParseOcspRequest, AcceptsNoncesOfOneTo32Bytes) {
   const CaSigner& signer = signer_for(KeyAlgorithm::EcP256);
-  for (const std::size_t size : {std::size_t{1}, std::size_t{32}, std::size_t{128}}) {
+  for (const std::size_t size : {std::size_t{1}, std::size_t{16}, std::size_t{32}}) {
     RequestBuilder b;
     b.add_for(signer);
     b.add_nonce(size);
     EXPECT_EQ(parse_ocsp_request(b.der()).nonce, Bytes(size, 0x5a));
   }
-  RequestBuilder b;
-  b.add_for(signer);
-  b.add_nonce(129);
-  expect_malformed(b.der(), "longer than 128 bytes");
+  // RFC 8954: Nonce ::= OCTET STRING(SIZE(1..32)).
+  for (const std::size_t size : {std::size_t{0}, std::size_t{33}, std::size_t{128}}) {
+    RequestBuilder b;
+    b.add_for(signer);
+    b.add_nonce(size);
+    expect_malformed(b.der(), "not 1 to 32 bytes long");
+  }
+}
+
+TEST(ParseOcspRequest, RefusesCriticalExtensionsItDoesNotKnow) {
+  const CaSigner& signer = signer_for(KeyAlgorithm::EcP256);
+  // A critical extension of the request (here: the CRL references of RFC 6960 4.4.2).
+  const auto crl_ref = [] {
+    ossl::Asn1OctetStringPtr value{ASN1_OCTET_STRING_new()};
+    const unsigned char empty_sequence[] = {0x30, 0x00};
+    EXPECT_EQ(ASN1_OCTET_STRING_set(value.get(), empty_sequence, 2), 1);
+    return ossl::X509ExtensionPtr{X509_EXTENSION_create_by_NID(nullptr, NID_id_pkix_OCSP_CrlID, 1, value.get())};
+  };
+  RequestBuilder whole;
+  whole.add_for(signer);
+  ASSERT_EQ(OCSP_REQUEST_add_ext(whole.req.get(), crl_ref().get(), -1), 1);
+  expect_malformed(whole.der(), "the request has a critical extension this responder does not know (1.3.6.1.5.5.7.48.1.3)");
+  // The same on one CertID.
+  RequestBuilder one;
+  one.add_for(signer);
+  ASSERT_EQ(OCSP_ONEREQ_add_ext(OCSP_request_onereq_get0(one.req.get(), 0), crl_ref().get(), -1), 1);
+  expect_malformed(one.der(), "a CertID has a critical extension");
+  // Not critical, it is ignored (RFC 6960 4.4); a nonce marked critical is understood.
+  RequestBuilder ignored;
+  ignored.add_for(signer);
+  ossl::X509ExtensionPtr plain = crl_ref();
+  ASSERT_EQ(X509_EXTENSION_set_critical(plain.get(), 0), 1);
+  ASSERT_EQ(OCSP_REQUEST_add_ext(ignored.req.get(), plain.get(), -1), 1);
+  EXPECT_EQ(parse_ocsp_request(ignored.der()).items.size(), 1u);
+  RequestBuilder critical_nonce;
+  critical_nonce.add_for(signer);
+  critical_nonce.add_nonce(16);
+  ASSERT_EQ(X509_EXTENSION_set_critical(OCSP_REQUEST_get_ext(critical_nonce.req.get(), 0), 1), 1);
+  EXPECT_EQ(parse_ocsp_request(critical_nonce.der()).nonce, Bytes(16, 0x5a));
 }
 
 TEST(ParseOcspRequest, RefusesANonceThatIsNotAnOctetString) {

@@ -14,7 +14,8 @@ namespace signet::issuance {
 namespace {
 
 constexpr int kMaxRequestItems = 16;
-constexpr int kMaxNonceBytes = 128;
+// RFC 8954 2.1: Nonce ::= OCTET STRING(SIZE(1..32)); a responder should refuse a longer one.
+constexpr int kMaxNonceBytes = 32;
 constexpr int kMaxSerialBytes = 20;
 
 [[noreturn]] void malformed_request(std::string_view why) {
@@ -85,7 +86,9 @@ std::optional<Bytes> parse_nonce(OCSP_REQUEST* req) {
   const unsigned char* end = p + ASN1_STRING_length(value);
   ossl::Asn1OctetStringPtr nonce{d2i_ASN1_OCTET_STRING(nullptr, &p, ASN1_STRING_length(value))};
   if (!nonce || p != end) malformed_request("the nonce is not an OCTET STRING");
-  if (ASN1_STRING_length(nonce.get()) > kMaxNonceBytes) malformed_request("the nonce is longer than 128 bytes");
+  if (ASN1_STRING_length(nonce.get()) < 1 || ASN1_STRING_length(nonce.get()) > kMaxNonceBytes) {
+    malformed_request("the nonce is not 1 to 32 bytes long (RFC 8954)");
+  }
   return string_bytes(nonce.get());
 }
 
@@ -139,6 +142,21 @@ void add_nonce(OCSP_BASICRESP* basic, const Bytes& nonce) {
   if (!ext || OCSP_BASICRESP_add_ext(basic, ext.get(), -1) != 1) build_failed("adding the nonce failed");
 }
 
+// RFC 6960 4.4 (and RFC 5280 4.2): an extension marked critical that is not understood means the
+// request asks for something this responder would not do. Only the nonce is understood, and only
+// in the request itself.
+template <typename Owner, int (*Count)(Owner*), X509_EXTENSION* (*Get)(Owner*, int)>
+void refuse_unknown_critical(Owner* owner, bool nonce_understood, std::string_view where) {
+  for (int i = 0; i < Count(owner); ++i) {
+    X509_EXTENSION* ext = Get(owner, i);
+    if (X509_EXTENSION_get_critical(ext) != 1) continue;
+    if (nonce_understood && OBJ_obj2nid(X509_EXTENSION_get_object(ext)) == NID_id_pkix_OCSP_Nonce) continue;
+    char oid[80] = {};
+    OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(ext), 1);
+    malformed_request(std::string(where) + " has a critical extension this responder does not know (" + oid + ")");
+  }
+}
+
 }  // namespace
 
 OcspRequest parse_ocsp_request(ByteView der) {
@@ -153,7 +171,13 @@ OcspRequest parse_ocsp_request(ByteView der) {
   }
   OcspRequest out;
   out.items.reserve(static_cast<std::size_t>(count));
-  for (int i = 0; i < count; ++i) out.items.push_back(parse_item(OCSP_request_onereq_get0(req.get(), i)));
+  refuse_unknown_critical<OCSP_REQUEST, OCSP_REQUEST_get_ext_count, OCSP_REQUEST_get_ext>(req.get(), true,
+                                                                                        "the request");
+  for (int i = 0; i < count; ++i) {
+    OCSP_ONEREQ* one = OCSP_request_onereq_get0(req.get(), i);
+    refuse_unknown_critical<OCSP_ONEREQ, OCSP_ONEREQ_get_ext_count, OCSP_ONEREQ_get_ext>(one, false, "a CertID");
+    out.items.push_back(parse_item(one));
+  }
   out.nonce = parse_nonce(req.get());
   return out;
 }

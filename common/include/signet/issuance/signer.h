@@ -156,8 +156,8 @@ struct OcspRequest {
 };
 // Parses a DER OCSPRequest. Throws Error(Malformed, "ocsp-request-malformed") for garbage, trailing
 // bytes, no request, more than 16, an unsupported hash algorithm (or hashes of the wrong length),
-// a serial that is not a positive INTEGER of at most 20 bytes, or a nonce that is not an OCTET
-// STRING of at most 128 bytes.
+// a serial that is not a positive INTEGER of at most 20 bytes, a nonce that is not an OCTET
+// STRING of 1 to 32 bytes (RFC 8954), or a critical extension other than the nonce.
 // Signed requests are accepted, their signature ignored (RFC 6960 allows it).
 [[nodiscard]] OcspRequest parse_ocsp_request(ByteView der);
 
