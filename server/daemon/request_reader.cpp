@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/beast/http/error.hpp>
@@ -39,6 +42,56 @@ void append_codings(std::string_view value, std::vector<std::string>& out) {
   }
 }
 
+// RFC 9110 §7.2: Host = uri-host [ ":" port ], where uri-host is a registered name (letters,
+// digits, "-._~", and the rest of RFC 3986's unreserved and sub-delims) or a bracketed IPv6
+// literal. Percent-encoding and the rarer sub-delims are not names anyone's DNS answers for, so
+// they are refused too.
+bool valid_host(std::string_view value) {
+  std::string_view host = value;
+  std::string_view port;
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    const std::string_view literal = host.substr(1, close - 1);
+    if (!std::all_of(literal.begin(), literal.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; })) {
+      return false;
+    }
+    const std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) return false;
+    if (!rest.empty()) port = rest.substr(1);
+    if (rest == ":") return false;
+  } else {
+    const auto colon = host.find(':');
+    if (colon != std::string_view::npos) {
+      port = host.substr(colon + 1);
+      host = host.substr(0, colon);
+      if (port.empty()) return false;
+    }
+    if (host.empty() || host.size() > 255) return false;
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~';
+        })) {
+      return false;
+    }
+  }
+  if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  return port.empty() || std::stoul(std::string(port)) <= 65535;
+}
+
+// Whether the header in `data` (up to its blank line) has a line folded onto the previous one
+// (obs-fold: CRLF followed by a space or tab). std::nullopt while the header is incomplete.
+std::optional<bool> header_is_folded(std::string_view data) {
+  const auto end = data.find("\r\n\r\n");
+  if (end == std::string_view::npos) return std::nullopt;
+  const std::string_view header = data.substr(0, end + 2);
+  for (auto at = header.find("\r\n"); at != std::string_view::npos; at = header.find("\r\n", at + 2)) {
+    if (at + 2 < header.size() && (header[at + 2] == ' ' || header[at + 2] == '\t')) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 RequestReader::RequestReader(std::uint64_t max_body_bytes) : max_body_bytes_(max_body_bytes) { next(); }
@@ -62,6 +115,18 @@ RequestReader::Event RequestReader::parse() {
     }
     if (parser_->is_done()) return Event::Request;
     if (buffer_.size() == 0) return Event::NeedMore;
+    if (!parser_->is_header_done()) {
+      // RFC 9112 §5.2: a server either refuses obs-fold with 400 or unfolds it; unfolded, a header
+      // may read differently to a proxy in front of us than to us, so it is refused.
+      const auto data = buffer_.data();
+      const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+      if (header_is_folded(bytes.substr(0, kHeaderLimit + 4)).value_or(false)) {
+        return refuse(Refusal{400, "header-folded",
+                              "a header line of the request begins with a space or tab (obs-fold, RFC 9112 "
+                              "section 5.2); send each field on one line",
+                              "bad_request"});
+      }
+    }
     beast::error_code ec;
     const std::size_t used = parser_->put(buffer_.data(), ec);
     buffer_.consume(used);
@@ -103,6 +168,12 @@ std::optional<Refusal> RequestReader::check_framing() const {
   if (msg.version() >= 11 ? hosts != 1 : hosts > 1) {
     return Refusal{400, "host-invalid",
                    hosts == 0 ? "an HTTP/1.1 request needs a Host header" : "the request has more than one Host header",
+                   "bad_request"};
+  }
+  if (hosts == 1 && !valid_host(msg[http::field::host])) {
+    return Refusal{400, "host-invalid",
+                   "the request's Host header is not a host name or [IPv6] literal with an optional :port (RFC 9110 "
+                   "section 7.2)",
                    "bad_request"};
   }
   if (encodings > 0) {

@@ -3,8 +3,8 @@
 // the header limit (8 KiB, 431), max_body_bytes (413), a bound on what may wait unparsed in the
 // body (a chunk header or trailer that never ends, 400), and RFC 9112's framing rules (a
 // Transfer-Encoding must end in chunked and comes without Content-Length; HTTP/1.1 has exactly one
-// Host), so that no byte after a doubtful request is ever read as another request. After a
-// refusal the connection must be closed.
+// Host, of RFC 9110 syntax; no header line is folded), so that no byte after a doubtful request is
+// ever read as another request. After a refusal the connection must be closed.
 //
 // The connection reads into prepare()/commit() and calls parse(); the fuzz target does the same
 // from a byte buffer.

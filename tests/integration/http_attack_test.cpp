@@ -166,8 +166,49 @@ TEST_P(HttpAttackTest, Http11NeedsExactlyOneHost) {
   EXPECT_EQ(responses[0].status, 200);
 }
 
-// Issue 18 item 7: a client that sends its whole (too large) body before reading, as Python's and
-// Go's do without Expect: 100-continue, must read the 413 rather than a reset.
+TEST_P(HttpAttackTest, HostMustBeAHostName) {
+  for (const std::string& host :
+       {std::string(""), std::string("a b"), std::string("a,b.test"), std::string("example.test:99999"),
+        std::string("example.test:"), std::string("example.test:8a"), std::string("[::1"), std::string("[]"),
+        std::string("[::1]x"), std::string("a/b"), std::string("%41.test"), std::string("user@example.test")}) {
+    SCOPED_TRACE(host);
+    auto client = connect();
+    (void)client->send("GET /hello HTTP/1.1\r\nHost: " + host + "\r\n\r\n" + get("/hello"));
+    bool closed = false;
+    const std::string wire = client->read_all(&closed);
+    const auto responses = split_responses(wire);
+    ASSERT_EQ(responses.size(), 1U) << summary(wire);
+    EXPECT_EQ(responses[0].status, 400) << summary(wire);
+    EXPECT_EQ(json::parse(responses[0].body)["error"]["code"], "host-invalid");
+    EXPECT_TRUE(closed);
+  }
+  for (const char* host : {"127.0.0.1:8443", "[::1]:80", "[::1]", "localhost", "ca_1.example-test", "EXAMPLE.test"}) {
+    SCOPED_TRACE(host);
+    auto client = connect();
+    (void)client->send("GET /hello HTTP/1.1\r\nHost: " + std::string(host) + "\r\nConnection: close\r\n\r\n");
+    const auto responses = split_responses(client->read_all());
+    ASSERT_EQ(responses.size(), 1U);
+    EXPECT_EQ(responses[0].status, 200);
+  }
+}
+
+TEST_P(HttpAttackTest, FoldedHeaderLineIsRefused) {
+  for (const std::string& head : {std::string("X-Note: one\r\n two\r\n"), std::string("X-Note: one\r\n\ttwo\r\n"),
+                                  std::string("Content-Length: 0\r\n Content-Length: 5\r\n")}) {
+    auto client = connect();
+    (void)client->send("POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n" + head + "\r\nhello" + get("/hello"));
+    bool closed = false;
+    const std::string wire = client->read_all(&closed);
+    const auto responses = split_responses(wire);
+    ASSERT_EQ(responses.size(), 1U) << summary(wire);
+    EXPECT_EQ(responses[0].status, 400) << summary(wire);
+    EXPECT_EQ(json::parse(responses[0].body)["error"]["code"], "header-folded");
+    EXPECT_TRUE(closed);
+  }
+}
+
+// A client that sends its whole (too large) body before reading, as Python's and Go's do without
+// Expect: 100-continue, must read the 413 rather than a reset.
 TEST_P(HttpAttackTest, EarlyErrorIsReadByAClientThatSendsEverythingFirst) {
   const std::size_t size = 4 * 1024 * 1024;
   auto client = connect();
