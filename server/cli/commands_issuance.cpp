@@ -3,6 +3,7 @@
 // so a certificate issued or revoked here is in the daemon's database; the daemon notices a
 // revocation within a few seconds and refreshes its CRL and OCSP answers.
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "app.h"
@@ -13,6 +14,7 @@
 #include "signet/issuance/ca.h"
 #include "signet/issuance/issuer.h"
 #include "signet/issuance/ledger.h"
+#include "signet/issuance/profile.h"
 #include "signet/keystore/store.h"
 #include "signet/setup/daemon_config.h"
 
@@ -52,7 +54,27 @@ json client_json(const issuance::ApiClient& c) {
   return {{"name", c.name}, {"id", c.id}, {"profiles", c.profiles}, {"admin", c.admin}, {"created_at", iso_time(c.created_at)}};
 }
 
+// A client may be given only profiles that exist where it will use them: in signetd.toml, or
+// among the built-in ones while there is none yet.
+void check_profiles_exist(const GlobalOptions& g, const IssuanceOptions& o) {
+  const fs::path path = o.config.value_or(g.data_dir / "signetd.toml");
+  const bool configured = o.config.has_value() || fs::exists(path);
+  const std::map<std::string, issuance::Profile> profiles =
+      configured ? read_config(g, o).profiles : issuance::default_profiles();
+  for (const std::string& name : o.profiles) {
+    if (name == "*" || profiles.contains(name)) continue;
+    std::string known;
+    for (const auto& [existing, profile] : profiles) known += (known.empty() ? "" : ", ") + existing;
+    throw Error(ErrorKind::Malformed, "profile-unknown",
+                "there is no profile \"" + name + "\" in " +
+                    (configured ? path.string() : "the built-in profiles (there is no " + path.string() + " yet)") +
+                    "; it has " + known + " (\"*\" for all). Name one of those, or define [profiles." + name +
+                    "] there first");
+  }
+}
+
 int clients_add(const GlobalOptions& g, const IssuanceOptions& o) {
+  check_profiles_exist(g, o);
   issuance::Ledger ledger = open_ledger(g);
   const issuance::NewClient added = ledger.add_client(o.name, o.profiles, o.admin, operator_actor());
   if (o.json) {
@@ -214,6 +236,7 @@ void add_issuance_commands(CLI::App& root, const GlobalOptions& global, Action& 
       ->delimiter(',')
       ->required();
   add->add_flag("--admin", add_o->admin, "May list and revoke every client's certificates");
+  add->add_option("--config", add_o->config, "signetd.toml whose profiles it may use (default: DATA_DIR/signetd.toml)");
   add->add_flag("--json", add_o->json, "Print JSON (includes the token)");
   bind_command(add, global, action, add_o, clients_add);
 

@@ -35,9 +35,18 @@ HttpResponse json_response(int status, const json& body) {
   return r;
 }
 
-HttpResponse unauthorized(const HttpRequest& req, std::string_view code, std::string_view message) {
+// A 401; `why` goes to the log line only ("token-invalid", ...), never a secret.
+HttpResponse unauthorized(const HttpRequest& req, std::string_view code, std::string_view message,
+                          std::string_view why) {
   HttpResponse r = json_error(401, code, message, req.request_id);
   r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"signet\"");
+  r.log_note = "auth-failed=" + std::string(why);
+  return r;
+}
+
+// An answer to an authenticated call: its log line names the client.
+HttpResponse for_client(HttpResponse r, const issuance::ApiClient& client) {
+  if (r.log_note.empty()) r.log_note = "client=" + client.name;
   return r;
 }
 
@@ -76,35 +85,46 @@ std::variant<issuance::ApiClient, HttpResponse> authenticate(CaContext& ca, cons
   if (!auth.empty()) {
     constexpr std::string_view kBearer = "Bearer ";
     if (auth.size() <= kBearer.size() || strncasecmp(auth.c_str(), kBearer.data(), kBearer.size()) != 0) {
-      return unauthorized(req, "unauthorized", "the Authorization header must be \"Bearer <token>\"");
+      return unauthorized(req, "unauthorized", "the Authorization header must be \"Bearer <token>\"",
+                          "authorization-malformed");
     }
     if (auto client = ca.ledger->authenticate(std::string_view(auth).substr(kBearer.size()))) return *client;
     ca.metrics.increment("signet_auth_failures_total", {{"method", "token"}});
     return unauthorized(req, "unauthorized",
                         "the bearer token is not valid (unknown, removed or mistyped); ask the operator for a token "
-                        "made with `signet clients add`");
+                        "made with `signet clients add`",
+                        "token-invalid");
   }
   if (req.client_certificate) {
     const crypto::Certificate& cert = *req.client_certificate;
-    const auto untrusted = [&](const std::string& why) {
+    const auto untrusted = [&](const std::string& why, std::string_view log_why) {
       ca.metrics.increment("signet_auth_failures_total", {{"method", "certificate"}});
-      return unauthorized(req, "client-certificate-untrusted", "the TLS client certificate " + why);
+      return unauthorized(req, "client-certificate-untrusted", "the TLS client certificate " + why, log_why);
     };
-    if (!cert.issued_by(ca.signer->ca_certificate())) return untrusted("was not issued by this CA");
+    if (!cert.issued_by(ca.signer->ca_certificate())) return untrusted("was not issued by this CA", "certificate-foreign");
     const auto now = std::chrono::system_clock::now();
-    if (cert.not_before() > now || cert.not_after() < now) return untrusted("is not valid at this time");
-    if (!issuance::is_client_auth_certificate(cert)) return untrusted("lacks the clientAuth extended key usage");
+    if (cert.not_before() > now || cert.not_after() < now) {
+      return untrusted("is not valid at this time", "certificate-not-current");
+    }
+    if (!issuance::is_client_auth_certificate(cert)) {
+      return untrusted("lacks the clientAuth extended key usage", "certificate-not-client-auth");
+    }
     const auto serial = issuance::Serial::parse_hex(cert.serial_hex());
     const auto record = serial ? ca.ledger->find(*serial) : std::nullopt;
-    if (!record || record->state != issuance::CertificateState::Issued) return untrusted("is not in this CA's database");
-    if (record->revoked_at) return untrusted("is revoked");
+    if (!record || record->state != issuance::CertificateState::Issued) {
+      return untrusted("is not in this CA's database", "certificate-unknown serial=" + cert.serial_hex());
+    }
+    if (record->revoked_at) return untrusted("is revoked", "certificate-revoked serial=" + cert.serial_hex());
     if (auto client = ca.ledger->client_by_id(record->client_id)) return *client;
-    return untrusted(record->client_id.empty() ? std::string("was not issued to an API client")
-                                               : "belongs to an API client that was removed");
+    if (record->client_id.empty()) {
+      return untrusted("was not issued to an API client", "certificate-no-client serial=" + cert.serial_hex());
+    }
+    return untrusted("belongs to an API client that was removed", "client-removed id=" + record->client_id);
   }
   return unauthorized(req, "unauthorized",
                       "this call needs a bearer token (Authorization: Bearer <token>) or a TLS client certificate "
-                      "from this CA");
+                      "from this CA",
+                      "no-credentials");
 }
 
 bool may_use(const issuance::ApiClient& c, const std::string& profile) {
@@ -137,7 +157,7 @@ void issue(CaContext& ca, HttpRequest& req, Responder respond) {
   try {
     body = parse_issue_body(req.body);
   } catch (const Error& e) {
-    return respond(error_response(e, req.request_id));
+    return respond(for_client(error_response(e, req.request_id), client));
   }
   const std::string& profile_name = body.profile;
   const std::optional<std::chrono::seconds> validity = body.validity;
@@ -146,13 +166,16 @@ void issue(CaContext& ca, HttpRequest& req, Responder respond) {
   if (profile == config->profiles.end()) {
     std::string known;
     for (const auto& [name, p] : config->profiles) known += (known.empty() ? "" : ", ") + name;
-    return respond(json_error(422, "profile-unknown",
-                              "there is no profile \"" + profile_name + "\"; this CA has " + known, req.request_id));
+    return respond(for_client(json_error(422, "profile-unknown",
+                                         "there is no profile \"" + profile_name + "\"; this CA has " + known,
+                                         req.request_id),
+                              client));
   }
   if (!may_use(client, profile_name)) {
-    return respond(json_error(403, "profile-not-allowed",
-                              "client \"" + client.name + "\" may not use profile \"" + profile_name + "\"",
-                              req.request_id));
+    return respond(for_client(json_error(403, "profile-not-allowed",
+                                         "client \"" + client.name + "\" may not use profile \"" + profile_name + "\"",
+                                         req.request_id),
+                              client));
   }
   const auto started = std::chrono::steady_clock::now();
   const std::string request_id = req.request_id;
@@ -165,7 +188,9 @@ void issue(CaContext& ca, HttpRequest& req, Responder respond) {
             std::optional<issuance::IssuanceResult> result, std::exception_ptr error) {
           if (error) {
             ca.metrics.increment("signet_issuance_failures_total");
-            (*shared_respond)(error_response(error, request_id));
+            HttpResponse resp = error_response(error, request_id);
+            resp.log_note = "client=" + client_name;
+            (*shared_respond)(std::move(resp));
             return;
           }
           const issuance::IssuanceResult& r = *result;
@@ -199,8 +224,10 @@ void get_one(CaContext& ca, HttpRequest& req, Responder respond) {
   const issuance::ApiClient client = std::get<issuance::ApiClient>(who);
   const auto serial = serial_param(req);
   if (!serial) {
-    return respond(json_error(400, "serial-invalid", "the serial must be hexadecimal, as `openssl x509 -serial` prints it",
-                              req.request_id));
+    return respond(for_client(json_error(400, "serial-invalid",
+                                         "the serial must be hexadecimal, as `openssl x509 -serial` prints it",
+                                         req.request_id),
+                              client));
   }
   boost::asio::post(ca.blocking, [&ca, client, serial = *serial, request_id = req.request_id,
                                   respond = std::make_shared<Responder>(std::move(respond))] {
@@ -208,12 +235,14 @@ void get_one(CaContext& ca, HttpRequest& req, Responder respond) {
       const auto record = ca.ledger->find(serial);
       // Another client's certificate is reported as not found, as an unknown one is.
       if (!record || record->state != issuance::CertificateState::Issued || (!client.admin && record->client_id != client.id)) {
-        return (*respond)(json_error(404, "certificate-not-found",
-                                     "no certificate with serial " + serial.hex() + " was issued to you", request_id));
+        return (*respond)(for_client(json_error(404, "certificate-not-found",
+                                                "no certificate with serial " + serial.hex() + " was issued to you",
+                                                request_id),
+                                     client));
       }
-      (*respond)(json_response(200, record_json(*record, true)));
+      (*respond)(for_client(json_response(200, record_json(*record, true)), client));
     } catch (...) {
-      (*respond)(error_response(std::current_exception(), request_id));
+      (*respond)(for_client(error_response(std::current_exception(), request_id), client));
     }
   });
 }
@@ -233,20 +262,23 @@ void list(CaContext& ca, HttpRequest& req, Responder respond) {
     char* end = nullptr;
     const long n = std::strtol(l->c_str(), &end, 10);
     if (l->empty() || *end != '\0' || n < 1 || n > 1000) {
-      return respond(json_error(400, "invalid-limit", "limit must be a number from 1 to 1000", req.request_id));
+      return respond(
+          for_client(json_error(400, "invalid-limit", "limit must be a number from 1 to 1000", req.request_id), client));
     }
     query.limit = static_cast<std::size_t>(n);
   }
-  boost::asio::post(ca.blocking, [&ca, query, client_name, request_id = req.request_id,
+  boost::asio::post(ca.blocking, [&ca, client, query, client_name, request_id = req.request_id,
                                   respond = std::make_shared<Responder>(std::move(respond))]() mutable {
     try {
       if (client_name) {
         const auto named = ca.ledger->client(*client_name);
         if (!named) {
-          return (*respond)(json_error(404, "client-not-found",
-                                       "there is no API client named \"" + *client_name +
-                                           "\" (a removed client's certificates are in the list without ?client=)",
-                                       request_id));
+          return (*respond)(for_client(json_error(404, "client-not-found",
+                                                  "there is no API client named \"" + *client_name +
+                                                      "\" (a removed client's certificates are in the list "
+                                                      "without ?client=)",
+                                                  request_id),
+                                       client));
         }
         query.client_id = named->id;
       }
@@ -259,9 +291,9 @@ void list(CaContext& ca, HttpRequest& req, Responder respond) {
         out["next"] = "/api/v1/certificates?after=" + *page.next + "&limit=" + std::to_string(query.limit) +
                       (client_name ? "&client=" + *client_name : "") + (query.revoked_only ? "&revoked=true" : "");
       }
-      (*respond)(json_response(200, out));
+      (*respond)(for_client(json_response(200, out), client));
     } catch (...) {
-      (*respond)(error_response(std::current_exception(), request_id));
+      (*respond)(for_client(error_response(std::current_exception(), request_id), client));
     }
   });
 }
@@ -272,8 +304,10 @@ void revoke(CaContext& ca, HttpRequest& req, Responder respond) {
   const issuance::ApiClient client = std::get<issuance::ApiClient>(who);
   const auto serial = serial_param(req);
   if (!serial) {
-    return respond(json_error(400, "serial-invalid", "the serial must be hexadecimal, as `openssl x509 -serial` prints it",
-                              req.request_id));
+    return respond(for_client(json_error(400, "serial-invalid",
+                                         "the serial must be hexadecimal, as `openssl x509 -serial` prints it",
+                                         req.request_id),
+                              client));
   }
   issuance::RevocationReason reason = issuance::RevocationReason::Unspecified;
   if (!req.body.empty()) {
@@ -281,7 +315,7 @@ void revoke(CaContext& ca, HttpRequest& req, Responder respond) {
     try {
       reason = parse_revoke_body(req.body);
     } catch (const Error& e) {
-      return respond(error_response(e, req.request_id));
+      return respond(for_client(error_response(e, req.request_id), client));
     }
   }
   boost::asio::post(ca.blocking, [&ca, client, serial = *serial, reason, request_id = req.request_id,
@@ -289,8 +323,10 @@ void revoke(CaContext& ca, HttpRequest& req, Responder respond) {
     try {
       const auto record = ca.ledger->find(serial);
       if (!record || record->state != issuance::CertificateState::Issued || (!client.admin && record->client_id != client.id)) {
-        return (*respond)(json_error(404, "certificate-not-found",
-                                     "no certificate with serial " + serial.hex() + " was issued to you", request_id));
+        return (*respond)(for_client(json_error(404, "certificate-not-found",
+                                                "no certificate with serial " + serial.hex() + " was issued to you",
+                                                request_id),
+                                     client));
       }
       const issuance::RevokeResult result =
           ca.ledger->revoke(serial, reason, "api:" + client.name + " (id " + client.id + ")");
@@ -301,7 +337,7 @@ void revoke(CaContext& ca, HttpRequest& req, Responder respond) {
       resp.log_note = "client=" + client.name + " revoked=" + serial.hex();
       (*respond)(std::move(resp));
     } catch (...) {
-      (*respond)(error_response(std::current_exception(), request_id));
+      (*respond)(for_client(error_response(std::current_exception(), request_id), client));
     }
   });
 }

@@ -578,6 +578,22 @@ TEST_F(IssuanceTest, ClientCertificateFromThisCaAuthenticatesAndOneFromAnotherCa
   EXPECT_TRUE(contains(after.body, "revoked")) << after.body;
 }
 
+TEST_F(IssuanceTest, ClientsAddChecksTheProfilesAndTheName) {
+  const ProcessResult unknown = cli({"clients", "add", "ghost", "--profile", "server-tls,nosuch"});
+  EXPECT_NE(unknown.exit_code, 0) << describe(unknown);
+  for (const char* part : {"no profile \"nosuch\"", "signetd.toml", "internal", "[profiles.nosuch]"}) {
+    EXPECT_TRUE(contains(unknown.err, part)) << part << "\n" << describe(unknown);
+  }
+  // The profile defined in signetd.toml is known; the client was not added by the refusal.
+  EXPECT_FALSE(contains(cli({"clients", "list"}).out, "ghost"));
+  const ProcessResult same = cli({"clients", "add", "WEB", "--profile", "internal"});
+  EXPECT_NE(same.exit_code, 0) << describe(same);
+  EXPECT_TRUE(contains(same.err, "ignoring case")) << describe(same);
+  const ProcessResult ok = cli({"clients", "add", "internal-only", "--profile", "internal"});
+  EXPECT_EQ(ok.exit_code, 0) << describe(ok);
+  EXPECT_EQ(cli({"clients", "remove", "internal-only"}).exit_code, 0);
+}
+
 TEST_F(IssuanceTest, BadCredentialsAre401WithoutDetail) {
   const auto [key, csr] = make_csr("nobody.example.test");
   const std::string body = issue_body(csr, "server-tls");
@@ -597,6 +613,16 @@ TEST_F(IssuanceTest, BadCredentialsAre401WithoutDetail) {
   // Nothing was issued for it.
   const json all = curl("GET", "/api/v1/certificates?limit=1000", "ops").body_json();
   for (const auto& item : all.at("items")) EXPECT_NE(item.at("names"), json::array({"dns:nobody.example.test"}));
+  // The log says why each was refused (never with the token), and who read the list.
+  EXPECT_TRUE(daemon_->wait_for_log("POST /api/v1/certificates 401", 5s)) << daemon_->log();
+  for (const char* why : {"auth-failed=no-credentials", "auth-failed=token-invalid", "auth-failed=authorization-malformed",
+                          "GET /api/v1/certificates 200"}) {
+    EXPECT_TRUE(daemon_->wait_for_log(why, 5s)) << why << "\n" << daemon_->log();
+  }
+  const std::string log = daemon_->log();
+  const auto list_line = log.find("GET /api/v1/certificates 200");
+  ASSERT_NE(list_line, std::string::npos);
+  EXPECT_NE(log.substr(list_line, log.find('\n', list_line) - list_line).find("client=ops"), std::string::npos) << log;
 }
 
 TEST_F(IssuanceTest, BadRequestsGetAStableCodeAndIssueNothing) {

@@ -553,6 +553,12 @@ TEST_F(LedgerTest, ClientsAreListedRemovedAndAudited) {
   EXPECT_EQ(exists.kind(), ErrorKind::Conflict);
   EXPECT_EQ(exists.code(), "client-exists");
   EXPECT_EQ(ledger.authenticate(b.token)->name, "b-client") << "the existing token still works";
+  // A name that differs only in case is the same name to a person reading the log.
+  const Error upper = capture_error([&] { (void)ledger.add_client("B-Client", {"*"}, false, "alice"); });
+  EXPECT_EQ(upper.code(), "client-exists");
+  EXPECT_NE(std::string(upper.what()).find("\"b-client\" exists already (names are compared ignoring case)"),
+            std::string::npos)
+      << upper.what();
 
   ledger.remove_client("b-client", "bob");
   EXPECT_FALSE(ledger.client("b-client"));

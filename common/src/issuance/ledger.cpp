@@ -529,12 +529,17 @@ NewClient Ledger::add_client(const std::string& name, const std::vector<std::str
   const ApiClient& c = out.client;
   impl_->committer.run([&](db::Database& db) {
     {
-      db::Statement s = db.cached("SELECT 1 FROM api_clients WHERE name = ? AND " + std::string(kLiveClient));
+      // Names that differ only in case ("dave", "DAVE") would be one client to a person reading the
+      // audit trail or a log.
+      db::Statement s = db.cached("SELECT name FROM api_clients WHERE name = ? COLLATE NOCASE AND " +
+                                  std::string(kLiveClient));
       s.bind(1, c.name);
       if (s.step()) {
+        const std::string existing = s.text(0);
         throw Error(ErrorKind::Conflict, "client-exists",
-                    "an API client named \"" + c.name + "\" exists already: remove it first to "
-                                                        "give it a new token");
+                    "an API client named \"" + existing + "\" exists already" +
+                        (existing == c.name ? std::string() : " (names are compared ignoring case)") +
+                        ": remove it first to give it a new token, or choose another name");
       }
     }
     db.cached(
