@@ -654,7 +654,22 @@ SetupResult apply(const SetupPlan& plan_in, const SetupSecrets& secrets, const P
 
   if (opened) {
     report(progress, 25, "Restoring the backup");
-    const keystore::RestoreReport r = store.restore(*opened, false);
+    keystore::RestoreReport r;
+    try {
+      r = store.restore(*opened, keystore::RestoreOptions{.merge_clients = plan.merge_clients});
+    } catch (const Error& e) {
+      if (e.code() != "restore-merges-clients") throw;
+      // The store's message names the CLI's option; here the choice is the answers' key.
+      std::string message = e.what();
+      const std::string cli = "If they belong here, restore again with --merge-clients";
+      if (const auto at = message.find(cli); at != std::string::npos) {
+        message.replace(at, cli.size(),
+                        "If they belong here, set merge_clients = true in the answers (signet setup --answers) and "
+                        "run setup again, or restore with `signet backup restore --merge-clients` first and then "
+                        "reinstall with the existing key");
+      }
+      throw Error(e.kind(), e.code(), message);
+    }
     auto count = [](std::size_t n, const char* one, const char* many) {
       return std::to_string(n) + " " + (n == 1 ? one : many);
     };

@@ -359,6 +359,7 @@ std::string to_answers(const SetupPlan& p) {
                    {"validity_days", p.validity_days},
                    {"backup_file", p.backup_file.string()},
                    {"subordinate_existing_key", p.subordinate_existing_key},
+                   {"merge_clients", p.merge_clients},
                    {"replace_configuration", p.replace_configuration},
                    {"replace_ca_certificate", p.replace_ca_certificate},
                    {"replace_installation", p.replace_installation},
@@ -392,7 +393,7 @@ SetupPlan parse_answers(std::string_view text, const std::string& source) {
   }
   refuse_unknown(root,
                  {"mode", "data_dir", "key_name", "algorithm", "validity_days", "path_length",
-                  "backup_file", "subordinate_existing_key", "replace_configuration",
+                  "backup_file", "subordinate_existing_key", "merge_clients", "replace_configuration",
                   "replace_ca_certificate", "replace_installation", "configuration_from_backup",
                   "passphrase_source", "passphrase_file", "identity", "daemon"},
                  source, "");
@@ -422,6 +423,7 @@ SetupPlan parse_answers(std::string_view text, const std::string& source) {
   }
   p.backup_file = get<std::string>(root, "backup_file", "", source);
   p.subordinate_existing_key = get<bool>(root, "subordinate_existing_key", false, source);
+  p.merge_clients = get<bool>(root, "merge_clients", false, source);
   p.replace_configuration = get<bool>(root, "replace_configuration", false, source);
   p.replace_ca_certificate = get<bool>(root, "replace_ca_certificate", false, source);
   p.replace_installation = get<bool>(root, "replace_installation", false, source);

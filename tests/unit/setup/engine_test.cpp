@@ -31,6 +31,7 @@
 #include "signet/crypto/key.h"
 #include "signet/crypto/primitives.h"
 #include "signet/db/sqlite.h"
+#include "signet/issuance/ledger.h"
 #include "signet/keystore/store.h"
 #include "signet/setup/daemon_config.h"
 #include "signet/setup/engine.h"
@@ -531,6 +532,33 @@ TEST_F(RestoreEngineTest, RestoresTheSameCaKeyAndCertificateAndQuarantinesTheBro
   const toml::table conf = toml::parse_file(f.configuration.string());
   EXPECT_EQ(conf["store"]["data_dir"].value<std::string>(), dir_b().string());
   EXPECT_EQ(conf["store"]["ca_key"].value<std::string>(), "root");
+}
+
+TEST_F(RestoreEngineTest, TheBackupsApiClientsJoinAStoreWithClientsOnlyWhenTheAnswersSaySo) {
+  (void)issuance::Ledger(KeyStore::database_path(dir_a())).add_client("admin-a", {"*"}, true, "test");
+  const fs::path with_clients = tmp_ / "a-clients.sbk";
+  {
+    KeyStore a = open_store(dir_a());
+    (void)a.create_backup(with_clients, pass(kBackupPass), kFastKdf, "test");
+  }
+  (void)issuance::Ledger(KeyStore::database_path(dir_b())).add_client("local-b", {"server-tls"}, false, "test");
+  SetupPlan p = restore_plan();
+  p.backup_file = with_clients;
+  const Rows before = all_rows(dir_b());
+  const Error e = capture_error([&] { (void)apply(p, restore_secrets(kOtherStorePass, kBackupPass)); });
+  EXPECT_EQ(e.code(), "restore-merges-clients") << e.what();
+  for (const char* part : {"admin-a", "merge_clients = true", "Nothing was restored"}) {
+    EXPECT_TRUE(contains(e.what(), part)) << part << ": " << e.what();
+  }
+  EXPECT_FALSE(contains(e.what(), "--merge-clients (")) << e.what();
+  EXPECT_EQ(row_diff(before, all_rows(dir_b())), "");
+
+  p.merge_clients = true;
+  const SetupResult r = apply(p, restore_secrets(kOtherStorePass, kBackupPass));
+  EXPECT_EQ(r.ca_fingerprint_hex, fingerprint_a_);
+  issuance::Ledger b(KeyStore::database_path(dir_b()));
+  EXPECT_TRUE(b.client("admin-a"));
+  EXPECT_TRUE(b.client("local-b"));
 }
 
 TEST_F(RestoreEngineTest, ABrokenOrMissingKeyInTheBackupIsNeverTheCaKeyAndNothingIsWritten) {

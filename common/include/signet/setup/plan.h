@@ -82,6 +82,9 @@ struct SetupPlan {
   std::optional<int> path_length;      // basicConstraints pathLenConstraint; none = unlimited
   std::filesystem::path backup_file;   // RestoreThenReinstall
   bool subordinate_existing_key = false;  // Subordinate: reuse key_name instead of generating it
+  // RestoreThenReinstall into a store that has API clients of its own: the backup's API clients
+  // (admins too) are added to them only when this is true; otherwise the restore is refused.
+  bool merge_clients = false;
   DaemonSettings daemon;
   // The [daemon] keys the answers (or the wizard's daemon page) set. In restore-then-reinstall
   // every other daemon setting comes from the backup's installation; in the other modes from the
