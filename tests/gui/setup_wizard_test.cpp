@@ -1261,7 +1261,7 @@ void SetupWizardTest::newInstallFromTheKeyboardAlone() {
   QCOMPARE(rec->algorithm, std::string("ec-p384"));
 }
 
-// Issue 17, the commit page: once writing starts, Esc, Cancel and closing the window do not close
+// The commit page: once writing starts, Esc, Cancel and closing the window do not close
 // the wizard; it ends on the finish page with the result, and Cancel is not enabled after "Done".
 void SetupWizardTest::commitPageCannotBeLeftWhileItWrites() {
   signet::test::TempDir tmp;
@@ -1335,7 +1335,7 @@ void SetupWizardTest::commitPageCannotBeLeftWhileItWrites() {
   QCOMPARE(w.QDialog::result(), int(QDialog::Accepted));
 }
 
-// Issue 17, the commit page: a setup that stops ends on a page that says so (Cancel leads there).
+// The commit page: a setup that stops ends on a page that says so (Cancel leads there).
 void SetupWizardTest::failedSetupEndsOnAPageThatSaysSo() {
   signet::test::TempDir tmp;
   const fs::path dir = tmp / "ca";
@@ -1379,7 +1379,7 @@ void SetupWizardTest::failedSetupEndsOnAPageThatSaysSo() {
   verify_words(w);
 }
 
-// Issue 17, keyboard and words: on every page of every mode no two visible widgets share a
+// Keyboard and words: on every page of every mode no two visible widgets share a
 // mnemonic (the wizard's own buttons included), and no text carries Markdown or a bad plural.
 void SetupWizardTest::mnemonicsAndWordsOnEveryPageOfEveryMode() {
   signet::test::TempDir tmp;
@@ -1417,7 +1417,7 @@ void SetupWizardTest::mnemonicsAndWordsOnEveryPageOfEveryMode() {
   verify_words(w);
 }
 
-// Issue 17, the key page: the picker has the focus, fits without horizontal scrolling, shows the
+// The key page: the picker has the focus, fits without horizontal scrolling, shows the
 // expired certificate's warning without hovering, and a details pane shows the selected key in
 // full; excluded entries show their whole fingerprint.
 void SetupWizardTest::keyPageFitsAndExplainsTheSelectedKey() {
@@ -1511,7 +1511,7 @@ void SetupWizardTest::keyPageFitsAndExplainsTheSelectedKey() {
   verify_words(w);
 }
 
-// Issue 17: "Reinstall" on a directory without a key store says so, with the way back, on the key
+// "Reinstall" on a directory without a key store says so, with the way back, on the key
 // store page; Next stays disabled.
 void SetupWizardTest::reinstallWithoutAStoreSaysSo() {
   signet::test::TempDir tmp;
@@ -1542,7 +1542,7 @@ void SetupWizardTest::reinstallWithoutAStoreSaysSo() {
   QVERIFY(fs::is_empty(dir));
 }
 
-// Issue 17: a store without any valid key: the key page says so and what to do.
+// A store without any valid key: the key page says so and what to do.
 void SetupWizardTest::noValidKeySaysWhatToDo() {
   signet::test::TempDir tmp;
   const fs::path dir = tmp / "ca";
@@ -1576,7 +1576,7 @@ void SetupWizardTest::noValidKeySaysWhatToDo() {
   verify_words(w);
 }
 
-// Issue 17, words: the summary names the CA subject in the order the certificate will carry
+// Words: the summary names the CA subject in the order the certificate will carry
 // (RFC 4514), the key's fingerprint, and in restore mode what is restored and quarantined.
 void SetupWizardTest::summaryListsSubjectFingerprintAndRestoreContents() {
   signet::test::TempDir tmp;
@@ -1637,7 +1637,7 @@ void SetupWizardTest::summaryListsSubjectFingerprintAndRestoreContents() {
   }
 }
 
-// Issue 17: choices survive Back and Next: the mode, the picker's selection, the certificate
+// Choices survive Back and Next: the mode, the picker's selection, the certificate
 // choice made for it, and typed values.
 void SetupWizardTest::choicesSurviveBackAndNext() {
   signet::test::TempDir tmp;
@@ -1706,7 +1706,7 @@ void SetupWizardTest::choicesSurviveBackAndNext() {
   QCOMPARE(w.daemonPage()->tlsNamesEdit()->text(), QStringLiteral("ca.example.test"));
 }
 
-// Issue 17: the key store page says what is installed; a new CA over it needs an explicit
+// The key store page says what is installed; a new CA over it needs an explicit
 // confirmation (replace_installation), which the summary states. The daemon page warns about a
 // loopback public base URL, and asks how signetd gets the passphrase.
 void SetupWizardTest::installedCaIsNeverReplacedSilently() {
@@ -1779,7 +1779,7 @@ void SetupWizardTest::installedCaIsNeverReplacedSilently() {
   shots.take();
 }
 
-// Issue 17: after a restore, reinstalling again counts and explains the entries the restore
+// After a restore, reinstalling again counts and explains the entries the restore
 // quarantined; the key page never says "Every entry in the store is offered." then.
 void SetupWizardTest::keyPageExplainsQuarantinedEntries() {
   signet::test::TempDir tmp;
@@ -1815,7 +1815,7 @@ void SetupWizardTest::keyPageExplainsQuarantinedEntries() {
   verify_words(w);
 }
 
-// Issue 17, the whole restore journey through the wizard: server A (made by the engine, with a
+// The whole restore journey through the wizard: server A (made by the engine, with a
 // reachable public base URL, its own ports, a [log] section and a profile of its own) is backed up;
 // on server B an operator restores that backup and reinstalls with A's CA key. The daemon page is
 // pre-filled with A's listeners and URL (no loopback warning), the passphrase is stored in B's data
@@ -2054,7 +2054,7 @@ void SetupWizardTest::restoreJourneyCarriesTheInstallationAndPassesTheCheck() {
   QVERIFY2(WIFEXITED(status) && WEXITSTATUS(status) == 0, output.c_str());
 }
 
-// Issue 17, scaling: at the scale factor of this run (QT_SCALE_FACTOR; CTest runs 1, 1.5 and 2) on a
+// Scaling: at the scale factor of this run (QT_SCALE_FACTOR; CTest runs 1, 1.5 and 2) on a
 // 1280x900 screen, the window and its buttons stay on the screen on every page of every mode.
 class ScalingTest : public QObject {
   Q_OBJECT
