@@ -208,7 +208,7 @@ TEST_F(HttpServerTest, ThrownErrorIsMappedAndInternalDetailIsNotSent) {
   EXPECT_EQ(internal.body.find("secret detail"), std::string::npos);
 }
 
-// Issue 18 item 7: a 4xx told the client where the server keeps its files.
+// A 4xx never tells the client where the server keeps its files.
 TEST_F(HttpServerTest, ClientErrorsDoNotNameServerPaths) {
   const Reply r = curl({server_->http("/throw-path")});
   EXPECT_EQ(r.status, 404) << describe(r);
