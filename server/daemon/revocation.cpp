@@ -372,7 +372,8 @@ void OcspResponder::store(std::string_view key, Entry entry, std::uint64_t epoch
 
 OcspAnswer OcspResponder::answer(ByteView request_der) {
   const std::string_view raw(reinterpret_cast<const char*>(request_der.data()), request_der.size());
-  // A request seen before (without a nonce: those with one are never stored under their bytes).
+  // The common case: the request is exactly its CertIDs, as most clients send it, and was seen
+  // before (a request with a nonce never is: entries are stored under CertIDs alone).
   std::optional<Cached> early = lookup(raw);
   if (early && !early->due) return std::move(early->answer);
   issuance::OcspRequest request;
@@ -390,7 +391,9 @@ OcspAnswer OcspResponder::answer(ByteView request_der) {
     if (!ours) return error_answer(6, "unauthorized");
   }
   try {
-    if (!request.nonce) return cached_or_signed(raw, request);
+    // Keyed by the CertIDs alone, re-encoded: extensions, a requestor name or a signature do not
+    // change the answer, and must not make a new cache entry (and a signature) each.
+    if (!request.nonce) return cached_or_signed(request_key_without_nonce(request), request);
     const auto config = views_.config();
     const bool honour = config->ocsp_nonces == Config::Nonces::Honour;
     if (honour && nonce_budget_.take(config->ocsp_nonce_signatures_per_second, clock_.now())) {

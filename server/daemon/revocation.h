@@ -10,7 +10,9 @@
 // every two seconds. Full and delta CRLs share one cRLNumber sequence (RFC 5280 5.2.3).
 //
 // OcspResponder answers RFC 6960 requests. A request without a nonce is answered from a cache of
-// signed responses keyed by the request's bytes (so a hit costs no parsing and no signature). A
+// signed responses keyed by the request's CertIDs, re-encoded without anything else (extensions,
+// requestor name, signature), so that varying those makes no new entry; a request that is just
+// its CertIDs, as most are, hits by its bytes without being parsed. A
 // response is signed only on a miss, and an anonymous client can cause misses at will (random
 // serials, several CertIDs in any order), so every signature is paid from a budget:
 //  - a request about one certificate this CA issued: [ocsp] signatures_per_second;

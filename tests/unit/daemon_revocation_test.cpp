@@ -384,5 +384,27 @@ TEST_F(OcspResponderTest, CacheIsBoundedByBytes) {
   EXPECT_GE(counted("signet_ocsp_cache_evictions_total"), 100 - 62);
 }
 
+TEST_F(OcspResponderTest, WhatIsNotACertIdMakesNoNewEntry) {
+  const crypto::Certificate cert = issue("one-entry.example.test");
+  EXPECT_FALSE(ask(request(cert).get()).cached);
+  // The same CertID with a different non-critical extension each time (an attacker's way around a
+  // cache keyed by bytes): all answered from the one entry, signed once.
+  for (int i = 0; i < 20; ++i) {
+    const auto req = request(cert);
+    ossl::Asn1OctetStringPtr value{ASN1_OCTET_STRING_new()};
+    const std::string junk = "\x04\x04" + std::to_string(1000 + i);
+    ASSERT_EQ(ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const unsigned char*>(junk.data()),
+                                    static_cast<int>(junk.size())),
+              1);
+    ossl::X509ExtensionPtr ext{X509_EXTENSION_create_by_NID(nullptr, NID_id_pkix_OCSP_CrlID, 0, value.get())};
+    ASSERT_EQ(OCSP_REQUEST_add_ext(req.get(), ext.get(), -1), 1);
+    const OcspAnswer a = ask(req.get());
+    EXPECT_TRUE(a.cached) << i;
+    EXPECT_EQ(a.status, "good");
+  }
+  EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"false\"}"), 1);
+  EXPECT_EQ(counted("signet_ocsp_cache_entries{kind=\"one-issued\"}"), 1);
+}
+
 }  // namespace
 }  // namespace signet::daemon
