@@ -681,6 +681,15 @@ void KeyStore::remove(const std::string& name) {
   }
   const std::int64_t id = s.int64(0);
   const std::string detail = s.text(1) + " " + (s.is_null(2) ? "" : to_hex(s.blob(2)));
+  // The installed CA key (or the one whose certificate an installation awaits) is never deleted
+  // here: without it signetd cannot start, sign a CRL or answer OCSP for what it issued.
+  if (const auto inst = installation(); inst && !s.is_null(2) && s.blob(2) == inst->ca_fingerprint) {
+    throw Error(ErrorKind::Conflict, "key-installed",
+                "key \"" + name + "\" is the CA key of the installation in this store (" + inst->state +
+                    "): signetd signs with it, and without it the CA could neither start nor publish CRLs and "
+                    "OCSP answers for the certificates it issued. To retire it, install another CA key first "
+                    "(signet setup), then delete this one. Nothing was deleted");
+  }
   s = state_->db.prepare("DELETE FROM keys WHERE id = ?");
   s.bind(1, id).run();
   audit("key.delete", name, detail);

@@ -352,6 +352,23 @@ TEST_F(EngineTest, NewKeyWithoutPathLengthAndAnotherAlgorithm) {
   EXPECT_TRUE(contains(verified, ": OK")) << verified;
 }
 
+TEST_F(EngineTest, TheInstalledCaKeyCannotBeDeleted) {
+  create_store(dir());
+  (void)apply(plan(SetupMode::NewKey), secrets());
+  KeyStore store = open_store(dir());
+  (void)store.generate("spare", crypto::KeyAlgorithm::EcP256);
+  const Rows before = all_rows(dir());
+  const Error e = capture_error([&] { store.remove("root"); });
+  EXPECT_EQ(e.kind(), ErrorKind::Conflict);
+  EXPECT_EQ(e.code(), "key-installed") << e.what();
+  EXPECT_TRUE(contains(e.what(), "install another CA key first")) << e.what();
+  EXPECT_EQ(row_diff(before, all_rows(dir())), "");
+  // Any other key can go.
+  store.remove("spare");
+  EXPECT_FALSE(store.record("spare"));
+  EXPECT_TRUE(store.record("root"));
+}
+
 // The one test that pays for the strong KDF: apply() creates the store itself.
 TEST_F(EngineTest, NewKeyCreatesAStrongStoreWhenThereIsNone) {
   ASSERT_FALSE(fs::exists(dir()));
@@ -1232,8 +1249,9 @@ TEST_F(SubordinateEngineTest, TheRequestAloneIsNeverEnough) {
   (void)apply(plan_, secrets());
   const fs::path signed_cert = sign_request("issuing.pem");
   {
-    KeyStore store = open_store(dir());
-    store.remove("issuing");
+    // Lost behind the store's back (KeyStore::remove refuses the key an installation awaits).
+    db::Database db = db::Database::open(KeyStore::database_path(dir()), db::OpenMode::ReadWrite);
+    db.prepare("DELETE FROM keys WHERE name = 'issuing'").run();
   }
   const Rows before = all_rows(dir());
   const Error e = capture_error([&] { (void)install_certificate(dir(), pass(kStorePass), signed_cert); });
