@@ -724,7 +724,8 @@ TEST_F(PolicyTest, AnIpAddressIsNoDnsName) {
 }
 
 TEST_F(PolicyTest, AddressesThatAreNoHostsAreRefused) {
-  for (const char* addr : {"0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1", "239.255.255.250", "::", "ff02::1"}) {
+  for (const char* addr : {"0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1", "239.255.255.250", "::", "ff02::1",
+                           "::ffff:0.0.0.0", "::ffff:255.255.255.255", "::ffff:224.0.0.1"}) {
     SCOPED_TRACE(addr);
     const Error e = refusal_for(server(), {ip(addr)});
     expect_denied(e, "name-invalid");
@@ -732,10 +733,26 @@ TEST_F(PolicyTest, AddressesThatAreNoHostsAreRefused) {
     expect_denied(refusal(server(), make_csr(key(), {{"CN", addr}})), "name-invalid");
   }
   // Loopback, private and link-local addresses name a host.
-  for (const char* addr : {"127.0.0.1", "10.0.0.1", "169.254.1.1", "::1", "fe80::1"}) {
+  for (const char* addr : {"127.0.0.1", "10.0.0.1", "169.254.1.1", "::1", "fe80::1", "::ffff:10.0.0.1"}) {
     SCOPED_TRACE(addr);
     EXPECT_EQ(names_for(server(), {ip(addr)}).size(), 1u);
   }
+}
+
+TEST_F(PolicyTest, AnEmailAddressNamesOneMailboxAtADomainSomeoneHolds) {
+  for (const char* addr : {"*@example.test", "a*b@example.test"}) {
+    SCOPED_TRACE(addr);
+    expect_denied(refusal_for(client(), {email(addr)}), "name-invalid");
+    expect_denied(refusal(client(), make_csr(key(), {{"CN", addr}})), "name-invalid");
+  }
+  for (const char* addr : {"a@com", "a@co.uk", "a@github.io", "a@COM"}) {
+    SCOPED_TRACE(addr);
+    const Error e = refusal_for(client(), {email(addr)});
+    expect_denied(e, "name-public-suffix");
+    EXPECT_NE(std::string(e.what()).find("no one has a mailbox"), std::string::npos) << e.what();
+    expect_denied(refusal(client(), make_csr(key(), {{"CN", addr}})), "name-public-suffix");
+  }
+  EXPECT_EQ(names_for(client(), {email("a@example.co.uk")}), std::vector<std::string>{"email:a@example.co.uk"});
 }
 
 TEST_F(PolicyTest, ARefusedNameIsShownWithItsControlBytesEscaped) {
@@ -920,6 +937,20 @@ TEST_F(PolicyTest, AValidityThatIsNotPositiveIsRefused) {
   const auto csr = make_csr(key(), {}, {dns("www.example.test")});
   expect_denied(refusal(server(), csr, 0s), "validity-invalid");
   expect_denied(refusal(server(), csr, -1h), "validity-invalid");
+}
+
+TEST_F(PolicyTest, AValidityUnderTenMinutesIsRefused) {
+  // notBefore is a minute back: a 1 s or 30 s certificate would have run out when it arrived.
+  const auto csr = make_csr(key(), {}, {dns("www.example.test")});
+  for (const std::chrono::seconds short_life : {1s, 30s, 120s, 10min - 1s}) {
+    SCOPED_TRACE(short_life.count());
+    const Error e = refusal(server(), csr, short_life);
+    expect_denied(e, "validity-too-short");
+    EXPECT_NE(std::string(e.what()).find("10m or more"), std::string::npos) << e.what();
+  }
+  const Approved a = approve(server(), csr, 10min);
+  EXPECT_EQ(a.tmpl.not_after, ends(10min));
+  EXPECT_GT(a.tmpl.not_after, now_ + 8min);
 }
 
 TEST_F(PolicyTest, AValidityBeyondTheCaCertificateIsRefusedNotShortened) {

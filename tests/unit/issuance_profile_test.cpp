@@ -281,6 +281,13 @@ TEST(ParseProfiles, ABadDurationIsRefused) {
                         "profiles.web.default_validity");
 }
 
+TEST(ParseProfiles, AValidityUnderTenMinutesIsRefused) {
+  expect_config_invalid("[profiles.web]\ndns_suffixes = [\"*\"]\nmax_validity = \"5m\"\n",
+                        "profiles.web.max_validity: is shorter than 10 minutes");
+  expect_config_invalid("[profiles.web]\ndns_suffixes = [\"*\"]\ndefault_validity = 60\n",
+                        "profiles.web.default_validity: is shorter than 10 minutes");
+}
+
 TEST(ParseProfiles, ADurationOfTheWrongTypeIsRefused) {
   expect_config_invalid("[profiles.web]\ndns_suffixes = [\"*\"]\nmax_validity = 1.5\n",
                         "profiles.web.max_validity: expected a duration");

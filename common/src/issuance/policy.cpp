@@ -172,6 +172,9 @@ std::string ip_text(ByteView ip) {
 // An IP address names a host unless it is unspecified (0.0.0.0/8, ::), the IPv4 broadcast
 // address, or multicast (224.0.0.0/4, ff00::/8): none of those is one machine's.
 void check_host_address(ByteView ip) {
+  // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) names what its IPv4 address names.
+  constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (ip.size() == 16 && std::equal(std::begin(kMapped), std::end(kMapped), ip.begin())) ip = ip.subspan(12);
   bool host = true;
   if (ip.size() == 4) {
     const bool broadcast = std::all_of(ip.begin(), ip.end(), [](std::uint8_t b) { return b == 0xff; });
@@ -183,6 +186,23 @@ void check_host_address(ByteView ip) {
   if (!host) {
     deny("name-invalid", "the CSR names the IP address " + ip_text(ip) +
                              ", which is not one host's (unspecified, broadcast or multicast)");
+  }
+}
+
+// An email address Signet issues: valid, without '*' (legal in a local part, but read as a
+// wildcard by too much software: one certificate must name one mailbox), and at a domain that is
+// not a public suffix (no one's mailbox is at "com"). `what` starts the refusal ("the CSR names
+// \"x\"").
+void check_email_address(const std::string& mail, const std::string& what) {
+  if (!valid_email_address(mail)) deny("name-invalid", what + ", which is not a valid email address");
+  if (mail.find('*') != std::string::npos) {
+    deny("name-invalid", what + ", an email address with '*', which mail software may read as a wildcard; a "
+                                "certificate names one mailbox");
+  }
+  const std::string domain = lower(mail.substr(mail.find('@') + 1));
+  if (is_public_suffix(domain)) {
+    deny("name-public-suffix", what + ", an email address at the public suffix \"" + domain +
+                                   "\" (a top-level domain or a registry's), where no one has a mailbox");
   }
 }
 
@@ -219,9 +239,7 @@ void add_general_names(const GENERAL_NAMES* names, Names& out) {
       const std::size_t at = mail.find('@');
       // Email SANs and a CN holding an email address (which becomes a SAN too) pass the same check:
       // the domain is a host name, never a wildcard (an address is one mailbox).
-      if (!valid_email_address(mail)) {
-        deny("name-invalid", "the CSR names \"" + printable(mail) + "\", which is not a valid email address");
-      }
+      check_email_address(mail, "the CSR names \"" + printable(mail) + "\"");
       out.add(out.email, "email", mail.substr(0, at + 1) + lower(mail.substr(at + 1)));
     } else {
       deny("name-not-allowed", "the CSR carries a subjectAltName of a type Signet does not issue (only DNS, IP and email names)");
@@ -262,6 +280,7 @@ Names names_of(const crypto::CertificateRequest& csr) {
       if (!valid_email_address(cn)) {
         deny("name-invalid", "the CSR's common name \"" + printable(cn) + "\" is not a DNS name, IP address or email address");
       }
+      check_email_address(cn, "the CSR's common name \"" + printable(cn) + "\"");
       out.add(out.email, "email", cn.substr(0, at + 1) + lower(cn.substr(at + 1)));
     } else {
       const std::string name = lower(cn);
@@ -408,6 +427,12 @@ Approved evaluate(const Profile& profile, const crypto::CertificateRequest& csr,
 
   const std::chrono::seconds life = validity.value_or(profile.default_validity);
   if (life <= 0s) throw Error(ErrorKind::PolicyDenied, "validity-invalid", "the requested validity must be positive");
+  if (life < kMinValidity) {
+    deny("validity-too-short", "the requested validity " + days(life) +
+                                   " is shorter than 10 minutes, the shortest Signet issues: notBefore is set a "
+                                   "minute back for clients whose clocks run behind, so such a certificate would "
+                                   "run out before it is used; ask for 10m or more");
+  }
   if (life > profile.max_validity) {
     deny("validity-too-long", "the requested validity " + days(life) + " is longer than profile \"" + profile.name +
                                   "\" allows (" + days(profile.max_validity) + ")");

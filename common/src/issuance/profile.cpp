@@ -262,6 +262,11 @@ std::map<std::string, Profile> parse_profiles(const toml::table* profiles) {
     if (p.default_validity > p.max_validity) {
       invalid(name + ".default_validity", "is longer than max_validity");
     }
+    if (p.max_validity < kMinValidity || p.default_validity < kMinValidity) {
+      invalid(name + (p.max_validity < kMinValidity ? ".max_validity" : ".default_validity"),
+              "is shorter than 10 minutes, the shortest validity issued (notBefore is set a minute back for "
+              "clock skew, and a certificate that short-lived would run out before it is used)");
+    }
     if (p.dns_suffixes.empty() && p.ip_networks.empty() && p.email_domains.empty()) {
       invalid(name, "allows no names; set dns_suffixes, ip_networks or email_domains");
     }

@@ -38,11 +38,17 @@ struct IpNetwork {
   [[nodiscard]] std::string to_string() const;
 };
 
+// The shortest validity issued: notBefore is set a minute back (for clients whose clocks run
+// slightly behind) and the validity counts from it, so anything shorter would have mostly run out
+// before a client used it.
+inline constexpr std::chrono::seconds kMinValidity = std::chrono::minutes(10);
+
 struct Profile {
   std::string name;
   KeyUsage key_usage;
   std::vector<std::string> extended_key_usages;  // "serverAuth", "clientAuth", "codeSigning",
                                                  // "emailProtection", "timeStamping", "OCSPSigning"
+  // Both at least kMinValidity.
   std::chrono::seconds max_validity = std::chrono::hours(24 * 90);
   std::chrono::seconds default_validity = std::chrono::hours(24 * 90);
   // Names the profile allows. An empty list allows no name of that kind. A DNS suffix
