@@ -185,11 +185,7 @@ std::int64_t revoke_row(db::Database& db, CertificateRecord& record, RevocationR
 }
 
 void validate_client_name(const std::string& name) {
-  const bool allowed = std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-  if (name.empty() || name.size() > 64 || !allowed) {
+  if (!valid_client_name(name)) {
     throw Error(ErrorKind::Malformed, "invalid-name",
                 "\"" + name + "\" is not a valid client name: use 1 to 64 characters of A-Z, a-z, 0-9, "
                               "'.', '_' and '-'");

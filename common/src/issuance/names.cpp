@@ -203,6 +203,13 @@ bool valid_hostname(std::string_view name) {
   return !std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+bool valid_client_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+}
+
 bool is_wildcard_name(std::string_view name) {
   return name.starts_with("*.") && valid_hostname(name.substr(2));
 }

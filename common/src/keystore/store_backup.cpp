@@ -17,6 +17,7 @@
 #include "signet/core/error.h"
 #include "signet/core/time_format.h"
 #include "signet/db/migrations.h"
+#include "signet/issuance/names.h"
 #include "signet/keystore/findings_json.h"
 #include "signet/keystore/store.h"
 #include "store_state.h"
@@ -171,6 +172,13 @@ std::vector<std::string> profiles_of(const std::string& json_text) {
   return out;
 }
 
+bool profiles_valid(const std::string& json_text) {
+  const nlohmann::json j = nlohmann::json::parse(json_text, nullptr, false);
+  return j.is_array() && !j.empty() && std::all_of(j.begin(), j.end(), [](const nlohmann::json& p) {
+           return p.is_string() && !p.get<std::string>().empty();
+         });
+}
+
 // The API clients of the backup (its database opened as `db`, attached as `schema`) that may act:
 // a removed client (a tombstone, removed_at set) grants nothing and is not listed. With each, its
 // row id in the backup.
@@ -189,6 +197,13 @@ std::vector<std::pair<std::int64_t, RestoreClient>> backup_clients(db::Database&
       c.id = s.text(2);
       c.admin = s.int64(3) != 0;
       c.profiles = profiles_of(s.text(4));
+      // Rows Signet writes pass these; a row that does not would break `signet clients list` and
+      // every lookup once restored.
+      if (!issuance::valid_client_name(c.name) || c.id.empty() || !profiles_valid(s.text(4))) {
+        throw Error(ErrorKind::Integrity, "backup-client-invalid",
+                    "row " + std::to_string(s.int64(0)) + " is no valid API client (a name of 1 to 64 letters, "
+                    "digits, '.', '_' and '-', an id, and a JSON list of profile names)");
+      }
       out.emplace_back(s.int64(0), std::move(c));
     }
   } catch (const Error& e) {
@@ -460,8 +475,25 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, const RestoreOptio
     report.store_had_clients = count.step() && count.int64(0) > 0;
   }
   const std::string copy_client = copy_rows_sql(state_->db, "api_clients", "rowid = ?");
+  std::vector<std::string> case_clashes;  // ids of the backup's clients left out for their name
   const bool target_tombstones = has_column(state_->db, "main", "api_clients", "removed_at");
   for (auto& [rowid, client] : backup_clients(state_->db, "restore_src", tables.ours)) {
+    // A live client here whose name differs only in case keeps it: two such names would be one
+    // client to a person reading the audit trail (and `clients add` refuses them too).
+    if (target_tombstones) {
+      db::Statement clash = state_->db.prepare(
+          "SELECT name, id FROM main.api_clients "
+          "WHERE name = ?1 COLLATE NOCASE AND name <> ?1 AND removed_at IS NULL "
+          "AND NOT EXISTS (SELECT 1 FROM main.api_clients WHERE id = ?2)");
+      clash.bind(1, client.name).bind(2, client.id);
+      if (clash.step()) {
+        client.note = "this store has a client named \"" + clash.text(0) + "\" (id " + clash.text(1) +
+                      "), the same name ignoring case: that one is kept";
+        case_clashes.push_back(client.id);
+        report.clients_skipped.push_back(std::move(client));
+        continue;
+      }
+    }
     if (!copy_client.empty()) state_->db.prepare(copy_client).bind(1, rowid).run();
     if (!copy_client.empty() && state_->db.changes() == 1) {
       ++clients_copied;
@@ -546,7 +578,15 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, const RestoreOptio
       state_->db.exec(copy);
       changed = state_->db.changes();
     }
-    if (t == "api_clients") changed += static_cast<int>(clients_copied);
+    if (t == "api_clients") {
+      // The copy of the whole table brought the clients left out for a name that differs only in
+      // case too (no unique key of the table stops them): they go again. Their ids were not here.
+      for (const std::string& id : case_clashes) {
+        state_->db.prepare("DELETE FROM main.api_clients WHERE id = ?").bind(1, id).run();
+        changed -= state_->db.changes();
+      }
+      changed += static_cast<int>(clients_copied);
+    }
     if (t == "crl_state") {
       // CRL numbers only ever increase (RFC 5280 5.2.3): a store that has issued CRLs of its own
       // continues from the higher of its number and the backup's.

@@ -1313,6 +1313,45 @@ TEST_F(RestoreClientsTest, AClientOfTheSameNameHereIsKept) {
   EXPECT_FALSE(ledger.client("alice")->admin) << "the backup's alice replaced this store's";
 }
 
+TEST_F(RestoreClientsTest, AClientWhoseNameDiffersHereOnlyInCaseIsKept) {
+  const fs::path file = source_with_clients();
+  KeyStore target = create_target(dst());
+  add_client(dst(), "ALICE");
+  const RestoreReport report = [&] {
+    backup::OpenedBackup b = open_backup(file, scratch());
+    return target.restore(b, RestoreOptions{.merge_clients = true});
+  }();
+  EXPECT_EQ(client_names(report.clients_added), (std::vector<std::string>{"bob"}));
+  ASSERT_EQ(client_names(report.clients_skipped), (std::vector<std::string>{"alice"}));
+  EXPECT_TRUE(has_text(report.clients_skipped[0].note, "the same name ignoring case")) << report.clients_skipped[0].note;
+  EXPECT_EQ(ledger_client_names(dst()), (std::vector<std::string>{"ALICE", "bob"}));
+}
+
+TEST_F(RestoreClientsTest, ABackupWithAnInvalidClientRowIsRefused) {
+  KeyStore store = create_source();
+  store.generate("root", crypto::KeyAlgorithm::EcP256);
+  {
+    issuance::Ledger ledger(db_of(src()));
+    (void)ledger.add_client("alice", {"*"}, true, "test");
+  }
+  {
+    // Edited behind Signet's back: a name with a newline, profiles that are no JSON.
+    db::Database db = db::Database::open(db_of(src()), db::OpenMode::ReadWrite);
+    db.prepare("UPDATE api_clients SET name = 'evil\nname', profiles = 'not json{'").run();
+  }
+  const fs::path file = backup_of(store);
+  KeyStore target = create_target(dst());
+  const Error e = capture_error([&] {
+    backup::OpenedBackup b = open_backup(file, scratch());
+    (void)target.restore(b, RestoreOptions{});
+  });
+  EXPECT_EQ(e.code(), "backup-database-corrupt") << e.what();
+  EXPECT_TRUE(has_text(e.what(), "no valid API client")) << e.what();
+  EXPECT_TRUE(has_text(e.what(), "Nothing was restored")) << e.what();
+  EXPECT_TRUE(ledger_client_names(dst()).empty());
+  EXPECT_TRUE(target.records().empty());
+}
+
 TEST_F(RestoreClientsTest, AClientRemovedHereStaysRemoved) {
   const fs::path file = source_with_clients();
   KeyStore target = create_target(dst());

@@ -61,6 +61,8 @@ struct Serial {
 // letters, digits and '-', not beginning or ending with '-', joined by single dots; 253
 // characters at most; no trailing dot, no wildcard. Either case.
 [[nodiscard]] bool valid_hostname(std::string_view name);
+// An API client's name: 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'.
+[[nodiscard]] bool valid_client_name(std::string_view name);
 
 // True when `name` is "*." followed by a valid host name: a wildcard as the whole leftmost label,
 // the only form browsers match (RFC 6125 6.4.3, CA/Browser Forum BR 3.2.2.6). "a*.example.test",
