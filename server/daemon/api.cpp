@@ -257,7 +257,15 @@ void list(CaContext& ca, HttpRequest& req, Responder respond) {
   std::optional<std::string> client_name;
   if (client.admin) client_name = query_param(req.query, "client");
   if (auto a = query_param(req.query, "after")) query.after = *a;
-  if (auto r = query_param(req.query, "revoked")) query.revoked_only = *r == "true" || *r == "1";
+  if (auto r = query_param(req.query, "revoked")) {
+    if (*r != "true" && *r != "1" && *r != "false" && *r != "0") {
+      return respond(for_client(json_error(400, "invalid-revoked",
+                                           "revoked must be true (only revoked certificates) or false (all)",
+                                           req.request_id),
+                                client));
+    }
+    query.revoked_only = *r == "true" || *r == "1";
+  }
   if (auto l = query_param(req.query, "limit")) {
     char* end = nullptr;
     const long n = std::strtol(l->c_str(), &end, 10);

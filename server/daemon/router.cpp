@@ -20,13 +20,19 @@ int hex_value(char c) {
   return -1;
 }
 
-// Splits "/a/b/c" into {"a", "b", "c"}; "/" is one empty segment. Returns the count, or
-// kMaxSegments + 1 when there are too many.
-std::size_t split(std::string_view path, std::array<std::string_view, kMaxSegments>& out) {
+// Splits "/a/b/c" into {"a", "b", "c"}; "/" is one empty segment. Returns the count. A path of
+// more segments has the rest, slashes included, in the last one and sets `overflow`: only a
+// "{name*}" route can match it (an OCSP GET's base64 may hold any number of '/').
+std::size_t split(std::string_view path, std::array<std::string_view, kMaxSegments>& out, bool& overflow) {
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
   std::size_t n = 0;
+  overflow = false;
   while (true) {
-    if (n == kMaxSegments) return kMaxSegments + 1;
+    if (n == kMaxSegments - 1 && path.find('/') != std::string_view::npos) {
+      overflow = true;
+      out[n++] = path;
+      break;
+    }
     const auto slash = path.find('/');
     out[n++] = path.substr(0, slash);
     if (slash == std::string_view::npos) break;
@@ -98,9 +104,10 @@ void Router::add(std::string method, std::string pattern, std::vector<Listener> 
   Route r;
   r.method = std::move(method);
   std::array<std::string_view, kMaxSegments> parts{};
-  const std::size_t n = split(pattern, parts);
-  if (pattern.empty() || pattern.front() != '/' || n > kMaxSegments) {
-    throw std::invalid_argument("route pattern must start with '/' and have at most 32 segments: " + pattern);
+  bool overflow = false;
+  const std::size_t n = split(pattern, parts, overflow);
+  if (pattern.empty() || pattern.front() != '/' || overflow) {
+    throw std::invalid_argument("route pattern must start with '/' and have at most 31 segments: " + pattern);
   }
   for (std::size_t i = 0; i < n; ++i) {
     if (is_rest(parts[i]) && i + 1 != n) {
@@ -120,9 +127,10 @@ Router::Match Router::match(HttpRequest& req) const {
   // inside its segment. A request built without a target (tests) uses its decoded path.
   const bool raw = !req.target.empty();
   std::array<std::string_view, kMaxSegments> segments{};
-  const std::size_t n = split(raw ? detail::path_of(req.target) : std::string_view(req.path), segments);
+  bool overflow = false;
+  const std::size_t n = split(raw ? detail::path_of(req.target) : std::string_view(req.path), segments, overflow);
   std::array<std::string, kMaxSegments> decoded;
-  bool bad = n > kMaxSegments;
+  bool bad = false;
   for (std::size_t i = 0; !bad && i < n; ++i) {
     if (raw && segments[i].find('%') != std::string_view::npos) {
       auto d = detail::percent_decode(segments[i]);
@@ -139,7 +147,7 @@ Router::Match Router::match(HttpRequest& req) const {
   const Route* found = nullptr;
   for (const Route& r : routes_) {
     const bool rest = !r.segments.empty() && is_rest(r.segments.back());
-    if (bad || (rest ? n < r.segments.size() : r.segments.size() != n)) continue;
+    if (bad || (rest ? n < r.segments.size() : overflow || r.segments.size() != n)) continue;
     bool on_listener = false;
     for (Listener l : r.listeners) on_listener = on_listener || l == req.listener;
     if (!on_listener) continue;

@@ -527,6 +527,13 @@ TEST_F(IssuanceTest, ListPagesThroughEverythingForAnAdminAndOwnCertificatesForOt
   const HttpResult bad_limit = curl("GET", "/api/v1/certificates?limit=0", "ops");
   EXPECT_EQ(bad_limit.status, 400);
   EXPECT_EQ(bad_limit.error_code(), "invalid-limit");
+  // A filter it does not understand is refused, not ignored (which would list everything).
+  for (const char* value : {"maybe", "TRUE", "yes", ""}) {
+    const HttpResult bad_revoked = curl("GET", std::string("/api/v1/certificates?revoked=") + value, "ops");
+    EXPECT_EQ(bad_revoked.status, 400) << value;
+    EXPECT_EQ(bad_revoked.error_code(), "invalid-revoked") << value;
+  }
+  EXPECT_EQ(curl("GET", "/api/v1/certificates?revoked=false", "ops").status, 200);
 }
 
 TEST_F(IssuanceTest, AnotherClientsCertificateIsNotFoundAndCannotBeRevoked) {

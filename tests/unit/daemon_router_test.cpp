@@ -103,6 +103,27 @@ TEST_F(RouterTest, RestParameterTakesTheRestOfThePathWithItsSlashes) {
   EXPECT_EQ(run(empty).handler, nullptr);
 }
 
+TEST_F(RouterTest, RestParameterTakesAnyNumberOfSegments) {
+  // An OCSP GET's base64 may hold many '/': more than the router splits a path into.
+  std::string tail = "M";
+  for (int i = 0; i < 100; ++i) tail += "/a" + std::to_string(i);
+  auto req = request("GET", "/rest/" + tail, Listener::Http);
+  ASSERT_NE(run(req).handler, nullptr);
+  EXPECT_EQ(req.params.at("tail"), tail);
+  // Escapes in the part beyond the split segments are decoded too.
+  auto escaped = request("GET", "/rest/" + tail + "/x%3D", Listener::Http);
+  ASSERT_NE(run(escaped).handler, nullptr);
+  EXPECT_EQ(escaped.params.at("tail"), tail + "/x=");
+  // A route without one never matches so long a path.
+  std::string deep = "/api/v1/certificates";
+  for (int i = 0; i < 40; ++i) deep += "/x";
+  auto other = request("GET", deep);
+  const auto m = run(other);
+  EXPECT_EQ(m.handler, nullptr);
+  ASSERT_TRUE(m.error);
+  EXPECT_EQ(m.error->status, 404);
+}
+
 TEST(RouterPatternTest, RestParameterMustBeLast) {
   Router r;
   EXPECT_THROW(r.add("GET", "/a/{x*}/b", {Listener::Http}, [](HttpRequest&, Responder) {}), std::invalid_argument);

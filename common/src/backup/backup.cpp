@@ -19,6 +19,31 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// What is wrong with a manifest's shape ("" when nothing): an object whose members, where present,
+// have the types Signet writes, so that no reader of it meets a surprise.
+std::string manifest_problem(const nlohmann::json& m) {
+  if (!m.is_object()) return "it is not a JSON object";
+  for (const char* key : {"backup_id", "created", "tool_version", "store_id"}) {
+    if (const auto it = m.find(key); it != m.end() && !it->is_string()) return std::string(key) + " is not a string";
+  }
+  if (const auto it = m.find("ca_name"); it != m.end() && !it->is_string() && !it->is_null()) {
+    return "ca_name is not a string";
+  }
+  if (const auto it = m.find("schema_version"); it != m.end() && !it->is_number_unsigned()) {
+    return "schema_version is not a whole number";
+  }
+  if (const auto it = m.find("counts"); it != m.end()) {
+    if (!it->is_object()) return "counts is not an object";
+    for (const auto& [name, value] : it->items()) {
+      if (!value.is_number_unsigned()) return "counts." + name + " is not a whole number";
+    }
+  }
+  if (const auto it = m.find("installation"); it != m.end() && !it->is_object() && !it->is_null()) {
+    return "installation is not an object";
+  }
+  return "";
+}
+
 void remove_scratch(const fs::path& p) {
   if (p.empty()) return;
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((p.string() + suffix).c_str());
@@ -134,6 +159,11 @@ OpenedBackup OpenedBackup::open(const fs::path& file, const Passphrase& passphra
       throw Error(ErrorKind::Integrity, "backup-corrupt",
                   file.string() + " has an unreadable manifest although it authenticated: it was "
                                   "not written by Signet. Nothing was restored");
+    }
+    if (const std::string problem = manifest_problem(out.manifest_); !problem.empty()) {
+      throw Error(ErrorKind::Integrity, "backup-corrupt",
+                  file.string() + " has a manifest that Signet did not write (" + problem +
+                      "), although it authenticated. Nothing was restored");
     }
     if (container.secrets.size() != crypto::kAeadKeySize) {
       throw Error(ErrorKind::Integrity, "backup-corrupt",

@@ -351,6 +351,26 @@ TEST_F(OpenedBackupTest, ManifestThatIsNotJsonIsBackupCorrupt) {
   }
 }
 
+TEST_F(OpenedBackupTest, ManifestOfTheWrongShapeIsBackupCorrupt) {
+  const fs::path snap = snapshot("snap.db");
+  for (const auto& [manifest, problem] : std::vector<std::pair<std::string, std::string>>{
+           {"[]", "not a JSON object"},
+           {"\"text\"", "not a JSON object"},
+           {R"({"backup_id": 5})", "backup_id is not a string"},
+           {R"({"created": ["x"]})", "created is not a string"},
+           {R"({"schema_version": -1})", "schema_version is not a whole number"},
+           {R"({"counts": [1]})", "counts is not an object"},
+           {R"({"counts": {"keys": "2"}})", "counts.keys is not a whole number"},
+           {R"({"installation": "x"})", "installation is not an object"}}) {
+    SCOPED_TRACE(manifest);
+    const fs::path file = container("manifest.sbk", snap, SecretBytes(ByteView(crypto::random_bytes(32))), manifest);
+    const Error e = open_error(file);
+    EXPECT_EQ(e.code(), "backup-corrupt") << e.what();
+    EXPECT_NE(std::string(e.what()).find(problem), std::string::npos) << e.what();
+    fs::remove(file);
+  }
+}
+
 TEST_F(OpenedBackupTest, BackupWithAnotherDataKeyOpensButEveryEntryFailsAuthentication) {
   // Authenticated container, wrong data key inside: nothing in it is offered.
   const fs::path snap = snapshot("snap.db");
