@@ -114,14 +114,36 @@ void check_data_dir(std::vector<PlanProblem>& out, const fs::path& dir) {
   }
 }
 
+// The listeners (address, port) of the configuration already installed in `data_dir`: while that
+// CA's own signetd runs they are in use, and a reinstall that keeps them is no conflict.
+std::vector<std::pair<std::string, std::int64_t>> installed_listeners(const fs::path& data_dir) {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  std::error_code ec;
+  const fs::path conf = data_dir / "signetd.toml";
+  if (data_dir.empty() || !fs::is_regular_file(conf, ec)) return out;
+  try {
+    const toml::table t = toml::parse_file(conf.string());
+    for (const char* section : {"https", "http"}) {
+      const auto address = t[section]["address"].value<std::string>();
+      const auto port = t[section]["port"].value<std::int64_t>();
+      if (address && port) out.emplace_back(*address, *port);
+    }
+  } catch (const toml::parse_error&) {
+    // Not readable: nothing is taken as ours.
+  }
+  return out;
+}
+
 void check_port(std::vector<PlanProblem>& out, const std::string& field, const std::string& address,
-                std::uint16_t port, const std::string& what) {
+                std::uint16_t port, const std::string& what,
+                const std::vector<std::pair<std::string, std::int64_t>>& ours) {
+  const bool installed = std::find(ours.begin(), ours.end(), std::make_pair(address, std::int64_t{port})) != ours.end();
   if (port == 0) {
     out.push_back({field, "invalid", what + " port must be between 1 and 65535"});
   } else if (!is_ip(address)) {
     out.push_back({field == "daemon.https_port" ? "daemon.https_address" : "daemon.http_address",
                    "invalid", "\"" + address + "\" is not an IP address to listen on"});
-  } else if (port_in_use(address, port)) {
+  } else if (!installed && port_in_use(address, port)) {
     out.push_back({field, "port-in-use",
                    what + " port " + std::to_string(port) + " on " + address +
                        " is already in use by another program; choose a free port or stop that "
@@ -295,11 +317,12 @@ std::vector<PlanProblem> validate(const SetupPlan& plan) {
       return plan.mode != SetupMode::RestoreThenReinstall ||
              std::find(plan.daemon_keys_set.begin(), plan.daemon_keys_set.end(), key) != plan.daemon_keys_set.end();
     };
+    const auto ours = installed_listeners(plan.data_dir);
     if (given("https_address") && given("https_port")) {
-      check_port(out, "daemon.https_port", d.https_address, d.https_port, "the HTTPS");
+      check_port(out, "daemon.https_port", d.https_address, d.https_port, "the HTTPS", ours);
     }
     if (given("http_address") && given("http_port")) {
-      check_port(out, "daemon.http_port", d.http_address, d.http_port, "the HTTP");
+      check_port(out, "daemon.http_port", d.http_address, d.http_port, "the HTTP", ours);
     }
     if (given("https_port") && given("http_port") && d.https_port == d.http_port && d.https_port != 0 &&
         d.https_address == d.http_address) {

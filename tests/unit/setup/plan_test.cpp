@@ -125,6 +125,29 @@ TEST_F(PlanTest, ValidPlanHasNoProblems) {
   EXPECT_TRUE(validate(p).empty()) << describe(validate(p));
 }
 
+TEST_F(PlanTest, TheInstalledCasOwnListenersAreNoConflict) {
+  // A reinstall while this CA's own signetd runs: its ports are in use, by the daemon setup keeps.
+  BoundSocket https;
+  BoundSocket http;
+  BoundSocket stranger;
+  SetupPlan p = valid_plan();
+  fs::create_directory(p.data_dir);
+  fs::permissions(p.data_dir, fs::perms::owner_all, fs::perm_options::replace);
+  test::write_text(p.data_dir / "signetd.toml",
+                   "[https]\naddress = \"127.0.0.1\"\nport = " + std::to_string(https.port()) +
+                       "\n[http]\naddress = \"127.0.0.1\"\nport = " + std::to_string(http.port()) + "\n");
+  p.daemon.https_address = p.daemon.http_address = "127.0.0.1";
+  p.daemon.https_port = https.port();
+  p.daemon.http_port = http.port();
+  EXPECT_TRUE(validate(p).empty()) << describe(validate(p));
+  // Another program's port still is one.
+  p.daemon.http_port = stranger.port();
+  const auto problems = validate(p);
+  ASSERT_EQ(problems.size(), 1u) << describe(problems);
+  EXPECT_EQ(problems[0].field, "daemon.http_port");
+  EXPECT_EQ(problems[0].code, "port-in-use");
+}
+
 TEST_F(PlanTest, ReportsEveryProblemAtOnceEachWithItsField) {
   BoundSocket listener;  // something already listens on the HTTPS port
   SetupPlan p = valid_plan();
