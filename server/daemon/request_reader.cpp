@@ -92,6 +92,14 @@ std::optional<bool> header_is_folded(std::string_view data) {
   return false;
 }
 
+bool has_bare_lf(boost::asio::const_buffer data) {
+  const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+  for (auto at = bytes.find('\n'); at != std::string_view::npos; at = bytes.find('\n', at + 1)) {
+    if (at == 0 || bytes[at - 1] != '\r') return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 RequestReader::RequestReader(std::uint64_t max_body_bytes) : max_body_bytes_(max_body_bytes) { next(); }
@@ -138,6 +146,14 @@ RequestReader::Event RequestReader::parse() {
         return refuse(Refusal{400, "chunk-header-too-long",
                               "a chunk header or trailer of the request is longer than " +
                                   std::to_string(kPendingLimit) + " bytes; send chunk extensions of sane size",
+                              "bad_request"});
+      }
+      // What waits is a chunk line or the trailer, never chunk data (Beast takes data as it comes):
+      // a line ended by a bare LF would make Beast wait for a CRLF that never comes.
+      if (parser_->is_header_done() && has_bare_lf(buffer_.data())) {
+        return refuse(Refusal{400, "chunk-line-invalid",
+                              "a chunk line of the request ends with a bare LF; chunk lines end with CRLF (RFC "
+                              "9112 section 7.1)",
                               "bad_request"});
       }
       return Event::NeedMore;

@@ -192,6 +192,31 @@ TEST_P(HttpAttackTest, HostMustBeAHostName) {
   }
 }
 
+TEST_P(HttpAttackTest, ChunkLineEndedByABareLfIsRefusedAtOnce) {
+  // Not a wait for a CRLF that never comes (and then a silent close): a 400 straight away.
+  // (Nothing follows the body: with a CRLF somewhere after it, Beast itself finds the line bad.)
+  for (const std::string& body : {std::string("3\nabc\n0\n\n"), std::string("3\n"), std::string("3\r\nabc\r\n0\n")}) {
+    SCOPED_TRACE(body);
+    auto client = connect();
+    (void)client->send("POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+    bool closed = false;
+    const std::string wire = client->read_all(&closed);
+    const auto responses = split_responses(wire);
+    ASSERT_EQ(responses.size(), 1U) << summary(wire);
+    EXPECT_EQ(responses[0].status, 400) << summary(wire);
+    EXPECT_EQ(json::parse(responses[0].body)["error"]["code"], "chunk-line-invalid");
+    EXPECT_TRUE(closed);
+  }
+  // Bare LFs inside chunk data are data.
+  auto client = connect();
+  (void)client->send("POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+                     "Connection: close\r\n\r\n5\r\na\nb\nc\r\n0\r\n\r\n");
+  const auto responses = split_responses(client->read_all());
+  ASSERT_EQ(responses.size(), 1U);
+  EXPECT_EQ(responses[0].status, 200);
+  EXPECT_EQ(responses[0].body, "a\nb\nc");
+}
+
 TEST_P(HttpAttackTest, FoldedHeaderLineIsRefused) {
   for (const std::string& head : {std::string("X-Note: one\r\n two\r\n"), std::string("X-Note: one\r\n\ttwo\r\n"),
                                   std::string("Content-Length: 0\r\n Content-Length: 5\r\n")}) {
