@@ -62,7 +62,7 @@ void check_profiles_exist(const GlobalOptions& g, const IssuanceOptions& o) {
   const std::map<std::string, issuance::Profile> profiles =
       configured ? read_config(g, o).profiles : issuance::default_profiles();
   for (const std::string& name : o.profiles) {
-    if (name == "*" || profiles.contains(name)) continue;
+    if (name.empty() || name == "*" || profiles.contains(name)) continue;  // (an empty one: the ledger says)
     std::string known;
     for (const auto& [existing, profile] : profiles) known += (known.empty() ? "" : ", ") + existing;
     throw Error(ErrorKind::Malformed, "profile-unknown",

@@ -535,6 +535,13 @@ TEST_F(LedgerTest, AClientAuthenticatesWithItsTokenOnly) {
   EXPECT_EQ(ledger.authenticate(token)->name, "web-1") << "each token finds its own client";
 }
 
+TEST_F(LedgerTest, AClientsProfilesAreKeptOnceEach) {
+  Ledger ledger(db_path(), clock_);
+  EXPECT_EQ(ledger.add_client("twice", {"server-tls", "client-tls", "server-tls"}, false, "alice").client.profiles,
+            (std::vector<std::string>{"server-tls", "client-tls"}));
+  EXPECT_EQ(ledger.client("twice")->profiles, (std::vector<std::string>{"server-tls", "client-tls"}));
+}
+
 TEST_F(LedgerTest, ClientsAreListedRemovedAndAudited) {
   Ledger ledger(db_path(), clock_);
   const NewClient b = ledger.add_client("b-client", {"server-tls", "client-tls"}, false, "alice");
@@ -559,6 +566,8 @@ TEST_F(LedgerTest, ClientsAreListedRemovedAndAudited) {
   EXPECT_NE(std::string(upper.what()).find("\"b-client\" exists already (names are compared ignoring case)"),
             std::string::npos)
       << upper.what();
+  ASSERT_TRUE(ledger.client("B-CLIENT"));
+  EXPECT_EQ(ledger.client("B-CLIENT")->id, b.client.id);
 
   ledger.remove_client("b-client", "bob");
   EXPECT_FALSE(ledger.client("b-client"));

@@ -513,7 +513,11 @@ NewClient Ledger::add_client(const std::string& name, const std::vector<std::str
   NewClient out;
   out.client.name = name;
   out.client.id = to_hex(crypto::random_bytes(kClientIdBytes));
-  out.client.profiles = profiles;
+  for (const std::string& p : profiles) {  // each once, in the order given
+    if (std::find(out.client.profiles.begin(), out.client.profiles.end(), p) == out.client.profiles.end()) {
+      out.client.profiles.push_back(p);
+    }
+  }
   out.client.admin = admin;
   out.client.created_at = impl_->clock.unix_seconds();
   SecretBytes raw(kSecretBytes);
@@ -564,8 +568,11 @@ RemovedClient Ledger::remove_client(const std::string& name, const std::string& 
   impl_->committer.run([&](db::Database& db) {
     out = RemovedClient{};
     {
-      db::Statement s = db.cached("SELECT " + std::string(kClientColumns) + " FROM api_clients WHERE name = ? AND " +
-                                  std::string(kLiveClient));
+      // Names are unique ignoring case (clients add and restore see to it); an exact match first
+      // for a store written before they were.
+      db::Statement s = db.cached("SELECT " + std::string(kClientColumns) +
+                                  " FROM api_clients WHERE name = ?1 COLLATE NOCASE AND " + std::string(kLiveClient) +
+                                  " ORDER BY name = ?1 DESC LIMIT 1");
       s.bind(1, name);
       if (!s.step()) {
         throw Error(ErrorKind::NotFound, "client-not-found",
@@ -615,8 +622,10 @@ std::vector<ApiClient> Ledger::clients() {
 
 std::optional<ApiClient> Ledger::client(const std::string& name) {
   Impl::Reader reader(*impl_);
-  db::Statement s = reader->cached("SELECT " + std::string(kClientColumns) + " FROM api_clients WHERE name = ? AND " +
-                                   std::string(kLiveClient));
+  // Ignoring case, an exact match first (see remove_client).
+  db::Statement s = reader->cached("SELECT " + std::string(kClientColumns) +
+                                   " FROM api_clients WHERE name = ?1 COLLATE NOCASE AND " + std::string(kLiveClient) +
+                                   " ORDER BY name = ?1 DESC LIMIT 1");
   s.bind(1, name);
   if (!s.step()) return std::nullopt;
   return read_client(s);
