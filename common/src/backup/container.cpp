@@ -329,17 +329,22 @@ OpenedContainer read_container(const fs::path& in, const Passphrase& passphrase,
 
     Bytes sealed;
     for (std::uint64_t index = 0;; ++index) {
+      // Messages count chunks from 1, as a person does; `index` (from 0) is what the AAD binds.
+      const std::string number = std::to_string(index + 1);
       std::uint8_t len_bytes[4];
       const std::size_t n = file.read(len_bytes, 4);
-      if (n == 0) corrupt(in, "it ends after chunk " + std::to_string(index) + " without its final chunk (truncated)");
-      if (n < 4) corrupt(in, "it ends inside chunk " + std::to_string(index) + " (truncated)");
+      if (n == 0) {
+        corrupt(in, index == 0 ? std::string("it ends before its first chunk (truncated)")
+                               : "it ends after chunk " + std::to_string(index) + " without its final chunk (truncated)");
+      }
+      if (n < 4) corrupt(in, "it ends inside chunk " + number + " (truncated)");
       const auto len = static_cast<std::uint32_t>(get_be(len_bytes, 4));
       if (len < crypto::kAeadOverhead || len > chunk_size + crypto::kAeadOverhead) {
-        corrupt(in, "chunk " + std::to_string(index) + " has an invalid length");
+        corrupt(in, "chunk " + number + " has an invalid length");
       }
       sealed.resize(len);
       if (file.read(sealed.data(), len) != len) {
-        corrupt(in, "it ends inside chunk " + std::to_string(index) + " (truncated)");
+        corrupt(in, "it ends inside chunk " + number + " (truncated)");
       }
       bool final = false;
       auto plain = crypto::aead_open(key.view(), sealed, chunk_aad(header, index, false));
@@ -354,8 +359,7 @@ OpenedContainer read_container(const fs::path& in, const Passphrase& passphrase,
                           " (or the file is damaged): it does not decrypt. Nothing "
                           "was restored");
         }
-        corrupt(in, "chunk " + std::to_string(index) +
-                        " fails authentication (edited, reordered or from another backup)");
+        corrupt(in, "chunk " + number + " fails authentication (edited, reordered or from another backup)");
       }
       consume(plain->view());
       if (final) {

@@ -489,6 +489,16 @@ TEST_F(ContainerTest, ChunksReorderedDroppedRepeatedOrAppendedAreBackupCorrupt) 
     EXPECT_EQ(e.code(), "backup-corrupt") << e.what();
     EXPECT_NE(std::string(e.what()).find("Nothing was restored"), std::string::npos) << e.what();
   }
+  // The messages count chunks as a person does, from 1.
+  for (const auto& [what, part] : std::vector<std::pair<std::string, std::string>>{
+           {"all but the first chunk dropped", "it ends after chunk 1 without its final chunk"},
+           {"a middle chunk from another file", "chunk 3 fails authentication"}}) {
+    SCOPED_TRACE(what);
+    const auto it = std::find_if(variants.begin(), variants.end(), [&](const auto& v) { return v.first == what; });
+    ASSERT_NE(it, variants.end());
+    const Error e = error_for(it->second.join());
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
 
   // Damage to the start is indistinguishable from a wrong passphrase, and says so.
   std::vector<std::pair<std::string, Layout>> start;
