@@ -588,6 +588,16 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, const RestoreOptio
       changed += static_cast<int>(clients_copied);
     }
     if (t == "crl_state") {
+      // A number Signet would never reach (it counts one per CRL) is an edited backup: kept, the
+      // next increment would overflow SQLite's INTEGER and signetd could not start.
+      db::Statement n = state_->db.prepare(
+          "SELECT count(*) FROM restore_src.crl_state WHERE typeof(crl_number) <> 'integer' OR crl_number < 0 "
+          "OR crl_number > 4611686018427387904");
+      if (n.step() && n.int64(0) > 0) {
+        throw Error(ErrorKind::Integrity, "backup-database-corrupt",
+                    "the CRL number inside the backup is not one Signet writes (a whole number from 0 to 2^62): "
+                    "it was not written by Signet. Use another backup. Nothing was restored");
+      }
       // CRL numbers only ever increase (RFC 5280 5.2.3): a store that has issued CRLs of its own
       // continues from the higher of its number and the backup's.
       state_->db.exec(

@@ -1352,6 +1352,30 @@ TEST_F(RestoreClientsTest, ABackupWithAnInvalidClientRowIsRefused) {
   EXPECT_TRUE(target.records().empty());
 }
 
+TEST_F(RestoreClientsTest, ABackupWithACrlNumberSignetNeverWritesIsRefused) {
+  for (const char* value : {"9223372036854775807", "4611686018427387905"}) {
+    SCOPED_TRACE(value);
+    const test::TempDir dirs;
+    KeyStore store = KeyStore::create(dirs / "src", pass(kSourcePass), kFastKdf);
+    store.generate("root", crypto::KeyAlgorithm::EcP256);
+    (void)issuance::Ledger(db_of(dirs / "src")).next_crl_number();
+    {
+      db::Database db = db::Database::open(db_of(dirs / "src"), db::OpenMode::ReadWrite);
+      db.exec(std::string("UPDATE crl_state SET crl_number = ") + value);
+    }
+    const fs::path file = dirs / "b.sbk";
+    (void)store.create_backup(file, pass(kBackupPass), kFastKdf, "test");
+    KeyStore target = KeyStore::create(dirs / "dst", pass(kSourcePass), kFastKdf);
+    const Error e = capture_error([&] {
+      backup::OpenedBackup b = backup::OpenedBackup::open(file, pass(kBackupPass), dirs.path());
+      (void)target.restore(b, RestoreOptions{});
+    });
+    EXPECT_EQ(e.code(), "backup-database-corrupt") << e.what();
+    EXPECT_TRUE(has_text(e.what(), "CRL number")) << e.what();
+    EXPECT_TRUE(target.records().empty());
+  }
+}
+
 TEST_F(RestoreClientsTest, AClientRemovedHereStaysRemoved) {
   const fs::path file = source_with_clients();
   KeyStore target = create_target(dst());
