@@ -667,6 +667,14 @@ void KeyStore::rename(const std::string& old_name, const std::string& new_name) 
     throw Error(ErrorKind::Conflict, "name-taken",
                 "a key named \"" + new_name + "\" already exists; choose another name");
   }
+  // signetd.toml names the installation's CA key (store.ca_key): renamed here alone, signetd would
+  // find no such key and refuse to start.
+  if (const auto inst = installation(); inst && record(old_name)->fingerprint == inst->ca_fingerprint) {
+    throw Error(ErrorKind::Conflict, "key-installed",
+                "key \"" + old_name + "\" is the CA key of the installation in this store (" + inst->state +
+                    "), and signetd.toml names it (store.ca_key): renamed, signetd would not find it and would "
+                    "not start. Keep its name. Nothing was renamed");
+  }
   state_->db.prepare("UPDATE keys SET name = ? WHERE name = ?").bind(1, new_name).bind(2, old_name).run();
   audit("key.rename", new_name, "renamed from \"" + old_name + "\"");
   tx.commit();

@@ -352,7 +352,7 @@ TEST_F(EngineTest, NewKeyWithoutPathLengthAndAnotherAlgorithm) {
   EXPECT_TRUE(contains(verified, ": OK")) << verified;
 }
 
-TEST_F(EngineTest, TheInstalledCaKeyCannotBeDeleted) {
+TEST_F(EngineTest, TheInstalledCaKeyCannotBeDeletedOrRenamed) {
   create_store(dir());
   (void)apply(plan(SetupMode::NewKey), secrets());
   KeyStore store = open_store(dir());
@@ -362,10 +362,15 @@ TEST_F(EngineTest, TheInstalledCaKeyCannotBeDeleted) {
   EXPECT_EQ(e.kind(), ErrorKind::Conflict);
   EXPECT_EQ(e.code(), "key-installed") << e.what();
   EXPECT_TRUE(contains(e.what(), "install another CA key first")) << e.what();
+  // Nor renamed: signetd.toml names it.
+  const Error renamed = capture_error([&] { store.rename("root", "old-root"); });
+  EXPECT_EQ(renamed.code(), "key-installed") << renamed.what();
+  EXPECT_TRUE(contains(renamed.what(), "store.ca_key")) << renamed.what();
   EXPECT_EQ(row_diff(before, all_rows(dir())), "");
-  // Any other key can go.
-  store.remove("spare");
-  EXPECT_FALSE(store.record("spare"));
+  // Any other key can be renamed and go.
+  store.rename("spare", "spare-2");
+  store.remove("spare-2");
+  EXPECT_FALSE(store.record("spare-2"));
   EXPECT_TRUE(store.record("root"));
 }
 
