@@ -22,6 +22,10 @@ packages=(
   valgrind                                       # the GUI test under memcheck (errors inside Qt)
   libpsl-dev publicsuffix                        # no wildcard directly under a public suffix (libpsl, Debian's list)
   libidn2-dev                                    # IDNA2008: an "xn--" label must be a valid A-label
+  libc-ares-dev                                  # ACME validation: DNS through the configured resolver
+  certbot lego                                   # real ACME clients, run against signetd by the tests
+  pebble                                         # pebble-challtestsrv (mock DNS for dns-01 tests); Pebble, the peer
+  hyperfine                                      # ACME benchmark: wall time of a client's full order
   clang libfuzzer-14-dev libclang-rt-14-dev      # libFuzzer targets under tests/fuzz (ASan+UBSan)
 )
 
