@@ -91,6 +91,7 @@ Config keep_restart_only(const Config& running, Config next) {
   next.idle_timeout = running.idle_timeout;
   next.max_connections = running.max_connections;
   next.max_connections_per_address = running.max_connections_per_address;
+  next.acme_enabled = running.acme_enabled;  // its routes are registered at startup
   return next;
 }
 
@@ -170,6 +171,27 @@ ConfigChanges compare_configs(const Config& a, const Config& b) {
   check(c.applied, "ocsp.nonce_signatures_per_second",
         a.ocsp_nonce_signatures_per_second != b.ocsp_nonce_signatures_per_second);
   check(c.applied, "log.level", a.log_level != b.log_level);
+  check(c.restart, "acme.enabled", a.acme_enabled != b.acme_enabled);
+  check(c.applied, "acme.profile", a.acme_profile != b.acme_profile);
+  check(c.applied, "acme.http01_port", a.acme_http01_port != b.acme_http01_port);
+  check(c.applied, "acme.tlsalpn01_port", a.acme_tlsalpn01_port != b.acme_tlsalpn01_port);
+  check(c.applied, "acme.resolver", a.acme_resolver != b.acme_resolver);
+  check(c.applied, "acme.eab_required", a.acme_eab_required != b.acme_eab_required);
+  const auto networks = [](const Config& x) {
+    std::vector<std::string> out;
+    for (const Cidr& n : x.acme_allowed_networks) out.push_back(n.to_string());
+    return out;
+  };
+  check(c.applied, "acme.allowed_networks", networks(a) != networks(b));
+  check(c.applied, "acme.terms_of_service", a.acme_terms_of_service != b.acme_terms_of_service);
+  check(c.applied, "acme.website", a.acme_website != b.acme_website);
+  check(c.applied, "acme.validation_timeout", a.acme_validation_timeout != b.acme_validation_timeout);
+  check(c.applied, "acme.orders_per_account_per_hour",
+        a.acme_orders_per_account_per_hour != b.acme_orders_per_account_per_hour);
+  check(c.applied, "acme.pending_authorizations_per_account",
+        a.acme_pending_authorizations_per_account != b.acme_pending_authorizations_per_account);
+  check(c.applied, "acme.new_accounts_per_address_per_hour",
+        a.acme_new_accounts_per_address_per_hour != b.acme_new_accounts_per_address_per_hour);
   bool profiles_differ = a.profiles.size() != b.profiles.size();
   for (auto ia = a.profiles.begin(), ib = b.profiles.begin(); !profiles_differ && ia != a.profiles.end(); ++ia, ++ib) {
     const issuance::Profile& pa = ia->second;

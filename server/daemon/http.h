@@ -29,7 +29,8 @@ enum class Listener { Https, Http };
 struct HttpRequest {
   std::string request_id;  // 16 hex chars, also sent as X-Request-Id
   Listener listener = Listener::Http;
-  std::string method;      // "GET", "POST", ...
+  std::string method;      // "GET", "POST", ... (HEAD is routed as GET; `head` tells)
+  bool head = false;
   std::string target;      // as sent: path and query
   std::string path;        // percent-decoded path without the query
   std::string query;       // raw query string without '?'

@@ -251,6 +251,7 @@ std::optional<Refusal> to_http_request(http::request<http::string_body>& msg, Ht
   out.body = std::move(msg.body());
   out.params.clear();
   head = out.method == "HEAD";
+  out.head = head;
   if (head) out.method = "GET";
 
   const std::string_view target = out.target;

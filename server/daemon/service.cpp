@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "acme_routes.h"
 #include "ca_context.h"
 #include "revocation.h"
 #include "signet/core/file.h"
@@ -47,6 +48,10 @@ class CaService final : public Service {
     ca_.ocsp = std::make_unique<OcspResponder>(views);
     ca_.crl = std::make_unique<CrlPublisher>(views, *ca_.crl_issuer, ca_.ocsp.get(), ca_.io, ca_.blocking);
     if (publish) ca_.crl->start();
+    if (config.acme_enabled) {
+      acme_ = std::make_unique<AcmeService>(ca_);
+      if (publish) acme_->start();
+    }
     declare_metrics();
     collector_ = ca_.metrics.add_collector([ledger = ca_.ledger.get()](Metrics& m) {
       const db::GroupCommitter::Stats s = ledger->commit_stats();
@@ -60,6 +65,7 @@ class CaService final : public Service {
   void register_routes(Router& router) override {
     register_api_routes(router, ca_);
     register_public_routes(router, *ca_.revocation_signer, *ca_.crl, *ca_.ocsp, ca_.metrics);
+    if (acme_) acme_->register_routes(router);
   }
 
   void reload(const Config& config) override {
@@ -69,6 +75,7 @@ class CaService final : public Service {
 
   void stop() override {
     stop_collecting();
+    if (acme_) acme_->stop();
     if (ca_.crl) ca_.crl->stop();
     ca_.blocking.join();
   }
@@ -97,6 +104,14 @@ class CaService final : public Service {
     m.declare_counter("signet_db_write_units_total",
                       "Writes (an intent, a certificate, a revocation, ...) batched into those transactions.");
     m.declare_counter("signet_db_failed_write_units_total", "Writes rolled back with an error.");
+    if (acme_) {
+      m.declare_counter("signet_acme_accounts_created_total", "ACME accounts created.");
+      m.declare_counter("signet_acme_orders_created_total", "ACME orders created.");
+      m.declare_counter("signet_acme_orders_finalized_total", "ACME orders that ended with a certificate.");
+      m.declare_counter("signet_acme_validations_total", "ACME challenge validations, by type and result (valid or "
+                                                         "the error type).");
+      m.declare_histogram("signet_acme_validation_duration_seconds", "Time one ACME validation took, by type.");
+    }
   }
 
   void stop_collecting() {
@@ -105,6 +120,7 @@ class CaService final : public Service {
   }
 
   CaContext ca_;
+  std::unique_ptr<AcmeService> acme_;  // when [acme] enabled
   std::uint64_t collector_ = 0;  // the ledger's commit counts in /metrics
 };
 

@@ -39,8 +39,10 @@ std::size_t count_of(const std::string& s, std::string_view what) {
 
 SignetdProcess::SignetdProcess(const std::string& signetd_path, const fs::path& config, const fs::path& log,
                                const std::vector<std::string>& env)
+    : SignetdProcess(std::vector<std::string>{signetd_path, "--config", config.string()}, log, env) {}
+
+SignetdProcess::SignetdProcess(std::vector<std::string> args, const fs::path& log, const std::vector<std::string>& env)
     : log_(log) {
-  std::vector<std::string> args = {signetd_path, "--config", config.string()};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -57,9 +59,9 @@ SignetdProcess::SignetdProcess(const std::string& signetd_path, const fs::path& 
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  const int rc = posix_spawn(&pid_, signetd_path.c_str(), &actions, nullptr, argv.data(), envp.data());
+  const int rc = posix_spawnp(&pid_, args.front().c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + signetd_path + ": " + std::strerror(rc));
+  if (rc != 0) throw std::runtime_error("cannot start " + args.front() + ": " + std::strerror(rc));
 }
 
 SignetdProcess::~SignetdProcess() {

@@ -22,6 +22,10 @@ class SignetdProcess {
  public:
   SignetdProcess(const std::string& signetd_path, const std::filesystem::path& config,
                  const std::filesystem::path& log, const std::vector<std::string>& env = {});
+  // Any program the same way (`argv[0]` is a path, or a name looked up in PATH): the mock DNS
+  // server and the ACME clients' peers the tests run beside signetd.
+  SignetdProcess(std::vector<std::string> argv, const std::filesystem::path& log,
+                 const std::vector<std::string>& env = {});
   ~SignetdProcess();
   SignetdProcess(const SignetdProcess&) = delete;
   SignetdProcess& operator=(const SignetdProcess&) = delete;

@@ -21,6 +21,12 @@
 
 namespace signet::test {
 
+// Drops what migrations 004 to 006 made (the certificate ledger, the API clients, ACME), leaving a
+// store as a Signet of schema version 3 wrote it; the caller sets user_version.
+inline constexpr std::string_view kDropLedgerTables =
+    "DROP TABLE issued_certificates; DROP TABLE api_clients; DROP TABLE crl_state; DROP TABLE acme_accounts; "
+    "DROP TABLE acme_orders; DROP TABLE acme_authorizations; DROP TABLE acme_challenges; DROP TABLE acme_eab_keys;";
+
 class StoreEditor {
  public:
   // Opens <dir>/signet.db read-write. Throws signet::Error when there is no such file.

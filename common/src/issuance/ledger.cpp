@@ -676,4 +676,13 @@ bool is_client_auth_certificate(const crypto::Certificate& certificate) {
 
 db::GroupCommitter::Stats Ledger::commit_stats() const { return impl_->committer.stats(); }
 
+void Ledger::write(const db::GroupCommitter::Work& work, db::GroupCommitter::Sync sync) {
+  impl_->committer.run(work, sync);
+}
+
+void Ledger::read(const std::function<void(db::Database&)>& work) {
+  Impl::Reader reader(*impl_);
+  work(*reader);
+}
+
 }  // namespace signet::issuance

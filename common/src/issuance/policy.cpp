@@ -189,6 +189,13 @@ void check_host_address(ByteView ip) {
   }
 }
 
+void check_ip_allowed(const Profile& profile, ByteView ip) {
+  if (std::none_of(profile.ip_networks.begin(), profile.ip_networks.end(),
+                   [&](const IpNetwork& n) { return n.contains(ip); })) {
+    deny("name-not-allowed", "profile \"" + profile.name + "\" does not allow the IP address " + ip_text(ip));
+  }
+}
+
 // An email address Signet issues: valid, without '*' (legal in a local part, but read as a
 // wildcard by too much software: one certificate must name one mailbox), and at a domain that is
 // not a public suffix (no one's mailbox is at "com"). `what` starts the refusal ("the CSR names
@@ -410,13 +417,7 @@ Approved evaluate(const Profile& profile, const crypto::CertificateRequest& csr,
                                  "\" allows at most " + std::to_string(profile.max_names));
   }
   for (const std::string& d : names.dns) check_dns_name(profile, d);
-  for (const std::string& ip : names.ip) {
-    const Bytes raw = *parse_ip(ip);
-    if (std::none_of(profile.ip_networks.begin(), profile.ip_networks.end(),
-                     [&](const IpNetwork& n) { return n.contains(raw); })) {
-      deny("name-not-allowed", "profile \"" + profile.name + "\" does not allow the IP address " + ip);
-    }
-  }
+  for (const std::string& ip : names.ip) check_ip_allowed(profile, *parse_ip(ip));
   for (const std::string& m : names.email) {
     const std::string domain = m.substr(m.find('@') + 1);
     if (std::none_of(profile.email_domains.begin(), profile.email_domains.end(),
@@ -470,6 +471,29 @@ Approved evaluate(const Profile& profile, const crypto::CertificateRequest& csr,
   out.intent.not_before = not_before;
   out.intent.not_after = not_after;
   return out;
+}
+
+std::vector<std::string> requested_names(const crypto::CertificateRequest& csr) { return names_of(csr).order; }
+
+std::string check_name(const Profile& profile, std::string_view type, std::string_view value) {
+  const std::string shown = printable(value);
+  if (type == "dns") {
+    const std::string name = lower(std::string(value));
+    if (!valid_dns_name(name)) {
+      deny("name-invalid", "\"" + shown + "\" is not a valid DNS name (labels of letters, digits and '-' joined by "
+                           "dots, no trailing dot; a wildcard only as the whole leftmost label)");
+    }
+    check_dns_name(profile, name);
+    return name;
+  }
+  if (type == "ip") {
+    const std::optional<Bytes> ip = parse_ip(std::string(value));
+    if (!ip) deny("name-invalid", "\"" + shown + "\" is not an IPv4 or IPv6 address");
+    check_host_address(*ip);
+    check_ip_allowed(profile, *ip);
+    return ip_text(*ip);
+  }
+  throw Error(ErrorKind::Unsupported, "name-type-unsupported", "Signet does not issue names of type \"" + printable(type) + "\"");
 }
 
 }  // namespace signet::issuance

@@ -31,6 +31,9 @@ const Section kSections[] = {
     {"crl", {"validity", "refresh_before", "debounce", "delta", "delta_validity"}},
     {"ocsp", {"validity", "refresh_before", "cache_entries", "cache_mib", "signatures_per_second", "nonces",
               "nonce_signatures_per_second"}},
+    {"acme", {"enabled", "profile", "http01_port", "tlsalpn01_port", "resolver", "eab_required", "allowed_networks",
+              "terms_of_service", "website", "validation_timeout", "orders_per_account_per_hour",
+              "pending_authorizations_per_account", "new_accounts_per_address_per_hour"}},
     {"log", {"level"}},
     {"profiles", {}},  // checked by issuance::parse_profiles
 };
@@ -210,6 +213,53 @@ Config load_config(const fs::path& path) {
   return parse_config(text.str(), path);
 }
 
+namespace {
+
+// An http(s) URL for the directory's meta, as clients show it to people.
+void url(const Reader& r, const toml::table& root, std::string_view key, std::string& out) {
+  auto u = r.string(root, "acme", key);
+  if (!u) return;
+  if (!u->empty() && u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0) {
+    r.fail(r.where(root, "acme", key), "acme." + std::string(key) + ": must be an http:// or https:// URL, or \"\"");
+  }
+  out = *u;
+}
+
+void read_acme(const Reader& r, const toml::table& root, Config& c) {
+  r.boolean(root, "acme", "enabled", c.acme_enabled);
+  if (auto p = r.string(root, "acme", "profile")) c.acme_profile = *p;
+  r.integer(root, "acme", "http01_port", c.acme_http01_port, 1, 65535);
+  r.integer(root, "acme", "tlsalpn01_port", c.acme_tlsalpn01_port, 1, 65535);
+  if (auto v = r.string(root, "acme", "resolver")) c.acme_resolver = *v;
+  r.boolean(root, "acme", "eab_required", c.acme_eab_required);
+  if (const toml::node* n = r.find(root, "acme", "allowed_networks")) {
+    const toml::array* list = n->as_array();
+    if (list == nullptr) {
+      r.fail(n->source(), "acme.allowed_networks: expected an array of networks such as [\"10.0.0.0/8\"], got " +
+                              std::string(type_of(*n)));
+    }
+    for (const toml::node& item : *list) {
+      const auto text = item.value<std::string>();
+      if (!text) r.fail(item.source(), "acme.allowed_networks: every entry is a string such as \"10.0.0.0/8\"");
+      try {
+        c.acme_allowed_networks.push_back(Cidr::parse(*text));
+      } catch (const Error& e) {
+        r.fail(item.source(), std::string("acme.allowed_networks: ") + e.what());
+      }
+    }
+  }
+  url(r, root, "terms_of_service", c.acme_terms_of_service);
+  url(r, root, "website", c.acme_website);
+  r.duration(root, "acme", "validation_timeout", c.acme_validation_timeout, std::chrono::seconds(1),
+             std::chrono::minutes(5));
+  r.integer(root, "acme", "orders_per_account_per_hour", c.acme_orders_per_account_per_hour, 1, 100000000);
+  r.integer(root, "acme", "pending_authorizations_per_account", c.acme_pending_authorizations_per_account, 1,
+            100000000);
+  r.integer(root, "acme", "new_accounts_per_address_per_hour", c.acme_new_accounts_per_address_per_hour, 1, 100000000);
+}
+
+}  // namespace
+
 Config parse_config(std::string_view text, const fs::path& path) {
   const Reader r(path);
   toml::table root;
@@ -283,6 +333,8 @@ Config parse_config(std::string_view text, const fs::path& path) {
   }
   r.integer(root, "ocsp", "nonce_signatures_per_second", c.ocsp_nonce_signatures_per_second, 1, 1000000);
 
+  read_acme(r, root, c);
+
   if (auto l = r.string(root, "log", "level")) {
     if (*l != "debug" && *l != "info" && *l != "warn" && *l != "error") {
       r.fail(r.where(root, "log", "level"), "log.level: \"" + *l + "\" is not one of debug, info, warn, error");
@@ -294,6 +346,12 @@ Config parse_config(std::string_view text, const fs::path& path) {
     c.profiles = issuance::parse_profiles(root["profiles"].as_table());
   } catch (const Error& e) {
     throw Error(e.kind(), e.code(), path.string() + ": " + e.what(), e.native_code());
+  }
+  if (c.acme_enabled && !c.profiles.contains(c.acme_profile)) {
+    std::string known;
+    for (const auto& [name, p] : c.profiles) known += (known.empty() ? "" : ", ") + name;
+    r.fail(r.where(root, "acme", "profile"),
+           "acme.profile: there is no profile \"" + c.acme_profile + "\"; this configuration has " + known);
   }
   return c;
 }

@@ -312,8 +312,8 @@ TEST_F(OpenedBackupTest, InnerDatabaseWithAnOlderSchemaIsMigratedInScratchOnly) 
   // A store of schema version 1 (before the quarantine, the installation and the ledger existed).
   const fs::path snap = snapshot("snap.db");
   db::Database::open(snap, db::OpenMode::ReadWrite)
-      .exec("DROP TABLE quarantine; DROP TABLE installation; DROP TABLE issued_certificates; "
-            "DROP TABLE api_clients; DROP TABLE crl_state; PRAGMA user_version = 1");
+      .exec("DROP TABLE quarantine; DROP TABLE installation; " + std::string(test::kDropLedgerTables) +
+            " PRAGMA user_version = 1");
   // Its data key is the real one: build the container from the real backup's secrets.
   const OpenedBackup real = open(good());
   const fs::path file =

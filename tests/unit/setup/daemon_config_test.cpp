@@ -159,12 +159,45 @@ TEST_F(ConfigTest, UnknownKeyNamesFileLineKeyAndAllowedKeys) {
 }
 
 TEST_F(ConfigTest, UnknownSectionIsRefused) {
-  const Error e = load_error(std::string(kSetupConfig) + "\n[acme]\nenabled = true\n");
+  const Error e = load_error(std::string(kSetupConfig) + "\n[ocsp_stapling]\nenabled = true\n");
   EXPECT_EQ(e.code(), "config-invalid");
   const std::string what = e.what();
   EXPECT_NE(what.find("signetd.toml:20:"), std::string::npos) << what;
-  EXPECT_NE(what.find("[acme]"), std::string::npos) << what;
+  EXPECT_NE(what.find("[ocsp_stapling]"), std::string::npos) << what;
   EXPECT_NE(what.find("store, https, http"), std::string::npos) << what;
+}
+
+TEST_F(ConfigTest, AcmeSectionIsReadAndCheckedKeyByKey) {
+  EXPECT_FALSE(load_config(write(kSetupConfig)).acme_enabled) << "ACME must be off unless configured";
+  const Config c = load_config(write(std::string(kSetupConfig) +
+                                     "\n[acme]\nenabled = true\nprofile = \"server-tls\"\nhttp01_port = 5002\n"
+                                     "tlsalpn01_port = 5001\nresolver = \"127.0.0.1:8053\"\neab_required = true\n"
+                                     "allowed_networks = [\"10.0.0.0/8\", \"2001:db8::/32\"]\n"
+                                     "terms_of_service = \"https://ca.example.test/terms\"\nvalidation_timeout = \"5s\"\n"
+                                     "orders_per_account_per_hour = 20\n"));
+  EXPECT_TRUE(c.acme_enabled);
+  EXPECT_EQ(c.acme_http01_port, 5002);
+  EXPECT_EQ(c.acme_tlsalpn01_port, 5001);
+  EXPECT_EQ(c.acme_resolver, "127.0.0.1:8053");
+  EXPECT_TRUE(c.acme_eab_required);
+  ASSERT_EQ(c.acme_allowed_networks.size(), 2u);
+  EXPECT_EQ(c.acme_allowed_networks[1].to_string(), "2001:db8::/32");
+  EXPECT_EQ(c.acme_terms_of_service, "https://ca.example.test/terms");
+  EXPECT_EQ(c.acme_validation_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c.acme_orders_per_account_per_hour, 20u);
+
+  for (const auto& [section, names] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"enabled = true\nprofile = \"web\"\n", {"acme.profile", "no profile \"web\"", "server-tls"}},
+           {"allowed_networks = [\"10.0.0.1/8\"]\n", {"acme.allowed_networks", "10.0.0.0/8"}},
+           {"allowed_networks = \"10.0.0.0/8\"\n", {"acme.allowed_networks", "array"}},
+           {"http01_port = 0\n", {"acme.http01_port"}},
+           {"terms_of_service = \"ftp://x\"\n", {"acme.terms_of_service"}},
+           {"validation_timeout = \"1h\"\n", {"acme.validation_timeout"}},
+           {"resolvr = \"x\"\n", {"acme.resolvr"}}}) {
+    const Error e = load_error(std::string(kSetupConfig) + "\n[acme]\n" + section);
+    EXPECT_EQ(e.code(), "config-invalid") << section;
+    for (const std::string& n : names) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << n << " in " << e.what();
+  }
 }
 
 TEST_F(ConfigTest, WrongTypesAndValuesAreRefusedNamingTheKey) {

@@ -138,7 +138,7 @@ TEST_F(InspectTest, LookingAtAStoreWritesNothingEvenOnAnOlderSchema) {
   // Take the store back to schema 3 (no ledger tables), as an older Signet left it.
   {
     db::Database raw = db::Database::open(db, db::OpenMode::ReadWrite);
-    raw.exec("DROP TABLE issued_certificates; DROP TABLE api_clients; DROP TABLE crl_state; PRAGMA user_version = 3");
+    raw.exec(std::string(test::kDropLedgerTables) + " PRAGMA user_version = 3");
     raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
   const std::string before = test::read_text(db);

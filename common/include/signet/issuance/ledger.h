@@ -163,6 +163,12 @@ class Ledger {
 
   [[nodiscard]] db::GroupCommitter::Stats commit_stats() const;
 
+  // For the ACME store (signet/acme/store.h), whose tables are in the same file: a write through
+  // this ledger's committer, so that it is batched with issuance (blocks until committed, and on
+  // disk when Durable), and a read on one of the pooled read-only connections.
+  void write(const db::GroupCommitter::Work& work, db::GroupCommitter::Sync sync);
+  void read(const std::function<void(db::Database&)>& work);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -25,6 +25,9 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "signet/core/bytes.h"
 #include "signet/crypto/certificate.h"
@@ -52,5 +55,15 @@ struct Approved {
 [[nodiscard]] Approved evaluate(const Profile& profile, const crypto::CertificateRequest& csr,
                                 std::optional<std::chrono::seconds> validity, const crypto::Certificate& ca,
                                 TimePoint now, const std::string& client);
+
+// The names a CSR asks for, first seen first, as the intent records them ("dns:a.example.test",
+// "ip:192.0.2.1", "email:a@example.test"); refuses invalid ones as evaluate() does.
+[[nodiscard]] std::vector<std::string> requested_names(const crypto::CertificateRequest& csr);
+
+// Checks one name of `type` "dns" (a host name or a wildcard) or "ip" under `profile` with the
+// rules evaluate() applies to a CSR's names, and returns it normalized (lowercase DNS name,
+// canonical IP text). Error(PolicyDenied, ...) with evaluate()'s codes; Error(Unsupported,
+// "name-type-unsupported") for another type.
+[[nodiscard]] std::string check_name(const Profile& profile, std::string_view type, std::string_view value);
 
 }  // namespace signet::issuance

@@ -11,7 +11,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "signet/core/cidr.h"
 #include "signet/issuance/profile.h"
 
 namespace signet::daemon {
@@ -67,6 +69,21 @@ struct Config {
   enum class Nonces { Honour, Ignore };
   Nonces ocsp_nonces = Nonces::Honour;
   unsigned ocsp_nonce_signatures_per_second = 200;
+
+  // [acme] (RFC 8555; README "ACME")
+  bool acme_enabled = false;
+  std::string acme_profile = "server-tls";      // the profile ACME orders are checked and issued under
+  std::uint16_t acme_http01_port = 80;          // where http-01 is validated
+  std::uint16_t acme_tlsalpn01_port = 443;      // where tls-alpn-01 is validated
+  std::string acme_resolver;                    // "host:port" of the DNS server validation asks; "" = system
+  bool acme_eab_required = false;               // new accounts need an external account binding
+  std::vector<Cidr> acme_allowed_networks;      // where validation may connect; empty = anywhere
+  std::string acme_terms_of_service;            // URL for the directory's meta, "" = none
+  std::string acme_website;                     // URL for the directory's meta, "" = none
+  std::chrono::seconds acme_validation_timeout{10};  // one validation, resolution to answer
+  unsigned acme_orders_per_account_per_hour = 300;
+  unsigned acme_pending_authorizations_per_account = 300;
+  unsigned acme_new_accounts_per_address_per_hour = 50;
 
   // [log]
   std::string log_level = "info";  // "debug", "info", "warn", "error"

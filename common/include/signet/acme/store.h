@@ -1,0 +1,97 @@
+// AcmeStore: ACME accounts, orders, authorizations and challenges in the store's database
+// (migration 006), next to the certificate ledger whose committer and readers it shares, so that a
+// certificate and the order that asked for it live and travel (backup, restore) together.
+//
+// Durability: an account is on disk before its creation is answered (a client keeps its URL for
+// years). Orders, authorizations and challenges are committed before the call returns (they
+// survive a crash or restart of signetd) and reach the disk with the next durable commit, at the
+// latest the certificate's: a power loss may take back an order no certificate came of, which the
+// client then starts again.
+//
+// Every call blocks on the database: signetd calls them off its serving threads.
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "signet/acme/order.h"
+#include "signet/core/clock.h"
+#include "signet/issuance/ledger.h"
+
+namespace signet::acme {
+
+struct NewOrder {
+  std::string account_id;
+  std::vector<Identifier> identifiers;  // checked, normalized, unique
+  std::optional<std::int64_t> not_after;
+};
+
+class AcmeStore {
+ public:
+  explicit AcmeStore(issuance::Ledger& ledger, const Clock& clock = SystemClock::instance());
+
+  // ---- accounts
+  // Creates the account, unless one has this key already: then that one is returned, with false.
+  std::pair<Account, bool> create_account(Account account);
+  [[nodiscard]] std::optional<Account> account(const std::string& id);
+  [[nodiscard]] std::optional<Account> account_by_thumbprint(const std::string& thumbprint);
+  [[nodiscard]] std::vector<Account> accounts();
+  void update_contact(const std::string& id, const std::vector<std::string>& contact);
+  // Deactivates the account and its pending authorizations (RFC 8555 7.3.6).
+  void deactivate_account(const std::string& id);
+  // Replaces the account's key. Error(Conflict, "conflict") naming the account that has `jwk`
+  // already (RFC 8555 7.3.5).
+  void change_key(const std::string& id, const nlohmann::json& jwk, const std::string& thumbprint);
+
+  // ---- orders
+  // Creates the order and, for each identifier, reuses the account's valid authorization that has a
+  // day left, or creates a pending one with its challenges.
+  Order create_order(const NewOrder& request);
+  [[nodiscard]] std::optional<Order> order(const std::string& id);
+  // The account's orders that have not expired, newest first, at most `limit`.
+  [[nodiscard]] std::vector<std::string> order_ids(const std::string& account_id, std::size_t limit);
+  // The order's authorizations with their challenges, in the order's order.
+  [[nodiscard]] std::vector<Authorization> authorizations_of(const Order& order);
+  [[nodiscard]] std::optional<Authorization> authorization(const std::string& id);
+  // The challenge and its authorization.
+  [[nodiscard]] std::optional<std::pair<Challenge, Authorization>> challenge(const std::string& id);
+
+  // Moves the challenge from pending to processing, if its authorization is still pending and
+  // current; false when it was not pending (answered as it is, never validated twice at once).
+  bool start_challenge(const std::string& id);
+  // Records a validation: the challenge valid or invalid (with the problem), and its authorization
+  // with it (valid for kValidAuthzLifetime from now).
+  void finish_challenge(const std::string& id, bool valid, const nlohmann::json& error, const std::string& address);
+  // The challenges left processing by a signetd that stopped, to validate again.
+  [[nodiscard]] std::vector<std::string> processing_challenges();
+  // Deactivates an authorization (RFC 8555 7.5.2); false when it was neither pending nor valid.
+  bool deactivate_authorization(const std::string& id);
+
+  // Moves a ready order to processing; false when it is not ready (now).
+  bool begin_finalize(const std::string& order_id);
+  // After finalization: back to ready (the CSR was refused), valid with its certificate, or invalid.
+  void finalize_refused(const std::string& order_id);
+  void order_valid(const std::string& order_id, const std::string& serial);
+  void order_invalid(const std::string& order_id, const nlohmann::json& error);
+  // Stores a status the clock or the authorizations changed (pending -> ready or invalid).
+  void settle_order(const std::string& order_id, OrderStatus status);
+
+  // ---- limits and housekeeping
+  [[nodiscard]] std::int64_t pending_authorizations(const std::string& account_id);
+  [[nodiscard]] std::int64_t orders_since(const std::string& account_id, std::int64_t since);
+  // Deletes orders, authorizations and challenges that expired more than `keep` seconds ago
+  // (a valid order's certificate stays in the ledger). Returns how many orders went.
+  std::int64_t prune(std::int64_t keep = 24 * 3600);
+
+ private:
+  issuance::Ledger& ledger_;
+  const Clock& clock_;
+};
+
+}  // namespace signet::acme
