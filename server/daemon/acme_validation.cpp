@@ -1,46 +1,30 @@
 #include "acme_validation.h"
 
-#include <openssl/objects.h>
-#include <openssl/x509v3.h>
-
 #include <algorithm>
 #include <cctype>
-#include <charconv>
-#include <cstring>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "acme_validation_http.h"
 #include "acme_validation_resolver.h"
 #include "acme_validation_transport.h"
 #include "signet/acme/jws.h"
-#include "signet/core/bytes.h"
-#include "signet/crypto/handles.h"
-#include "signet/crypto/primitives.h"
 
 namespace signet::daemon::acme {
 
 namespace {
 
-constexpr std::size_t kMaxBody = 8192;
-constexpr std::size_t kMaxHeaders = 16384;
-constexpr std::size_t kMaxChunkLine = 1024;
 constexpr int kMaxRedirects = 10;
 constexpr std::string_view kAcmeTlsAlpn = "acme-tls/1";
-constexpr std::string_view kAcmeIdentifierOid = "1.3.6.1.5.5.7.1.31";
 constexpr std::string_view kAllowedNetworks = "this CA's [acme] allowed_networks";
 
 using Deadline = ValidationClock::time_point;
-
-ValidationOutcome failure(std::string type, std::string detail, std::string address = {}) {
-  ValidationOutcome out;
-  out.error_type = std::move(type);
-  out.detail = std::move(detail);
-  out.address = std::move(address);
-  return out;
-}
 
 ValidationOutcome success(std::string address) {
   ValidationOutcome out;
@@ -49,64 +33,10 @@ ValidationOutcome success(std::string address) {
   return out;
 }
 
-// What a server sent, for a detail: at most `max` characters, control bytes and quotes escaped.
-std::string printable(std::string_view text, std::size_t max = 64) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (i == max) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(text[i]);
-    switch (c) {
-      case '\r': out += "\\r"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '"':
-      case '\\':
-        out += '\\';
-        out += static_cast<char>(c);
-        break;
-      default:
-        if (c >= 0x20 && c < 0x7f) {
-          out += static_cast<char>(c);
-        } else {
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        }
-    }
-  }
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && lower(a) == lower(b);
-}
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
 // RFC 8555 8.3: the client's file may end with whitespace (an editor's final newline).
 std::string_view trim_trailing(std::string_view s) {
   const auto last = s.find_last_not_of(" \t\r\n");
   return last == std::string_view::npos ? std::string_view() : s.substr(0, last + 1);
-}
-
-Bytes digest(const std::string& key_authorization) { return crypto::sha256(as_bytes(key_authorization)); }
-
-std::string time_limit(const ValidationSettings& settings) {
-  return "before the validation's time limit of " + std::to_string(settings.timeout.count()) + " ms ran out";
 }
 
 // The identifier's address when it is an IP identifier. A malformed identifier is the caller's
@@ -128,7 +58,7 @@ std::optional<IpAddress> check_identifier(const Identifier& id) {
 
 // DNS names compare without regard to ASCII case (RFC 4343); asked for in lower case, as some
 // servers (challtestsrv among them) match names exactly.
-std::string dns_name(const Identifier& id) { return lower(id.value); }
+std::string dns_name(const Identifier& id) { return lower_ascii(id.value); }
 
 Deadline start(const ValidationSettings& settings) {
   if (settings.timeout.count() <= 0) throw std::invalid_argument("ACME validation: the timeout must be positive");
@@ -151,7 +81,7 @@ Targets targets_for(const ValidationSettings& settings, const std::string& host,
   } else {
     LookupResult lookup = resolve_addresses(settings.resolver, host, deadline);
     if (!lookup.ok) {
-      out.error = failure("dns", lookup.detail);
+      out.error = validation_failure("dns", lookup.detail);
       return out;
     }
     found = std::move(lookup.addresses);
@@ -165,7 +95,7 @@ Targets targets_for(const ValidationSettings& settings, const std::string& host,
       list += refused[i].to_string();
     }
     const std::string which = refused.size() == 1 ? "which " : "none of which ";
-    out.error = failure(
+    out.error = validation_failure(
         "connection",
         literal ? list + " is an address " + std::string(kAllowedNetworks) + " does not include"
                 : host + " resolves to " + list + ", " + which + std::string(kAllowedNetworks) + " does not include",
@@ -198,221 +128,19 @@ Connected connect_any(const ValidationSettings& settings, const std::vector<IpAd
     timed_out = c.timed_out;
     if (timed_out) break;
   }
-  out.error =
-      failure("connection",
-              "Connecting to " + what + " failed (" + tried + ")" + (timed_out ? ", " + time_limit(settings) : ""),
-              out.address);
+  out.error = validation_failure(
+      "connection",
+      "Connecting to " + what + " failed (" + tried + ")" + (timed_out ? ", " + time_limit(settings) : ""),
+      out.address);
   return out;
-}
-
-std::string io_failure_text(const IoResult& r, const ValidationSettings& settings) {
-  switch (r.kind) {
-    case IoResult::Kind::Timeout: return "no answer " + time_limit(settings);
-    case IoResult::Kind::Eof: return "the server closed the connection";
-    default: return r.error;
-  }
 }
 
 // ---- http-01 ----
 
-struct Url {
-  bool https = false;
-  std::string host;             // a DNS name, or the text of `ip`
-  std::optional<IpAddress> ip;  // when the host is an address
-  std::uint16_t port = 80;
-  std::string path = "/";  // with any query
-};
-
-std::string authority(const Url& url) {
-  std::string out = url.ip && url.ip->family == 6 ? "[" + url.host + "]" : url.host;
-  if (url.port != (url.https ? 443 : 80)) out += ":" + std::to_string(url.port);
-  return out;
-}
-
-std::string url_text(const Url& url) { return (url.https ? "https://" : "http://") + authority(url) + url.path; }
-
-struct Response {
-  int status = 0;
-  std::string location;
-  std::string body;
-};
-
 struct Fetched {
   std::optional<ValidationOutcome> error;
-  Response response;
+  Http01Response response;
   std::string address;
-};
-
-// Reads through `buffer` (which may already hold part of the body) per the response's framing.
-class ResponseReader {
- public:
-  ResponseReader(Stream& stream, const ValidationSettings& settings, Deadline deadline, std::string where,
-                 std::string address)
-      : stream_(stream),
-        settings_(settings),
-        deadline_(deadline),
-        where_(std::move(where)),
-        address_(std::move(address)) {}
-
-  std::optional<ValidationOutcome> read(Response& response) {
-    std::size_t header_end = std::string::npos;
-    std::size_t separator = 0;
-    for (;;) {
-      const auto crlf = buffer_.find("\r\n\r\n");
-      const auto lf = buffer_.find("\n\n");
-      if (crlf != std::string::npos && (lf == std::string::npos || crlf < lf)) {
-        header_end = crlf;
-        separator = 4;
-      } else if (lf != std::string::npos) {
-        header_end = lf;
-        separator = 2;
-      }
-      if (header_end != std::string::npos) break;
-      if (buffer_.size() > kMaxHeaders) {
-        return incorrect("its response headers are longer than " + std::to_string(kMaxHeaders) + " bytes");
-      }
-      if (auto e = more(buffer_.empty() ? "sent no response" : "closed the connection inside the headers")) return e;
-    }
-    if (header_end > kMaxHeaders) {
-      return incorrect("its response headers are longer than " + std::to_string(kMaxHeaders) + " bytes");
-    }
-    const std::string head = buffer_.substr(0, header_end);
-    buffer_.erase(0, header_end + separator);
-
-    std::vector<std::string_view> lines;
-    for (std::size_t pos = 0; pos <= head.size();) {
-      auto eol = head.find('\n', pos);
-      if (eol == std::string::npos) eol = head.size();
-      std::string_view line(head.data() + pos, eol - pos);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      lines.push_back(line);
-      pos = eol + 1;
-    }
-    const std::string_view status_line = lines.front();
-    if (status_line.size() < 12 || status_line.substr(0, 7) != "HTTP/1." || status_line[8] != ' ' ||
-        std::from_chars(status_line.data() + 9, status_line.data() + 12, response.status).ptr !=
-            status_line.data() + 12 ||
-        (status_line.size() > 12 && status_line[12] != ' ')) {
-      return incorrect("it did not answer with an HTTP/1.x status line (\"" + printable(status_line) + "\")");
-    }
-    std::optional<std::string> content_length;
-    std::string transfer_encoding;
-    for (std::size_t i = 1; i < lines.size(); ++i) {
-      const auto colon = lines[i].find(':');
-      if (colon == std::string_view::npos) continue;
-      const std::string name = lower(trim(lines[i].substr(0, colon)));
-      const std::string value(trim(lines[i].substr(colon + 1)));
-      if (name == "location") {
-        response.location = value;
-      } else if (name == "transfer-encoding") {
-        transfer_encoding = lower(value);
-      } else if (name == "content-length") {
-        if (content_length && *content_length != value) return incorrect("it sent conflicting Content-Length headers");
-        content_length = value;
-      }
-    }
-    // Only a 200's body matters; a redirect or an error status is judged by its status alone.
-    if (response.status != 200) return std::nullopt;
-    if (!transfer_encoding.empty()) {
-      const auto last_coding = trim(std::string_view(transfer_encoding).substr(transfer_encoding.rfind(',') + 1));
-      if (last_coding == "chunked") return read_chunked(response.body);
-      return read_to_close(response.body);
-    }
-    if (content_length) {
-      std::uint64_t length = 0;
-      const auto [end, ec] =
-          std::from_chars(content_length->data(), content_length->data() + content_length->size(), length);
-      if (content_length->empty() || ec != std::errc() || end != content_length->data() + content_length->size()) {
-        return incorrect("its Content-Length \"" + printable(*content_length) + "\" is not a number");
-      }
-      if (length > kMaxBody) return too_large();
-      while (buffer_.size() < length) {
-        if (auto e = more("closed the connection before the whole body arrived", length - buffer_.size())) return e;
-      }
-      response.body = buffer_.substr(0, static_cast<std::size_t>(length));
-      return std::nullopt;
-    }
-    return read_to_close(response.body);
-  }
-
- private:
-  std::optional<ValidationOutcome> incorrect(const std::string& why) const {
-    return failure("incorrectResponse", "The response from " + where_ + " (" + address_ + ") is invalid: " + why,
-                   address_);
-  }
-
-  std::optional<ValidationOutcome> too_large() const {
-    return failure("incorrectResponse",
-                   "The response from " + where_ + " (" + address_ + ") has a body larger than " +
-                       std::to_string(kMaxBody) + " bytes; a key authorization is far shorter",
-                   address_);
-  }
-
-  // Appends more of the response to buffer_; an error outcome at the end of the stream (with
-  // `at_eof` as its detail), on a timeout or a failure.
-  std::optional<ValidationOutcome> more(const std::string& at_eof, std::size_t max = 4096) {
-    const IoResult r = stream_.read_some(buffer_, std::clamp<std::size_t>(max, 1, 4096), deadline_);
-    if (r.ok()) return std::nullopt;
-    if (r.kind == IoResult::Kind::Eof) {
-      return failure("connection", "Fetching " + where_ + " (" + address_ + "): the server " + at_eof, address_);
-    }
-    return failure("connection", "Fetching " + where_ + " (" + address_ + "): " + io_failure_text(r, settings_),
-                   address_);
-  }
-
-  std::optional<ValidationOutcome> read_to_close(std::string& body) {
-    for (;;) {
-      if (buffer_.size() > kMaxBody) return too_large();
-      const IoResult r = stream_.read_some(buffer_, kMaxBody + 1 - std::min(buffer_.size(), kMaxBody), deadline_);
-      if (r.kind == IoResult::Kind::Eof) break;
-      if (!r.ok()) {
-        return failure("connection", "Fetching " + where_ + " (" + address_ + "): " + io_failure_text(r, settings_),
-                       address_);
-      }
-    }
-    body = std::move(buffer_);
-    return std::nullopt;
-  }
-
-  std::optional<ValidationOutcome> read_chunked(std::string& body) {
-    std::size_t pos = 0;
-    for (;;) {
-      std::size_t eol;
-      while ((eol = buffer_.find('\n', pos)) == std::string::npos) {
-        if (buffer_.size() - pos > kMaxChunkLine) return incorrect("its chunked encoding is malformed");
-        if (auto e = more("closed the connection inside the chunked body")) return e;
-      }
-      std::string_view line(buffer_.data() + pos, eol - pos);
-      line = trim(line.substr(0, line.find(';')));
-      std::size_t size = 0;
-      const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), size, 16);
-      if (line.empty() || line.size() > 8 || ec != std::errc() || end != line.data() + line.size()) {
-        return incorrect("its chunked encoding is malformed");
-      }
-      pos = eol + 1;
-      if (size == 0) return std::nullopt;  // trailers, if any, say nothing we need
-      if (body.size() + size > kMaxBody) return too_large();
-      while (buffer_.size() - pos < size + 1) {
-        if (auto e = more("closed the connection inside the chunked body")) return e;
-      }
-      body.append(buffer_, pos, size);
-      pos += size;
-      while ((eol = buffer_.find('\n', pos)) == std::string::npos) {
-        if (buffer_.size() - pos > 2) return incorrect("its chunked encoding is malformed");
-        if (auto e = more("closed the connection inside the chunked body")) return e;
-      }
-      if (eol - pos > 1 || (eol - pos == 1 && buffer_[pos] != '\r'))
-        return incorrect("its chunked encoding is malformed");
-      pos = eol + 1;
-    }
-  }
-
-  Stream& stream_;
-  const ValidationSettings& settings_;
-  Deadline deadline_;
-  std::string where_;
-  std::string address_;
-  std::string buffer_;
 };
 
 Fetched fetch(const ValidationSettings& settings, const Url& url, Deadline deadline) {
@@ -436,7 +164,7 @@ Fetched fetch(const ValidationSettings& settings, const Url& url, Deadline deadl
     auto tls = std::make_unique<TlsStream>(std::move(connected.fd), TlsOptions{url.ip ? "" : url.host, "http/1.1"});
     const IoResult handshake = tls->handshake(deadline);
     if (!handshake.ok()) {
-      out.error = failure(
+      out.error = validation_failure(
           handshake.kind == IoResult::Kind::Timeout ? "connection" : "tls",
           "TLS handshake with " + where + " (" + out.address + ") failed: " + io_failure_text(handshake, settings),
           out.address);
@@ -450,7 +178,7 @@ Fetched fetch(const ValidationSettings& settings, const Url& url, Deadline deadl
                               "\r\nUser-Agent: signet-acme-validation\r\nAccept: */*\r\nConnection: close\r\n\r\n";
   const IoResult sent = stream->write_all(request, deadline);
   if (!sent.ok()) {
-    out.error = failure(
+    out.error = validation_failure(
         "connection",
         "Sending the request for " + where + " (" + out.address + ") failed: " + io_failure_text(sent, settings),
         out.address);
@@ -459,127 +187,6 @@ Fetched fetch(const ValidationSettings& settings, const Url& url, Deadline deadl
   ResponseReader reader(*stream, settings, deadline, where, out.address);
   out.error = reader.read(out.response);
   return out;
-}
-
-bool is_redirect(int status) {
-  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-}
-
-bool valid_host_name(std::string_view name) {
-  if (name.empty() || name.size() > 253 || name.front() == '.' || name.front() == '-') return false;
-  return std::all_of(name.begin(), name.end(),
-                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'; });
-}
-
-// The URL a Location header leads to from `current`, or why it is not followed.
-std::optional<Url> follow(const Url& current, std::string_view location, const ValidationSettings& settings,
-                          std::string& why) {
-  location = trim(location);
-  if (location.empty()) {
-    why = "the Location header is missing or empty";
-    return std::nullopt;
-  }
-  if (const auto hash = location.find('#'); hash != std::string_view::npos) location = location.substr(0, hash);
-  Url next = current;
-  std::string_view rest = location;
-  bool new_authority = false;
-  const auto colon = location.find(':');
-  const auto first_slash = location.find_first_of("/?");
-  if (colon != std::string_view::npos && colon > 0 && colon < first_slash &&
-      std::isalpha(static_cast<unsigned char>(location.front())) != 0) {
-    const std::string scheme = lower(location.substr(0, colon));
-    if (scheme != "http" && scheme != "https") {
-      why = "only http and https redirects are followed";
-      return std::nullopt;
-    }
-    next.https = scheme == "https";
-    rest = location.substr(colon + 1);
-    if (rest.substr(0, 2) != "//") {
-      why = "the target has no host";
-      return std::nullopt;
-    }
-    new_authority = true;
-  } else if (location.substr(0, 2) == "//") {
-    new_authority = true;
-  }
-  if (new_authority) {
-    rest.remove_prefix(2);
-    const auto end = rest.find_first_of("/?");
-    const std::string_view auth = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
-    if (auth.find('@') != std::string_view::npos) {
-      why = "the target has user information";
-      return std::nullopt;
-    }
-    std::string_view host = auth;
-    std::string_view port_text;
-    if (!auth.empty() && auth.front() == '[') {
-      const auto close = auth.find(']');
-      if (close == std::string_view::npos) {
-        why = "the target's host is malformed";
-        return std::nullopt;
-      }
-      host = auth.substr(1, close - 1);
-      const auto after = auth.substr(close + 1);
-      if (!after.empty() && after.front() != ':') {
-        why = "the target's host is malformed";
-        return std::nullopt;
-      }
-      if (!after.empty()) port_text = after.substr(1);
-      next.ip = IpAddress::parse(host);
-      if (!next.ip || next.ip->family != 6) {
-        why = "the target's host is malformed";
-        return std::nullopt;
-      }
-      next.host = next.ip->to_string();
-    } else {
-      if (const auto c = auth.rfind(':'); c != std::string_view::npos) {
-        host = auth.substr(0, c);
-        port_text = auth.substr(c + 1);
-      }
-      std::string name = lower(host);
-      if (!name.empty() && name.back() == '.') name.pop_back();
-      next.ip = IpAddress::parse(name);
-      if (next.ip && next.ip->family != 4) next.ip.reset();
-      if (!next.ip && !valid_host_name(name)) {
-        why = "the target's host is not a valid name";
-        return std::nullopt;
-      }
-      next.host = next.ip ? next.ip->to_string() : name;
-    }
-    next.port = next.https ? 443 : 80;
-    if (!port_text.empty()) {
-      int port = 0;
-      const auto [end_port, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-      if (ec != std::errc() || end_port != port_text.data() + port_text.size() || port < 1 || port > 65535) {
-        why = "the target's port is malformed";
-        return std::nullopt;
-      }
-      next.port = static_cast<std::uint16_t>(port);
-    }
-    // RFC 8555 section 10.2: only the ports the validation itself uses (80 and 443 unless the
-    // operator moved them), so that a redirect cannot aim the CA at some other service.
-    const std::uint16_t expected = next.https ? settings.tlsalpn01_port : settings.http01_port;
-    if (next.port != expected) {
-      why = "only http on port " + std::to_string(settings.http01_port) + " and https on port " +
-            std::to_string(settings.tlsalpn01_port) + " are followed";
-      return std::nullopt;
-    }
-    next.path = rest.empty() ? std::string("/") : rest.front() == '?' ? "/" + std::string(rest) : std::string(rest);
-  } else if (location.front() == '/') {
-    next.path = std::string(location);
-  } else if (location.front() == '?') {
-    next.path = current.path.substr(0, current.path.find('?')) + std::string(location);
-  } else {
-    const std::string base = current.path.substr(0, current.path.find('?'));
-    next.path = base.substr(0, base.rfind('/') + 1) + std::string(location);
-  }
-  if (std::any_of(next.path.begin(), next.path.end(),
-                  [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
-    why = "the target has spaces or control characters";
-    return std::nullopt;
-  }
-  return next;
 }
 
 // ---- tls-alpn-01 ----
@@ -600,89 +207,6 @@ std::string reverse_name(const IpAddress& address) {
   return out + "ip6.arpa";
 }
 
-std::string describe_name(const GENERAL_NAME* name) {
-  if (name->type == GEN_DNS) {
-    const ASN1_STRING* s = name->d.dNSName;
-    return "DNS:" + printable(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                               static_cast<std::size_t>(ASN1_STRING_length(s))));
-  }
-  if (name->type == GEN_IPADD) {
-    const ASN1_STRING* s = name->d.iPAddress;
-    IpAddress a;
-    if (ASN1_STRING_length(s) == 4 || ASN1_STRING_length(s) == 16) {
-      a.family = ASN1_STRING_length(s) == 4 ? 4 : 6;
-      std::memcpy(a.bytes.data(), ASN1_STRING_get0_data(s), static_cast<std::size_t>(ASN1_STRING_length(s)));
-      return "IP:" + a.to_string();
-    }
-    return "IP:(malformed)";
-  }
-  return "a name of another type";
-}
-
-bool names_identifier(const GENERAL_NAME* name, const Identifier& id, const std::optional<IpAddress>& ip) {
-  if (ip) {
-    if (name->type != GEN_IPADD) return false;
-    const ASN1_STRING* s = name->d.iPAddress;
-    const int length = ip->family == 4 ? 4 : 16;
-    return ASN1_STRING_length(s) == length &&
-           std::memcmp(ASN1_STRING_get0_data(s), ip->bytes.data(), static_cast<std::size_t>(length)) == 0;
-  }
-  if (name->type != GEN_DNS) return false;
-  const ASN1_STRING* s = name->d.dNSName;
-  return equal_ignoring_ascii_case(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                                    static_cast<std::size_t>(ASN1_STRING_length(s))),
-                                   id.value);
-}
-
-// The certificate's verdict for tls-alpn-01: nullopt when it proves control.
-std::optional<ValidationOutcome> check_certificate(X509* cert, const Identifier& id, const std::optional<IpAddress>& ip,
-                                                   const std::string& key_authorization, const std::string& where,
-                                                   const std::string& address) {
-  const std::string prefix = "The tls-alpn-01 certificate from " + where + " (" + address + ") ";
-  if (cert == nullptr) return failure("tls", prefix + "is missing: the server sent none", address);
-  int critical = 0;
-  const ossl::GeneralNamesPtr names(
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, &critical, nullptr)));
-  const int count = names ? sk_GENERAL_NAME_num(names.get()) : 0;
-  if (count != 1) {
-    return failure(
-        "tls",
-        prefix + "has " + std::to_string(count) + " subjectAltName entries; it must have exactly one, for " + id.value,
-        address);
-  }
-  const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), 0);
-  if (!names_identifier(name, id, ip)) {
-    return failure("tls", prefix + "is for " + describe_name(name) + ", not for " + id.value, address);
-  }
-  const ossl::Asn1Object oid(OBJ_txt2obj(std::string(kAcmeIdentifierOid).c_str(), 1));
-  if (!oid) throw std::runtime_error("OpenSSL cannot parse the acmeIdentifier OID");
-  const int index = X509_get_ext_by_OBJ(cert, oid.get(), -1);
-  if (index < 0) return failure("tls", prefix + "has no acmeIdentifier extension (1.3.6.1.5.5.7.1.31)", address);
-  if (X509_get_ext_by_OBJ(cert, oid.get(), index) >= 0) {
-    return failure("tls", prefix + "has more than one acmeIdentifier extension", address);
-  }
-  X509_EXTENSION* extension = X509_get_ext(cert, index);
-  if (X509_EXTENSION_get_critical(extension) != 1) {
-    return failure("tls", prefix + "has an acmeIdentifier extension that is not critical (RFC 8737 section 3)",
-                   address);
-  }
-  const ASN1_OCTET_STRING* value = X509_EXTENSION_get_data(extension);
-  const unsigned char* der = ASN1_STRING_get0_data(value);
-  const Bytes expected = digest(key_authorization);
-  // extnValue holds the DER of an OCTET STRING of the 32-byte SHA-256 digest: 04 20 and the digest.
-  if (ASN1_STRING_length(value) != 34 || der[0] != 0x04 || der[1] != 0x20) {
-    return failure("tls", prefix + "has an acmeIdentifier extension that is not an OCTET STRING of a SHA-256 digest",
-                   address);
-  }
-  if (std::memcmp(der + 2, expected.data(), expected.size()) != 0) {
-    return failure("incorrectResponse",
-                   prefix + "has the acmeIdentifier " + to_hex(ByteView(der + 2, 32)) + ", but this challenge needs " +
-                       to_hex(expected),
-                   address);
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 ValidationOutcome validate_http01(const ValidationSettings& settings, const Identifier& id, const std::string& token,
@@ -701,18 +225,19 @@ ValidationOutcome validate_http01(const ValidationSettings& settings, const Iden
   for (int redirects = 0;; ++redirects) {
     Fetched fetched = fetch(settings, url, deadline);
     if (fetched.error) return std::move(*fetched.error);
-    const Response& response = fetched.response;
+    const Http01Response& response = fetched.response;
     const std::string where = url_text(url) + " (" + fetched.address + ")";
     if (is_redirect(response.status)) {
       if (redirects == kMaxRedirects) {
-        return failure("incorrectResponse",
-                       "Too many redirects: more than " + std::to_string(kMaxRedirects) + ", the last from " + where,
-                       fetched.address);
+        return validation_failure(
+            "incorrectResponse",
+            "Too many redirects: more than " + std::to_string(kMaxRedirects) + ", the last from " + where,
+            fetched.address);
       }
       std::string why;
       std::optional<Url> next = follow(url, response.location, settings, why);
       if (!next) {
-        return failure(
+        return validation_failure(
             "incorrectResponse",
             "Refused the redirect from " + where + " to \"" + printable(response.location, 200) + "\": " + why,
             fetched.address);
@@ -721,16 +246,18 @@ ValidationOutcome validate_http01(const ValidationSettings& settings, const Iden
       continue;
     }
     if (response.status != 200) {
-      return failure("incorrectResponse",
-                     "Invalid response from " + where + ": HTTP " + std::to_string(response.status) + ", not 200",
-                     fetched.address);
+      return validation_failure(
+          "incorrectResponse",
+          "Invalid response from " + where + ": HTTP " + std::to_string(response.status) + ", not 200",
+          fetched.address);
     }
     const std::string_view body = trim_trailing(response.body);
     if (body != key_authorization) {
-      return failure("incorrectResponse",
-                     "The key authorization file from " + where + " does not match this challenge: expected \"" +
-                         key_authorization + "\", received \"" + printable(body) + "\"",
-                     fetched.address);
+      return validation_failure("incorrectResponse",
+                                "The key authorization file from " + where +
+                                    " does not match this challenge: expected \"" + key_authorization +
+                                    "\", received \"" + printable(body) + "\"",
+                                fetched.address);
     }
     return success(fetched.address);
   }
@@ -741,22 +268,22 @@ ValidationOutcome validate_dns01(const ValidationSettings& settings, const Ident
   if (check_identifier(id)) throw std::invalid_argument("ACME validation: dns-01 is only for dns identifiers");
   const Deadline deadline = start(settings);
   const std::string name = "_acme-challenge." + dns_name(id);
-  const std::string expected = signet::acme::base64url_encode(digest(key_authorization));
+  const std::string expected = signet::acme::base64url_encode(key_authorization_digest(key_authorization));
   const LookupResult lookup = resolve_txt(settings.resolver, name, deadline);
   if (!lookup.ok) {
     // Boulder's distinction: a name without TXT records is the applicant's unfinished setup
     // (unauthorized); NXDOMAIN, SERVFAIL or silence are DNS problems.
     if (lookup.no_data) {
-      return failure("unauthorized",
-                     "No TXT record found at " + name + " (asked " + describe_resolver(settings.resolver) + ")");
+      return validation_failure(
+          "unauthorized", "No TXT record found at " + name + " (asked " + describe_resolver(settings.resolver) + ")");
     }
-    return failure("dns", lookup.detail);
+    return validation_failure("dns", lookup.detail);
   }
   if (std::find(lookup.txt.begin(), lookup.txt.end(), expected) != lookup.txt.end()) return success("");
   std::string more;
   if (lookup.txt.size() > 1) more = " (and " + std::to_string(lookup.txt.size() - 1) + " more)";
-  return failure("unauthorized", "Incorrect TXT record \"" + printable(lookup.txt.front()) + "\"" + more +
-                                     " found at " + name + "; this challenge needs \"" + expected + "\"");
+  return validation_failure("unauthorized", "Incorrect TXT record \"" + printable(lookup.txt.front()) + "\"" + more +
+                                                " found at " + name + "; this challenge needs \"" + expected + "\"");
 }
 
 ValidationOutcome validate_tlsalpn01(const ValidationSettings& settings, const Identifier& id,
@@ -774,17 +301,18 @@ ValidationOutcome validate_tlsalpn01(const ValidationSettings& settings, const I
   TlsStream tls(std::move(connected.fd), TlsOptions{ip ? reverse_name(*ip) : host, std::string(kAcmeTlsAlpn)});
   const IoResult handshake = tls.handshake(deadline);
   if (!handshake.ok()) {
-    return failure(handshake.kind == IoResult::Kind::Timeout ? "connection" : "tls",
-                   "TLS handshake with " + where + " (" + address +
-                       ") for tls-alpn-01 failed: " + io_failure_text(handshake, settings),
-                   address);
+    return validation_failure(handshake.kind == IoResult::Kind::Timeout ? "connection" : "tls",
+                              "TLS handshake with " + where + " (" + address +
+                                  ") for tls-alpn-01 failed: " + io_failure_text(handshake, settings),
+                              address);
   }
   const std::string alpn = tls.alpn_selected();
   if (alpn != kAcmeTlsAlpn) {
-    return failure("tls",
-                   "The server at " + where + " (" + address + ") did not negotiate the ALPN protocol acme-tls/1 (" +
-                       (alpn.empty() ? std::string("it chose none") : "it chose \"" + printable(alpn) + "\"") + ")",
-                   address);
+    return validation_failure(
+        "tls",
+        "The server at " + where + " (" + address + ") did not negotiate the ALPN protocol acme-tls/1 (" +
+            (alpn.empty() ? std::string("it chose none") : "it chose \"" + printable(alpn) + "\"") + ")",
+        address);
   }
   if (auto verdict = check_certificate(tls.peer_certificate(), id, ip, key_authorization, where, address)) {
     return std::move(*verdict);
