@@ -47,6 +47,12 @@ int print_result(const setup::SetupResult& r) {
     int n = 0;
     for (const std::string& step : r.next_steps) std::cout << "  " << ++n << ". " << step << "\n";
   }
+  // Before the start command, which stays the last thing printed (scripts take it from there).
+  if (!r.acme_directory_url.empty()) {
+    std::cout << "ACME directory: " << r.acme_directory_url << "\n";
+    if (!r.acme_examples.empty()) std::cout << "ACME clients ask for certificates with, for example:\n";
+    for (const std::string& e : r.acme_examples) std::cout << "  " << e << "\n";
+  }
   std::cout << "Start signetd with:\n  " << r.start_command << "\n";
   return kExitOk;
 }

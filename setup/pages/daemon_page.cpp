@@ -18,6 +18,7 @@
 #include "pages/key_store_page.h"
 #include "pages/page_support.h"
 #include "setup_wizard.h"
+#include "signet/setup/daemon_config.h"
 #include "signet/setup/engine.h"
 #include "signet/setup/inspect.h"
 
@@ -74,6 +75,27 @@ DaemonPage::DaemonPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizar
   start_layout->addLayout(file_row);
   problems_ = makeProblemLabel(this);
 
+  // ACME: off unless asked for; its few settings are shown only while it is on.
+  acme_ = new QCheckBox(tr("Let AC&ME clients (certbot, lego, ...) request certificates"), this);
+  acme_fields_ = new QWidget(this);
+  http01_port_ = new QSpinBox(acme_fields_);
+  http01_port_->setRange(1, 65535);
+  http01_port_->setValue(80);
+  resolver_ = new QLineEdit(acme_fields_);
+  resolver_->setPlaceholderText(tr("the system's resolver; or 192.0.2.53:53"));
+  acme_url_ = new QLabel(acme_fields_);
+  acme_url_->setTextFormat(Qt::PlainText);
+  acme_url_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  auto* acme_form = new QFormLayout;
+  acme_form->addRow(tr("http-01 &validation port:"), http01_port_);
+  acme_form->addRow(tr("DNS resolver (&IP[:port], optional):"), resolver_);
+  auto* acme_layout = new QVBoxLayout(acme_fields_);
+  acme_layout->setContentsMargins(24, 0, 0, 0);
+  acme_layout->addLayout(acme_form);
+  // Outside the form, as the loopback warning is.
+  acme_layout->addWidget(acme_url_);
+  acme_fields_->setVisible(false);
+
   auto* form = new QFormLayout;
   form->addRow(tr("HTTPS &address (REST, ACME):"), https_address_);
   form->addRow(tr("HTTPS p&ort:"), https_port_);
@@ -87,6 +109,8 @@ DaemonPage::DaemonPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizar
   // Outside the form: a word-wrapped label that comes and goes inside a QFormLayout made Qt 6.4's
   // QFormLayout::heightForWidth write past its row table (valgrind).
   layout->addWidget(loopback_);
+  layout->addWidget(acme_);
+  layout->addWidget(acme_fields_);
   layout->addWidget(start);
   layout->addWidget(problems_);
   layout->addStretch();
@@ -97,6 +121,9 @@ DaemonPage::DaemonPage(SetupWizard* wizard) : QWizardPage(wizard), wizard_(wizar
   connect(https_port_, &QSpinBox::valueChanged, this, [this] { refresh(); });
   connect(http_port_, &QSpinBox::valueChanged, this, [this] { refresh(); });
   connect(replace_, &QCheckBox::toggled, this, [this] { refresh(); });
+  connect(acme_, &QCheckBox::toggled, this, [this] { refresh(); });
+  connect(http01_port_, &QSpinBox::valueChanged, this, [this] { refresh(); });
+  connect(resolver_, &QLineEdit::textChanged, this, [this] { refresh(); });
   for (QRadioButton* b : {credential_, stored_file_, operator_file_}) {
     connect(b, &QRadioButton::toggled, this, [this] { refresh(); });
   }
@@ -111,10 +138,19 @@ void DaemonPage::initializePage() {
   setup::SetupPlan& plan = wizard_->plan();
   // A restore carries on as the backed-up CA: its listeners, names and URL, unless changed here.
   if (plan.mode == setup::SetupMode::RestoreThenReinstall) {
-    const auto& answers = wizard_->keyStorePage()->backupContents().installation.answers;
+    const auto& installation = wizard_->keyStorePage()->backupContents().installation;
     const std::string from = plan.backup_file.string();
-    if (answers && prefilled_from_ != from) {
-      plan.daemon = answers->daemon;
+    if (installation.answers && prefilled_from_ != from) {
+      plan.daemon = installation.answers->daemon;
+      // ACME as that server ran it: its signetd.toml, which may have been edited since setup.
+      if (installation.configuration) {
+        try {
+          plan.daemon.acme =
+              setup::acme_settings_of(daemon::parse_config(*installation.configuration, plan.backup_file));
+        } catch (const std::exception&) {
+          // not readable: the answers' settings
+        }
+      }
       prefilled_from_ = from;
     }
   }
@@ -129,6 +165,9 @@ void DaemonPage::initializePage() {
   tls_names_->setText(names.join(QStringLiteral(", ")));
   base_url_->setText(toQ(d.public_base_url));
   replace_->setChecked(plan.replace_configuration);
+  acme_->setChecked(d.acme.enabled);
+  http01_port_->setValue(d.acme.http01_port == 0 ? 80 : d.acme.http01_port);
+  resolver_->setText(toQ(d.acme.resolver));
   switch (plan.passphrase_source) {
     case setup::PassphraseSource::SystemdCredential: credential_->setChecked(true); break;
     case setup::PassphraseSource::StoredFile: stored_file_->setChecked(true); break;
@@ -162,6 +201,12 @@ void DaemonPage::refresh() {
     if (const QString t = n.trimmed(); !t.isEmpty()) d.tls_names.push_back(fromQ(t));
   }
   d.public_base_url = fromQ(base_url_->text().trimmed());
+  d.acme.enabled = acme_->isChecked();
+  d.acme.http01_port = static_cast<std::uint16_t>(http01_port_->value());
+  d.acme.resolver = fromQ(resolver_->text().trimmed());
+  acme_fields_->setVisible(d.acme.enabled);
+  acme_url_->setText(d.acme.enabled ? tr("ACME clients will use %1").arg(toQ(setup::acme_directory_url(d)))
+                                    : QString());
   plan.replace_configuration = offer_replace_ && replace_->isChecked();
   plan.passphrase_source = operator_file_->isChecked() ? setup::PassphraseSource::OperatorFile
                            : stored_file_->isChecked() ? setup::PassphraseSource::StoredFile

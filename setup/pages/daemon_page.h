@@ -2,7 +2,9 @@
 // passphrase when it starts (SetupPlan::passphrase_source, passphrase_file), and, for a reinstall,
 // whether the current configuration is replaced (SetupPlan::replace_configuration). In restore
 // mode the settings are pre-filled from the installation the backup carries; a public base URL on
-// a loopback address draws a warning on the page.
+// a loopback address draws a warning on the page. ACME (SetupPlan::daemon.acme) is off by default;
+// checked, the http-01 validation port and an optional DNS resolver are shown, with the directory
+// URL clients will use.
 // Thread-safety: GUI thread only.
 #pragma once
 
@@ -43,6 +45,13 @@ class DaemonPage : public QWizardPage {
   [[nodiscard]] QRadioButton* storedFileButton() const noexcept { return stored_file_; }
   [[nodiscard]] QRadioButton* operatorFileButton() const noexcept { return operator_file_; }
   [[nodiscard]] QLineEdit* passphraseFileEdit() const noexcept { return passphrase_file_; }
+  // "Let ACME clients (certbot, lego, ...) request certificates", and what it shows while checked.
+  [[nodiscard]] QCheckBox* acmeBox() const noexcept { return acme_; }
+  [[nodiscard]] QWidget* acmeFields() const noexcept { return acme_fields_; }
+  [[nodiscard]] QSpinBox* http01PortSpin() const noexcept { return http01_port_; }
+  [[nodiscard]] QLineEdit* resolverEdit() const noexcept { return resolver_; }
+  // "ACME clients will use https://HOST:PORT/acme/directory".
+  [[nodiscard]] QLabel* acmeDirectoryLabel() const noexcept { return acme_url_; }
 
   void initializePage() override;
   [[nodiscard]] bool isComplete() const override;
@@ -65,6 +74,11 @@ class DaemonPage : public QWizardPage {
   QRadioButton* operator_file_;
   QLineEdit* passphrase_file_;
   QPushButton* choose_file_;
+  QCheckBox* acme_;
+  QWidget* acme_fields_;
+  QSpinBox* http01_port_;
+  QLineEdit* resolver_;
+  QLabel* acme_url_;
   QLabel* problems_;
   std::string prefilled_from_;  // the backup whose installation last filled the fields
   bool loading_ = false;

@@ -13,6 +13,9 @@ namespace {
 QString li(const QString& text) { return QStringLiteral("<li>%1</li>").arg(text.toHtmlEscaped()); }
 QString code(const QString& text) { return QStringLiteral("<pre>%1</pre>").arg(text.toHtmlEscaped()); }
 QString para(const QString& text) { return QStringLiteral("<p>%1</p>").arg(text.toHtmlEscaped()); }
+QString wrappedCode(const QString& text) {
+  return QStringLiteral("<p style='font-family: monospace'>%1</p>").arg(text.toHtmlEscaped());
+}
 QString heading(const QString& text) { return QStringLiteral("<h3>%1</h3>").arg(text.toHtmlEscaped()); }
 
 }  // namespace
@@ -89,6 +92,14 @@ void FinishPage::initializePage() {
                                                : displayText(result->start_command));
     html += para(tr("Give clients the CA certificate %1 so that they trust what the CA issues.")
                      .arg(toQ(f.ca_certificate.string())));
+    if (!result->acme_directory_url.empty()) {
+      html += heading(tr("ACME"));
+      html += para(tr("ACME clients (certbot, lego, ...) request certificates from the directory:"));
+      html += code(toQ(result->acme_directory_url));
+      html += para(tr("For example:"));
+      // Long command lines wrap here (a <pre> would need scrolling sideways).
+      for (const std::string& e : result->acme_examples) html += wrappedCode(toQ(e));
+    }
     setSubTitle(result->check_passed ? tr("The CA is installed.")
                                      : tr("The CA is installed, but signetd would not start yet: see Check."));
   }

@@ -12,6 +12,7 @@
 #include "pages/key_store_page.h"
 #include "pages/page_support.h"
 #include "setup_wizard.h"
+#include "signet/setup/engine.h"
 #include "signet/setup/inspect.h"
 
 namespace signet::gui {
@@ -143,6 +144,13 @@ void SummaryPage::initializePage() {
     html += row(tr("Warning"), tr("the public base URL is a loopback address: no other machine can reach the CRL "
                                   "and OCSP links in the certificates"));
   }
+  const setup::AcmeSettings& acme = p.daemon.acme;
+  html += row(tr("ACME"), acme.enabled ? tr("on, at %1; http-01 validated on port %2, names looked up with %3")
+                                             .arg(toQ(setup::acme_directory_url(p.daemon)))
+                                             .arg(acme.http01_port)
+                                             .arg(acme.resolver.empty() ? tr("the system's resolver")
+                                                                        : toQ(acme.resolver))
+                                       : tr("off"));
   switch (p.passphrase_source) {
     case setup::PassphraseSource::SystemdCredential:
       html += row(tr("Passphrase at start"), tr("a systemd credential (LoadCredential=passphrase:/etc/signet/passphrase)"));

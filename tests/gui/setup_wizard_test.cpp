@@ -557,6 +557,9 @@ void walk(SetupWizard& w, Journey journey, const Journeys& dirs, const std::func
   next(w, SetupWizard::DaemonId);
   if (QTest::currentTestFailed()) return;
   set_free_ports(w);
+  // The new install turns ACME on, so that its fields and the finish page's directory are on the
+  // screenshots, and checked for mnemonics, words and fit, too.
+  if (journey == Journey::NewInstall) w.daemonPage()->acmeBox()->setChecked(true);
   if (!visit()) return;
   next(w, SetupWizard::SummaryId);
   if (QTest::currentTestFailed() || !visit()) return;
@@ -609,6 +612,7 @@ class SetupWizardTest : public QObject {
   void installedCaIsNeverReplacedSilently();
   void keyPageExplainsQuarantinedEntries();
   void restoreJourneyCarriesTheInstallationAndPassesTheCheck();
+  void acmeIsTurnedOnOnTheDaemonPageAndShownOnTheFinishPage();
 };
 
 void SetupWizardTest::newInstallWritesTheFiles() {
@@ -2054,6 +2058,103 @@ void SetupWizardTest::restoreJourneyCarriesTheInstallationAndPassesTheCheck() {
   QVERIFY2(WIFEXITED(status) && WEXITSTATUS(status) == 0, output.c_str());
 }
 
+// ACME: off by default; checked on the daemon page, its validation port (80) and resolver show,
+// a bad resolver is named on the page, and the written signetd.toml enables it (the real signetd
+// --check accepts it); the summary and the finish page show the directory URL.
+void SetupWizardTest::acmeIsTurnedOnOnTheDaemonPageAndShownOnTheFinishPage() {
+  signet::test::TempDir tmp;
+  const fs::path dir = tmp / "ca";
+  (void)signet::keystore::KeyStore::create(dir, pass(kPassphrase), signet::crypto::ScryptParams::insecure_for_tests());
+
+  SetupWizard w;
+  Screenshots shots(w, "acme");
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  next(w, SetupWizard::KeyStoreId);
+  unlock_store(w, dir, kPassphrase);
+  next(w, SetupWizard::KeyId);
+  w.keyPage()->keyNameEdit()->setText(QStringLiteral("root"));
+  next(w, SetupWizard::IdentityId);
+  w.identityPage()->commonNameEdit()->setText(QStringLiteral("Signet ACME Test CA"));
+  next(w, SetupWizard::ValidityId);
+  next(w, SetupWizard::DaemonId);
+
+  auto* daemon = w.daemonPage();
+  set_free_ports(w);
+  daemon->tlsNamesEdit()->setText(QStringLiteral("ca.example.test, 127.0.0.1"));
+  // Off by default, its fields hidden.
+  QVERIFY(daemon->acmeBox()->isVisible());
+  QVERIFY(!daemon->acmeBox()->isChecked());
+  QVERIFY(daemon->acmeFields()->isHidden());
+  QVERIFY(!w.plan().daemon.acme.enabled);
+  QVERIFY(daemon->acmeBox()->text().remove(QLatin1Char('&')).contains(
+      QStringLiteral("Let ACME clients (certbot, lego, ...) request certificates")));
+  shots.take("-acme-off");
+
+  // On the box itself (the widget spans the page; its middle is past the text).
+  QTest::mouseClick(daemon->acmeBox(), Qt::LeftButton, Qt::NoModifier, QPoint(8, daemon->acmeBox()->height() / 2));
+  QVERIFY(daemon->acmeBox()->isChecked());
+  QVERIFY(w.plan().daemon.acme.enabled);
+  QVERIFY(daemon->acmeFields()->isVisible());
+  QCOMPARE(daemon->http01PortSpin()->value(), 80);
+  QCOMPARE(w.plan().daemon.acme.http01_port, std::uint16_t{80});
+  const QString url = QStringLiteral("https://ca.example.test:%1/acme/directory").arg(w.plan().daemon.https_port);
+  QVERIFY2(daemon->acmeDirectoryLabel()->text().contains(url), qPrintable(daemon->acmeDirectoryLabel()->text()));
+
+  // A host name is no resolver: said on this page, and Next does nothing.
+  daemon->resolverEdit()->setText(QStringLiteral("dns.example.test"));
+  QVERIFY(daemon->problemLabel()->isVisible());
+  QVERIFY2(daemon->problemLabel()->text().contains(QStringLiteral("\"dns.example.test\" is not an IP address")),
+           qPrintable(daemon->problemLabel()->text()));
+  QVERIFY(!forward(w)->isEnabled());
+  shots.take("-bad-resolver");
+  daemon->resolverEdit()->setText(QStringLiteral("127.0.0.1:8053"));
+  daemon->http01PortSpin()->setValue(8080);
+  QVERIFY2(daemon->problemLabel()->isHidden(), qPrintable(daemon->problemLabel()->text()));
+  QCOMPARE(w.plan().daemon.acme.resolver, std::string("127.0.0.1:8053"));
+  QCOMPARE(w.plan().daemon.acme.http01_port, std::uint16_t{8080});
+  // So that the real signetd --check can read the passphrase.
+  daemon->storedFileButton()->setChecked(true);
+  shots.take("-acme-on");
+  verify_unique_mnemonics(w);
+  verify_fits_screen(w);
+
+  next(w, SetupWizard::SummaryId);
+  const QString summary = w.summaryPage()->summaryView()->toPlainText();
+  QVERIFY2(summary.contains(QStringLiteral("on, at ") + url), qPrintable(summary));
+  QVERIFY2(summary.contains(QStringLiteral("port 8080")), qPrintable(summary));
+  shots.take();
+  next(w, SetupWizard::ApplyId);
+  QTRY_VERIFY_WITH_TIMEOUT(!w.applyPage()->running(), kApplyTimeoutMs);
+  QVERIFY2(w.applyPage()->succeeded(), qPrintable(w.applyPage()->errorLabel()->text()));
+  next(w, SetupWizard::FinishId);
+  shots.take();
+  // The ACME section is at the end of the report.
+  QScrollBar* scroll = w.finishPage()->reportView()->verticalScrollBar();
+  scroll->setValue(scroll->maximum());
+  shots.take("-end");
+  verify_words(w);
+
+  // The finish page: the directory URL and how certbot and lego use it.
+  const QString report = w.finishPage()->reportView()->toPlainText();
+  QVERIFY2(report.contains(url), qPrintable(report));
+  QVERIFY2(report.contains(QStringLiteral("certbot certonly --standalone --server ") + url), qPrintable(report));
+  QVERIFY2(report.contains(QStringLiteral("lego --server ") + url), qPrintable(report));
+
+  // signetd.toml: [acme] with enabled = true and the page's values; signetd loads it.
+  const signet::setup::InstallationFiles f = signet::setup::InstallationFiles::in(dir);
+  const std::string text = read_bytes(f.configuration);
+  QVERIFY2(text.find("[acme]") != std::string::npos, text.c_str());
+  QVERIFY2(text.find("enabled = true") != std::string::npos, text.c_str());
+  const signet::daemon::Config config = signet::daemon::load_config(f.configuration);
+  QVERIFY(config.acme_enabled);
+  QCOMPARE(config.acme_http01_port, std::uint16_t{8080});
+  QCOMPARE(config.acme_resolver, std::string("127.0.0.1:8053"));
+  const auto [status, output] = run_program({SIGNETD_PATH, "--config", f.configuration.string(), "--check"},
+                                            tmp / "signetd-check.out");
+  QVERIFY2(WIFEXITED(status) && WEXITSTATUS(status) == 0, output.c_str());
+}
+
 // Scaling: at the scale factor of this run (QT_SCALE_FACTOR; CTest runs 1, 1.5 and 2) on a
 // 1280x900 screen, the window and its buttons stay on the screen on every page of every mode.
 class ScalingTest : public QObject {
@@ -2077,6 +2178,12 @@ class ScalingTest : public QObject {
       walk(w, journey, dirs, [&] {
         shots.take();
         verify_fits_screen(w);
+        if (w.currentId() == SetupWizard::FinishId) {
+          // The end of the report too (the new install's ACME directory and client examples).
+          QScrollBar* scroll = w.finishPage()->reportView()->verticalScrollBar();
+          scroll->setValue(scroll->maximum());
+          shots.take("-end");
+        }
       });
       if (QTest::currentTestFailed()) {
         qWarning("in journey %s at scale %s", journey_name(journey), qPrintable(factor));

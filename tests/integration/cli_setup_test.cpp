@@ -1,7 +1,8 @@
 // `signet setup` driven as an operator would, with the real binary: --answers installs and a
 // second run changes no key row; --print-answers scripts a reinstall; an answers file with
 // problems lists every one of them; a subordinate CA is finished with --install-certificate; a
-// backup is restored and reinstalled with --backup-passphrase-file. Passphrases only in files.
+// backup is restored and reinstalled with --backup-passphrase-file; [daemon.acme] turns ACME on,
+// setup prints the directory, and signetd accepts and serves it. Passphrases only in files.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include "integration/cli_harness.h"
 #include "signet/db/sqlite.h"
 #include "signet/setup/plan.h"
+#include "support/signetd_process.h"
 
 namespace signet::test::cli {
 namespace {
@@ -283,6 +285,60 @@ TEST_F(CliSetupTest, RestoreThenReinstallFromABackup) {
   const std::vector<std::string> rows = key_rows(b.db());
   ASSERT_TRUE(Succeeded(b({"setup", "--answers", plan_b.string(), "--backup-passphrase-file", backup_pass.string()})));
   EXPECT_EQ(key_rows(b.db()), rows);
+}
+
+TEST_F(CliSetupTest, AcmeInTheAnswersPrintsTheDirectoryAndSignetdServesIt) {
+  ASSERT_TRUE(init_store());
+  const fs::path a = answers("acme.toml", store_, "new-key");
+  write_text(a, read_text(a) + "\n[daemon.acme]\nenabled = true\nhttp01_port = 8080\n");
+  const ProcessResult r = signet_({"setup", "--answers", a.string()});
+  ASSERT_TRUE(Succeeded(r));
+  const std::string url = "https://localhost:" + std::to_string(https_port_) + "/acme/directory";
+  EXPECT_TRUE(contains(r.out, "ACME directory: " + url + "\n")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "certbot certonly --standalone --server " + url + " --http-01-port 8080")) << describe(r);
+  EXPECT_TRUE(contains(r.out, "lego --server " + url)) << describe(r);
+  // The start command is still the last thing printed.
+  EXPECT_TRUE(contains(r.out, "Start signetd with:\n  ") && r.out.rfind("ACME") < r.out.rfind("Start signetd with:"))
+      << describe(r);
+  const std::string conf = read_text(file("signetd.toml"));
+  const toml::table t = toml::parse(conf);
+  EXPECT_EQ(t["acme"]["enabled"].value<bool>(), true) << conf;
+  EXPECT_EQ(t["acme"]["http01_port"].value<std::int64_t>(), 8080) << conf;
+
+  // signetd accepts the configuration, and serves the directory at the printed URL.
+  const ProcessResult check = run_process({SIGNETD_PATH, "--config", file("signetd.toml").string(), "--check"});
+  EXPECT_EQ(check.exit_code, 0) << describe(check);
+  SignetdProcess server(SIGNETD_PATH, file("signetd.toml"), tmp_ / "signetd.log");
+  ASSERT_TRUE(server.wait_for_log("listening on")) << server.log();
+  const ProcessResult directory =
+      run_process({"curl", "-sS", "--max-time", "30", "--cacert", file("ca.pem").string(), url});
+  EXPECT_EQ(directory.exit_code, 0) << describe(directory);
+  EXPECT_TRUE(contains(directory.out, "newAccount") && contains(directory.out, "newOrder")) << describe(directory);
+
+  // Without the table, none of it.
+  ASSERT_TRUE(init_store(Signet(tmp_ / "plain", pass_)));
+  const fs::path plain = answers("plain.toml", tmp_ / "plain", "new-key");
+  const ProcessResult off = signet_({"setup", "--answers", plain.string()});
+  ASSERT_TRUE(Succeeded(off));
+  EXPECT_FALSE(contains(off.out, "ACME")) << describe(off);
+  EXPECT_FALSE(toml::parse(read_text(tmp_ / "plain" / "signetd.toml")).contains("acme"));
+}
+
+TEST_F(CliSetupTest, AcmeProblemsInTheAnswersAreNamedBeforeAnythingIsWritten) {
+  const fs::path a = answers("bad-acme.toml", store_, "new-key");
+  write_text(a, read_text(a) + "\n[daemon.acme]\nenabled = true\nprofile = \"web\"\nresolver = \"dns.example.com\"\n"
+                               "allowed_networks = [\"10.0.0.1/8\"]\n");
+  const ProcessResult r = signet_.without_passphrase({"setup", "--answers", a.string()});
+  EXPECT_TRUE(FailedWith(r, 1, "plan-invalid"));
+  for (const char* field : {"daemon.acme.profile", "daemon.acme.resolver", "daemon.acme.allowed_networks"}) {
+    EXPECT_TRUE(contains(r.err, std::string("\n  ") + field + " [")) << field << " not listed\n" << describe(r);
+  }
+  EXPECT_FALSE(fs::exists(store_)) << "nothing may be created for a plan with problems";
+
+  write_text(a, "mode = \"new-key\"\n[daemon.acme]\nenabled = true\nhttp01port = 80\n");
+  const ProcessResult typo = signet_.without_passphrase({"setup", "--answers", a.string()});
+  EXPECT_TRUE(FailedWith(typo, 1, "answers-invalid"));
+  EXPECT_TRUE(contains(typo.err, "daemon.acme.http01port") && contains(typo.err, "line 4")) << describe(typo);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <unistd.h>
 
@@ -107,6 +108,40 @@ toml::table& section(toml::table& root, std::string_view name) {
   return *root[name].as_table();
 }
 
+// [acme] as the plan says: the keys setup knows are set over the base's section (whose other keys,
+// such as rate limits, are kept); disabled, a base's section says enabled = false and a new
+// configuration gets none.
+void write_acme(toml::table& root, const AcmeSettings& a) {
+  if (!a.enabled) {
+    if (toml::table* existing = root["acme"].as_table()) existing->insert_or_assign("enabled", false);
+    return;
+  }
+  toml::table& acme = section(root, "acme");
+  acme.insert_or_assign("enabled", true);
+  acme.insert_or_assign("profile", a.profile);
+  acme.insert_or_assign("http01_port", static_cast<std::int64_t>(a.http01_port));
+  acme.insert_or_assign("tlsalpn01_port", static_cast<std::int64_t>(a.tlsalpn01_port));
+  // signetd refuses an empty string: "" (the system's resolver, no terms) is the key left out.
+  if (a.resolver.empty()) {
+    acme.erase("resolver");
+  } else {
+    acme.insert_or_assign("resolver", a.resolver);
+  }
+  acme.insert_or_assign("eab_required", a.eab_required);
+  if (a.allowed_networks.empty()) {
+    acme.erase("allowed_networks");
+  } else {
+    toml::array networks;
+    for (const std::string& n : a.allowed_networks) networks.push_back(n);
+    acme.insert_or_assign("allowed_networks", networks);
+  }
+  if (a.terms_of_service.empty()) {
+    acme.erase("terms_of_service");
+  } else {
+    acme.insert_or_assign("terms_of_service", a.terms_of_service);
+  }
+}
+
 // The configuration for this installation: `base` (the backup's signetd.toml, whose every other
 // section and key is kept) or nothing, with this machine's paths, the CA key, the passphrase
 // source and the daemon settings set over it.
@@ -130,6 +165,7 @@ std::string configuration_text(const SetupPlan& plan, const std::string& ca_key,
   http.insert_or_assign("address", plan.daemon.http_address);
   http.insert_or_assign("port", static_cast<std::int64_t>(plan.daemon.http_port));
   section(root, "public").insert_or_assign("base_url", plan.daemon.public_base_url);
+  write_acme(root, plan.daemon.acme);
   std::ostringstream out;
   out << "# signetd configuration, written by signet setup. Each key is documented in the README.\n";
   if (plan.passphrase_source == PassphraseSource::SystemdCredential) {
@@ -309,6 +345,32 @@ InstallationFiles InstallationFiles::in(const fs::path& dir) {
   return {dir / "ca.pem", dir / "signetd.toml", dir / "tls-key.pem", dir / "tls-cert.pem", dir / "ca-request.pem"};
 }
 
+std::string acme_directory_url(const DaemonSettings& daemon) {
+  std::string host;
+  for (const std::string& n : daemon.tls_names) {
+    if (host.empty() && !is_ip(n) && n.rfind("*.", 0) != 0) host = n;
+  }
+  for (const std::string& n : daemon.tls_names) {
+    if (host.empty() && is_ip(n)) host = n;
+  }
+  if (host.empty()) host = daemon.https_address;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "https://" + host + ":" + std::to_string(daemon.https_port) + "/acme/directory";
+}
+
+AcmeSettings acme_settings_of(const daemon::Config& config) {
+  AcmeSettings a;
+  a.enabled = config.acme_enabled;
+  a.profile = config.acme_profile;
+  a.http01_port = config.acme_http01_port;
+  a.tlsalpn01_port = config.acme_tlsalpn01_port;
+  a.resolver = config.acme_resolver;
+  a.eab_required = config.acme_eab_required;
+  for (const Cidr& n : config.acme_allowed_networks) a.allowed_networks.push_back(n.to_string());
+  a.terms_of_service = config.acme_terms_of_service;
+  return a;
+}
+
 CaIdentity identity_of(const crypto::Certificate& certificate) {
   CaIdentity id;
   X509_NAME* name = X509_get_subject_name(certificate.x509());
@@ -346,6 +408,7 @@ DaemonSettings resolve_daemon(const SetupPlan& plan, const BackupInstallation& f
     d.http_address = backup_config->http_address;
     d.http_port = backup_config->http_port;
     d.public_base_url = backup_config->base_url;
+    d.acme = acme_settings_of(*backup_config);
   }
   auto set = [&plan](std::string_view key) {
     return std::find(plan.daemon_keys_set.begin(), plan.daemon_keys_set.end(), key) != plan.daemon_keys_set.end();
@@ -356,6 +419,7 @@ DaemonSettings resolve_daemon(const SetupPlan& plan, const BackupInstallation& f
   if (set("http_port")) d.http_port = plan.daemon.http_port;
   if (set("tls_names")) d.tls_names = plan.daemon.tls_names;
   if (set("public_base_url")) d.public_base_url = plan.daemon.public_base_url;
+  if (set("acme")) d.acme = plan.daemon.acme;
   return d;
 }
 
@@ -479,6 +543,88 @@ std::string signetd_program() {
   return "signetd";
 }
 
+// The names in the daemon's TLS certificate (DNS names, then IP addresses); the plan's when it
+// cannot be read.
+std::vector<std::string> tls_names_of(const fs::path& tls_certificate, const SetupPlan& plan) {
+  std::vector<std::string> dns;
+  std::vector<std::string> ips;
+  try {
+    const std::vector<crypto::Certificate> chain = read_certificates(tls_certificate);
+    auto* names = static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(chain.front().x509(), NID_subject_alt_name, nullptr, nullptr));
+    for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+      const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+      if (n->type == GEN_DNS) {
+        dns.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(n->d.dNSName)),
+                         static_cast<std::size_t>(ASN1_STRING_length(n->d.dNSName)));
+      } else if (n->type == GEN_IPADD) {
+        const int len = ASN1_STRING_length(n->d.iPAddress);
+        char text[INET6_ADDRSTRLEN] = {};
+        if ((len == 4 || len == 16) &&
+            inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(n->d.iPAddress), text, sizeof text) != nullptr) {
+          ips.emplace_back(text);
+        }
+      }
+    }
+    GENERAL_NAMES_free(names);
+  } catch (const Error&) {
+    return plan.daemon.tls_names;
+  }
+  dns.insert(dns.end(), ips.begin(), ips.end());
+  return dns.empty() ? plan.daemon.tls_names : dns;
+}
+
+// The ACME directory URL, client examples and what is left to do for ACME, from the configuration
+// that was written (or kept).
+void describe_acme(const SetupPlan& plan, SetupResult& result) {
+  const fs::path& config_path = result.files.configuration;
+  std::optional<daemon::Config> config;
+  try {
+    config = daemon::load_config(config_path);
+  } catch (const Error&) {
+    return;  // the check says why it does not load
+  }
+  if (!config->acme_enabled) {
+    if (plan.daemon.acme.enabled) {
+      result.next_steps.push_back(
+          "ACME was asked for, but the kept configuration " + config_path.string() +
+          " does not enable it: run setup again with replace_configuration = true, or add `[acme]` with "
+          "`enabled = true` to it and restart signetd.");
+    }
+    return;
+  }
+  DaemonSettings served;
+  served.https_address = config->https_address;
+  served.https_port = config->https_port;
+  served.tls_names = tls_names_of(result.files.tls_certificate, plan);
+  const std::string url = acme_directory_url(served);
+  result.acme_directory_url = url;
+  const std::string ca = result.files.ca_certificate.string();
+  const bool other_port = config->acme_http01_port != 80;
+  const std::string port = std::to_string(config->acme_http01_port);
+  result.acme_examples.push_back(
+      "REQUESTS_CA_BUNDLE=" + ca + " certbot certonly --standalone --server " + url +
+      (other_port ? " --http-01-port " + port : std::string()) +
+      (config->acme_eab_required ? " --eab-kid KEY-ID --eab-hmac-key HMAC-KEY" : "") +
+      " --agree-tos --email you@example.com -d www.example.com");
+  result.acme_examples.push_back(
+      "LEGO_CA_CERTIFICATES=" + ca + " lego --server " + url +
+      (config->acme_eab_required ? " --eab --kid KEY-ID --hmac HMAC-KEY" : "") +
+      " --accept-tos --email you@example.com --domains www.example.com --http" +
+      (other_port ? " --http.port :" + port : std::string()) + " run");
+  const std::string& address = config->https_address;
+  if (address == "localhost" || address == "::1" || address.rfind("127.", 0) == 0) {
+    result.next_steps.push_back("signetd's HTTPS listener is on " + address +
+                                ", so only ACME clients on this machine reach " + url +
+                                ". For clients elsewhere, run setup again with daemon.https_address set to an "
+                                "address they reach, its name in daemon.tls_names, and replace_configuration = true.");
+  }
+  if (config->acme_eab_required) {
+    result.next_steps.push_back("New ACME accounts need an external account binding: make a key for each client with "
+                                "`signet acme eab add` and give its key id and HMAC key to the client.");
+  }
+}
+
 // The start command, what is left to do, and the checks of `signetd --check` on what was written.
 void finish(const SetupPlan& plan, const Passphrase& passphrase, bool restored, SetupResult& result) {
   const fs::path config = result.files.configuration;
@@ -527,6 +673,7 @@ void finish(const SetupPlan& plan, const Passphrase& passphrase, bool restored, 
                                   ": unless a proxy forwards it, the links in certificates will not reach this server.");
     }
   }
+  describe_acme(plan, result);
   try {
     const InstallationCheck check = check_installation(
         config, plan.passphrase_source == PassphraseSource::SystemdCredential ? &passphrase : nullptr);
@@ -609,6 +756,16 @@ SetupResult apply(const SetupPlan& plan_in, const SetupSecrets& secrets, const P
       throw Error(ErrorKind::Malformed, "plan-invalid",
                   "with the settings from the backup, the setup plan has problems:" + problems_text(problems) +
                       "\n(set these [daemon] keys in the answers to change them). Nothing was changed");
+    }
+    // The configuration this restore will write, checked as signetd checks it, before any write
+    // (an ACME profile the backup's configuration does not define, ...).
+    try {
+      (void)configuration_text(plan, plan.key_name, result.files, write.base_configuration);
+    } catch (const Error& e) {
+      throw Error(ErrorKind::Malformed, "plan-invalid",
+                  std::string("with the settings from the backup, signetd would refuse the configuration: ") +
+                      e.what() + "\n(set the [daemon] keys, or [daemon.acme], in the answers to change them). "
+                      "Nothing was changed");
     }
     write.replacing = check_replacement(plan, installed, plan.key_name, to_hex(*backup_key_fingerprint));
   }

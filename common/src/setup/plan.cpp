@@ -9,11 +9,14 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "signet/core/cidr.h"
 #include "signet/core/error.h"
 #include "signet/core/file.h"
+#include "signet/issuance/profile.h"
 #include "signet/keystore/store.h"
 
 namespace signet::setup {
@@ -148,6 +151,79 @@ void check_port(std::vector<PlanProblem>& out, const std::string& field, const s
                    what + " port " + std::to_string(port) + " on " + address +
                        " is already in use by another program; choose a free port or stop that "
                        "program"});
+  }
+}
+
+// What signetd's validation resolver takes (server/daemon/acme_validation_resolver.cpp): "192.0.2.53",
+// "192.0.2.53:8053", "2001:db8::53", "[2001:db8::53]:8053". A host name is refused there too (it
+// would have to be resolved through some other resolver).
+bool is_resolver(std::string_view text) {
+  const auto port_ok = [](std::string_view digits) {
+    int port = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    return !digits.empty() && ec == std::errc() && end == digits.data() + digits.size() && port >= 1 && port <= 65535;
+  };
+  std::string_view host = text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return false;
+    host = text.substr(1, close - 1);
+    const auto rest = text.substr(close + 1);
+    if (!rest.empty() && (rest.front() != ':' || !port_ok(rest.substr(1)))) return false;
+  } else if (std::count(text.begin(), text.end(), ':') == 1) {
+    const auto colon = text.find(':');
+    host = text.substr(0, colon);
+    if (!port_ok(text.substr(colon + 1))) return false;
+  }
+  return IpAddress::parse(host).has_value();
+}
+
+// [daemon.acme]: what signetd.toml's [acme] will say (signetd checks the same when it starts).
+void check_acme(std::vector<PlanProblem>& out, const SetupPlan& plan) {
+  const AcmeSettings& a = plan.daemon.acme;
+  if (a.profile.empty()) {
+    out.push_back({"daemon.acme.profile", "required",
+                   "name the profile ACME orders are issued under, such as \"server-tls\""});
+  } else if (a.enabled && (plan.mode != SetupMode::RestoreThenReinstall || !plan.configuration_from_backup)) {
+    // A configuration setup writes from scratch has the built-in profiles only (a restore's comes
+    // with the backup's own, which the engine checks once the backup is open).
+    const auto profiles = issuance::default_profiles();
+    if (!profiles.contains(a.profile)) {
+      std::string known;
+      for (const auto& [name, profile] : profiles) known += (known.empty() ? "" : ", ") + name;
+      out.push_back({"daemon.acme.profile", "unknown-profile",
+                     "there is no profile \"" + a.profile + "\" in the configuration setup writes (it has " + known +
+                         "); use one of them, and define others in signetd.toml's [profiles] afterwards"});
+    }
+  }
+  if (a.http01_port == 0) {
+    out.push_back({"daemon.acme.http01_port", "invalid", "the http-01 validation port must be between 1 and 65535"});
+  }
+  if (a.tlsalpn01_port == 0) {
+    out.push_back({"daemon.acme.tlsalpn01_port", "invalid",
+                   "the tls-alpn-01 validation port must be between 1 and 65535"});
+  }
+  if (!a.resolver.empty() && !is_resolver(a.resolver)) {
+    out.push_back({"daemon.acme.resolver", "invalid",
+                   "\"" + a.resolver + "\" is not an IP address with an optional port, such as \"192.0.2.53\", "
+                   "\"192.0.2.53:8053\" or \"[2001:db8::53]:8053\"; leave it empty to use the system's resolver"});
+  }
+  for (const std::string& n : a.allowed_networks) {
+    try {
+      (void)Cidr::parse(n);
+    } catch (const Error& e) {
+      out.push_back({"daemon.acme.allowed_networks", "invalid",
+                     std::string(e.what()) + "; write networks such as \"10.0.0.0/8\" or \"2001:db8::/32\""});
+    }
+  }
+  const std::string& tos = a.terms_of_service;
+  if (!tos.empty() && (tos.size() > kMaxUrlLength || has_control_character(tos) ||
+                       (tos.rfind("http://", 0) != 0 && tos.rfind("https://", 0) != 0) || tos.size() < 9 ||
+                       tos.find_first_of(" \t\"<>") != std::string::npos)) {
+    out.push_back({"daemon.acme.terms_of_service", tos.size() > kMaxUrlLength ? "too-long" : "invalid",
+                   "the terms of service must be an http:// or https:// URL of at most " +
+                       std::to_string(kMaxUrlLength) + " characters, such as \"https://ca.example.com/terms\", "
+                       "or left out"});
   }
 }
 
@@ -356,6 +432,7 @@ std::vector<PlanProblem> validate(const SetupPlan& plan) {
                      "the public base URL must be an http:// or https:// URL, such as "
                      "\"http://ca.example.com\" (CRL and OCSP links are built from it)"});
     }
+    if (given("acme")) check_acme(out, plan);
   }
   return out;
 }
@@ -369,12 +446,24 @@ std::string to_answers(const SetupPlan& p) {
                        {"locality", p.identity.locality}};
   toml::array names;
   for (const auto& n : p.daemon.tls_names) names.push_back(n);
+  const AcmeSettings& a = p.daemon.acme;
+  toml::array networks;
+  for (const auto& n : a.allowed_networks) networks.push_back(n);
+  toml::table acme{{"enabled", a.enabled},
+                   {"profile", a.profile},
+                   {"http01_port", static_cast<std::int64_t>(a.http01_port)},
+                   {"tlsalpn01_port", static_cast<std::int64_t>(a.tlsalpn01_port)},
+                   {"resolver", a.resolver},
+                   {"eab_required", a.eab_required},
+                   {"allowed_networks", networks},
+                   {"terms_of_service", a.terms_of_service}};
   toml::table daemon{{"https_address", p.daemon.https_address},
                      {"https_port", static_cast<std::int64_t>(p.daemon.https_port)},
                      {"http_address", p.daemon.http_address},
                      {"http_port", static_cast<std::int64_t>(p.daemon.http_port)},
                      {"tls_names", names},
-                     {"public_base_url", p.daemon.public_base_url}};
+                     {"public_base_url", p.daemon.public_base_url},
+                     {"acme", acme}};
   toml::table root{{"mode", std::string(to_string(p.mode))},
                    {"data_dir", p.data_dir.string()},
                    {"key_name", p.key_name},
@@ -481,19 +570,21 @@ SetupPlan parse_answers(std::string_view text, const std::string& source) {
     p.identity.locality = get<std::string>(*id, "locality", "", source, "identity.");
   }
   if (const toml::table* d = root["daemon"].as_table()) {
-    refuse_unknown(*d, {"https_address", "https_port", "http_address", "http_port", "tls_names", "public_base_url"},
+    refuse_unknown(*d,
+                   {"https_address", "https_port", "http_address", "http_port", "tls_names", "public_base_url", "acme"},
                    source, "daemon.");
     for (std::string_view key : kDaemonKeys) {
       if (d->contains(key)) p.daemon_keys_set.emplace_back(key);
     }
-    auto port = [&](std::string_view key, std::uint16_t fallback) {
-      const std::int64_t v = get<std::int64_t>(*d, key, fallback, source, "daemon.");
+    auto port_in = [&](const toml::table& t, const std::string& prefix, std::string_view key, std::uint16_t fallback) {
+      const std::int64_t v = get<std::int64_t>(t, key, fallback, source, prefix);
       if (v < 1 || v > 65535) {
         throw Error(ErrorKind::Malformed, "answers-invalid",
-                    source + ": daemon." + std::string(key) + " must be a port between 1 and 65535");
+                    source + ": " + prefix + std::string(key) + " must be a port between 1 and 65535");
       }
       return static_cast<std::uint16_t>(v);
     };
+    auto port = [&](std::string_view key, std::uint16_t fallback) { return port_in(*d, "daemon.", key, fallback); };
     p.daemon.https_address = get<std::string>(*d, "https_address", p.daemon.https_address, source, "daemon.");
     p.daemon.https_port = port("https_port", p.daemon.https_port);
     p.daemon.http_address = get<std::string>(*d, "http_address", p.daemon.http_address, source, "daemon.");
@@ -511,6 +602,43 @@ SetupPlan parse_answers(std::string_view text, const std::string& source) {
           throw Error(ErrorKind::Malformed, "answers-invalid", source + ": daemon.tls_names must be a list of strings");
         }
         p.daemon.tls_names.push_back(*s);
+      }
+    }
+    if (const toml::node* n = d->get("acme")) {
+      // The table as a whole: in restore-then-reinstall it replaces the backup's ACME settings,
+      // and a key left out takes its default.
+      const toml::table* a = n->as_table();
+      if (a == nullptr) {
+        throw Error(ErrorKind::Malformed, "answers-invalid",
+                    source + ": daemon.acme (line " + std::to_string(n->source().begin.line) +
+                        ") must be a table: write its keys under a [daemon.acme] line");
+      }
+      const std::string prefix = "daemon.acme.";
+      refuse_unknown(*a,
+                     {"enabled", "profile", "http01_port", "tlsalpn01_port", "resolver", "eab_required",
+                      "allowed_networks", "terms_of_service"},
+                     source, prefix);
+      AcmeSettings& acme = p.daemon.acme;
+      acme.enabled = get<bool>(*a, "enabled", acme.enabled, source, prefix);
+      acme.profile = get<std::string>(*a, "profile", acme.profile, source, prefix);
+      acme.http01_port = port_in(*a, prefix, "http01_port", acme.http01_port);
+      acme.tlsalpn01_port = port_in(*a, prefix, "tlsalpn01_port", acme.tlsalpn01_port);
+      acme.resolver = get<std::string>(*a, "resolver", acme.resolver, source, prefix);
+      acme.eab_required = get<bool>(*a, "eab_required", acme.eab_required, source, prefix);
+      acme.terms_of_service = get<std::string>(*a, "terms_of_service", acme.terms_of_service, source, prefix);
+      if (const toml::node* list = a->get("allowed_networks")) {
+        const toml::array* arr = list->as_array();
+        const auto bad = [&] {
+          return Error(ErrorKind::Malformed, "answers-invalid",
+                       source + ": daemon.acme.allowed_networks (line " + std::to_string(list->source().begin.line) +
+                           ") must be a list of networks such as [\"10.0.0.0/8\", \"2001:db8::/32\"]");
+        };
+        if (arr == nullptr) throw bad();
+        for (const auto& e : *arr) {
+          const auto s = e.value<std::string>();
+          if (!s) throw bad();
+          acme.allowed_networks.push_back(*s);
+        }
       }
     }
   }

@@ -793,6 +793,147 @@ TEST_F(CarryOnEngineTest, APortOfTheBackupInUseHereIsNamedAndNothingChanges) {
   EXPECT_EQ(row_diff(before, all_rows(dir_b())), "");
 }
 
+// ---- ACME in restore-then-reinstall ---------------------------------------------------------------
+
+TEST_F(CarryOnEngineTest, TheBackupsAcmeSettingsCarryOnUnlessTheAnswersSetThem) {
+  {
+    fs::remove(carry_backup());
+    KeyStore a = open_store(dir_a());
+    (void)a.create_backup(carry_backup(), pass(kBackupPass), kFastKdf, "test",
+                          config_a_ + "\n[acme]\nenabled = true\nprofile = \"web-short\"\nwebsite = \"https://a.example.test\"\n"
+                                      "orders_per_account_per_hour = 7\n");
+  }
+  const SetupResult r = apply(bare_restore_plan(), restore_secrets(kOtherStorePass, kBackupPass));
+  ASSERT_TRUE(r.check_passed) << r.check_message;
+  const fs::path conf = InstallationFiles::in(dir_b()).configuration;
+  daemon::Config b = daemon::load_config(conf);
+  EXPECT_TRUE(b.acme_enabled);
+  EXPECT_EQ(b.acme_profile, "web-short");
+  EXPECT_EQ(b.acme_website, "https://a.example.test");  // keys setup does not know are kept
+  EXPECT_EQ(b.acme_orders_per_account_per_hour, 7u);
+  EXPECT_FALSE(r.acme_directory_url.empty());
+  EXPECT_EQ(current_answers(dir_b(), pass(kOtherStorePass)).daemon.acme.profile, "web-short");
+
+  // [daemon.acme] in the answers replaces them: off, the section stays, saying enabled = false.
+  SetupPlan off = bare_restore_plan();
+  off.replace_configuration = true;
+  off.daemon_keys_set = {"acme"};
+  (void)apply(off, restore_secrets(kOtherStorePass, kBackupPass));
+  b = daemon::load_config(conf);
+  EXPECT_FALSE(b.acme_enabled);
+  EXPECT_EQ(b.acme_website, "https://a.example.test");
+
+  // A profile the backup's configuration does not define: refused before anything is written.
+  SetupPlan unknown = bare_restore_plan();
+  unknown.replace_configuration = true;
+  unknown.daemon.acme.enabled = true;
+  unknown.daemon.acme.profile = "no-such-profile";
+  unknown.daemon_keys_set = {"acme"};
+  const Rows before = all_rows(dir_b());
+  const auto files = installation_files(dir_b());
+  const Error e = capture_error([&] { (void)apply(unknown, restore_secrets(kOtherStorePass, kBackupPass)); });
+  EXPECT_EQ(e.code(), "plan-invalid") << e.what();
+  EXPECT_TRUE(contains(e.what(), "no-such-profile") && contains(e.what(), "web-short")) << e.what();
+  EXPECT_EQ(row_diff(before, all_rows(dir_b())), "");
+  EXPECT_EQ(installation_files(dir_b()), files);
+}
+
+// ---- ACME ([daemon.acme] -> signetd.toml's [acme]) --------------------------------------------------
+
+TEST_F(EngineTest, AcmeEnabledWritesAnAcmeSectionThatSignetdLoads) {
+  create_store(dir());
+  SetupPlan p = plan(SetupMode::NewKey);
+  p.daemon.acme.enabled = true;
+  p.daemon.acme.http01_port = 8080;
+  p.daemon.acme.resolver = "127.0.0.1:8053";
+  p.daemon.acme.allowed_networks = {"10.0.0.0/8", "2001:db8::/32"};
+  p.daemon.acme.terms_of_service = "https://ca.example.test/terms";
+  const SetupResult r = apply(p, secrets());
+  ASSERT_TRUE(r.check_passed) << r.check_message;
+  const InstallationFiles f = InstallationFiles::in(dir());
+
+  // The written file loads as signetd loads it, and says what the plan said.
+  const daemon::Config c = daemon::load_config(f.configuration);
+  EXPECT_TRUE(c.acme_enabled);
+  EXPECT_EQ(c.acme_profile, "server-tls");
+  EXPECT_EQ(c.acme_http01_port, 8080);
+  EXPECT_EQ(c.acme_tlsalpn01_port, 443);
+  EXPECT_EQ(c.acme_resolver, "127.0.0.1:8053");
+  EXPECT_FALSE(c.acme_eab_required);
+  ASSERT_EQ(c.acme_allowed_networks.size(), 2u);
+  EXPECT_EQ(c.acme_allowed_networks[1].to_string(), "2001:db8::/32");
+  EXPECT_EQ(c.acme_terms_of_service, "https://ca.example.test/terms");
+  EXPECT_EQ(acme_settings_of(c), p.daemon.acme);
+  const toml::table conf = toml::parse_file(f.configuration.string());
+  EXPECT_EQ(conf["acme"]["enabled"].value<bool>(), true);
+
+  // The directory on the HTTPS listener, by the TLS certificate's first DNS name.
+  EXPECT_EQ(r.acme_directory_url, "https://ca.example.test:" + std::to_string(p.daemon.https_port) + "/acme/directory");
+  ASSERT_EQ(r.acme_examples.size(), 2u);
+  EXPECT_TRUE(contains(r.acme_examples[0], "certbot") && contains(r.acme_examples[0], "--server " + r.acme_directory_url) &&
+              contains(r.acme_examples[0], "REQUESTS_CA_BUNDLE=" + f.ca_certificate.string()) &&
+              contains(r.acme_examples[0], "--http-01-port 8080"))
+      << r.acme_examples[0];
+  EXPECT_TRUE(contains(r.acme_examples[1], "lego") && contains(r.acme_examples[1], "--server " + r.acme_directory_url) &&
+              contains(r.acme_examples[1], "LEGO_CA_CERTIFICATES=" + f.ca_certificate.string()) &&
+              contains(r.acme_examples[1], "--http.port :8080"))
+      << r.acme_examples[1];
+  // The listener is on 127.0.0.1: only clients on this machine reach it, which is said.
+  EXPECT_TRUE(std::any_of(r.next_steps.begin(), r.next_steps.end(),
+                          [](const std::string& s) { return contains(s, "only ACME clients on this machine"); }));
+  // The installation record keeps the settings (--print-answers, a subordinate's later install).
+  EXPECT_TRUE(current_answers(dir(), pass(kStorePass)) == p);
+}
+
+TEST_F(EngineTest, AcmeOffWritesNoAcmeSection) {
+  create_store(dir());
+  const SetupResult r = apply(plan(SetupMode::NewKey), secrets());
+  ASSERT_TRUE(r.check_passed) << r.check_message;
+  const InstallationFiles f = InstallationFiles::in(dir());
+  const toml::table conf = toml::parse_file(f.configuration.string());
+  EXPECT_FALSE(conf.contains("acme")) << test::read_text(f.configuration);
+  EXPECT_FALSE(daemon::load_config(f.configuration).acme_enabled);
+  EXPECT_TRUE(r.acme_directory_url.empty());
+  EXPECT_TRUE(r.acme_examples.empty());
+}
+
+TEST_F(EngineTest, AcmeAskedForOverAKeptConfigurationSaysHowToTurnItOn) {
+  create_store(dir());
+  SetupPlan p = plan(SetupMode::NewKey);
+  (void)apply(p, secrets());
+  const InstallationFiles f = InstallationFiles::in(dir());
+  const std::string kept = test::read_text(f.configuration);
+  p.daemon.acme.enabled = true;
+  p.daemon.acme.eab_required = true;
+  const SetupResult r = apply(p, secrets());
+  EXPECT_EQ(test::read_text(f.configuration), kept);
+  EXPECT_TRUE(r.acme_directory_url.empty());
+  EXPECT_TRUE(std::any_of(r.next_steps.begin(), r.next_steps.end(), [](const std::string& s) {
+    return contains(s, "ACME was asked for") && contains(s, "replace_configuration = true");
+  }));
+  p.replace_configuration = true;
+  const SetupResult replaced = apply(p, secrets());
+  ASSERT_TRUE(replaced.check_passed) << replaced.check_message;
+  EXPECT_TRUE(daemon::load_config(f.configuration).acme_eab_required);
+  EXPECT_FALSE(replaced.acme_directory_url.empty());
+  EXPECT_TRUE(contains(replaced.acme_examples.at(0), "--eab-kid")) << replaced.acme_examples.at(0);
+  EXPECT_TRUE(contains(replaced.acme_examples.at(1), "--eab --kid")) << replaced.acme_examples.at(1);
+  EXPECT_TRUE(std::any_of(replaced.next_steps.begin(), replaced.next_steps.end(),
+                          [](const std::string& s) { return contains(s, "signet acme eab add"); }));
+}
+
+TEST_F(EngineTest, AcmeDirectoryHostFollowsTheTlsNames) {
+  DaemonSettings d;
+  d.https_port = 9443;
+  d.tls_names = {"10.0.0.1", "*.example.test", "ca.example.test"};
+  EXPECT_EQ(acme_directory_url(d), "https://ca.example.test:9443/acme/directory");
+  d.tls_names = {"*.example.test", "2001:db8::1", "10.0.0.1"};
+  EXPECT_EQ(acme_directory_url(d), "https://[2001:db8::1]:9443/acme/directory");
+  d.tls_names.clear();
+  d.https_address = "192.0.2.1";
+  EXPECT_EQ(acme_directory_url(d), "https://192.0.2.1:9443/acme/directory");
+}
+
 // ---- where signetd gets the passphrase ------------------------------------------------------------
 
 TEST_F(EngineTest, TheOperatorsPassphraseFileIsRecordedAndTheStartCommandWorks) {

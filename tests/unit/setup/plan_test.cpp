@@ -474,5 +474,117 @@ TEST_F(PlanTest, PassphraseFileNamesAndUrlsHaveBounds) {
   EXPECT_EQ(field_codes(validate(umlaut)).count({"identity.common_name", "invalid"}), 0u) << describe(validate(umlaut));
 }
 
+// ---- [daemon.acme] ----------------------------------------------------------------------------------
+
+TEST_F(PlanTest, AcmeAnswersAreReadAndRoundTrip) {
+  const SetupPlan p = parse_answers(
+      "mode = \"new-key\"\n[daemon]\nhttps_port = 8443\n[daemon.acme]\nenabled = true\nprofile = \"client-tls\"\n"
+      "http01_port = 8080\ntlsalpn01_port = 8443\nresolver = \"192.0.2.53:8053\"\neab_required = true\n"
+      "allowed_networks = [\"10.0.0.0/8\", \"2001:db8::/32\"]\nterms_of_service = \"https://ca.example.com/terms\"\n",
+      "a.toml");
+  const AcmeSettings& a = p.daemon.acme;
+  EXPECT_TRUE(a.enabled);
+  EXPECT_EQ(a.profile, "client-tls");
+  EXPECT_EQ(a.http01_port, 8080);
+  EXPECT_EQ(a.tlsalpn01_port, 8443);
+  EXPECT_EQ(a.resolver, "192.0.2.53:8053");
+  EXPECT_TRUE(a.eab_required);
+  EXPECT_EQ(a.allowed_networks, (std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32"}));
+  EXPECT_EQ(a.terms_of_service, "https://ca.example.com/terms");
+  EXPECT_EQ(p.daemon_keys_set, (std::vector<std::string>{"https_port", "acme"}));
+  const std::string text = to_answers(p);
+  EXPECT_NE(text.find("[daemon.acme]"), std::string::npos) << text;
+  EXPECT_TRUE(parse_answers(text, "again.toml") == p) << text;
+
+  // Only `enabled`: the other keys take signetd's defaults.
+  const SetupPlan on = parse_answers("[daemon.acme]\nenabled = true\n", "on.toml");
+  AcmeSettings expected;
+  expected.enabled = true;
+  EXPECT_EQ(on.daemon.acme, expected);
+  EXPECT_EQ(on.daemon.acme.http01_port, 80);
+  EXPECT_EQ(on.daemon.acme.profile, "server-tls");
+  EXPECT_EQ(on.daemon_keys_set, (std::vector<std::string>{"acme"}));
+  // No table: off, and not set (in restore-then-reinstall the backup's settings stay).
+  const SetupPlan off = parse_answers("[daemon]\nhttps_port = 8443\n", "off.toml");
+  EXPECT_FALSE(off.daemon.acme.enabled);
+  EXPECT_EQ(off.daemon_keys_set, (std::vector<std::string>{"https_port"}));
+  EXPECT_EQ(to_answers(off).find("acme"), std::string::npos) << to_answers(off);
+  // A plan made in code (the wizard's) writes the table, off.
+  EXPECT_NE(to_answers(SetupPlan{}).find("[daemon.acme]"), std::string::npos);
+  EXPECT_TRUE(parse_answers(to_answers(SetupPlan{}), "d.toml") == SetupPlan{});
+}
+
+TEST_F(PlanTest, AcmeAnswersRefuseUnknownKeysAndWrongTypesNamingTheKey) {
+  expect_answers_invalid("[daemon.acme]\nenabled = true\nhttp_01_port = 80\n",
+                         {"daemon.acme.http_01_port", "line 3", "Answers file"});
+  expect_answers_invalid("[daemon]\nacme = true\n", {"daemon.acme", "line 2", "[daemon.acme]"});
+  expect_answers_invalid("[daemon.acme]\nenabled = \"yes\"\n", {"daemon.acme.enabled", "line 2", "wrong type"});
+  expect_answers_invalid("[daemon.acme]\nhttp01_port = 0\n", {"daemon.acme.http01_port", "65535"});
+  expect_answers_invalid("[daemon.acme]\ntlsalpn01_port = 70000\n", {"daemon.acme.tlsalpn01_port", "65535"});
+  expect_answers_invalid("[daemon.acme]\nresolver = 53\n", {"daemon.acme.resolver", "line 2"});
+  expect_answers_invalid("[daemon.acme]\nallowed_networks = \"10.0.0.0/8\"\n",
+                         {"daemon.acme.allowed_networks", "line 2", "10.0.0.0/8"});
+  expect_answers_invalid("[daemon.acme]\nallowed_networks = [\"10.0.0.0/8\", 7]\n", {"daemon.acme.allowed_networks"});
+}
+
+TEST_F(PlanTest, AcmeProblemsAreReportedWithTheirKey) {
+  SetupPlan p = valid_plan();
+  p.daemon.acme.enabled = true;
+  EXPECT_TRUE(validate(p).empty()) << describe(validate(p));
+  for (const char* ok : {"192.0.2.53", "192.0.2.53:8053", "2001:db8::53", "[2001:db8::53]:8053", "[::1]"}) {
+    p.daemon.acme.resolver = ok;
+    EXPECT_TRUE(validate(p).empty()) << ok << describe(validate(p));
+  }
+  p.daemon.acme.allowed_networks = {"10.0.0.0/8", "192.0.2.7", "2001:db8::/32"};
+  p.daemon.acme.terms_of_service = "https://ca.example.com/terms";
+  p.daemon.acme.profile = "client-tls";
+  EXPECT_TRUE(validate(p).empty()) << describe(validate(p));
+
+  SetupPlan bad = valid_plan();
+  bad.daemon.acme.enabled = true;
+  bad.daemon.acme.profile = "web";
+  bad.daemon.acme.http01_port = 0;
+  bad.daemon.acme.tlsalpn01_port = 0;
+  bad.daemon.acme.resolver = "dns.example.com";
+  bad.daemon.acme.allowed_networks = {"10.0.0.1/8"};
+  bad.daemon.acme.terms_of_service = "ftp://ca.example.com/terms";
+  const auto problems = validate(bad);
+  EXPECT_EQ(field_codes(problems), (std::set<FieldCode>{{"daemon.acme.profile", "unknown-profile"},
+                                                        {"daemon.acme.http01_port", "invalid"},
+                                                        {"daemon.acme.tlsalpn01_port", "invalid"},
+                                                        {"daemon.acme.resolver", "invalid"},
+                                                        {"daemon.acme.allowed_networks", "invalid"},
+                                                        {"daemon.acme.terms_of_service", "invalid"}}))
+      << describe(problems);
+  // Each message says what to do.
+  const std::string text = describe(problems);
+  for (const char* hint : {"server-tls", "dns.example.com", "system's resolver", "10.0.0.0/8", "https://"}) {
+    EXPECT_NE(text.find(hint), std::string::npos) << hint << text;
+  }
+  for (const char* resolver : {"192.0.2.53:", "192.0.2.53:0", "192.0.2.53:99999", "[2001:db8::53", "[2001:db8::53]x",
+                               "localhost:53"}) {
+    SetupPlan r = valid_plan();
+    r.daemon.acme.resolver = resolver;
+    EXPECT_EQ(field_codes(validate(r)), (std::set<FieldCode>{{"daemon.acme.resolver", "invalid"}})) << resolver;
+  }
+  SetupPlan empty = valid_plan();
+  empty.daemon.acme.profile.clear();
+  EXPECT_EQ(field_codes(validate(empty)), (std::set<FieldCode>{{"daemon.acme.profile", "required"}}));
+  // Off, a profile only the backup (or a hand-edited configuration) defines is no problem; a
+  // restore that takes the backup's configuration has its profiles checked once it is open.
+  SetupPlan off = valid_plan();
+  off.daemon.acme.profile = "web";
+  EXPECT_TRUE(validate(off).empty()) << describe(validate(off));
+  SetupPlan restore = valid_plan();
+  restore.mode = SetupMode::RestoreThenReinstall;
+  restore.backup_file = tmp_ / "backup.sbk";
+  test::write_text(restore.backup_file, "x");
+  restore.daemon.acme.enabled = true;
+  restore.daemon.acme.profile = "web";
+  EXPECT_TRUE(validate(restore).empty()) << describe(validate(restore));
+  restore.configuration_from_backup = false;
+  EXPECT_EQ(field_codes(validate(restore)), (std::set<FieldCode>{{"daemon.acme.profile", "unknown-profile"}}));
+}
+
 }  // namespace
 }  // namespace signet::setup

@@ -22,6 +22,10 @@
 #include "signet/crypto/certificate.h"
 #include "signet/setup/plan.h"
 
+namespace signet::daemon {
+struct Config;
+}
+
 namespace signet::setup {
 
 struct SetupSecrets {
@@ -60,6 +64,12 @@ struct SetupResult {
   // serve, or (check_passed false) why it would refuse to start.
   bool check_passed = false;
   std::string check_message;
+  // "https://HOST:PORT/acme/directory" when the configuration written (or kept) enables ACME, else
+  // empty: acme_directory_url() of the HTTPS listener and the names in the daemon's TLS certificate.
+  std::string acme_directory_url;
+  // With acme_directory_url: how certbot and lego ask this CA for a certificate (one command each,
+  // trusting ca.pem).
+  std::vector<std::string> acme_examples;
 };
 
 // Applies `plan`. Throws Error(Malformed, "plan-invalid") listing every validate() problem, and
@@ -80,6 +90,14 @@ SetupResult install_certificate(const std::filesystem::path& data_dir, const Pas
 // The certificates in a PEM (one or more) or DER file of at most 1 MiB. Throws Error(Malformed,
 // "certificate-malformed") when it holds none, and file::read's errors.
 [[nodiscard]] std::vector<crypto::Certificate> read_certificates(const std::filesystem::path& path);
+
+// The ACME directory of a daemon with these settings, "https://HOST:PORT/acme/directory": HOST is
+// the first DNS name of tls_names that is not a wildcard, else its first IP address, else
+// https_address; PORT is https_port.
+[[nodiscard]] std::string acme_directory_url(const DaemonSettings& daemon);
+
+// The [acme] settings of a loaded signetd.toml, as a plan holds them.
+[[nodiscard]] AcmeSettings acme_settings_of(const daemon::Config& config);
 
 // The identity written in a certificate's subject (to pre-fill the wizard when one is reused).
 [[nodiscard]] CaIdentity identity_of(const crypto::Certificate& certificate);

@@ -45,6 +45,20 @@ struct CaIdentity {
   friend bool operator==(const CaIdentity&, const CaIdentity&) = default;
 };
 
+// signetd's ACME server (RFC 8555), written to signetd.toml's [acme] section when enabled (README,
+// "ACME"). The answers file names these keys as signetd.toml does, in a [daemon.acme] table.
+struct AcmeSettings {
+  bool enabled = false;
+  std::string profile = "server-tls";  // the profile ACME orders are issued under
+  std::uint16_t http01_port = 80;       // where the CA connects to validate http-01
+  std::uint16_t tlsalpn01_port = 443;   // where the CA connects to validate tls-alpn-01
+  std::string resolver;                 // "IP" or "IP:port" ("[IPv6]:port") of the DNS server; "" = system
+  bool eab_required = false;            // new accounts need an external account binding
+  std::vector<std::string> allowed_networks;  // CIDRs validation may connect to; empty = anywhere
+  std::string terms_of_service;         // URL for the directory's meta; "" = none
+  friend bool operator==(const AcmeSettings&, const AcmeSettings&) = default;
+};
+
 // What signetd will listen on and call itself.
 struct DaemonSettings {
   std::string https_address = "127.0.0.1";
@@ -53,6 +67,7 @@ struct DaemonSettings {
   std::uint16_t http_port = 8080;  // CA certificate, CRLs and OCSP (public by convention)
   std::vector<std::string> tls_names = {"localhost", "127.0.0.1"};  // DNS names and IPs of the daemon
   std::string public_base_url = "http://127.0.0.1:8080";  // base of CRL and OCSP links
+  AcmeSettings acme;  // [daemon.acme]
   friend bool operator==(const DaemonSettings&, const DaemonSettings&) = default;
 };
 
@@ -68,9 +83,12 @@ enum class PassphraseSource {
 [[nodiscard]] std::string_view to_string(PassphraseSource source) noexcept;
 [[nodiscard]] std::optional<PassphraseSource> parse_passphrase_source(std::string_view name) noexcept;
 
-// The [daemon] keys, as answers files name them.
-inline constexpr std::string_view kDaemonKeys[] = {"https_address", "https_port", "http_address",
-                                                   "http_port",     "tls_names",  "public_base_url"};
+// The [daemon] keys, as answers files name them ("acme": the [daemon.acme] table, as a whole).
+inline constexpr std::string_view kDaemonKeys[] = {"https_address", "https_port",      "http_address", "http_port",
+                                                   "tls_names",     "public_base_url", "acme"};
+// The keys of [daemon.acme].
+inline constexpr std::string_view kAcmeKeys[] = {"enabled",  "profile",      "http01_port",      "tlsalpn01_port",
+                                                 "resolver", "eab_required", "allowed_networks", "terms_of_service"};
 
 struct SetupPlan {
   SetupMode mode = SetupMode::NewKey;
