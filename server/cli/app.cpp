@@ -46,6 +46,7 @@ int run(int argc, char** argv) {
   add_backup_commands(app, global, action);
   add_setup_commands(app, global, action);
   add_issuance_commands(app, global, action);
+  add_acme_commands(app, global, action);
 
   try {
     app.parse(argc, argv);

@@ -28,5 +28,6 @@ void add_keys_commands(CLI::App& root, const GlobalOptions& global, Action& acti
 void add_backup_commands(CLI::App& root, const GlobalOptions& global, Action& action);
 void add_setup_commands(CLI::App& root, const GlobalOptions& global, Action& action);
 void add_issuance_commands(CLI::App& root, const GlobalOptions& global, Action& action);
+void add_acme_commands(CLI::App& root, const GlobalOptions& global, Action& action);
 
 }  // namespace signet::cli

@@ -22,6 +22,7 @@
 #include "signet/acme/order.h"
 #include "signet/acme/store.h"
 #include "signet/core/time_format.h"
+#include "signet/crypto/primitives.h"
 #include "signet/crypto/key.h"
 #include "signet/issuance/names.h"
 #include "signet/issuance/policy.h"
@@ -41,6 +42,10 @@ constexpr auto kAnswerWithin = 2s;
 constexpr std::size_t kMaxContacts = 10;
 constexpr std::size_t kMaxOrdersListed = 1000;
 constexpr int kValidationThreads = 64;
+// The resources only POST reaches (for the 405 a GET of one gets).
+constexpr std::string_view kPostResources[] = {"acct/",      "order/",       "authz/",      "chall/",
+                                               "cert/",      "new-account",  "new-order",   "revoke-cert",
+                                               "key-change"};
 constexpr int kValidationsPerAccount = 4;
 
 // The ACME error types signet::Error codes may carry as they are, with their HTTP status.
@@ -164,6 +169,7 @@ struct AcmeService::State : std::enable_shared_from_this<AcmeService::State> {
   std::map<std::string, AccountValidations> validations;  // by account id
   std::mutex accounts_mutex;
   std::map<std::string, std::deque<std::int64_t>> new_accounts;  // by client address: creation times
+  std::int64_t last_sweep = 0;
   boost::asio::steady_timer prune_timer;
 
   // ---- answers
@@ -320,12 +326,17 @@ struct AcmeService::State : std::enable_shared_from_this<AcmeService::State> {
   bool account_allowed(const std::string& address, unsigned per_hour) {
     const std::int64_t now = unix_now();
     std::lock_guard lock(accounts_mutex);
-    // Forget addresses whose hour has passed, so that the map stays as small as an hour's callers.
-    for (auto it = new_accounts.begin(); it != new_accounts.end();) {
-      while (!it->second.empty() && it->second.front() <= now - 3600) it->second.pop_front();
-      it = it->second.empty() ? new_accounts.erase(it) : std::next(it);
+    // Forget addresses whose hour has passed, once a minute, so that the map stays as small as an
+    // hour's callers without a sweep on every request.
+    if (now - last_sweep >= 60) {
+      last_sweep = now;
+      for (auto it = new_accounts.begin(); it != new_accounts.end();) {
+        while (!it->second.empty() && it->second.front() <= now - 3600) it->second.pop_front();
+        it = it->second.empty() ? new_accounts.erase(it) : std::next(it);
+      }
     }
     auto& times = new_accounts[address];
+    while (!times.empty() && times.front() <= now - 3600) times.pop_front();
     if (times.size() >= per_hour) return false;
     times.push_back(now);
     return true;
@@ -338,7 +349,24 @@ using State = AcmeService::State;
 enum class KeyFrom { Jwk, Kid, Either };
 using PostHandler = void (*)(State&, Call&, std::shared_ptr<Responder>);
 
-std::string base_of(const HttpRequest& req) { return "https://" + req.header("host"); }
+// The URL clients reach this server at, from Host (an HTTP/1.0 request may have none: then the
+// listener's own address).
+std::string base_of(const HttpRequest& req, const Config& config) {
+  std::string host = req.header("host");
+  if (host.empty()) {
+    const bool v6 = config.https_address.find(':') != std::string::npos;
+    host = (v6 ? "[" + config.https_address + "]" : config.https_address) + ":" + std::to_string(config.https_port);
+  }
+  return "https://" + host;
+}
+
+// application/jose+json, with any parameters, in any case (RFC 9110 8.3.1).
+bool jose_json(std::string type) {
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return type == "application/jose+json";
+}
 
 std::string host_of(const std::string& remote) {
   const std::size_t colon = remote.rfind(':');
@@ -351,13 +379,13 @@ std::string host_of(const std::string& remote) {
 void post(const std::shared_ptr<State>& s, HttpRequest& req, Responder respond, KeyFrom key_from, PostHandler handler,
           std::string_view policy_type = "rejectedIdentifier") {
   auto call = std::make_shared<Call>();
-  call->base = base_of(req);
+  call->base = base_of(req, *s->ca.config());
   call->url = call->base + req.path;
   call->remote_host = host_of(req.remote);
   call->request_id = req.request_id;
   call->params = req.params;
   auto shared = std::make_shared<Responder>(std::move(respond));
-  if (req.header("content-type") != "application/jose+json") {
+  if (!jose_json(req.header("content-type"))) {
     return s->send(*shared,
                    problem(415, "malformed", "send ACME requests as Content-Type: application/jose+json (RFC 8555 6.2)"),
                    call->base);
@@ -401,10 +429,7 @@ void post(const std::shared_ptr<State>& s, HttpRequest& req, Responder respond, 
       if (!signet::acme::verify_jws(call->jws, key)) {
         fail("malformed", "the JWS signature does not verify with the account key");
       }
-      if (!call->jws.post_as_get) {
-        call->payload = json::parse(call->jws.payload, nullptr, false);
-        if (!call->payload.is_object()) fail("malformed", "the JWS payload must be a JSON object");
-      }
+      if (!call->jws.post_as_get) call->payload = signet::acme::parse_json_object(call->jws.payload, "the JWS payload");
       handler(*s, *call, shared);
     } catch (const Error& e) {
       s->send(*shared, problem_of(e, call->request_id, policy_type), call->base);
@@ -439,12 +464,53 @@ std::vector<std::string> checked_contacts(const json& contact) {
       fail("unsupportedContact", "only \"mailto:\" contacts are supported, not \"" + text.substr(0, 64) + "\"");
     }
     const std::string address = text.substr(7);
-    if (!issuance::valid_email_address(address) || address.find_first_of("?,%") != std::string::npos) {
+    if (address.size() > 254 || !issuance::valid_email_address(address) ||
+        address.find_first_of("?,%") != std::string::npos) {
       fail("invalidContact", "\"" + text.substr(0, 128) + "\" is not one email address (mailto:name@example.com)");
     }
     out.push_back(text);
   }
   return out;
+}
+
+// RFC 8555 7.3.4: the external account binding of a newAccount request, a JWS made with the HMAC
+// key of an EAB key (`signet acme eab add`) over the account key. Returns the key id it binds with
+// once it holds; whether that key is still unused is decided by the store as it creates the account.
+std::string checked_binding(State& s, const Call& c, const signet::acme::Jwk& jwk) {
+  const json& binding = c.payload["externalAccountBinding"];
+  if (!binding.is_object()) {
+    fail("malformed", "\"externalAccountBinding\" must be a flattened JWS object made with the HMAC key (RFC 8555 7.3.4)");
+  }
+  const signet::acme::Jws eab = signet::acme::parse_jws(binding.dump(), signet::acme::JwsKind::ExternalAccountBinding);
+  if (eab.url != c.url) {
+    fail("malformed", "the external account binding's \"url\" must be the newAccount URL " + c.url + " (RFC 8555 7.3.4)");
+  }
+  const std::string& kid = *eab.kid;
+  const std::string shown = kid.substr(0, 100);
+  const auto key = s.store.eab_key(kid);
+  if (!key) {
+    fail("unauthorized", "the external account binding's key id \"" + shown +
+                             "\" is not known to this CA, or was removed; ask its operator for a key id and HMAC key "
+                             "(`signet acme eab add`)");
+  }
+  const auto hmac_key = crypto::aead_open(s.ca.acme_eab_key.view(), key->hmac_sealed, as_bytes(kid));
+  if (!hmac_key) {
+    throw Error(ErrorKind::Internal, "eab-key-unsealable",
+                "the HMAC key of external account binding key " + kid +
+                    " does not unseal with this store's key (was the store restored from another store's backup?); "
+                    "remove it with `signet acme eab remove " + kid + "` and make a new one with `signet acme eab add`");
+  }
+  if (!signet::acme::verify_jws_hmac(eab, hmac_key->view())) {
+    fail("unauthorized", "the external account binding's MAC does not verify with the HMAC key of key id \"" + shown +
+                             "\"; give the ACME client the HMAC key exactly as `signet acme eab add` printed it "
+                             "(base64url)");
+  }
+  const json bound = json::parse(eab.payload, nullptr, false);
+  if (!bound.is_object() || signet::acme::parse_jwk(bound).thumbprint != jwk.thumbprint) {
+    fail("malformed", "the external account binding's payload must be the account key, the same JWK as the "
+                      "request's \"jwk\" (RFC 8555 7.3.4)");
+  }
+  return kid;
 }
 
 void new_account(State& s, Call& c, std::shared_ptr<Responder> r) {
@@ -469,10 +535,8 @@ void new_account(State& s, Call& c, std::shared_ptr<Responder> r) {
     fail("externalAccountRequired", "this CA needs an external account binding: ask its operator for a key id and "
                                     "HMAC key (`signet acme eab add`) and give them to your ACME client");
   }
-  if (c.payload.contains("externalAccountBinding")) {
-    fail("malformed", "this CA does not take external account bindings (no keys were made with `signet acme eab add`)");
-  }
   signet::acme::Account account;
+  if (c.payload.contains("externalAccountBinding")) account.eab_kid = checked_binding(s, c, jwk);
   account.id = signet::acme::random_id();
   account.jwk = jwk.json;
   account.thumbprint = jwk.thumbprint;
@@ -489,7 +553,12 @@ void new_account(State& s, Call& c, std::shared_ptr<Responder> r) {
   c.account = stored;
   if (created) {
     s.ca.metrics.increment("signet_acme_accounts_created_total");
-    spdlog::info("acme: account {} created from {}", stored.id, c.remote_host);
+    if (stored.eab_kid.empty()) {
+      spdlog::info("acme: account {} created from {}", stored.id, c.remote_host);
+    } else {
+      spdlog::info("acme: account {} created from {} with external account binding key {}", stored.id, c.remote_host,
+                   stored.eab_kid);
+    }
   }
   answer(s, c, *r, located(json_answer(created ? 201 : 200, s.account_json(c, stored)), c.base + "/acme/acct/" + stored.id));
 }
@@ -529,8 +598,8 @@ void key_change(State& s, Call& c, std::shared_ptr<Responder> r) {
   if (!signet::acme::verify_jws(inner, inner.jwk->key.get())) {
     fail("malformed", "the inner JWS's signature does not verify with the new key it carries");
   }
-  const json body = json::parse(inner.payload, nullptr, false);
-  if (!body.is_object() || !body.contains("account") || !body.contains("oldKey")) {
+  const json body = signet::acme::parse_json_object(inner.payload, "the inner JWS's payload");
+  if (!body.contains("account") || !body.contains("oldKey")) {
     fail("malformed", "the inner JWS's payload must be {\"account\": URL, \"oldKey\": JWK}");
   }
   if (body["account"] != c.base + "/acme/acct/" + c.account->id) {
@@ -538,6 +607,9 @@ void key_change(State& s, Call& c, std::shared_ptr<Responder> r) {
   }
   if (signet::acme::parse_jwk(body["oldKey"]).thumbprint != c.account->thumbprint) {
     fail("malformed", "\"oldKey\" is not the account's current key");
+  }
+  if (inner.jwk->thumbprint == c.account->thumbprint) {
+    fail("malformed", "the new key is the account's current key; roll over to a key of its own");
   }
   try {
     s.store.change_key(c.account->id, inner.jwk->json, inner.jwk->thumbprint);
@@ -556,10 +628,30 @@ void key_change(State& s, Call& c, std::shared_ptr<Responder> r) {
 
 // ---- orders
 
-const issuance::Profile& acme_profile(const Config& config) {
-  const auto it = config.profiles.find(config.acme_profile);
+// The profile the account's orders are checked and issued under: its EAB key's when it was
+// created with one, else [acme] profile. A profile missing from the configuration is the
+// operator's to fix (the error is logged with the request id); the client gets serverInternal.
+const issuance::Profile& acme_profile(State& s, const Config& config, const signet::acme::Account& account) {
+  if (account.eab_kid.empty()) {
+    const auto it = config.profiles.find(config.acme_profile);
+    if (it == config.profiles.end()) {
+      throw Error(ErrorKind::Internal, "acme-profile-missing", "[acme] profile " + config.acme_profile + " is not defined");
+    }
+    return it->second;
+  }
+  // A removed key still names the profile of the account it bound (removal stops new bindings).
+  const auto key = s.store.eab_key(account.eab_kid, true);
+  if (!key) {
+    throw Error(ErrorKind::Internal, "acme-profile-missing",
+                "ACME account " + account.id + " was bound with external account binding key " + account.eab_kid +
+                    ", which is not in the store; its orders have no profile");
+  }
+  const auto it = config.profiles.find(key->profile);
   if (it == config.profiles.end()) {
-    throw Error(ErrorKind::Internal, "acme-profile-missing", "[acme] profile " + config.acme_profile + " is not defined");
+    throw Error(ErrorKind::Internal, "acme-profile-missing",
+                "profile " + key->profile + " of external account binding key " + key->kid + " (ACME account " +
+                    account.id + ") is not defined in the configuration; define [profiles." + key->profile +
+                    "] again, or deactivate the account (`signet acme accounts deactivate " + account.id + "`)");
   }
   return it->second;
 }
@@ -576,7 +668,7 @@ void new_order(State& s, Call& c, std::shared_ptr<Responder> r) {
     fail("malformed", "newOrder needs {\"identifiers\": [{\"type\": \"dns\", \"value\": \"www.example.com\"}, ...]}");
   }
   const auto config = s.ca.config();
-  const issuance::Profile& profile = acme_profile(*config);
+  const issuance::Profile& profile = acme_profile(s, *config, *c.account);
   const json& requested = c.payload["identifiers"];
   if (requested.size() > profile.max_names) {
     fail("rejectedIdentifier", "an order may name at most " + std::to_string(profile.max_names) + " identifiers here");
@@ -651,12 +743,18 @@ void finalize(State& s, Call& c, std::shared_ptr<Responder> r) {
   if (!der) fail("malformed", "\"csr\" is not base64url (RFC 8555 7.4: unpadded base64url of the DER CSR)");
   const auto csr = crypto::CertificateRequest::try_from_der(*der);
   if (!csr) fail("badCSR", "the CSR is not a DER PKCS#10 request");
+  if (crypto::same_public_key(csr->public_key(), signet::acme::parse_jwk(c.account->jwk).key.get())) {
+    fail("badCSR", "the CSR's key is the account key; a certificate needs a key of its own (RFC 8555 11.1), or a "
+                   "stolen server key would give away the account too");
+  }
   const auto names = signet::acme::identifiers_of_names(issuance::requested_names(*csr));
   if (names != o.identifiers) {
     std::string want;
     for (const auto& i : o.identifiers) want += (want.empty() ? "" : ", ") + i.value;
     fail("badCSR", "the CSR must name exactly the order's identifiers (" + want + "), no more and no fewer");
   }
+  const auto config = s.ca.config();
+  const issuance::Profile& profile = acme_profile(s, *config, *c.account);
   if (!s.store.begin_finalize(o.id)) {
     const signet::acme::OrderStatus now = s.settle(o);
     HttpResponse resp = problem("orderNotReady", "the order is " + std::string(signet::acme::to_string(now)) +
@@ -664,13 +762,12 @@ void finalize(State& s, Call& c, std::shared_ptr<Responder> r) {
                                                      "and an order is finalized once");
     return answer(s, c, *r, std::move(resp));
   }
-  const auto config = s.ca.config();
   std::optional<std::chrono::seconds> validity;
   if (o.not_after) validity = std::chrono::seconds(*o.not_after - State::unix_now());
   auto self = s.shared_from_this();
   try {
     s.ca.issuer->issue_async(
-        acme_profile(*config), *csr, validity, "acme:" + o.account_id,
+        profile, *csr, validity, "acme:" + o.account_id,
         [self, call = c.shared_from_this(), r, o](std::optional<issuance::IssuanceResult> result,
                                                   std::exception_ptr error) mutable {
           // The callback runs on the io threads: the database writes go to the work pool.
@@ -810,7 +907,9 @@ void revoke_cert(State& s, Call& c, std::shared_ptr<Responder> r) {
   const auto serial = issuance::Serial::parse_hex(cert->serial_hex());
   const auto record = serial ? s.ca.ledger->find(*serial) : std::nullopt;
   if (!record || !record->certificate || record->certificate->der() != cert->der()) {
-    throw Error(ErrorKind::NotFound, "malformed", "this CA did not issue that certificate");
+    throw Error(ErrorKind::NotFound, "malformed",
+                "this CA has no record of issuing that certificate (certificates made by `signet setup` for the "
+                "daemon itself are revoked by reissuing them, not through ACME)");
   }
   // By the account that ordered it, or with the certificate's own key (RFC 8555 7.6).
   const bool by_account = c.account && record->client == "acme:" + c.account->id;
@@ -851,15 +950,14 @@ AcmeService::~AcmeService() { stop(); }
 void AcmeService::register_routes(Router& router) {
   auto s = state_;
   router.add("GET", "/acme/directory", kHttps, [s](HttpRequest& req, Responder r) {
-    HttpResponse resp = json_answer(200, directory_json(*s->ca.config(), base_of(req)));
-    resp.headers.emplace_back("Cache-Control", "public, max-age=3600");
+    HttpResponse resp = json_answer(200, directory_json(*s->ca.config(), base_of(req, *s->ca.config())));
     r(std::move(resp));
   });
   router.add("GET", "/acme/new-nonce", kHttps, [s](HttpRequest& req, Responder r) {
     HttpResponse resp;
     resp.status = req.head ? 200 : 204;  // RFC 8555 7.2
     resp.content_type.clear();
-    s->send(r, std::move(resp), base_of(req));
+    s->send(r, std::move(resp), base_of(req, *s->ca.config()));
   });
   const auto route = [&](std::string pattern, KeyFrom key_from, PostHandler handler, std::string_view policy_type) {
     router.add("POST", std::move(pattern), kHttps, [s, key_from, handler, policy_type](HttpRequest& req, Responder r) {
@@ -877,6 +975,25 @@ void AcmeService::register_routes(Router& router) {
   route("/acme/chall/{id}", KeyFrom::Kid, &challenge, "malformed");
   route("/acme/cert/{serial}", KeyFrom::Kid, &certificate, "malformed");
   route("/acme/revoke-cert", KeyFrom::Either, &revoke_cert, "malformed");
+  // Anything else under /acme/ is answered as ACME clients expect errors: a problem document with a
+  // nonce. Registered last: the routes above match first.
+  for (const char* method : {"GET", "POST"}) {
+    router.add(method, "/acme/{rest*}", kHttps, [s](HttpRequest& req, Responder r) {
+      const std::string base = base_of(req, *s->ca.config());
+      const std::string& rest = req.params["rest"];
+      const bool known = std::any_of(std::begin(kPostResources), std::end(kPostResources),
+                                     [&](std::string_view p) { return rest.starts_with(p); });
+      if (req.method == "GET" && known) {
+        HttpResponse resp = problem(405, "malformed", "ACME resources are read with POST-as-GET (RFC 8555 6.3): POST a "
+                                                      "JWS with an empty payload");
+        resp.headers.emplace_back("Allow", "POST");
+        return s->send(r, std::move(resp), base);
+      }
+      s->send(r, problem(404, "malformed", "there is no ACME resource " + req.path + "; the directory is " + base +
+                                               "/acme/directory"),
+              base);
+    });
+  }
 }
 
 void AcmeService::start() {
@@ -913,6 +1030,13 @@ void AcmeService::start() {
 void AcmeService::stop() {
   if (!state_) return;
   state_->prune_timer.cancel();
+  // Validations still waiting do not hold up the stop: their challenges stay processing and are
+  // validated again at the next start. Running ones end within validation_timeout.
+  {
+    std::lock_guard lock(state_->validations_mutex);
+    state_->validations.clear();
+  }
+  state_->validation.stop();
   state_->validation.join();
   state_->work.join();
 }

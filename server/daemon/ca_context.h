@@ -15,6 +15,7 @@
 #include "config.h"
 #include "http.h"
 #include "metrics.h"
+#include "signet/core/bytes.h"
 #include "signet/core/error.h"
 #include "signet/issuance/issuer.h"
 #include "signet/issuance/ledger.h"
@@ -52,6 +53,10 @@ struct CaContext {
   std::unique_ptr<issuance::CrlIssuer> crl_issuer;
   std::unique_ptr<CrlPublisher> crl;
   std::unique_ptr<OcspResponder> ocsp;
+  // Seals and unseals the HMAC keys of ACME external account bindings: derived from the store's
+  // data key (KeyStore::derive_secret(acme::kEabSealPurpose)) while the store is open at start.
+  // Empty when ACME is off.
+  SecretBytes acme_eab_key;
 
  private:
   mutable std::mutex config_mutex;

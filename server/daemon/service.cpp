@@ -6,6 +6,7 @@
 #include "acme_routes.h"
 #include "ca_context.h"
 #include "revocation.h"
+#include "signet/acme/store.h"
 #include "signet/core/file.h"
 #include "signet/issuance/ca.h"
 #include "signet/keystore/store.h"
@@ -35,6 +36,7 @@ class CaService final : public Service {
       } catch (const Error& e) {
         throw Error(e.kind(), e.code(), std::string("refusing to start: ") + e.what());
       }
+      if (config.acme_enabled) ca_.acme_eab_key = store.derive_secret(signet::acme::kEabSealPurpose);
     }
     ca_.ledger = std::make_unique<issuance::Ledger>(keystore::KeyStore::database_path(config.data_dir));
     ca_.issuer = std::make_unique<issuance::Issuer>(

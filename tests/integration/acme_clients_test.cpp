@@ -32,6 +32,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "integration/acme_harness.h"
 #include "support/openssl_cli.h"
 #include "support/process.h"
 #include "support/signetd_process.h"
@@ -136,30 +137,6 @@ class BackgroundProcess {
  private:
   fs::path log_;
   pid_t pid_ = -1;
-};
-
-// A TCP listener on 127.0.0.1 that never accepts: connections complete in the kernel's backlog
-// and then hear nothing, the way a hung challenge server looks to the validator.
-class SilentListener {
- public:
-  explicit SilentListener(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0 || ::listen(fd_, 64) != 0) {
-      throw std::runtime_error("cannot listen on 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno));
-    }
-  }
-  ~SilentListener() { ::close(fd_); }
-  SilentListener(const SilentListener&) = delete;
-  SilentListener& operator=(const SilentListener&) = delete;
-
- private:
-  int fd_ = -1;
 };
 
 class AcmeClientsTest : public ::testing::Test {

@@ -9,8 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <set>
 #include <string>
@@ -21,6 +24,7 @@
 #include "signet/core/bytes.h"
 #include "signet/crypto/key.h"
 #include "signet/crypto/primitives.h"
+#include "integration/acme_harness.h"
 #include "support/openssl_cli.h"
 #include "support/process.h"
 #include "support/signetd_process.h"
@@ -40,24 +44,7 @@ std::string describe(const ProcessResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
 }
 
-struct Http {
-  int status = 0;
-  std::string body;
-  std::string headers;
-  [[nodiscard]] json body_json() const { return json::parse(body, nullptr, false); }
-  [[nodiscard]] std::string header(const std::string& name) const {
-    std::smatch m;
-    const std::regex re("(^|\n)" + name + ": ([^\r\n]*)", std::regex::icase);
-    return std::regex_search(headers, m, re) ? std::string(m[2]) : std::string();
-  }
-  // "malformed" for urn:ietf:params:acme:error:malformed.
-  [[nodiscard]] std::string problem() const {
-    const json j = body_json();
-    const std::string type = j.is_object() ? j.value("type", "") : "";
-    return type.starts_with("urn:ietf:params:acme:error:") ? type.substr(27) : "<not a problem: " + body + ">";
-  }
-  [[nodiscard]] std::string detail() const { return body_json().value("detail", ""); }
-};
+using Http = AcmeHttp;
 
 std::string b64(std::string_view s) { return acme::base64url_encode(as_bytes(s)); }
 
@@ -107,8 +94,14 @@ class AcmeProtocolTest : public ::testing::Test {
   static std::string url(const std::string& path) { return https_ + path; }
 
   // curl with the CA's certificate; -D for the headers.
+  // A file name of its own for each call: tests post from several threads at once.
+  static fs::path scratch(const std::string& what) {
+    static std::atomic<int> next{0};
+    return dir_->path() / (what + "-" + std::to_string(next++));
+  }
+
   static Http curl(std::vector<std::string> args) {
-    const fs::path headers = dir_->path() / "headers.txt";
+    const fs::path headers = scratch("headers");
     std::vector<std::string> argv = {"curl", "-sS", "--max-time", "20", "--cacert", (dir_->path() / "ca.pem").string(),
                                      "-D", headers.string(), "-o", "-", "-w", "\n%{http_code}"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -118,14 +111,17 @@ class AcmeProtocolTest : public ::testing::Test {
     h.status = nl == std::string::npos ? 0 : std::atoi(r.out.c_str() + nl + 1);
     h.body = nl == std::string::npos ? r.out : r.out.substr(0, nl);
     h.headers = read_text(headers);
+    fs::remove(headers);
     return h;
   }
 
   static Http post_raw(const std::string& target, const std::string& body,
                        const std::string& type = "application/jose+json") {
-    const fs::path file = dir_->path() / "body.json";
+    const fs::path file = scratch("body");
     write_text(file, body);
-    return curl({"-H", "Content-Type: " + type, "--data-binary", "@" + file.string(), target});
+    Http h = curl({"-H", "Content-Type: " + type, "--data-binary", "@" + file.string(), target});
+    fs::remove(file);
+    return h;
   }
 
   static std::string nonce() {
@@ -480,14 +476,8 @@ TEST_F(AcmeProtocolTest, FailedValidationsNameWhatWentWrong) {
   EXPECT_EQ(no_dns.body_json()["error"]["type"], "urn:ietf:params:acme:error:dns") << no_dns.body;
 
   // A responder that accepts the connection and never answers: connection, after the 2 s timeout.
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(http01_port_);
-  ASSERT_EQ(inet_pton(AF_INET, "127.0.0.3", &addr.sin_addr), 1);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
-  ASSERT_EQ(::listen(listener, 8), 0);
+  std::optional<SilentListener> silent;
+  silent.emplace(http01_port_, "127.0.0.3");
   add_a("hangs.example.com", "127.0.0.3");
   const auto [hangs, hangs_order] = first_http01("hangs.example.com");
   const auto started = std::chrono::steady_clock::now();
@@ -498,7 +488,7 @@ TEST_F(AcmeProtocolTest, FailedValidationsNameWhatWentWrong) {
     hung = post(a, hangs["url"].get<std::string>(), "");
   }
   const auto took = std::chrono::steady_clock::now() - started;
-  ::close(listener);
+  silent.reset();
   EXPECT_EQ(hung.body_json()["error"]["type"], "urn:ietf:params:acme:error:connection") << hung.body;
   EXPECT_LT(took, 10s);
 }
@@ -578,32 +568,8 @@ TEST_F(AcmeProtocolTest, OrdersPerAccountAreLimited) {
   EXPECT_FALSE(last.header("retry-after").empty());
 }
 
-// A responder on 127.0.0.3 that accepts connections and never answers (validation waits for the
-// timeout); closed when the test ends.
-class SilentListener {
- public:
-  explicit SilentListener(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.3", &addr.sin_addr);
-    const int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd_, 128) == 0;
-  }
-  ~SilentListener() { ::close(fd_); }
-  SilentListener(const SilentListener&) = delete;
-  SilentListener& operator=(const SilentListener&) = delete;
-  [[nodiscard]] bool ok() const { return ok_; }
-
- private:
-  int fd_;
-  bool ok_ = false;
-};
-
 TEST_F(AcmeProtocolTest, OneAccountsHangingTargetsDoNotHoldUpAnotherAccountsValidation) {
-  SilentListener silent(http01_port_);
-  ASSERT_TRUE(silent.ok()) << std::strerror(errno);
+  const SilentListener silent(http01_port_, "127.0.0.3");
   // One account asks for 40 validations of targets that hang until the 2 s timeout.
   const Account slow = new_account();
   json ids = json::array();
@@ -634,6 +600,89 @@ TEST_F(AcmeProtocolTest, OneAccountsHangingTargetsDoNotHoldUpAnotherAccountsVali
   for (auto& t : posts) t.join();
   EXPECT_EQ(post(quick, order["url"].get<std::string>(), "").body_json()["status"], "ready");
   EXPECT_LT(took, 2s) << "another account's hanging validations delayed this one";
+}
+
+TEST_F(AcmeProtocolTest, FoundByTestersDuplicateMembersMediaTypeAndWrongMethods) {
+  const Account a = new_account();
+  // A payload with a member twice: a proxy and this server could read different requests.
+  const Http twice = post(a, url("/acme/new-order"),
+                          R"({"identifiers": [{"type": "dns", "value": "a.example.com"}], "identifiers": []})");
+  EXPECT_EQ(twice.problem(), "malformed");
+  EXPECT_NE(twice.detail().find("more than once"), std::string::npos) << twice.detail();
+  const Http not_json = post(a, url("/acme/new-order"), "{\"identifiers\": NaN}");
+  EXPECT_NE(not_json.detail().find("not JSON"), std::string::npos) << not_json.detail();
+
+  // The media type's case and parameters do not matter (RFC 9110 8.3.1).
+  const std::string target = url("/acme/new-order");
+  const Http charset = post_raw(target, acme::sign_jws(a.key.get(), {{"url", target}, {"nonce", nonce()}, {"kid", a.kid}},
+                                                       R"({"identifiers": [{"type": "dns", "value": "c.example.com"}]})"),
+                                "Application/JOSE+JSON; charset=utf-8");
+  EXPECT_EQ(charset.status, 201) << charset.body;
+
+  // A GET of a POST-as-GET resource, and an unknown path: problem documents with a nonce.
+  const Http get = curl({charset.header("location")});
+  EXPECT_EQ(get.status, 405);
+  EXPECT_EQ(get.header("content-type"), "application/problem+json");
+  EXPECT_FALSE(get.header("replay-nonce").empty());
+  const Http unknown = post(a, url("/acme/no-such-thing"), "");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.problem(), "malformed");
+
+  // A key change to the key the account has already.
+  const std::string kc = url("/acme/key-change");
+  const std::string inner = acme::sign_jws(a.key.get(), {{"url", kc}, {"jwk", acme::jwk_of(a.key.get())}},
+                                           json{{"account", a.kid}, {"oldKey", acme::jwk_of(a.key.get())}}.dump());
+  const Http same = post(a, kc, inner);
+  EXPECT_EQ(same.status, 400) << same.body;
+  EXPECT_NE(same.detail().find("current key"), std::string::npos) << same.detail();
+}
+
+TEST_F(AcmeProtocolTest, FoundByTestersACsrWithTheAccountKeyIsRefused) {
+  const Account a = new_account();
+  const json order = ready_order(a, {"samekey.example.com"});
+  // A CSR signed with the account's own key.
+  const fs::path key = dir_->path() / "account.key";
+  write_text(key, "");
+  const SecretBytes der = crypto::private_key_der(a.key.get());
+  write_text(key, std::string(der.as_string_view()));
+  const fs::path out = dir_->path() / "samekey.der";
+  openssl({"req", "-new", "-key", key.string(), "-keyform", "DER", "-subj", "/CN=samekey.example.com", "-addext",
+           "subjectAltName=DNS:samekey.example.com", "-outform", "DER", "-out", out.string()});
+  const Http refused = finalize(a, order, acme::base64url_encode(as_bytes(read_text(out))));
+  EXPECT_EQ(refused.problem(), "badCSR") << refused.body;
+  EXPECT_EQ(post(a, order["url"].get<std::string>(), "").body_json()["status"], "ready");
+}
+
+TEST_F(AcmeProtocolTest, FoundByTestersStoppingDoesNotWaitForQueuedValidations) {
+  const SilentListener silent(http01_port_, "127.0.0.3");
+  const Account slow = new_account();
+  json ids = json::array();
+  for (int i = 0; i < 20; ++i) {
+    const std::string name = "stop" + std::to_string(i) + ".example.com";
+    add_a(name, "127.0.0.3");
+    ids.push_back({{"type", "dns"}, {"value", name}});
+  }
+  const Http created = post(slow, url("/acme/new-order"), json{{"identifiers", ids}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const json slow_order = created.body_json();
+  std::vector<std::thread> posts;
+  for (const json& u : slow_order["authorizations"]) {
+    const json authz = post(slow, u.get<std::string>(), "").body_json();
+    for (const json& ch : authz["challenges"]) {
+      if (ch["type"] == "http-01") posts.emplace_back([&, ch_url = ch["url"].get<std::string>()] { (void)post(slow, ch_url, "{}"); });
+    }
+  }
+  for (auto& t : posts) t.join();
+  // 20 validations of 2 s, 4 at a time: 10 s of queue. The stop waits for the running ones only.
+  const auto started = std::chrono::steady_clock::now();
+  daemon_->signal(SIGTERM);
+  EXPECT_EQ(daemon_->wait(30s), 0) << daemon_->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 6s);
+  // The challenges it left processing are validated again by the next start.
+  delete daemon_;
+  daemon_ = new SignetdProcess(kSignetd, dir_->path() / "signetd.toml", dir_->path() / "signetd-2.log");
+  ASSERT_TRUE(daemon_->wait_for_log("listening on")) << daemon_->log();
+  https_ = daemon_->urls().first;
 }
 
 }  // namespace

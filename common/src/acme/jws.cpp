@@ -570,4 +570,6 @@ std::string sign_jws(const EVP_PKEY* private_key, nlohmann::json protected_heade
       .dump();
 }
 
+nlohmann::json parse_json_object(std::string_view text, const std::string& what) { return parse_object(text, what); }
+
 }  // namespace signet::acme

@@ -159,6 +159,31 @@ std::string create_authz(db::Database& db, const std::string& account_id, const 
   return id;
 }
 
+void write_audit(db::Database& db, std::int64_t at, std::string_view actor, std::string_view action,
+                 std::string_view subject, std::string_view detail) {
+  db.cached("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
+      .bind(1, at)
+      .bind(2, actor)
+      .bind(3, action)
+      .bind(4, subject)
+      .bind(5, detail)
+      .run();
+}
+
+constexpr std::string_view kEabColumns = "kid, name, hmac_sealed, profile, created_at, removed_at, account_id";
+
+ExternalAccountKey read_eab_key(const db::Statement& s) {
+  ExternalAccountKey k;
+  k.kid = s.text(0);
+  k.name = s.text(1);
+  k.hmac_sealed = s.blob(2);
+  k.profile = s.text(3);
+  k.created_at = s.int64(4);
+  if (!s.is_null(5)) k.removed_at = s.int64(5);
+  if (!s.is_null(6)) k.account_id = s.text(6);
+  return k;
+}
+
 void set_order_status(db::Database& db, const std::string& id, std::string_view status) {
   db.cached("UPDATE acme_orders SET status = ? WHERE id = ?").bind(1, status).bind(2, id).run();
 }
@@ -186,7 +211,17 @@ std::pair<Account, bool> AcmeStore::create_account(Account account) {
         }
         s.bind(7, account.created_at).bind(8, account.created_from).run();
         if (!account.eab_kid.empty()) {
-          db.cached("UPDATE acme_eab_keys SET account_id = ? WHERE kid = ?").bind(1, account.id).bind(2, account.eab_kid).run();
+          db.cached(
+                "UPDATE acme_eab_keys SET account_id = ? WHERE kid = ? AND account_id IS NULL AND removed_at IS NULL")
+              .bind(1, account.id)
+              .bind(2, account.eab_kid)
+              .run();
+          if (db.changes() != 1) {
+            // Thrown inside the write: the account inserted above is rolled back with it.
+            throw Error(ErrorKind::Unauthorized, "unauthorized",
+                        "this external account binding key was used already for another account, or was removed; "
+                        "a key binds one account only: ask the CA's operator for a new one");
+          }
         }
       },
       Sync::Durable);
@@ -223,10 +258,15 @@ void AcmeStore::update_contact(const std::string& id, const std::vector<std::str
       Sync::Durable);
 }
 
-void AcmeStore::deactivate_account(const std::string& id) {
+void AcmeStore::deactivate_account(const std::string& id, const std::string& actor) {
+  const std::int64_t now = clock_.unix_seconds();
   ledger_.write(
       [&](db::Database& db) {
         db.cached("UPDATE acme_accounts SET status = 'deactivated' WHERE id = ?").bind(1, id).run();
+        if (db.changes() != 1) {
+          throw Error(ErrorKind::NotFound, "acme-account-not-found", "there is no ACME account " + id + "; `signet acme accounts list` shows them");
+        }
+        if (!actor.empty()) write_audit(db, now, actor, "acme.account.deactivate", id, "");
         db.cached("UPDATE acme_authorizations SET status = 'deactivated' WHERE account_id = ? AND status = 'pending'")
             .bind(1, id)
             .run();
@@ -245,6 +285,67 @@ void AcmeStore::change_key(const std::string& id, const json& jwk, const std::st
             .bind(2, thumbprint)
             .bind(3, id)
             .run();
+      },
+      Sync::Durable);
+}
+
+void AcmeStore::add_eab_key(ExternalAccountKey key, const std::string& actor) {
+  key.created_at = clock_.unix_seconds();
+  ledger_.write(
+      [&](db::Database& db) {
+        db::Statement exists = db.cached("SELECT 1 FROM acme_eab_keys WHERE kid = ?");
+        exists.bind(1, key.kid);
+        if (exists.step()) {
+          throw Error(ErrorKind::Conflict, "eab-key-exists", "there is an external account binding key " + key.kid + " already");
+        }
+        db.cached("INSERT INTO acme_eab_keys (kid, name, hmac_sealed, profile, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(1, key.kid)
+            .bind(2, key.name)
+            .bind(3, ByteView(key.hmac_sealed))
+            .bind(4, key.profile)
+            .bind(5, key.created_at)
+            .run();
+        write_audit(db, key.created_at, actor, "acme.eab.add", key.kid, "name=" + key.name + " profile=" + key.profile);
+      },
+      Sync::Durable);
+}
+
+std::optional<ExternalAccountKey> AcmeStore::eab_key(const std::string& kid, bool include_removed) {
+  std::optional<ExternalAccountKey> out;
+  ledger_.read([&](db::Database& db) {
+    db::Statement s = db.cached("SELECT " + std::string(kEabColumns) + " FROM acme_eab_keys WHERE kid = ?");
+    s.bind(1, kid);
+    if (!s.step()) return;
+    ExternalAccountKey k = read_eab_key(s);
+    if (k.removed_at && !include_removed) return;
+    out = std::move(k);
+  });
+  return out;
+}
+
+std::vector<ExternalAccountKey> AcmeStore::eab_keys() {
+  std::vector<ExternalAccountKey> out;
+  ledger_.read([&](db::Database& db) {
+    db::Statement s = db.cached("SELECT " + std::string(kEabColumns) + " FROM acme_eab_keys ORDER BY created_at, kid");
+    while (s.step()) out.push_back(read_eab_key(s));
+  });
+  return out;
+}
+
+void AcmeStore::remove_eab_key(const std::string& kid, const std::string& actor) {
+  const std::int64_t now = clock_.unix_seconds();
+  ledger_.write(
+      [&](db::Database& db) {
+        db.cached("UPDATE acme_eab_keys SET removed_at = ? WHERE kid = ? AND removed_at IS NULL")
+            .bind(1, now)
+            .bind(2, kid)
+            .run();
+        if (db.changes() != 1) {
+          throw Error(ErrorKind::NotFound, "eab-key-not-found",
+                      "there is no external account binding key " + kid + " (or it was removed already); "
+                      "`signet acme eab list` shows them");
+        }
+        write_audit(db, now, actor, "acme.eab.remove", kid, "");
       },
       Sync::Durable);
 }

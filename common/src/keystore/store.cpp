@@ -1,6 +1,8 @@
 #include "signet/keystore/store.h"
 
 #include <fcntl.h>
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 
 #include "signet/core/error.h"
 #include "signet/core/file.h"
+#include "signet/crypto/handles.h"
 #include "signet/db/migrations.h"
 #include "records.h"
 #include "store_state.h"
@@ -120,6 +123,26 @@ fs::path KeyStore::database_path(const fs::path& dir) { return dir / kStoreFileN
 void KeyStore::set_actor(std::string actor) { state_->actor = std::move(actor); }
 
 KeyContext KeyStore::context() const { return KeyContext{state_->store_id, state_->data_key.view()}; }
+
+SecretBytes KeyStore::derive_secret(std::string_view purpose) const {
+  const std::string info = "signet " + std::string(purpose);
+  ossl::Kdf kdf{EVP_KDF_fetch(nullptr, "HKDF", nullptr)};
+  ossl::KdfCtx ctx{kdf ? EVP_KDF_CTX_new(kdf.get()) : nullptr};
+  if (!ctx) throw_openssl(ErrorKind::Crypto, "kdf-unavailable", "HKDF is unavailable");
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(state_->data_key.data()),
+                                        state_->data_key.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size()),
+      OSSL_PARAM_construct_end(),
+  };
+  SecretBytes out(crypto::kAeadKeySize);
+  if (EVP_KDF_derive(ctx.get(), out.data(), out.size(), params) != 1) {
+    throw_openssl(ErrorKind::Crypto, "kdf-failed", "HKDF key derivation failed");
+  }
+  return out;
+}
 
 void KeyStore::validate_name(const std::string& name) {
   const bool printable = std::all_of(name.begin(), name.end(), [](char c) {

@@ -195,5 +195,121 @@ TEST_F(AcmeStoreTest, AHandEditedStatusIsReportedNotGuessed) {
   EXPECT_EQ(capture_error([&] { (void)store_->order(o.id); }).code(), "acme-state-corrupt");
 }
 
+// ---- external account binding keys
+
+TEST_F(AcmeStoreTest, EabKeysAreStoredSealedListedAndRemoved) {
+  const Bytes sealed = {1, 2, 3, 4};
+  ExternalAccountKey k;
+  k.kid = "kid-1";
+  k.name = "team a";
+  k.hmac_sealed = sealed;
+  k.profile = "server-tls";
+  store_->add_eab_key(k, "cli:tester");
+  reopen();
+  const auto found = store_->eab_key("kid-1");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->name, "team a");
+  EXPECT_EQ(found->hmac_sealed, sealed);
+  EXPECT_EQ(found->profile, "server-tls");
+  EXPECT_EQ(found->created_at, clock_.unix_seconds());
+  EXPECT_FALSE(found->removed_at.has_value());
+  EXPECT_TRUE(found->account_id.empty());
+  EXPECT_FALSE(store_->eab_key("kid-2").has_value());
+
+  const Error taken = capture_error([&] { store_->add_eab_key(k, "cli:tester"); });
+  EXPECT_EQ(taken.kind(), ErrorKind::Conflict);
+  EXPECT_EQ(taken.code(), "eab-key-exists");
+
+  k.kid = "kid-2";
+  k.name = "team b";
+  clock_.seconds += 10;
+  store_->add_eab_key(k, "cli:tester");
+  const auto all = store_->eab_keys();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].kid, "kid-1");
+  EXPECT_EQ(all[1].kid, "kid-2");
+
+  store_->remove_eab_key("kid-1", "cli:tester");
+  EXPECT_FALSE(store_->eab_key("kid-1").has_value());
+  ASSERT_TRUE(store_->eab_key("kid-1", true).has_value());
+  EXPECT_EQ(*store_->eab_key("kid-1", true)->removed_at, clock_.unix_seconds());
+  EXPECT_EQ(store_->eab_keys().size(), 2u);
+  const Error again = capture_error([&] { store_->remove_eab_key("kid-1", "cli:tester"); });
+  EXPECT_EQ(again.kind(), ErrorKind::NotFound);
+  EXPECT_EQ(again.code(), "eab-key-not-found");
+  EXPECT_EQ(capture_error([&] { store_->remove_eab_key("nope", "cli:tester"); }).code(), "eab-key-not-found");
+
+  // Audited, without the key.
+  db::Database db = db::Database::open(keystore::KeyStore::database_path(tmp_ / "store"), db::OpenMode::ReadOnly);
+  db::Statement audit = db.prepare("SELECT actor, action, subject, detail FROM audit_log WHERE action LIKE 'acme.%' ORDER BY id");
+  std::vector<std::string> rows;
+  while (audit.step()) rows.push_back(audit.text(0) + " " + audit.text(1) + " " + audit.text(2) + " " + audit.text(3));
+  EXPECT_EQ(rows, (std::vector<std::string>{"cli:tester acme.eab.add kid-1 name=team a profile=server-tls",
+                                            "cli:tester acme.eab.add kid-2 name=team b profile=server-tls",
+                                            "cli:tester acme.eab.remove kid-1 "}));
+}
+
+TEST_F(AcmeStoreTest, AnEabKeyBindsOneAccountOnly) {
+  ExternalAccountKey k;
+  k.kid = "kid-1";
+  k.name = "one";
+  k.hmac_sealed = {9};
+  k.profile = "server-tls";
+  store_->add_eab_key(k, "cli:tester");
+
+  Account a;
+  a.id = random_id();
+  a.jwk = json{{"kty", "EC"}, {"x", "a"}};
+  a.thumbprint = "thumb-a";
+  a.created_from = "127.0.0.1";
+  a.eab_kid = "kid-1";
+  const auto [stored, created] = store_->create_account(a);
+  EXPECT_TRUE(created);
+  EXPECT_EQ(stored.eab_kid, "kid-1");
+  EXPECT_EQ(store_->account(a.id)->eab_kid, "kid-1");
+  EXPECT_EQ(store_->eab_key("kid-1")->account_id, a.id);
+
+  // The same key again for another account key: refused, and that account is not created.
+  Account b = a;
+  b.id = random_id();
+  b.thumbprint = "thumb-b";
+  const Error used = capture_error([&] { (void)store_->create_account(b); });
+  EXPECT_EQ(used.kind(), ErrorKind::Unauthorized);
+  EXPECT_EQ(used.code(), "unauthorized");
+  EXPECT_FALSE(store_->account(b.id).has_value());
+  EXPECT_FALSE(store_->account_by_thumbprint("thumb-b").has_value());
+  EXPECT_EQ(store_->eab_key("kid-1")->account_id, a.id);
+
+  // The first account's key again: that account, the binding untouched.
+  const auto [existing, created_again] = store_->create_account(a);
+  EXPECT_FALSE(created_again);
+  EXPECT_EQ(existing.id, a.id);
+
+  // An unknown or removed key binds nothing either.
+  b.eab_kid = "kid-unknown";
+  EXPECT_EQ(capture_error([&] { (void)store_->create_account(b); }).code(), "unauthorized");
+  k.kid = "kid-2";
+  store_->add_eab_key(k, "cli:tester");
+  store_->remove_eab_key("kid-2", "cli:tester");
+  b.eab_kid = "kid-2";
+  EXPECT_EQ(capture_error([&] { (void)store_->create_account(b); }).code(), "unauthorized");
+  EXPECT_FALSE(store_->account(b.id).has_value());
+  EXPECT_EQ(store_->accounts().size(), 1u);
+}
+
+TEST_F(AcmeStoreTest, AnOperatorDeactivatesAnAccountAuditedAndUnknownIdsAreNotFound) {
+  const Account a = account("thumb-a");
+  store_->deactivate_account(a.id, "cli:tester");
+  EXPECT_EQ(store_->account(a.id)->status, AccountStatus::Deactivated);
+  const Error unknown = capture_error([&] { store_->deactivate_account("no-such-account", "cli:tester"); });
+  EXPECT_EQ(unknown.kind(), ErrorKind::NotFound);
+  EXPECT_EQ(unknown.code(), "acme-account-not-found");
+  db::Database db = db::Database::open(keystore::KeyStore::database_path(tmp_ / "store"), db::OpenMode::ReadOnly);
+  db::Statement audit = db.prepare("SELECT count(*) FROM audit_log WHERE action = 'acme.account.deactivate' AND subject = ?");
+  audit.bind(1, a.id);
+  ASSERT_TRUE(audit.step());
+  EXPECT_EQ(audit.int64(0), 1);
+}
+
 }  // namespace
 }  // namespace signet::acme

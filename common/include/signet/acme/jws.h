@@ -86,6 +86,12 @@ enum class JwsKind { Request, KeyChangeInner, ExternalAccountBinding };
 // compared in constant time. False for an empty key or an alg that is not HS*.
 [[nodiscard]] bool verify_jws_hmac(const Jws& jws, ByteView hmac_key);
 
+// A JSON object as RFC 7515 section 4 lets a server require it: valid JSON, an object, and no
+// member name twice at any depth (nlohmann keeps the last of two, other libraries the first, so a
+// client and this server could disagree on what was signed). For payloads too. `what` names the
+// text in messages ("the JWS payload"). Error(Malformed, "malformed").
+[[nodiscard]] nlohmann::json parse_json_object(std::string_view text, const std::string& what);
+
 // Signs like a client (tests, benchmarks and fuzz seeds): a flattened JWS with the given protected
 // header members (alg is chosen from the key: ES256 for P-256, ES384 for P-384, RS256, EdDSA) and
 // payload ("" gives POST-as-GET).

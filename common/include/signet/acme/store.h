@@ -15,16 +15,35 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "signet/acme/order.h"
+#include "signet/core/bytes.h"
 #include "signet/core/clock.h"
 #include "signet/issuance/ledger.h"
 
 namespace signet::acme {
+
+// An external account binding key (RFC 8555 7.3.4), made by `signet acme eab add`. The HMAC key
+// is only ever here sealed: crypto::aead_seal under the key store's derive_secret("acme eab"),
+// with the kid as AAD. Sealing and unsealing are the callers' (signetd, the CLI), which hold the
+// key store; this store keeps the sealed bytes.
+struct ExternalAccountKey {
+  std::string kid;                        // what the client sends as the binding's "kid"
+  std::string name;                       // what the operator called it
+  Bytes hmac_sealed;
+  std::string profile;                    // the profile the bound account's orders use
+  std::int64_t created_at = 0;            // set by add_eab_key
+  std::optional<std::int64_t> removed_at;
+  std::string account_id;                 // the account it bound; "" while unused
+};
+
+// The HKDF purpose (KeyStore::derive_secret) of the key that seals EAB HMAC keys.
+inline constexpr std::string_view kEabSealPurpose = "acme eab";
 
 struct NewOrder {
   std::string account_id;
@@ -38,16 +57,33 @@ class AcmeStore {
 
   // ---- accounts
   // Creates the account, unless one has this key already: then that one is returned, with false.
+  // With account.eab_kid set, the EAB key is bound to the new account in the same write: a key
+  // binds one account only, so a key that is unknown, removed or bound already gives
+  // Error(Unauthorized, "unauthorized") and no account is created.
   std::pair<Account, bool> create_account(Account account);
   [[nodiscard]] std::optional<Account> account(const std::string& id);
   [[nodiscard]] std::optional<Account> account_by_thumbprint(const std::string& thumbprint);
   [[nodiscard]] std::vector<Account> accounts();
   void update_contact(const std::string& id, const std::vector<std::string>& contact);
-  // Deactivates the account and its pending authorizations (RFC 8555 7.3.6).
-  void deactivate_account(const std::string& id);
+  // Deactivates the account and its pending authorizations (RFC 8555 7.3.6). With an `actor`
+  // (the operator's `signet acme accounts deactivate`), audited in audit_log in the same write.
+  // Error(NotFound, "acme-account-not-found") when there is no such account.
+  void deactivate_account(const std::string& id, const std::string& actor = {});
   // Replaces the account's key. Error(Conflict, "conflict") naming the account that has `jwk`
   // already (RFC 8555 7.3.5).
   void change_key(const std::string& id, const nlohmann::json& jwk, const std::string& thumbprint);
+
+  // ---- external account binding keys
+  // Stores a new key (created_at is set here), audited as acme.eab.add by `actor` (the name and
+  // profile, never the key). Error(Conflict, "eab-key-exists") when the kid is taken.
+  void add_eab_key(ExternalAccountKey key, const std::string& actor);
+  // The key with this kid, unless removed (include_removed: removed ones too); std::nullopt else.
+  [[nodiscard]] std::optional<ExternalAccountKey> eab_key(const std::string& kid, bool include_removed = false);
+  // Every key, removed ones too, oldest first.
+  [[nodiscard]] std::vector<ExternalAccountKey> eab_keys();
+  // Marks the key removed (no new account binds with it; the account it bound, if any, stays),
+  // audited as acme.eab.remove. Error(NotFound, "eab-key-not-found") for an unknown or removed kid.
+  void remove_eab_key(const std::string& kid, const std::string& actor);
 
   // ---- orders
   // Creates the order and, for each identifier, reuses the account's valid authorization that has a

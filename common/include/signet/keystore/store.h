@@ -19,6 +19,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "signet/core/bytes.h"
@@ -191,6 +192,14 @@ class KeyStore {
   // in one transaction. Keys are untouched.
   void change_passphrase(const Passphrase& new_passphrase,
                          std::optional<crypto::ScryptParams> kdf = std::nullopt);
+
+  // A 32-byte secret for `purpose`, derived from the store's data key with HKDF-SHA256 (info
+  // "signet " + purpose, no salt: the data key is random). The same for the life of the store (a
+  // passphrase change re-wraps the data key but keeps it), another for every purpose and every
+  // store (a restore into another store re-wraps keys under that store's data key, so secrets
+  // sealed under a derived key do not travel). For secrets kept outside the key table, such as
+  // the sealed ACME external account binding keys (purpose "acme eab").
+  [[nodiscard]] SecretBytes derive_secret(std::string_view purpose) const;
 
   // Generates and stores a key. Throws Error(Conflict, "name-taken"), Error(Malformed,
   // "invalid-name").
