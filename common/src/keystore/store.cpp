@@ -125,6 +125,10 @@ void KeyStore::set_actor(std::string actor) { state_->actor = std::move(actor); 
 KeyContext KeyStore::context() const { return KeyContext{state_->store_id, state_->data_key.view()}; }
 
 SecretBytes KeyStore::derive_secret(std::string_view purpose) const {
+  return derive_secret(state_->data_key.view(), purpose);
+}
+
+SecretBytes KeyStore::derive_secret(ByteView data_key, std::string_view purpose) {
   const std::string info = "signet " + std::string(purpose);
   ossl::Kdf kdf{EVP_KDF_fetch(nullptr, "HKDF", nullptr)};
   ossl::KdfCtx ctx{kdf ? EVP_KDF_CTX_new(kdf.get()) : nullptr};
@@ -132,8 +136,8 @@ SecretBytes KeyStore::derive_secret(std::string_view purpose) const {
   char digest[] = "SHA256";
   const OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(state_->data_key.data()),
-                                        state_->data_key.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(data_key.data()),
+                                        data_key.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size()),
       OSSL_PARAM_construct_end(),
   };

@@ -16,6 +16,7 @@
 #include "signet/backup/container.h"
 #include "signet/core/error.h"
 #include "signet/core/time_format.h"
+#include "signet/crypto/primitives.h"
 #include "signet/db/migrations.h"
 #include "signet/issuance/names.h"
 #include "signet/keystore/findings_json.h"
@@ -586,6 +587,29 @@ RestoreReport KeyStore::restore(backup::OpenedBackup& backup, const RestoreOptio
         changed -= state_->db.changes();
       }
       changed += static_cast<int>(clients_copied);
+    }
+    if (t == "acme_eab_keys") {
+      // ACME external account binding keys are sealed under a key derived from the data key: the
+      // ones that came from the backup are sealed again under this store's, or they would stop
+      // working here.
+      const SecretBytes from = derive_secret(backup.context().data_key, "acme eab");
+      const SecretBytes to = derive_secret(state_->data_key.view(), "acme eab");
+      db::Statement rows = state_->db.prepare(
+          "SELECT m.kid, m.hmac_sealed FROM main.acme_eab_keys m JOIN restore_src.acme_eab_keys r "
+          "ON r.kid = m.kid AND r.hmac_sealed = m.hmac_sealed");
+      std::vector<std::pair<std::string, Bytes>> resealed;
+      while (rows.step()) {
+        const std::string kid = rows.text(0);
+        const auto hmac = crypto::aead_open(from.view(), rows.blob(1), as_bytes(kid));
+        if (!hmac) continue;  // not sealed under the backup's key either: left as it is
+        resealed.emplace_back(kid, crypto::aead_seal(to.view(), hmac->view(), as_bytes(kid)));
+      }
+      for (const auto& [kid, sealed] : resealed) {
+        state_->db.prepare("UPDATE main.acme_eab_keys SET hmac_sealed = ? WHERE kid = ?")
+            .bind(1, ByteView(sealed))
+            .bind(2, kid)
+            .run();
+      }
     }
     if (t == "crl_state") {
       // A number Signet would never reach (it counts one per CRL) is an edited backup: kept, the

@@ -1175,6 +1175,32 @@ TEST_F(RestoreTest, TriggersInABackupNeverRunInTheTarget) {
   EXPECT_EQ(s.int64(0), 0) << "a trigger from the backup was installed in the target store";
 }
 
+TEST_F(RestoreTest, AcmeExternalAccountBindingKeysAreSealedAgainForTheTargetStore) {
+  const Bytes hmac = crypto::random_bytes(32);
+  fs::path file;
+  {
+    KeyStore store = create_source();
+    store.generate("root", crypto::KeyAlgorithm::EcP256);
+    const Bytes sealed = crypto::aead_seal(store.derive_secret("acme eab").view(), hmac, as_bytes("kid-1"));
+    test::StoreEditor edit(src());
+    edit.db()
+        .prepare("INSERT INTO acme_eab_keys (kid, name, hmac_sealed, profile, created_at) VALUES (?, 'ci', ?, "
+                 "'server-tls', 1)")
+        .bind(1, "kid-1")
+        .bind(2, ByteView(sealed))
+        .run();
+    file = backup_of(store);
+  }
+  KeyStore target = create_target(dst());
+  (void)restore_into(target, dst(), file);
+  db::Database db = db::Database::open(KeyStore::database_path(dst()), db::OpenMode::ReadOnly);
+  db::Statement s = db.prepare("SELECT hmac_sealed FROM acme_eab_keys WHERE kid = 'kid-1'");
+  ASSERT_TRUE(s.step()) << "the EAB key did not travel with the backup";
+  const auto opened = crypto::aead_open(target.derive_secret("acme eab").view(), s.blob(0), as_bytes("kid-1"));
+  ASSERT_TRUE(opened) << "the restored EAB key cannot be unsealed by the target store";
+  EXPECT_TRUE(std::equal(opened->view().begin(), opened->view().end(), hmac.begin(), hmac.end()));
+}
+
 TEST_F(RestoreTest, BackupOfAnOlderSchemaRestores) {
   // A backup whose database is at schema version 3 (before the certificate ledger): opening it
   // migrates the scratch copy, and the restore copies into this store's tables.

@@ -197,9 +197,11 @@ class KeyStore {
   // "signet " + purpose, no salt: the data key is random). The same for the life of the store (a
   // passphrase change re-wraps the data key but keeps it), another for every purpose and every
   // store (a restore into another store re-wraps keys under that store's data key, so secrets
-  // sealed under a derived key do not travel). For secrets kept outside the key table, such as
-  // the sealed ACME external account binding keys (purpose "acme eab").
+  // sealed under a derived key are re-sealed by the restore). For secrets kept outside the key
+  // table, such as the sealed ACME external account binding keys (purpose "acme eab").
   [[nodiscard]] SecretBytes derive_secret(std::string_view purpose) const;
+  // The same from a given data key (a backup's, during a restore).
+  [[nodiscard]] static SecretBytes derive_secret(ByteView data_key, std::string_view purpose);
 
   // Generates and stores a key. Throws Error(Conflict, "name-taken"), Error(Malformed,
   // "invalid-name").
