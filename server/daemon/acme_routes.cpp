@@ -846,7 +846,19 @@ void challenge(State& s, Call& c, std::shared_ptr<Responder> r) {
     throw Error(ErrorKind::NotFound, "malformed", "there is no challenge " + id + " of this account");
   }
   // POST-as-GET reads it; any JSON object (RFC 8555 7.5.1: "{}") asks for validation.
-  if (c.payload.is_null() || !s.store.start_challenge(id)) return answer(s, c, *r, challenge_answer(s, c, id));
+  if (c.payload.is_null()) return answer(s, c, *r, challenge_answer(s, c, id));
+  if (!s.store.start_challenge(id)) {
+    // A pending challenge that cannot start belongs to an authorization that is over (invalid,
+    // deactivated, expired, or valid by another challenge): saying "pending" would have the client
+    // wait for nothing.
+    const auto now = s.store.challenge(id);
+    const signet::acme::AuthzStatus authz = signet::acme::effective_status(now->second, State::unix_now());
+    if (now->first.status == signet::acme::ChallengeStatus::Pending && authz != signet::acme::AuthzStatus::Pending) {
+      fail("malformed", "this challenge's authorization is " + std::string(signet::acme::to_string(authz)) +
+                            ", so its challenges can no longer be answered; start a new order");
+    }
+    return answer(s, c, *r, challenge_answer(s, c, id));
+  }
   // Answer with the outcome when validation is quick, else with "processing" after kAnswerWithin.
   struct Pending {
     std::atomic<bool> answered{false};

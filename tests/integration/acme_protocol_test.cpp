@@ -469,6 +469,15 @@ TEST_F(AcmeProtocolTest, FailedValidationsNameWhatWentWrong) {
   EXPECT_EQ(post(a, wrong_order, "").body_json()["status"], "invalid");
   // An invalid challenge is not validated again.
   EXPECT_EQ(post(a, wrong["url"].get<std::string>(), "{}").body_json()["status"], "invalid");
+  // Another challenge of the invalid authorization can no longer be answered (found by a tester:
+  // it said "pending").
+  const json wrong_authz = post(a, answered.header("link").substr(1, answered.header("link").find('>') - 1), "").body_json();
+  for (const json& ch : wrong_authz["challenges"]) {
+    if (ch["type"] != "dns-01") continue;
+    const Http over = post(a, ch["url"].get<std::string>(), "{}");
+    EXPECT_EQ(over.problem(), "malformed") << over.body;
+    EXPECT_NE(over.detail().find("invalid"), std::string::npos) << over.detail();
+  }
 
   // A name the DNS does not know: dns.
   const auto [unknown, unknown_order] = first_http01("nowhere.example.com");

@@ -130,7 +130,14 @@ std::string key_authorization(std::string_view token, std::string_view thumbprin
   return std::string(token) + "." + std::string(thumbprint);
 }
 
-std::string random_id() { return base64url_encode(crypto::random_bytes(16)); }
+std::string random_id() {
+  // Ids are typed as arguments (`signet acme eab remove KID`, `accounts deactivate ID`): one that
+  // began with '-' would read as an option. One in 64 would; those are drawn again.
+  for (;;) {
+    std::string id = base64url_encode(crypto::random_bytes(16));
+    if (id.front() != '-') return id;
+  }
+}
 std::string random_token() { return base64url_encode(crypto::random_bytes(32)); }
 
 }  // namespace signet::acme

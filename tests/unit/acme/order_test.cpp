@@ -99,6 +99,10 @@ TEST(AcmeIds, AreLongRandomAndUrlSafe) {
   EXPECT_EQ(a.size(), 22u);
   EXPECT_NE(a, b);
   EXPECT_EQ(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), std::string::npos);
+  for (int i = 0; i < 2000; ++i) {
+    // 2000 draws would see about 31 ids beginning with '-', which the CLI would read as an option.
+    ASSERT_NE(random_id().front(), '-');
+  }
   EXPECT_EQ(random_token().size(), 43u);
   EXPECT_EQ(key_authorization("tok", "thumb"), "tok.thumb");
 }

@@ -122,7 +122,8 @@ inline constexpr std::int64_t kReuseMargin = 24 * 3600;
 // RFC 8555 8.1: token || '.' || thumbprint.
 [[nodiscard]] std::string key_authorization(std::string_view token, std::string_view thumbprint);
 
-// 16 random bytes as base64url: an id for a URL.
+// 16 random bytes as base64url: an id for a URL, never beginning with '-' (it is typed as a
+// command-line argument too).
 [[nodiscard]] std::string random_id();
 // 32 random bytes as base64url: a challenge token (RFC 8555 8.1: at least 128 bits).
 [[nodiscard]] std::string random_token();
