@@ -1,6 +1,7 @@
 // signet store init | passwd | check | audit
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -8,10 +9,30 @@
 #include "commands.h"
 #include "render.h"
 #include "signet/core/error.h"
+#include "signet/keystore/upgrade_copy.h"
 
 namespace signet::cli {
 
 namespace {
+
+// What an operator may do with the copies an upgrade left (README, "Upgrades").
+constexpr const char* kUpgradeCopiesAdvice =
+    "verified copies of the store as it was before an upgrade migrated it. Remove them once you are "
+    "satisfied with the upgrade. To go back: stop signetd, replace signet.db with the copy (remove "
+    "signet.db-wal and signet.db-shm too), and run the Signet that wrote that schema version";
+
+std::string octal_mode(unsigned mode) {
+  char out[8];
+  std::snprintf(out, sizeof out, "%04o", mode & 07777u);
+  return out;
+}
+
+// A copy's time as its name has it (20261205T171500Z), in RFC 3339 like every time in --json output.
+std::string rfc3339_of_copy_time(const std::string& t) {
+  if (t.size() != 16) return t;
+  return t.substr(0, 4) + "-" + t.substr(4, 2) + "-" + t.substr(6, 2) + "T" + t.substr(9, 2) + ":" + t.substr(11, 2) +
+         ":" + t.substr(13, 2) + "Z";
+}
 
 struct StoreOptions {
   bool insecure_fast_kdf = false;
@@ -73,7 +94,26 @@ int store_check(const GlobalOptions& g, const StoreOptions& o) {
                         {"fix", "run `chmod 600 " + info.path.string() + "`"}});
   }
 
+  // The copies made before migrations (a copy is the whole store: it must be private too).
+  const std::vector<keystore::UpgradeCopy> copies = keystore::list_upgrade_copies(g.data_dir);
+  for (const auto& c : copies) {
+    if ((c.mode & 0077) != 0) {
+      warnings.push_back({{"code", "upgrade-copy-permissions"},
+                          {"message", c.path.string() + " is accessible to group or others"},
+                          {"fix", "run `chmod 600 " + c.path.string() + "`"}});
+    }
+  }
+
   if (o.json) {
+    nlohmann::json upgrade_copies = nlohmann::json::array();
+    for (const auto& c : copies) {
+      upgrade_copies.push_back({{"file", c.path.filename().string()},
+                                {"path", c.path.string()},
+                                {"schema_version", c.name.schema_version},
+                                {"taken", rfc3339_of_copy_time(c.name.taken_at)},
+                                {"bytes", c.size},
+                                {"mode", octal_mode(c.mode)}});
+    }
     nlohmann::json keys = nlohmann::json::array();
     for (const auto* list : {&report.reusable, &report.excluded}) {
       for (const auto& v : *list) keys.push_back(to_json(v));
@@ -88,6 +128,7 @@ int store_check(const GlobalOptions& g, const StoreOptions& o) {
                           {"keys_valid", report.reusable.size()},
                           {"keys_invalid", report.excluded.size()},
                           {"warnings", warnings},
+                          {"upgrade_copies", upgrade_copies},
                           {"keys", keys}};
     std::cout << doc.dump(2) << "\n";
   } else {
@@ -99,6 +140,16 @@ int store_check(const GlobalOptions& g, const StoreOptions& o) {
               << "Database:    passed SQLite's quick_check\n"
               << "Keys:        " << report.checked() << " (" << report.reusable.size() << " valid, "
               << report.excluded.size() << " invalid)\n";
+    if (copies.empty()) {
+      std::cout << "Upgrade copies: none\n";
+    } else {
+      std::cout << "Upgrade copies: " << copies.size() << "\n";
+      for (const auto& c : copies) {
+        std::cout << "  " << c.path.filename().string() << "  schema " << c.name.schema_version << "  " << c.size
+                  << " bytes  mode " << octal_mode(c.mode) << "\n";
+      }
+      std::cout << "  These are " << kUpgradeCopiesAdvice << ".\n";
+    }
     for (const auto& w : warnings) {
       std::cout << "warning [" << w["code"].get<std::string>() << "] " << w["message"].get<std::string>()
                 << "\n  fix: " << w["fix"].get<std::string>() << "\n";

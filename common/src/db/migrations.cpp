@@ -13,6 +13,10 @@ int latest_version(const std::vector<Migration>& migrations) noexcept {
 }
 
 int migrate(Database& db, const std::vector<Migration>& migrations) {
+  return migrate(db, migrations, MigrationHooks{});
+}
+
+int migrate(Database& db, const std::vector<Migration>& migrations, const MigrationHooks& hooks) {
   const int latest = latest_version(migrations);
   Transaction tx(db);
   const int current = db.user_version();
@@ -22,11 +26,15 @@ int migrate(Database& db, const std::vector<Migration>& migrations) {
                     ", newer than this build of Signet knows (" + std::to_string(latest) +
                     "); it was written by a newer Signet: upgrade signet before using this store");
   }
+  if (current < latest && hooks.before) hooks.before(current, latest);
   for (const Migration& m : migrations) {
     if (m.version <= current) continue;
     db.exec(m.sql);
   }
-  if (latest != current) db.exec("PRAGMA user_version = " + std::to_string(latest));
+  if (latest != current) {
+    db.exec("PRAGMA user_version = " + std::to_string(latest));
+    if (hooks.after) hooks.after(current, latest);
+  }
   tx.commit();
   return latest;
 }

@@ -8,12 +8,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 #include <unordered_map>
 
 #include "signet/core/error.h"
 #include "signet/core/file.h"
+#include "signet/core/time_format.h"
 #include "signet/crypto/handles.h"
 #include "signet/db/migrations.h"
+#include "signet/keystore/upgrade_copy.h"
 #include "records.h"
 #include "store_state.h"
 
@@ -111,6 +114,179 @@ std::string findings_text(const KeyVerdict& verdict) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The copy made before a migration (upgrade_copy.h).
+
+namespace {
+
+std::string quote_identifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    out += c;
+    if (c == '"') out += '"';
+  }
+  return out + "\"";
+}
+
+// Every table of the database (sqlite_sequence included) with its number of rows, by name.
+std::vector<std::pair<std::string, std::int64_t>> table_row_counts(db::Database& db) {
+  std::vector<std::string> names;
+  {
+    db::Statement s = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
+    while (s.step()) names.push_back(s.text(0));
+  }
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (const std::string& name : names) {
+    db::Statement s = db.prepare("SELECT count(*) FROM " + quote_identifier(name));
+    out.emplace_back(name, s.step() ? s.int64(0) : -1);
+  }
+  return out;
+}
+
+Bytes store_id_of(db::Database& db) {
+  db::Statement s = db.prepare("SELECT store_id FROM store_meta WHERE singleton = 1");
+  return s.step() && !s.is_null(0) ? s.blob(0) : Bytes{};
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+std::string upgrade_copy_name(int schema_version, std::int64_t unix_seconds, int sequence) {
+  std::string name = std::string(kUpgradeCopyPrefix) + std::to_string(schema_version) + "-" +
+                     format_utc(unix_seconds, "%Y%m%dT%H%M%SZ");
+  if (sequence > 1) name += "." + std::to_string(sequence);
+  return name + std::string(kUpgradeCopySuffix);
+}
+
+std::optional<UpgradeCopyName> parse_upgrade_copy_name(std::string_view name) {
+  if (!name.starts_with(kUpgradeCopyPrefix) || !name.ends_with(kUpgradeCopySuffix)) return std::nullopt;
+  name.remove_prefix(kUpgradeCopyPrefix.size());
+  name.remove_suffix(kUpgradeCopySuffix.size());
+  // <version>-YYYYMMDDTHHMMSSZ[.<n>]
+  const std::size_t dash = name.find('-');
+  if (dash == std::string_view::npos || dash > 6 || !all_digits(name.substr(0, dash))) return std::nullopt;
+  UpgradeCopyName out;
+  out.schema_version = std::stoi(std::string(name.substr(0, dash)));
+  name.remove_prefix(dash + 1);
+  constexpr std::size_t kStampSize = 16;  // 20261205T171500Z
+  if (name.size() < kStampSize) return std::nullopt;
+  const std::string_view stamp = name.substr(0, kStampSize);
+  if (!all_digits(stamp.substr(0, 8)) || stamp[8] != 'T' || !all_digits(stamp.substr(9, 6)) || stamp[15] != 'Z') {
+    return std::nullopt;
+  }
+  out.taken_at = std::string(stamp);
+  name.remove_prefix(kStampSize);
+  if (!name.empty()) {
+    if (name.front() != '.' || name.size() > 7 || !all_digits(name.substr(1))) return std::nullopt;
+    out.sequence = std::stoi(std::string(name.substr(1)));
+    if (out.sequence < 2) return std::nullopt;
+  }
+  return out;
+}
+
+std::vector<UpgradeCopy> list_upgrade_copies(const fs::path& dir) {
+  std::vector<UpgradeCopy> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto parsed = parse_upgrade_copy_name(it->path().filename().string());
+    struct stat st {};
+    if (!parsed || ::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    out.push_back(UpgradeCopy{it->path(), *parsed, static_cast<std::uintmax_t>(st.st_size),
+                              static_cast<unsigned>(st.st_mode & 07777)});
+  }
+  std::sort(out.begin(), out.end(), [](const UpgradeCopy& a, const UpgradeCopy& b) {
+    return std::tie(a.name.taken_at, a.name.sequence, a.name.schema_version) <
+           std::tie(b.name.taken_at, b.name.sequence, b.name.schema_version);
+  });
+  return out;
+}
+
+void verify_upgrade_copy(db::Database& source, const fs::path& copy, int schema_version) {
+  const auto invalid = [&copy](const std::string& what) {
+    return Error(ErrorKind::Integrity, "upgrade-copy-invalid",
+                 "the copy of the key store made before migrating it, " + copy.string() + ", " + what +
+                     ". It was not kept and nothing was migrated: the key store is unchanged. Check the "
+                     "disk (free space, I/O errors in the kernel log) and run the command again");
+  };
+  // Immutable: the copy is ours alone, and checking it must leave no -journal or -wal beside it.
+  db::Database target = db::Database::open(copy, db::OpenMode::Immutable);
+  {
+    std::string result;
+    db::Statement s = target.prepare("PRAGMA integrity_check");
+    while (s.step()) result += (result.empty() ? "" : "; ") + s.text(0);
+    if (result != "ok") throw invalid("fails SQLite's integrity check (" + result + ")");
+  }
+  if (const int v = target.user_version(); v != schema_version) {
+    throw invalid("has schema version " + std::to_string(v) + " instead of " + std::to_string(schema_version));
+  }
+  const Bytes id = store_id_of(target);
+  if (id.empty() || id != store_id_of(source)) throw invalid("does not hold the same store id");
+  const auto want = table_row_counts(source);
+  const auto got = table_row_counts(target);
+  for (const auto& [table, rows] : want) {
+    const auto found = std::find_if(got.begin(), got.end(), [&](const auto& t) { return t.first == table; });
+    if (found == got.end()) throw invalid("lacks the table " + table);
+    if (found->second != rows) {
+      throw invalid("has " + std::to_string(found->second) + " rows in " + table + " where the store has " +
+                    std::to_string(rows));
+    }
+  }
+  if (got.size() != want.size()) throw invalid("has tables that the store does not have");
+}
+
+fs::path write_upgrade_copy(db::Database& source, const fs::path& dir, int schema_version, const Clock& clock) {
+  const fs::path tmp = dir / ("." + upgrade_copy_name(schema_version, clock.unix_seconds()) + ".tmp-" +
+                              to_hex(crypto::random_bytes(6)));
+  const auto failed = [&tmp](const std::string& what, int err = 0) {
+    return Error(ErrorKind::Storage, "upgrade-copy-failed",
+                 "cannot copy the key store before migrating it (" + what + (err ? std::string(": ") + std::strerror(err) : "") +
+                     "), so nothing was migrated and the key store is unchanged. Free space in " +
+                     tmp.parent_path().string() + " or fix what the message names, and run the command again",
+                 err);
+  };
+  const auto remove_tmp = [&tmp] {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    fs::remove(fs::path(tmp.string() + "-journal"), ignored);
+  };
+  try {
+    {
+      db::Database target = db::Database::open(tmp, db::OpenMode::ReadWriteCreate);
+      if (::chmod(tmp.c_str(), 0600) != 0) throw failed("setting the mode of " + tmp.string(), errno);
+      // SQLite cannot back up from a connection in a write transaction (source holds the migration's
+      // write lock), so a second, read-only connection reads the store: with the lock held nobody
+      // can change it, and it sees what source sees, the WAL included.
+      db::Database reader = db::Database::open(source.path(), db::OpenMode::ReadOnly);
+      sqlite3_backup* b = sqlite3_backup_init(target.handle(), "main", reader.handle(), "main");
+      if (b == nullptr) db::throw_sqlite(target.handle(), sqlite3_errcode(target.handle()), "copying the key store");
+      int rc = sqlite3_backup_step(b, -1);
+      const int finish_rc = sqlite3_backup_finish(b);
+      if (rc == SQLITE_DONE) rc = finish_rc;
+      if (rc != SQLITE_OK) db::throw_sqlite(target.handle(), rc, "copying the key store to " + tmp.string());
+      // One self-contained file (no -wal to keep beside it), as an older Signet can open it.
+      target.exec("PRAGMA journal_mode = DELETE");
+    }
+    fsync_path(tmp);
+    verify_upgrade_copy(source, tmp, schema_version);
+    // Never replace a file: a second copy in the same second gets the next sequence number.
+    for (int sequence = 1;; ++sequence) {
+      const fs::path path = dir / upgrade_copy_name(schema_version, clock.unix_seconds(), sequence);
+      if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
+        file::sync_directory(dir);
+        return path;
+      }
+      const int err = errno;
+      if (err != EEXIST || sequence >= 1000) throw failed("renaming it to " + path.string(), err);
+    }
+  } catch (...) {
+    remove_tmp();
+    throw;
+  }
+}
 
 
 KeyStore::KeyStore(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -368,8 +544,41 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, Acces
     db.exec("PRAGMA foreign_keys = ON");
   } else {
     // Only now, with the right passphrase, may the store be changed (store_meta is the same in
-    // every schema version, so it could be read before migrating).
-    db::migrate(db, schema_migrations());
+    // every schema version, so it could be read before migrating). An older store is first copied
+    // and the copy verified (upgrade_copy.h), under the migration's write lock: a second process
+    // opening the same old store waits, then finds it migrated and copies nothing.
+    fs::path copy;
+    int migrated_from = 0;
+    const db::MigrationHooks hooks{
+        .before =
+            [&](int version, int) {
+              migrated_from = version;
+              copy = write_upgrade_copy(db, dir, version, clock);
+            },
+        .after =
+            [&](int from, int to) {
+              write_audit(db, clock, "signet", "store.migrate", "",
+                          "schema " + std::to_string(from) + " -> " + std::to_string(to) + ", verified copy " +
+                              copy.filename().string());
+            },
+    };
+    try {
+      db::migrate(db, schema_migrations(), hooks);
+    } catch (const Error& e) {
+      if (copy.empty()) throw;
+      // The migration rolled back: signet.db is byte for byte what it was, so the copy adds
+      // nothing, and keeping one per attempt would fill the disk when a service restarts in a loop.
+      std::error_code ignored;
+      fs::remove(copy, ignored);
+      throw Error(e.kind(), e.code(),
+                  "migrating " + path.string() + " from schema version " + std::to_string(migrated_from) + " to " +
+                      std::to_string(latest) + " failed: " + e.what() +
+                      ". Nothing was changed: the store is still at schema version " + std::to_string(migrated_from) +
+                      " and works with the Signet that wrote it (the copy made before the migration, " +
+                      copy.filename().string() + ", was removed as it is the same). Keep that Signet until " +
+                      "this is fixed, and report the message",
+                  e.native_code());
+    }
     db.exec("PRAGMA journal_mode = WAL");
     configure(db);
   }

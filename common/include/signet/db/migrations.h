@@ -7,6 +7,7 @@
 // Thread-safety: as Database.
 #pragma once
 
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +24,20 @@ struct Migration {
 // Returns the version the database is at afterwards. Throws Error(Unsupported, "schema-too-new")
 // for a newer database, and the SQLite error of a failed migration otherwise.
 int migrate(Database& db, const std::vector<Migration>& migrations);
+
+// What a caller does around the migrations, inside their transaction. BEGIN IMMEDIATE holds the
+// database's write lock, so no other connection can migrate (or change anything) in between: the
+// version a hook is given is the version that is being migrated, even when another process opened
+// the same old database at the same moment (it waits, then finds nothing left to do). A hook that
+// throws rolls everything back.
+struct MigrationHooks {
+  // Once user_version, read under the lock, shows there is something to apply; before any of it.
+  std::function<void(int from, int to)> before;
+  // After the last migration, before the commit.
+  std::function<void(int from, int to)> after;
+};
+// The same, calling `hooks` only when there is something to migrate.
+int migrate(Database& db, const std::vector<Migration>& migrations, const MigrationHooks& hooks);
 
 // The newest version in `migrations` (0 when empty).
 [[nodiscard]] int latest_version(const std::vector<Migration>& migrations) noexcept;
