@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "setup_wizard.h"
+#include "signet/core/version.h"
 
 #ifndef SIGNET_VERSION
 #error "SIGNET_VERSION must be defined (setup/CMakeLists.txt)"
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (parser.isSet(version)) {
-      std::printf("signet-setup %s\n", SIGNET_VERSION);
+      std::printf("%s\n", signet::version_text("signet-setup").c_str());
       return 0;
     }
   }

@@ -23,5 +23,5 @@ endfunction()
 
 expect("--help" "Usage: signet-setup \\[options\\].*--version")
 expect("-h" "Usage: signet-setup")
-expect("--version" "^signet-setup [0-9]+\\.[0-9]+\\.[0-9]+\n$")
+expect("--version" "^signet-setup [0-9]+\\.[0-9]+\\.[0-9]+ \\(OpenSSL 3[^,]*, SQLite 3\\.[0-9.]+\\)\n$")
 expect("-v" "^signet-setup [0-9]+\\.[0-9]+")

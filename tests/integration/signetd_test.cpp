@@ -54,8 +54,14 @@ TEST_F(SignetdTest, VersionPrintsTheVersion) {
 
 TEST_F(SignetdTest, ConfigIsRequired) {
   const ProcessResult r = run_process({kSignetd});
-  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.exit_code, 2) << describe(r);  // a usage error, as signet's
   EXPECT_TRUE(contains(r.err, "--config")) << describe(r);
+}
+
+TEST_F(SignetdTest, UnknownOptionIsAUsageErrorExit2) {
+  const ProcessResult r = run_process({kSignetd, "--config", "x.toml", "--no-such-option"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_TRUE(contains(r.err, "--no-such-option")) << describe(r);
 }
 
 TEST_F(SignetdTest, MissingConfigIsOneLineAndExit1) {

@@ -356,6 +356,20 @@ Config parse_config(std::string_view text, const fs::path& path) {
   return c;
 }
 
+std::vector<std::string> config_sections() {
+  std::vector<std::string> out;
+  for (const Section& s : kSections) out.emplace_back(s.name);
+  return out;
+}
+
+std::vector<std::string> config_keys() {
+  std::vector<std::string> out;
+  for (const Section& s : kSections) {
+    for (std::string_view key : s.keys) out.push_back(std::string(s.name) + "." + std::string(key));
+  }
+  return out;
+}
+
 fs::path passphrase_path(const Config& config) {
   std::error_code ec;
   // The operator's store.passphrase_file wins: it is the one choice written in the configuration.

@@ -99,6 +99,14 @@ struct Config {
 // are taken relative to path's directory.
 [[nodiscard]] Config parse_config(std::string_view text, const std::filesystem::path& path);
 
+// Every section of signetd.toml, in the order the README documents them, and every key of each
+// as "section.key". This is the table parse_config() itself checks a file against (an unknown
+// section or key is an error), so the manual page's test (tests/unit/cli/manpage_test.cpp)
+// compares signetd.toml(5) with what is really accepted. [profiles.NAME] tables are checked by
+// issuance::parse_profiles() and have no entry in config_keys().
+[[nodiscard]] std::vector<std::string> config_sections();
+[[nodiscard]] std::vector<std::string> config_keys();
+
 // The store passphrase file to use: the configured one (even when a systemd credential is there
 // too), else $CREDENTIALS_DIRECTORY/passphrase. Throws Error(NotFound, "passphrase-file-missing")
 // when the configured file does not exist, or none is configured and there is no credential.
