@@ -26,6 +26,7 @@ packages=(
   certbot lego                                   # real ACME clients, run against signetd by the tests
   pebble                                         # pebble-challtestsrv (mock DNS for dns-01 tests); Pebble, the peer
   hyperfine                                      # ACME benchmark: wall time of a client's full order
+  debhelper dpkg-dev lintian desktop-file-utils  # packaging/build-deb.sh: the .debs, and lintian on them
   clang libfuzzer-14-dev libclang-rt-14-dev      # libFuzzer targets under tests/fuzz (ASan+UBSan)
 )
 

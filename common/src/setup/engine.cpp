@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -518,6 +519,17 @@ void store_passphrase_file(const SetupPlan& plan, const Passphrase& passphrase, 
                            " (mode 0600) for unattended start: whoever can read it can unlock the CA key");
 }
 
+// The unit file of signetd.service where the package (or `cmake --install`) puts it, if any.
+std::optional<fs::path> installed_signetd_unit() {
+  for (const char* dir : {"/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
+                          "/usr/local/lib/systemd/system"}) {
+    const fs::path unit = fs::path(dir) / "signetd.service";
+    std::error_code ec;
+    if (fs::is_regular_file(unit, ec)) return unit;
+  }
+  return std::nullopt;
+}
+
 // signetd by an absolute path, so that the printed start command works as printed: beside the
 // running program (installed: /usr/bin/signet and /usr/sbin/signetd; a build tree:
 // server/cli/signet, server/daemon/signetd, setup/signet-setup), else on PATH, else the bare name.
@@ -636,13 +648,22 @@ void finish(const SetupPlan& plan, const Passphrase& passphrase, bool restored, 
         "root, mode 0600), e.g. `install -d -m 0700 /etc/signet && install -m 0600 /dev/null "
         "/etc/signet/passphrase`, then put the passphrase in it; signetd.service reads it with "
         "LoadCredential=passphrase:/etc/signet/passphrase.");
-    result.next_steps.push_back("Install signetd.service (packaging/systemd/signetd.service; its header lists the "
-                                "steps) if it is not installed yet. It runs `/usr/local/bin/signetd --config "
-                                "/var/lib/signet/signetd.toml`; where signetd or the configuration live elsewhere "
-                                "(here: " + signetd_program() + " and " + config.string() +
-                                "), run `systemctl edit signetd` and set `ExecStart=` then `ExecStart=" +
-                                signetd_program() + " --config " + config.string() + "` and `ReadWritePaths=" +
-                                plan.data_dir.string() + "`.");
+    const fs::path program = signetd_program();
+    const bool packaged_paths = program == "/usr/sbin/signetd" && config == "/var/lib/signet/signetd.toml";
+    if (const std::optional<fs::path> unit = installed_signetd_unit(); unit && packaged_paths) {
+      result.next_steps.push_back("signetd.service is installed (" + unit->string() + ") and runs `" + program.string() +
+                                  " --config " + config.string() + "`: nothing to edit.");
+    } else {
+      result.next_steps.push_back(
+          std::string(unit ? "signetd.service is installed (" + unit->string() + ")"
+                           : "Install signetd.service: the signet package does, or `cmake --install` from a "
+                             "build (packaging/systemd/signetd.service.in; its header lists the steps)") +
+          ". It runs `/usr/sbin/signetd --config /var/lib/signet/signetd.toml`; where signetd or the configuration "
+          "live elsewhere (here: " + program.string() + " and " + config.string() +
+          "), run `systemctl edit signetd` and set `ExecStart=` then `ExecStart=" + program.string() + " --config " +
+          config.string() + "`, `ReadWritePaths=" + plan.data_dir.string() + "` and `ConditionPathExists=` then `ConditionPathExists=" +
+          config.string() + "`.");
+    }
     result.next_steps.push_back("The data directory must belong to the service's user: `chown -R signet:signet " +
                                 plan.data_dir.string() + "`.");
     result.next_steps.push_back("Without systemd, set store.passphrase_file in " + config.string() +
