@@ -119,6 +119,8 @@ SIGNET_PASSPHRASE_FILE="$etc/passphrase" signet setup --answers "$work/answers.t
 grep -q "signetd.service is installed ($unit)" "$work/setup.log" ||
   { cat "$work/setup.log" >&2; fail "setup did not see the installed unit"; }
 grep -q "chown -R signet:signet $data" "$work/setup.log" || fail "setup did not say to give $data to signet"
+grep -q "The systemd credential $etc/passphrase holds the store passphrase" "$work/setup.log" ||
+  { cat "$work/setup.log" >&2; fail "setup did not see that $etc/passphrase, which it was given, is in place"; }
 chown -R signet:signet "$data"   # as setup says
 
 step "signetd --check and a running signetd, as the signet user"

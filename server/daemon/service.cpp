@@ -31,6 +31,12 @@ class CaService final : public Service {
     {
       keystore::KeyStore store =
           keystore::KeyStore::open(config.data_dir, file::read_passphrase(passphrase_file, "store passphrase"));
+      if (const auto migrated = store.migration()) {
+        spdlog::warn("migrated the key store {} from schema version {} to {}; the verified copy made before, {}, "
+                     "is how to go back (see `signet store check`); remove it once satisfied with the upgrade",
+                     keystore::KeyStore::database_path(config.data_dir).string(), migrated->from_version,
+                     migrated->to_version, migrated->copy.string());
+      }
       try {
         ca_.signer = issuance::open_ca(store, config.ca_key, issuance::PublicUrls{config.base_url, config.delta_crl});
       } catch (const Error& e) {

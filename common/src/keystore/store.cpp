@@ -521,6 +521,7 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, Acces
                     "nothing was changed");
   }
   std::unique_ptr<file::PrivateTempDir> scratch;
+  std::optional<StoreMigration> migration;
   if (read_only) {
     // Looking writes nothing: no migration, no journal-mode change. An older schema is migrated
     // in a private copy, which goes away with this KeyStore.
@@ -579,13 +580,17 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, Acces
                       "this is fixed, and report the message",
                   e.native_code());
     }
+    if (!copy.empty()) migration = StoreMigration{migrated_from, latest, copy};
     db.exec("PRAGMA journal_mode = WAL");
     configure(db);
   }
   auto state = std::make_unique<State>(
       State{dir, std::move(db), std::move(store_id), *std::move(data_key), &clock, "signet", std::move(scratch)});
+  state->migration = std::move(migration);
   return KeyStore(std::move(state));
 }
+
+std::optional<StoreMigration> KeyStore::migration() const { return state_->migration; }
 
 StoreInfo KeyStore::info() {
   StoreInfo out;

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "signet/core/bytes.h"
@@ -22,6 +23,8 @@ struct KeyStore::State {
   std::string actor = "signet";
   // A read-only store of an older schema is read from a migrated copy in here (removed with it).
   std::unique_ptr<file::PrivateTempDir> scratch;
+  // What open() migrated, if anything.
+  std::optional<StoreMigration> migration{};
 };
 
 }  // namespace signet::keystore

@@ -519,6 +519,21 @@ void store_passphrase_file(const SetupPlan& plan, const Passphrase& passphrase, 
                            " (mode 0600) for unattended start: whoever can read it can unlock the CA key");
 }
 
+// The file signetd.service loads as its passphrase credential.
+const fs::path kCredentialFile = "/etc/signet/passphrase";
+
+// True when the credential file is already in place, mode 0600 at most, and holds `passphrase`
+// (an operator who gave it to setup as --passphrase-file has nothing left to do).
+bool credential_in_place(const Passphrase& passphrase) {
+  try {
+    if (file::readable_by_others(kCredentialFile)) return false;
+    const SecretBytes stored = file::read_passphrase(kCredentialFile, "the systemd credential");
+    return crypto::equal_constant_time(stored.view(), passphrase.view());
+  } catch (const Error&) {
+    return false;  // missing, unreadable or empty: still to do
+  }
+}
+
 // The unit file of signetd.service where the package (or `cmake --install`) puts it, if any.
 std::optional<fs::path> installed_signetd_unit() {
   for (const char* dir : {"/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
@@ -643,11 +658,17 @@ void finish(const SetupPlan& plan, const Passphrase& passphrase, bool restored, 
   result.next_steps.clear();
   if (plan.passphrase_source == PassphraseSource::SystemdCredential) {
     result.start_command = "systemctl enable --now signetd";
-    result.next_steps.push_back(
-        "Give signetd the store passphrase as a systemd credential: write it to /etc/signet/passphrase (owner "
-        "root, mode 0600), e.g. `install -d -m 0700 /etc/signet && install -m 0600 /dev/null "
-        "/etc/signet/passphrase`, then put the passphrase in it; signetd.service reads it with "
-        "LoadCredential=passphrase:/etc/signet/passphrase.");
+    if (credential_in_place(passphrase)) {
+      result.next_steps.push_back("The systemd credential " + kCredentialFile.string() +
+                                  " holds the store passphrase (not readable by group or others): signetd.service "
+                                  "reads it with LoadCredential=passphrase:/etc/signet/passphrase.");
+    } else {
+      result.next_steps.push_back(
+          "Give signetd the store passphrase as a systemd credential: write it to /etc/signet/passphrase (owner "
+          "root, mode 0600), e.g. `install -d -m 0700 /etc/signet && install -m 0600 /dev/null "
+          "/etc/signet/passphrase`, then put the passphrase in it; signetd.service reads it with "
+          "LoadCredential=passphrase:/etc/signet/passphrase.");
+    }
     const fs::path program = signetd_program();
     const bool packaged_paths = program == "/usr/sbin/signetd" && config == "/var/lib/signet/signetd.toml";
     if (const std::optional<fs::path> unit = installed_signetd_unit(); unit && packaged_paths) {
@@ -701,8 +722,11 @@ void finish(const SetupPlan& plan, const Passphrase& passphrase, bool restored, 
     result.check_passed = true;
     result.check_message =
         plan.passphrase_source == PassphraseSource::SystemdCredential
-            ? "signetd --check passes with the passphrase setup was given (signetd itself will read it from the "
-              "systemd credential, which is not in place yet): " + check.description
+            ? (credential_in_place(passphrase)
+                   ? "signetd --check passes with the passphrase of the systemd credential " +
+                         kCredentialFile.string() + ": " + check.description
+                   : "signetd --check passes with the passphrase setup was given (signetd itself will read it "
+                     "from the systemd credential, which is not in place yet): " + check.description)
             : "signetd --check passes: " + check.description;
   } catch (const Error& e) {
     result.check_passed = false;

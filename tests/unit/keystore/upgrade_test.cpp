@@ -137,6 +137,15 @@ TEST_P(FixtureUpgrade, MigratesAfterAVerifiedCopyAndKeepsEverything) {
   {
     KeyStore store = old.open();
     EXPECT_EQ(store.info().schema_version, latest_schema());
+    // What open() reports having migrated (signetd logs it).
+    if (upgrade) {
+      ASSERT_TRUE(store.migration().has_value());
+      EXPECT_EQ(store.migration()->from_version, v);
+      EXPECT_EQ(store.migration()->to_version, latest_schema());
+      EXPECT_TRUE(fs::exists(store.migration()->copy)) << store.migration()->copy;
+    } else {
+      EXPECT_FALSE(store.migration().has_value());
+    }
 
     // Every key the old Signet made is there, as it printed it, and passes the full check.
     std::vector<std::string> names;
@@ -226,6 +235,7 @@ TEST_P(FixtureUpgrade, MigratesAfterAVerifiedCopyAndKeepsEverything) {
   // A second open finds nothing to migrate and makes no second copy.
   {
     KeyStore again = old.open();
+    EXPECT_FALSE(again.migration().has_value());
     std::size_t migrate_rows = 0;
     for (const AuditEntry& e : again.audit_log()) migrate_rows += e.action == "store.migrate" ? 1 : 0;
     EXPECT_EQ(migrate_rows, 1u);

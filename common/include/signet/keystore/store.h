@@ -55,6 +55,14 @@ struct StoreInfo {
   std::size_t key_count = 0;
 };
 
+// What KeyStore::open() migrated: the schema versions and the verified copy it made first
+// (upgrade_copy.h).
+struct StoreMigration {
+  int from_version = 0;
+  int to_version = 0;
+  std::filesystem::path copy;
+};
+
 // A private key that passed the integrity check just now, with its certificates (own first,
 // then the chain).
 struct UnlockedKey {
@@ -187,6 +195,8 @@ class KeyStore {
   void set_actor(std::string actor);
 
   [[nodiscard]] StoreInfo info();
+  // The migration this KeyStore's open() made, if it made one (signetd logs it).
+  [[nodiscard]] std::optional<StoreMigration> migration() const;
 
   // Re-wraps the data key under a new passphrase (new salt, same KDF cost unless `kdf` is given),
   // in one transaction. Keys are untouched.
