@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "signet/crypto/key.h"
+#include "signet/issuance/names.h"
 #include "signet/keystore/store.h"
 
 namespace signet::cli {
@@ -22,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // What a word on the command line is, when the shell can help with it.
-enum class ValueKind { None, File, Directory, KeyName, Algorithm };
+enum class ValueKind { None, File, Directory, KeyName, Algorithm, RevocationReason };
 
 // The value of an option, by its long name. Options not named here take values the shell cannot
 // guess (a new key's name, a comment, a profile, a serial): no candidates.
@@ -33,6 +34,7 @@ ValueKind option_value_kind(const CLI::Option& option) {
   for (const std::string& name : option.get_lnames()) {
     if (name == "data-dir") return ValueKind::Directory;
     if (name == "algorithm") return ValueKind::Algorithm;
+    if (name == "reason") return ValueKind::RevocationReason;  // revoke, clients remove
     if (std::find(std::begin(kFiles), std::end(kFiles), name) != std::end(kFiles)) return ValueKind::File;
   }
   return ValueKind::None;
@@ -50,7 +52,18 @@ ValueKind positional_value_kind(const CLI::App& command, const CLI::Option& posi
   return ValueKind::None;
 }
 
-bool takes_value(const CLI::Option& option) { return option.get_type_size_max() > 0; }
+// A flag (--json, --yes, --all) takes no value: CLI11 gives flags a type size of 1 but expects
+// no item, so the number of items is what tells.
+bool takes_value(const CLI::Option& option) { return option.get_items_expected_max() > 0; }
+
+// A word that cannot be a candidate: a control character (a newline would make it two lines,
+// two candidates; none of them can be typed on a command line anyway).
+bool has_control_character(std::string_view word) {
+  return std::any_of(word.begin(), word.end(), [](const char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
 
 // The option called `word` ("--out", "-y") on `command` or, since global options may follow a
 // command (fallthrough), on one of its parents; nullptr when there is none.
@@ -108,9 +121,11 @@ std::vector<std::string> key_names(const fs::path& data_dir) {
     sqlite3_stmt* statement = nullptr;
     if (sqlite3_prepare_v2(handle, "SELECT name FROM keys ORDER BY name", -1, &statement, nullptr) == SQLITE_OK) {
       while (sqlite3_step(statement) == SQLITE_ROW) {
-        if (const unsigned char* name = sqlite3_column_text(statement, 0)) {
-          out.emplace_back(reinterpret_cast<const char*>(name));
-        }
+        const unsigned char* name = sqlite3_column_text(statement, 0);
+        const int size = sqlite3_column_bytes(statement, 0);
+        if (name == nullptr) continue;
+        std::string text(reinterpret_cast<const char*>(name), static_cast<std::size_t>(size));
+        if (!text.empty() && !has_control_character(text)) out.push_back(std::move(text));
       }
     }
     sqlite3_finalize(statement);
@@ -132,6 +147,9 @@ Candidates values(ValueKind kind, const fs::path& data_dir) {
     case ValueKind::KeyName: c.words = key_names(data_dir); break;
     case ValueKind::Algorithm:
       for (crypto::KeyAlgorithm a : crypto::all_algorithms()) c.words.emplace_back(crypto::to_string(a));
+      break;
+    case ValueKind::RevocationReason:  // the names parse_revocation_reason() accepts, as it spells them
+      for (issuance::RevocationReason r : issuance::all_revocation_reasons()) c.words.emplace_back(issuance::to_string(r));
       break;
     case ValueKind::None: break;
   }
@@ -225,7 +243,8 @@ int complete_words(const CLI::App& app, const GlobalOptions& global, const std::
   std::sort(c.words.begin(), c.words.end());
   c.words.erase(std::unique(c.words.begin(), c.words.end()), c.words.end());
   for (const std::string& word : c.words) {
-    if (word.rfind(current, 0) == 0) std::cout << word << '\n';
+    // One candidate a line: a word with a newline (or any control character) is never printed.
+    if (word.rfind(current, 0) == 0 && !has_control_character(word)) std::cout << word << '\n';
   }
   return kExitOk;
 }

@@ -102,6 +102,72 @@ class CompletionTest : public CliTest {
     return out;
   }
 
+  // Bash, with the completion script loaded, completing the last of `words` (each as typed, with
+  // its quotes) after "signet". Gives, for every candidate, what the shell reads once readline has
+  // inserted it and the operator presses Enter: "COUNT:[WORD]..." (readline replaces the text
+  // after a quote left open, and closes that quote). `words` must hold no newline.
+  Lines bash_insert(const std::vector<std::string>& words, std::map<std::string, std::string> env = {}) {
+    const auto quote = [](const std::string& w) {
+      std::string q = "'";
+      for (const char c : w) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      return q + "'";
+    };
+    // The typed text up to and including a quote left open in the last word, and that quote.
+    std::string head, open;
+    const std::string& last = words.back();
+    char state = 0;
+    for (std::size_t i = 0; i < last.size(); ++i) {
+      const char c = last[i];
+      if (state == 0 && c == '\\') {
+        ++i;
+      } else if (state == 0 && (c == '\'' || c == '"')) {
+        state = c;
+        head = last.substr(0, i + 1);
+      } else if (c == state) {
+        state = 0;
+      } else if (state == '"' && c == '\\') {
+        ++i;
+      }
+    }
+    if (state != 0) {
+      open = std::string(1, state);
+    } else {
+      head.clear();
+    }
+    std::string comp_words = quote(kSignet);
+    for (const std::string& w : words) comp_words += " " + quote(w);
+    const std::string script = "source '" + (kSourceDir / "packaging/completion/signet").string() +
+                               "' || exit 9\n"
+                               "COMP_WORDS=(" + comp_words + ")\nCOMP_CWORD=" + std::to_string(words.size()) +
+                               "\n_signet\n"
+                               "head=" + quote(head) + "\nopen=" + quote(open) + "\n"
+                               "for r in \"${COMPREPLY[@]}\"; do\n"
+                               "  eval \"set -- $head$r$open\"\n"
+                               "  printf '%s:' \"$#\"; printf '[%s]' \"$@\"; printf '\\n'\n"
+                               "done\n";
+    ProcessOptions o;
+    o.unset_env = {"SIGNET_DATA_DIR", "SIGNET_PASSPHRASE_FILE"};
+    o.env = std::move(env);
+    const ProcessResult r = run_process({"bash", "--norc", "--noprofile", "-c", script}, o);
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    return lines_of(r.out);
+  }
+
+  // Renames key `from` to `to` in the store's database itself, bypassing any check of names that
+  // signet makes: the completion must cope with whatever name a store holds.
+  void rename_in_database(const std::string& from, const std::string& to) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((store_ / "signet.db").string().c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE keys SET name = ?1 WHERE name = ?2", -1, &st, nullptr), SQLITE_OK);
+    sqlite3_bind_text(st, 1, to.data(), static_cast<int>(to.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, from.data(), static_cast<int>(from.size()), SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+    EXPECT_EQ(sqlite3_changes(db), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+
   // A store with three keys, made through the real binary.
   void make_store() {
     ASSERT_TRUE(init_store());
@@ -174,6 +240,66 @@ TEST_F(CompletionTest, TheBashScript) {
   EXPECT_EQ(bash_complete("nonsense "), Lines{});
 
   EXPECT_TRUE(snapshot(store_) == before) << "completion changed the store directory";
+}
+
+// Key names are values: whatever characters they hold, the script inserts each as exactly one
+// word that the shell reads back as the name, and runs nothing. A name with a control character
+// (a newline would make two candidates) is never offered: it could not be typed anyway.
+TEST_F(CompletionTest, KeyNamesAreInsertedQuoted) {
+  make_store();
+  const std::string pwned = (tmp_ / "PWNED").string();
+  const std::string evil = "x$(touch " + pwned + ")";
+  rename_in_database("ca-2026", evil);
+  rename_in_database("web-a", "has space");
+  rename_in_database("web-b", "it's \"$HOME\" `id` !x");
+  ASSERT_TRUE(generate("web-c", "ec-p256"));
+  rename_in_database("web-c", "line\nbreak");
+  ASSERT_TRUE(generate("web-d", "ec-p256"));
+  rename_in_database("web-d", "tab\there");
+  const std::map<std::string, std::string> env = {{"SIGNET_DATA_DIR", store_.string()}};
+
+  // signet offers the names as they are, one a line, but none with a control character.
+  EXPECT_EQ(candidates({"keys", "show", ""}, env), (Lines{"has space", "it's \"$HOME\" `id` !x", evil}));
+  EXPECT_EQ(candidates({"keys", "show", "line"}, env), Lines{});
+  EXPECT_EQ(candidates({"keys", "show", "break"}, env), Lines{});
+  EXPECT_EQ(candidates({"keys", "show", "tab"}, env), Lines{});
+
+  // Completing an empty word, a prefix, a backslash-quoted one and one in open quotes.
+  EXPECT_EQ(bash_insert({"keys", "show", ""}, env),
+            (Lines{"1:[has space]", "1:[it's \"$HOME\" `id` !x]", "1:[" + evil + "]"}));
+  EXPECT_EQ(bash_insert({"keys", "show", "x"}, env), (Lines{"1:[" + evil + "]"}));
+  EXPECT_EQ(bash_insert({"keys", "delete", "--yes", "x$"}, env), (Lines{"1:[" + evil + "]"}));
+  EXPECT_EQ(bash_insert({"keys", "show", "has\\ s"}, env), (Lines{"1:[has space]"}));
+  EXPECT_EQ(bash_insert({"keys", "show", "'has s"}, env), (Lines{"1:[has space]"}));
+  EXPECT_EQ(bash_insert({"keys", "show", "\"has"}, env), (Lines{"1:[has space]"}));
+  EXPECT_EQ(bash_insert({"keys", "show", "'it"}, env), (Lines{"1:[it's \"$HOME\" `id` !x]"}));
+  EXPECT_EQ(bash_insert({"keys", "show", "\"it"}, env), (Lines{"1:[it's \"$HOME\" `id` !x]"}));
+  EXPECT_EQ(bash_insert({"keys", "show", "it\\'s\\ \\\"\\$H"}, env), (Lines{"1:[it's \"$HOME\" `id` !x]"}));
+  // The words before the current one reach signet unquoted too.
+  EXPECT_EQ(bash_insert({"--data-dir", "'" + store_.string() + "'", "keys", "export", "'x$("}),
+            (Lines{"1:[" + evil + "]"}));
+  EXPECT_FALSE(fs::exists(pwned)) << "completing a key name ran a command substitution";
+}
+
+// A flag takes no value: after it come key names and options. --reason offers the reasons, and
+// "--option=VALUE" in one word (when '=' is not in COMP_WORDBREAKS) is completed too.
+TEST_F(CompletionTest, AfterFlagsReasonsAndOptionEqualsValue) {
+  make_store();
+  const std::string dir = store_.string();
+  EXPECT_EQ(candidates({"--data-dir", dir, "keys", "delete", "--yes", ""}), (Lines{"ca-2026", "web-a", "web-b"}));
+  EXPECT_EQ(candidates({"--data-dir", dir, "keys", "show", "--json", "w"}), (Lines{"web-a", "web-b"}));
+  EXPECT_EQ(candidates({"keys", "list", "--all", "--j"}), (Lines{"--json"}));
+  EXPECT_EQ(bash_complete("--data-dir " + dir + " keys delete -y "), (Lines{"ca-2026", "web-a", "web-b"}));
+  EXPECT_EQ(bash_complete("revoke 0A --reason key"), (Lines{"keyCompromise"}));
+  EXPECT_EQ(bash_complete("revoke 0A --reason = su"), (Lines{"superseded"}));
+
+  // One word "--data-dir=PATH": bash completes the path and keeps "--data-dir=" before it.
+  fs::create_directories(tmp_ / "with space");
+  EXPECT_EQ(bash_complete("--data-dir=" + (tmp_ / "sto").string()), (Lines{"--data-dir=" + dir + "/"}));
+  EXPECT_EQ(bash_insert({"keys", "list", "--data-dir=" + (tmp_ / "with").string()}),
+            (Lines{"1:[--data-dir=" + (tmp_ / "with space").string() + "/]"}));
+  EXPECT_EQ(bash_complete("keys generate --algorithm=ec"), (Lines{"--algorithm=ec-p256", "--algorithm=ec-p384"}));
+  EXPECT_EQ(bash_complete("--data-dir=" + dir + " keys show --json ca"), (Lines{"ca-2026"}));
 }
 
 // While signetd has the store open (its WAL and shared-memory files exist), completion reads

@@ -80,6 +80,30 @@ TEST_F(Completion, OptionValues) {
   EXPECT_EQ(complete({"keys", "show", "--json", ""}), Words{});
 }
 
+// A flag (an option without a value) does not take the next word as its value: what follows it
+// is completed as if the flag was not there.
+TEST_F(Completion, AFlagDoesNotSwallowTheNextWord) {
+  EXPECT_EQ(complete({"keys", "list", "--all", "--"}),
+            (Words{"--all", "--data-dir", "--help", "--json", "--passphrase-file", "--quarantined", "--version"}));
+  EXPECT_EQ(complete({"keys", "delete", "--yes", "--d"}), (Words{"--data-dir"}));
+  EXPECT_EQ(complete({"keys", "delete", "-y", "--y"}), (Words{"--yes"}));
+  EXPECT_EQ(complete({"--data-dir", "/d", "keys", "show", "--json", "--j"}), (Words{"--json"}));
+  EXPECT_EQ(complete({"keys", "generate", "--help", "--algorithm", "ed"}), (Words{"ed25519"}));
+  EXPECT_EQ(complete({"keys", "list", "--json", "--data-dir", ""}), (Words{":dir"}));
+  // A flag then a command: the command is still found.
+  EXPECT_EQ(complete({"--version", "ke"}), (Words{"keys"}));
+}
+
+// --reason offers the names the parser accepts (issuance::all_revocation_reasons()).
+TEST_F(Completion, RevocationReasons) {
+  EXPECT_EQ(complete({"revoke", "01AB", "--reason", ""}),
+            (Words{"aACompromise", "affiliationChanged", "cACompromise", "cessationOfOperation", "keyCompromise",
+                   "privilegeWithdrawn", "superseded", "unspecified"}));
+  EXPECT_EQ(complete({"revoke", "--reason", "k"}), (Words{"keyCompromise"}));
+  EXPECT_EQ(complete({"revoke", "--json", "--reason=c"}), (Words{"cACompromise", "cessationOfOperation"}));
+  EXPECT_EQ(complete({"clients", "remove", "web", "--reason", "su"}), (Words{"superseded"}));
+}
+
 TEST_F(Completion, KeyNamesWithoutAStoreGiveNothing) {
   // Key names are read from the store (tests/integration/cli_completion_test.cpp); without one,
   // nothing is printed, and no error either.
