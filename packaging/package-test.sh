@@ -101,7 +101,6 @@ data_dir = "$data"
 key_name = "package-ca"
 algorithm = "ec-p256"
 validity_days = 365
-passphrase_source = "systemd-credential"
 
 [identity]
 common_name = "Signet Package Test CA"

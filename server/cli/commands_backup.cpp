@@ -11,6 +11,8 @@
 #include "signet/backup/backup.h"
 #include "signet/core/error.h"
 #include "signet/core/file.h"
+#include "signet/db/sqlite.h"
+#include "signet/keystore/store.h"
 #include "signet/setup/daemon_config.h"
 #include "signet/setup/inspect.h"
 
@@ -246,6 +248,17 @@ void print_report(const keystore::RestoreReport& r, const fs::path& file, const 
   }
 }
 
+// Copies the store in `from` into the empty directory `to` without writing anything in `from`
+// (immutable when no other connection has it open, else read-only beside the writer).
+void copy_store_for_dry_run(const fs::path& from, const fs::path& to) {
+  const fs::path source = keystore::KeyStore::database_path(from);
+  std::error_code ec;
+  const bool in_use = fs::exists(source.string() + "-wal", ec) || fs::exists(source.string() + "-shm", ec);
+  db::Database src = db::Database::open(source, in_use ? db::OpenMode::ReadOnly : db::OpenMode::Immutable);
+  db::Database dst = db::Database::open(keystore::KeyStore::database_path(to), db::OpenMode::ReadWriteCreate);
+  db::copy_into(src, dst, "copying " + source.string() + " for the dry run");
+}
+
 void remove_new_store(const fs::path& dir) {
   const fs::path db = keystore::KeyStore::database_path(dir);
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((db.string() + suffix).c_str());
@@ -267,7 +280,19 @@ int backup_restore(const GlobalOptions& g, const BackupOptions& o) {
 
   keystore::RestoreReport report;
   if (store_exists) {
-    keystore::KeyStore store = open_store(g);
+    // A dry run writes nothing, not even the migration of an older store: it runs against a private
+    // copy of the store (what it tries is rolled back there; a migration happens there too).
+    std::optional<ScratchDir> dry_run_copy;
+    GlobalOptions target = g;
+    if (o.dry_run) {
+      dry_run_copy.emplace();
+      copy_store_for_dry_run(g.data_dir, dry_run_copy->path());
+      target.data_dir = dry_run_copy->path();
+    }
+    keystore::KeyStore store =
+        o.dry_run ? keystore::KeyStore::open(target.data_dir, obtain_passphrase(g.passphrase_file, "key store passphrase",
+                                                                                false, kStorePassphraseOption))
+                  : open_store(g);
     report = store.restore(opened, keystore::RestoreOptions{.dry_run = o.dry_run, .merge_clients = o.merge_clients});
   } else if (o.dry_run) {
     report = keystore::KeyStore::plan_restore_into_empty_store(opened);

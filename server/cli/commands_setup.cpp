@@ -57,8 +57,12 @@ int print_result(const setup::SetupResult& r) {
   return kExitOk;
 }
 
+// The file that the packaged signetd.service loads with LoadCredential=passphrase:FILE.
+const fs::path kSystemdCredentialFile = "/etc/signet/passphrase";
+
 // Where signetd will get the passphrase when the answers do not say: the file this command was
-// given (--passphrase-file or SIGNET_PASSPHRASE_FILE), else the systemd credential.
+// given (--passphrase-file or SIGNET_PASSPHRASE_FILE), else the systemd credential (also when that
+// file is the credential's own).
 void default_passphrase_source(setup::SetupPlan& plan, std::string_view answers, const GlobalOptions& g) {
   bool named = false;
   try {
@@ -68,8 +72,15 @@ void default_passphrase_source(setup::SetupPlan& plan, std::string_view answers,
     named = true;  // parse_answers() has read it already; not reached
   }
   if (named || !g.passphrase_file) return;
+  const fs::path file = fs::absolute(*g.passphrase_file).lexically_normal();
+  // /etc/signet/passphrase is the file signetd.service loads as its credential: given that file,
+  // the operator is setting up the service, and signetd (User=signet) could not read it directly.
+  if (file == kSystemdCredentialFile) {
+    plan.passphrase_source = setup::PassphraseSource::SystemdCredential;
+    return;
+  }
   plan.passphrase_source = setup::PassphraseSource::OperatorFile;
-  plan.passphrase_file = fs::absolute(*g.passphrase_file).lexically_normal();
+  plan.passphrase_file = file;
 }
 
 int run_setup(const GlobalOptions& g, const SetupOptions& o) {

@@ -1,6 +1,6 @@
 // signet store init | passwd | check | audit
 #include <sys/stat.h>
-
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -97,6 +97,13 @@ int store_check(const GlobalOptions& g, const StoreOptions& o) {
   // The copies made before migrations (a copy is the whole store: it must be private too).
   const std::vector<keystore::UpgradeCopy> copies = keystore::list_upgrade_copies(g.data_dir);
   for (const auto& c : copies) {
+    if (!c.problem.empty()) {
+      warnings.push_back({{"code", "upgrade-copy-invalid"},
+                          {"message", c.path.string() + " is named as a copy of the store made before an upgrade, but " +
+                                          c.problem + ": it cannot be used to go back"},
+                          {"fix", "remove it (`rm " + c.path.string() + "`); take a backup with `signet backup create` "
+                                  "if you want a way back"}});
+    }
     if ((c.mode & 0077) != 0) {
       warnings.push_back({{"code", "upgrade-copy-permissions"},
                           {"message", c.path.string() + " is accessible to group or others"},
@@ -112,7 +119,8 @@ int store_check(const GlobalOptions& g, const StoreOptions& o) {
                                 {"schema_version", c.name.schema_version},
                                 {"taken", rfc3339_of_copy_time(c.name.taken_at)},
                                 {"bytes", c.size},
-                                {"mode", octal_mode(c.mode)}});
+                                {"mode", octal_mode(c.mode)},
+                                {"valid", c.problem.empty()}});
     }
     nlohmann::json keys = nlohmann::json::array();
     for (const auto* list : {&report.reusable, &report.excluded}) {
@@ -146,9 +154,12 @@ int store_check(const GlobalOptions& g, const StoreOptions& o) {
       std::cout << "Upgrade copies: " << copies.size() << "\n";
       for (const auto& c : copies) {
         std::cout << "  " << c.path.filename().string() << "  schema " << c.name.schema_version << "  " << c.size
-                  << " bytes  mode " << octal_mode(c.mode) << "\n";
+                  << " bytes  mode " << octal_mode(c.mode) << (c.problem.empty() ? "" : "  NOT A VALID COPY") << "\n";
       }
-      std::cout << "  These are " << kUpgradeCopiesAdvice << ".\n";
+      const bool all_valid =
+          std::all_of(copies.begin(), copies.end(), [](const keystore::UpgradeCopy& c) { return c.problem.empty(); });
+      std::cout << (all_valid ? "  These are " : "  Those not marked NOT A VALID COPY are ") << kUpgradeCopiesAdvice
+                << ".\n";
     }
     for (const auto& w : warnings) {
       std::cout << "warning [" << w["code"].get<std::string>() << "] " << w["message"].get<std::string>()

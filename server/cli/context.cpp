@@ -82,10 +82,18 @@ std::string audit_actor() { return "cli:" + operator_identity(); }
 
 std::string operator_actor() { return "operator:" + operator_identity(); }
 
-keystore::KeyStore open_store(const GlobalOptions& options) {
+keystore::KeyStore open_store(const GlobalOptions& options, keystore::KeyStore::Access access) {
   const Passphrase passphrase = obtain_passphrase(options.passphrase_file, "key store passphrase", false, kStorePassphraseOption);
-  keystore::KeyStore store = keystore::KeyStore::open(options.data_dir, passphrase);
+  keystore::KeyStore store = keystore::KeyStore::open(options.data_dir, passphrase, access);
   store.set_actor(audit_actor());
+  // An upgrade is never silent: say what was migrated and where the way back is (stderr, so that
+  // --json output stays one document).
+  if (const auto migrated = store.migration()) {
+    std::cerr << "signet: migrated the key store " << keystore::KeyStore::database_path(options.data_dir).string()
+              << " from schema version " << migrated->from_version << " to " << migrated->to_version
+              << "; the verified copy made before is " << migrated->copy.string()
+              << " (see `signet store check`)\n";
+  }
   return store;
 }
 

@@ -34,7 +34,8 @@ struct GlobalOptions {
                                            const std::string& option);
 
 // Opens and unlocks the store in the data dir, with the audit actor set to this user.
-[[nodiscard]] keystore::KeyStore open_store(const GlobalOptions& options);
+[[nodiscard]] keystore::KeyStore open_store(const GlobalOptions& options,
+                                            keystore::KeyStore::Access access = keystore::KeyStore::Access::ReadWrite);
 
 // Who runs this command, for audit rows: the name of the real uid (getuid(), "uid:N" when the
 // system has no name for it), never $USER or $LOGNAME, which anyone can set. When sudo's SUDO_USER

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "cli_harness.h"
 
@@ -130,6 +131,73 @@ TEST_P(CliUpgrade, StoreCheckMigratesAndListsTheCopy) {
         run_sqlite(signet_.db(), "SELECT count(*) FROM acme_eab_keys WHERE kid = '" + kid.get<std::string>() + "'");
     EXPECT_EQ(r.out, "1\n") << kid;
   }
+}
+
+// The first command that migrates says so on stderr (an upgrade is never silent), once.
+TEST_P(CliUpgrade, TheCommandThatMigratesSaysSo) {
+  const int v = GetParam();
+  const ProcessResult first = signet_({"keys", "list", "--json"});
+  ASSERT_TRUE(Succeeded(first)) << describe(first);
+  EXPECT_TRUE(json::accept(first.out)) << "stdout must stay one JSON document: " << first.out;
+  if (v < kLatestSchema) {
+    EXPECT_TRUE(contains(first.err, "migrated the key store")) << first.err;
+    EXPECT_TRUE(contains(first.err, "from schema version " + std::to_string(v) + " to 6")) << first.err;
+    EXPECT_TRUE(contains(first.err, "signet.db.schema-" + std::to_string(v) + "-")) << first.err;
+  } else {
+    EXPECT_FALSE(contains(first.err, "migrated")) << first.err;
+  }
+  const ProcessResult second = signet_({"keys", "list", "--json"});
+  EXPECT_FALSE(contains(second.err, "migrated")) << second.err;
+}
+
+// A restore's dry run writes nothing to an older store: no migration, no copy, the same bytes.
+TEST_P(CliUpgrade, RestoreDryRunDoesNotMigrate) {
+  const int v = GetParam();
+  // A backup of another, current store.
+  const fs::path other_dir = tmp_ / "other";
+  const fs::path backup_pass = tmp_ / "backup.pass";
+  write_text(backup_pass, "a backup passphrase of some length\n");
+  Signet other(other_dir, pass_);
+  ASSERT_TRUE(Succeeded(other({"store", "init", "--insecure-fast-kdf"})));
+  ASSERT_TRUE(Succeeded(other({"keys", "generate", "--name", "from-backup", "--algorithm", "ec-p256"})));
+  const fs::path backup = tmp_ / "other.sbk";
+  ASSERT_TRUE(Succeeded(other({"backup", "create", "--out", backup.string(), "--backup-passphrase-file",
+                               backup_pass.string()})));
+
+  const std::string before = read_text(signet_.db());
+  const ProcessResult r = signet_({"backup", "restore", backup.string(), "--backup-passphrase-file",
+                                   backup_pass.string(), "--dry-run"});
+  ASSERT_TRUE(Succeeded(r)) << describe(r);
+  EXPECT_TRUE(contains(r.out, "from-backup")) << r.out;
+  EXPECT_EQ(read_text(signet_.db()), before) << "a dry run changed signet.db (schema " << v << ")";
+  for (const auto& entry : fs::directory_iterator(store_)) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("signet.db.schema-")) << entry.path();
+  }
+  EXPECT_EQ(run_sqlite(signet_.db(), "PRAGMA user_version").out, std::to_string(v) + "\n");
+}
+
+// A file named like a copy is checked for what it is, not trusted for its name (one schema version
+// is enough: this is about store check, not the migration).
+class CliUpgradeCopies : public CliUpgrade {};
+INSTANTIATE_TEST_SUITE_P(SchemaFour, CliUpgradeCopies, ::testing::Values(4));
+
+TEST_P(CliUpgradeCopies, AFileNamedLikeACopyIsCheckedNotTrusted) {
+  ASSERT_TRUE(Succeeded(signet_({"keys", "list"})));  // migrates, with a real copy
+  write_text(store_ / "signet.db.schema-2-20200101T000000Z.bak", "junk");
+  fs::copy_file(signet_.db(), store_ / "signet.db.schema-3-20200102T000000Z.bak");  // schema 6 inside
+  const json check = signet_.json_of({"store", "check", "--json"});
+  ASSERT_EQ(check["upgrade_copies"].size(), 3u) << check.dump(2);
+  std::map<std::string, bool> valid;
+  for (const json& c : check["upgrade_copies"]) valid[c.value("file", "")] = c.value("valid", true);
+  EXPECT_FALSE(valid.at("signet.db.schema-2-20200101T000000Z.bak"));
+  EXPECT_FALSE(valid.at("signet.db.schema-3-20200102T000000Z.bak"));
+  int invalid_warnings = 0;
+  for (const json& w : check["warnings"]) invalid_warnings += w.value("code", "") == "upgrade-copy-invalid" ? 1 : 0;
+  EXPECT_EQ(invalid_warnings, 2) << check.dump(2);
+  const ProcessResult text = signet_({"store", "check"});
+  EXPECT_TRUE(contains(text.out, "signet.db.schema-2-20200101T000000Z.bak  schema 2  4 bytes  mode")) << text.out;
+  EXPECT_TRUE(contains(text.out, "NOT A VALID COPY")) << text.out;
+  EXPECT_TRUE(contains(text.out, "schema version 6, not the 3 its name says")) << text.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(EverySchemaVersion, CliUpgrade, ::testing::Range(1, kLatestSchema + 1),

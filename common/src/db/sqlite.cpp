@@ -257,6 +257,16 @@ int Database::user_version() {
   return s.step() ? static_cast<int>(s.int64(0)) : 0;
 }
 
+void copy_into(Database& source, Database& target, std::string_view what) {
+  sqlite3_backup* b = sqlite3_backup_init(target.handle(), "main", source.handle(), "main");
+  if (b == nullptr) throw_sqlite(target.handle(), sqlite3_errcode(target.handle()), what);
+  int rc = sqlite3_backup_step(b, -1);
+  const int finish_rc = sqlite3_backup_finish(b);
+  if (rc == SQLITE_DONE) rc = finish_rc;
+  if (rc != SQLITE_OK) throw_sqlite(target.handle(), rc, what);
+  target.exec("PRAGMA journal_mode = DELETE");
+}
+
 std::string Database::quick_check() {
   Statement s = prepare("PRAGMA quick_check");
   std::string findings;

@@ -188,6 +188,42 @@ std::optional<UpgradeCopyName> parse_upgrade_copy_name(std::string_view name) {
   return out;
 }
 
+namespace {
+
+// What is wrong with the file named like a copy at `path`, or "" (upgrade_copy.h, UpgradeCopy).
+std::string upgrade_copy_problem(const fs::path& path, const UpgradeCopyName& name) {
+  try {
+    if (!has_sqlite_header(path)) return "it is not an SQLite database";
+    if (!db::has_whole_pages(path)) return "it is not a whole number of database pages (cut short)";
+    db::Database copy = db::Database::open(path, db::OpenMode::Immutable);
+    if (store_id_of(copy).empty()) return "it holds no key store metadata";
+    if (const int v = copy.user_version(); v != name.schema_version) {
+      return "it has schema version " + std::to_string(v) + ", not the " + std::to_string(name.schema_version) +
+             " its name says";
+    }
+    return {};
+  } catch (const Error& e) {
+    return std::string("it cannot be read: ") + e.what();
+  }
+}
+
+bool is_upgrade_temporary(std::string_view name) {
+  return name.starts_with("." + std::string(kUpgradeCopyPrefix)) && name.find(".tmp-") != std::string_view::npos;
+}
+
+}  // namespace
+
+std::vector<std::string> remove_stale_upgrade_temporaries(const fs::path& dir) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!is_upgrade_temporary(name)) continue;
+    if (::unlink(it->path().c_str()) == 0) removed.push_back(name);
+  }
+  return removed;
+}
+
 std::vector<UpgradeCopy> list_upgrade_copies(const fs::path& dir) {
   std::vector<UpgradeCopy> out;
   std::error_code ec;
@@ -196,7 +232,7 @@ std::vector<UpgradeCopy> list_upgrade_copies(const fs::path& dir) {
     struct stat st {};
     if (!parsed || ::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     out.push_back(UpgradeCopy{it->path(), *parsed, static_cast<std::uintmax_t>(st.st_size),
-                              static_cast<unsigned>(st.st_mode & 07777)});
+                              static_cast<unsigned>(st.st_mode & 07777), upgrade_copy_problem(it->path(), *parsed)});
   }
   std::sort(out.begin(), out.end(), [](const UpgradeCopy& a, const UpgradeCopy& b) {
     return std::tie(a.name.taken_at, a.name.sequence, a.name.schema_version) <
@@ -261,14 +297,14 @@ fs::path write_upgrade_copy(db::Database& source, const fs::path& dir, int schem
       // write lock), so a second, read-only connection reads the store: with the lock held nobody
       // can change it, and it sees what source sees, the WAL included.
       db::Database reader = db::Database::open(source.path(), db::OpenMode::ReadOnly);
-      sqlite3_backup* b = sqlite3_backup_init(target.handle(), "main", reader.handle(), "main");
-      if (b == nullptr) db::throw_sqlite(target.handle(), sqlite3_errcode(target.handle()), "copying the key store");
-      int rc = sqlite3_backup_step(b, -1);
-      const int finish_rc = sqlite3_backup_finish(b);
-      if (rc == SQLITE_DONE) rc = finish_rc;
-      if (rc != SQLITE_OK) db::throw_sqlite(target.handle(), rc, "copying the key store to " + tmp.string());
       // One self-contained file (no -wal to keep beside it), as an older Signet can open it.
-      target.exec("PRAGMA journal_mode = DELETE");
+      db::copy_into(reader, target, "copying the key store to " + tmp.string());
+    }
+    // Root (an operator's `signet`) upgrading a store that belongs to the service's user: the copy
+    // belongs to that user too, so that going back with it leaves a signet.db the service can open.
+    if (struct stat st {}; ::geteuid() == 0 && ::stat(source.path().c_str(), &st) == 0 &&
+                           (st.st_uid != 0 || st.st_gid != 0)) {
+      if (::chown(tmp.c_str(), st.st_uid, st.st_gid) != 0) throw failed("giving " + tmp.string() + " to the store's owner", errno);
     }
     fsync_path(tmp);
     verify_upgrade_copy(source, tmp, schema_version);
@@ -530,13 +566,7 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, Acces
       const fs::path copy = scratch->path() / kStoreFileName;
       {
         db::Database target = db::Database::open(copy, db::OpenMode::ReadWriteCreate);
-        sqlite3_backup* b = sqlite3_backup_init(target.handle(), "main", db.handle(), "main");
-        if (b == nullptr) db::throw_sqlite(target.handle(), sqlite3_errcode(target.handle()), "copying " + path.string());
-        int rc = sqlite3_backup_step(b, -1);
-        const int finish_rc = sqlite3_backup_finish(b);
-        if (rc == SQLITE_DONE) rc = finish_rc;
-        if (rc != SQLITE_OK) db::throw_sqlite(target.handle(), rc, "copying " + path.string());
-        target.exec("PRAGMA journal_mode = DELETE");
+        db::copy_into(db, target, "copying " + path.string());
       }
       db = db::Database::open(copy, db::OpenMode::ReadWrite);
       db::migrate(db, schema_migrations());
@@ -576,11 +606,15 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, Acces
                       std::to_string(latest) + " failed: " + e.what() +
                       ". Nothing was changed: the store is still at schema version " + std::to_string(migrated_from) +
                       " and works with the Signet that wrote it (the copy made before the migration, " +
-                      copy.filename().string() + ", was removed as it is the same). Keep that Signet until " +
-                      "this is fixed, and report the message",
+                      copy.filename().string() + ", was removed as it is the same). Fix what the message " +
+                      "names (free space, permissions) and run the command again; if it names neither, keep " +
+                      "the Signet that wrote the store and report the message",
                   e.native_code());
     }
     if (!copy.empty()) migration = StoreMigration{migrated_from, latest, copy};
+    // The store is at the latest schema, so no copy is being made by anyone: what a killed
+    // migration left (a full-size temporary copy each time) goes now.
+    (void)remove_stale_upgrade_temporaries(dir);
     db.exec("PRAGMA journal_mode = WAL");
     configure(db);
   }

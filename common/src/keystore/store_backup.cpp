@@ -295,15 +295,9 @@ void KeyStore::write_snapshot(const fs::path& dest) {
   ::close(fd);
   try {
     db::Database target = db::Database::open(dest, db::OpenMode::ReadWrite);
-    sqlite3_backup* b = sqlite3_backup_init(target.handle(), "main", state_->db.handle(), "main");
-    if (b == nullptr) db::throw_sqlite(target.handle(), sqlite3_errcode(target.handle()), "starting a snapshot");
     // One step copies every page under one read transaction: a consistent snapshot even while
     // other connections write (WAL lets them go on).
-    int rc = sqlite3_backup_step(b, -1);
-    const int finish_rc = sqlite3_backup_finish(b);
-    if (rc == SQLITE_DONE) rc = finish_rc;
-    if (rc != SQLITE_OK) db::throw_sqlite(target.handle(), rc, "writing a snapshot to " + dest.string());
-    target.exec("PRAGMA journal_mode = DELETE");
+    db::copy_into(state_->db, target, "writing a snapshot to " + dest.string());
   } catch (...) {
     for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((dest.string() + suffix).c_str());
     throw;

@@ -4,6 +4,7 @@
 // nothing; read-only opens and current stores make no copy.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -393,6 +394,67 @@ TEST(UpgradeCopy, NamesRoundTripAndOthersAreNotCopies) {
                             "signet.db.schema-x-20261205T171500Z.bak"}) {
     EXPECT_FALSE(parse_upgrade_copy_name(other)) << other;
   }
+}
+
+// A migration killed while it copied (systemd's start timeout, the OOM killer) leaves a hidden
+// full-size temporary each time; the next open that finds the store at the latest schema removes
+// them, and nothing else.
+TEST(Upgrade, TemporariesOfAKilledCopyAreRemovedAtTheNextOpen) {
+  OldStore old(3);
+  const std::vector<std::string> stale = {".signet.db.schema-3-20261205T000000Z.bak.tmp-0123456789ab",
+                                          ".signet.db.schema-3-20261205T000000Z.bak.tmp-0123456789ab-journal",
+                                          ".signet.db.schema-3-20261205T000001Z.bak.tmp-ba9876543210-wal"};
+  for (const std::string& name : stale) {
+    std::ofstream(old.dir() / name) << std::string(4096, 'x');
+  }
+  std::ofstream(old.dir() / ".keep-me") << "not ours";
+  { KeyStore store = old.open(); }
+  for (const std::string& name : stale) EXPECT_FALSE(fs::exists(old.dir() / name)) << name;
+  EXPECT_TRUE(fs::exists(old.dir() / ".keep-me"));
+  EXPECT_EQ(list_upgrade_copies(old.dir()).size(), 1u);  // the real copy stays
+}
+
+// root (an operator's signet) migrating a store that belongs to the service's user: the copy is
+// that user's too, so that going back with it gives the service a signet.db it can open.
+TEST(Upgrade, ACopyMadeByRootBelongsToTheStoresOwner) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the store to another user (CI runs as root)";
+  OldStore old(5);
+  constexpr uid_t kNobody = 65534;
+  ASSERT_EQ(::chown(old.db().c_str(), kNobody, kNobody), 0);
+  { KeyStore store = old.open(); }
+  const std::vector<UpgradeCopy> copies = list_upgrade_copies(old.dir());
+  ASSERT_EQ(copies.size(), 1u);
+  struct stat st {};
+  ASSERT_EQ(::stat(copies[0].path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kNobody);
+  EXPECT_EQ(st.st_gid, kNobody);
+  EXPECT_TRUE(copies[0].problem.empty()) << copies[0].problem;
+}
+
+// list_upgrade_copies() reads each file: junk, a cut-short file and another schema than the name's
+// are reported, a real copy is not.
+TEST(UpgradeCopy, ListingChecksWhatEachFileIs) {
+  OldStore old(4);
+  { KeyStore store = old.open(); }
+  std::ofstream(old.dir() / "signet.db.schema-2-20200101T000000Z.bak") << "junk";
+  fs::copy_file(old.db(), old.dir() / "signet.db.schema-3-20200102T000000Z.bak");
+  {
+    std::ofstream cut(old.dir() / "signet.db.schema-4-20200103T000000Z.bak", std::ios::binary);
+    const std::string bytes = [&] {
+      std::ifstream in(fixture_dir(4) / "signet.db", std::ios::binary);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    cut << bytes.substr(0, 5000);
+  }
+  std::map<std::string, std::string> problems;
+  for (const UpgradeCopy& c : list_upgrade_copies(old.dir())) problems[c.path.filename().string()] = c.problem;
+  ASSERT_EQ(problems.size(), 4u);
+  EXPECT_NE(problems.at("signet.db.schema-2-20200101T000000Z.bak").find("not an SQLite database"), std::string::npos);
+  EXPECT_NE(problems.at("signet.db.schema-3-20200102T000000Z.bak").find("schema version 6, not the 3"), std::string::npos);
+  EXPECT_NE(problems.at("signet.db.schema-4-20200103T000000Z.bak").find("cut short"), std::string::npos);
+  int valid = 0;
+  for (const auto& [name, problem] : problems) valid += problem.empty() ? 1 : 0;
+  EXPECT_EQ(valid, 1);  // the copy the migration made
 }
 
 }  // namespace

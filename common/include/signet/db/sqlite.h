@@ -122,6 +122,12 @@ class Database {
   std::unique_ptr<StatementCache, DeleteCache> cache_;
 };
 
+// Copies every page of `source` into `target` with SQLite's online backup API in one step (one
+// read transaction: a consistent snapshot, a WAL included, while others write), then leaves
+// `target` in rollback-journal mode: one self-contained file. `source` must not be in a write
+// transaction (SQLite refuses). Throws what throw_sqlite() throws, naming `what`.
+void copy_into(Database& source, Database& target, std::string_view what);
+
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() was called.
 class Transaction {
  public:

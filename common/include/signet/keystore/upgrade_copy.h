@@ -46,14 +46,18 @@ struct UpgradeCopy {
   UpgradeCopyName name;
   std::uintmax_t size = 0;
   unsigned mode = 0;  // permission bits
+  // What the file itself says, read without writing (immutable): empty when it is an SQLite
+  // database, a whole number of pages, with store metadata and the schema version its name gives;
+  // otherwise what is wrong (a file named like a copy is not trusted for its name alone).
+  std::string problem;
 };
 
 // "signet.db.schema-3-20261205T171500Z.bak" (sequence 1), "signet.db.schema-3-20261205T171500Z.2.bak".
 [[nodiscard]] std::string upgrade_copy_name(int schema_version, std::int64_t unix_seconds, int sequence = 1);
 // The parts of such a name; std::nullopt for any other name (temporary files included).
 [[nodiscard]] std::optional<UpgradeCopyName> parse_upgrade_copy_name(std::string_view file_name);
-// The copies directly in `dir` (regular files with such a name), oldest first. An unreadable or
-// missing directory has none.
+// The copies directly in `dir` (regular files with such a name), oldest first, each checked as
+// UpgradeCopy::problem says. An unreadable or missing directory has none.
 [[nodiscard]] std::vector<UpgradeCopy> list_upgrade_copies(const std::filesystem::path& dir);
 
 // Copies `source` (an open connection to <dir>/signet.db at `schema_version`, normally inside the
@@ -62,6 +66,11 @@ struct UpgradeCopy {
 // verify_upgrade_copy() throws; either way no copy is left behind.
 [[nodiscard]] std::filesystem::path write_upgrade_copy(db::Database& source, const std::filesystem::path& dir,
                                                        int schema_version, const Clock& clock);
+
+// Removes what a copy interrupted by a crash or a kill left in `dir` (".signet.db.schema-...tmp-..."
+// and its -journal, -wal, -shm), and returns the names removed. Only safe where no copy can be in
+// progress: KeyStore::open() calls it once the store is at the latest schema.
+std::vector<std::string> remove_stale_upgrade_temporaries(const std::filesystem::path& dir);
 
 // Checks that the file `copy` holds what `source` holds: it passes PRAGMA integrity_check, has
 // user_version `schema_version`, the same store id, the same tables and the same number of rows in
