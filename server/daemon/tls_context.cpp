@@ -14,6 +14,7 @@
 
 #include "http_server.h"
 #include "signet/core/error.h"
+#include "signet/core/file.h"
 
 namespace signet::daemon {
 namespace {
@@ -31,10 +32,10 @@ int accept_any_certificate(int /*preverify_ok*/, X509_STORE_CTX* /*ctx*/) { retu
 
 std::shared_ptr<ssl::context> load_tls_context(const Config& config) {
   for (const auto& [file, key] : {std::pair{config.tls_certificate, "https.certificate"}, std::pair{config.tls_key, "https.key"}}) {
-    std::error_code ec;
-    if (file.empty() || !std::filesystem::exists(file, ec)) {
+    const std::string why = file.empty() ? "is not set" : file::absence_reason(file);
+    if (!why.empty()) {
       throw Error(ErrorKind::NotFound, "tls-file-missing",
-                  "the TLS file " + file.string() + " (" + key + " in " + config.source.string() + ") does not exist");
+                  "the TLS file " + file.string() + " (" + key + " in " + config.source.string() + ") " + why);
     }
   }
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);

@@ -27,6 +27,12 @@ namespace {
   if (err == ENOSPC || err == EDQUOT) {
     code = "disk-full";
     hint = " (the disk is full: free space and retry; nothing was changed)";
+  } else if ((err == EACCES || err == EPERM) && (what == "cannot open" || what == "cannot read")) {
+    // Reading: not a read-only file system, but this user (a service's, often) may not read the
+    // file or pass through a directory on its path.
+    code = "not-readable";
+    hint = " (uid " + std::to_string(::geteuid()) +
+           " may not read the file or search a directory on its path: check their owners and modes)";
   } else if (err == EROFS || err == EACCES || err == EPERM) {
     code = "not-writable";
     hint = " (check the permissions of the directory and that it is not on a read-only file system)";
@@ -168,6 +174,15 @@ SecretBytes read_passphrase(const fs::path& path, const std::string& what) {
                 "the " + what + " file " + path.string() + " is empty; put the passphrase on its first line");
   }
   return contents;
+}
+
+std::string absence_reason(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) return {};
+  const int err = errno;
+  if (err == ENOENT) return "does not exist";
+  return "cannot be reached by uid " + std::to_string(::geteuid()) + ": " + std::strerror(err) +
+         (err == EACCES ? " (a directory on its path may not be searched by this user: check its owner and mode)" : "");
 }
 
 bool readable_by_others(const fs::path& path) {

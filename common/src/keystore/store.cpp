@@ -588,9 +588,12 @@ KeyStore KeyStore::open(const fs::path& dir, const Passphrase& passphrase, Acces
             },
         .after =
             [&](int from, int to) {
+              // The store is opened before its user sets an actor: name the program and uid that
+              // migrated (signetd after an upgrade, or an operator's signet).
               write_audit(db, clock, "signet", "store.migrate", "",
                           "schema " + std::to_string(from) + " -> " + std::to_string(to) + ", verified copy " +
-                              copy.filename().string());
+                              copy.filename().string() + ", by " + program_invocation_short_name + " (uid " +
+                              std::to_string(::geteuid()) + ")");
             },
     };
     try {

@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "signet/core/error.h"
+#include "signet/core/file.h"
 
 namespace signet::daemon {
 namespace {
@@ -198,10 +199,9 @@ class Reader {
 }  // namespace
 
 Config load_config(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
+  if (const std::string why = file::absence_reason(path); !why.empty()) {
     throw Error(ErrorKind::NotFound, "config-missing",
-                "configuration file " + path.string() + " does not exist; `signet setup` writes one, or pass --config FILE");
+                "configuration file " + path.string() + " " + why + "; `signet setup` writes one, or pass --config FILE");
   }
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
@@ -377,10 +377,11 @@ fs::path passphrase_path(const Config& config) {
   // winning would silently override the file the operator chose.) A configured file that is
   // missing is an error, not a reason to fall back on the credential.
   if (!config.passphrase_file.empty()) {
-    if (fs::exists(config.passphrase_file, ec)) return config.passphrase_file;
+    const std::string why = file::absence_reason(config.passphrase_file);
+    if (why.empty()) return config.passphrase_file;
     throw Error(ErrorKind::NotFound, "passphrase-file-missing",
                 "the passphrase file " + config.passphrase_file.string() + " (store.passphrase_file in " +
-                    config.source.string() + ") does not exist");
+                    config.source.string() + ") " + why);
   }
   // Else systemd's LoadCredential=passphrase:FILE.
   if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir != nullptr && *dir != '\0') {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -302,6 +303,64 @@ TEST_F(FileOnTmpfs, FullDiskIsDiskFullAndLeavesOldFileAndNoTemporary) {
   // Space was given back: a small write succeeds now.
   EXPECT_NO_THROW(file::write_atomic(dir() / "f", as_bytes("new")));
   EXPECT_EQ(read_text(dir() / "f"), "new");
+}
+
+// What an error says about a file that cannot be used: missing is "does not exist"; a path that
+// cannot be walked is not called missing.
+TEST(FileAbsence, MissingIsNotConfusedWithUnreachable) {
+  test::TempDir tmp;
+  write_text(tmp.path() / "here", "x");
+  EXPECT_EQ(file::absence_reason(tmp.path() / "here"), "");
+  EXPECT_EQ(file::absence_reason(tmp.path() / "absent"), "does not exist");
+  const std::string through_a_file = file::absence_reason(tmp.path() / "here" / "below");
+  EXPECT_NE(through_a_file.find("cannot be reached by uid"), std::string::npos) << through_a_file;
+  EXPECT_NE(through_a_file.find("Not a directory"), std::string::npos) << through_a_file;
+}
+
+// A service user (here: nobody) that may not search /etc/signet is told so, not that the
+// passphrase file does not exist; reading a file it may not read says "not-readable", not
+// "read-only file system". Run in a child that drops root.
+TEST(FileAbsence, PermissionDeniedNamesTheUserAndTheCause) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a child as another user (CI runs as root)";
+  test::TempDir tmp;
+  fs::permissions(tmp.path(), fs::perms::owner_all, fs::perm_options::replace);
+  write_text(tmp.path() / "passphrase", "secret passphrase\n");
+  fs::permissions(tmp.path() / "passphrase", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int failures = 0;
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(100);
+    const std::string why = file::absence_reason(tmp.path() / "passphrase");
+    if (why.find("cannot be reached by uid 65534") == std::string::npos) failures |= 1;
+    if (why.find("Permission denied") == std::string::npos) failures |= 2;
+    ::_exit(failures);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "bit 1: uid not named, bit 2: cause not named, 100: could not drop root";
+
+  // A file the user may not read, in a directory it may search.
+  fs::permissions(tmp.path(), fs::perms::owner_all | fs::perms::others_exec, fs::perm_options::replace);
+  const pid_t reader = ::fork();
+  ASSERT_GE(reader, 0);
+  if (reader == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(100);
+    try {
+      (void)file::read_passphrase(tmp.path() / "passphrase", "store passphrase");
+      ::_exit(1);
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      ::_exit(e.code() == "not-readable" && what.find("uid 65534 may not read") != std::string::npos &&
+                      what.find("read-only file system") == std::string::npos
+                  ? 0
+                  : 2);
+    }
+  }
+  ASSERT_EQ(::waitpid(reader, &status, 0), reader);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: read succeeded, 2: wrong code or message, 100: could not drop root";
 }
 
 }  // namespace

@@ -27,6 +27,10 @@ void write_atomic(const std::filesystem::path& path, ByteView data, mode_t mode 
 // A passphrase file: its first line, without the line ending ("\n" or "\r\n"). Error(Malformed,
 // "passphrase-empty") naming `what` and the file when that line is empty.
 [[nodiscard]] SecretBytes read_passphrase(const std::filesystem::path& path, const std::string& what);
+// Why `path` cannot be used as an existing file, for an error message: "" when it is there (stat
+// succeeds); "does not exist"; or, when stat fails otherwise (a directory on the path that this
+// user may not search), "cannot be reached by uid N: Permission denied (...)".
+[[nodiscard]] std::string absence_reason(const std::filesystem::path& path);
 // True when `path` is a regular file that group or others may read.
 [[nodiscard]] bool readable_by_others(const std::filesystem::path& path);
 
