@@ -263,8 +263,11 @@ void verify_upgrade_copy(db::Database& source, const fs::path& copy, int schema_
   if (id.empty() || id != store_id_of(source)) throw invalid("does not hold the same store id");
   const auto want = table_row_counts(source);
   const auto got = table_row_counts(target);
-  for (const auto& [table, rows] : want) {
-    const auto found = std::find_if(got.begin(), got.end(), [&](const auto& t) { return t.first == table; });
+  for (const auto& entry : want) {
+    // (Not a structured binding: clang 14, the fuzz build's compiler, cannot capture one.)
+    const std::string& table = entry.first;
+    const std::int64_t rows = entry.second;
+    const auto found = std::find_if(got.begin(), got.end(), [&table](const auto& t) { return t.first == table; });
     if (found == got.end()) throw invalid("lacks the table " + table);
     if (found->second != rows) {
       throw invalid("has " + std::to_string(found->second) + " rows in " + table + " where the store has " +
