@@ -23,6 +23,8 @@ packages=(
   libpsl-dev publicsuffix                        # no wildcard directly under a public suffix (libpsl, Debian's list)
   libidn2-dev                                    # IDNA2008: an "xn--" label must be a valid A-label
   libc-ares-dev                                  # ACME validation: DNS through the configured resolver
+  libpq-dev                                      # the PostgreSQL ledger (several signetd nodes, one database)
+  postgresql-15                                  # tests start their own server (initdb, pg_ctl) on loopback
   certbot lego                                   # real ACME clients, run against signetd by the tests
   pebble                                         # pebble-challtestsrv (mock DNS for dns-01 tests); Pebble, the peer
   hyperfine                                      # ACME benchmark: wall time of a client's full order

@@ -13,13 +13,6 @@ namespace {
 
 constexpr std::size_t kMaxSegments = 32;
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Splits "/a/b/c" into {"a", "b", "c"}; "/" is one empty segment. Returns the count. A path of
 // more segments has the rest, slashes included, in the last one and sets `overflow`: only a
 // "{name*}" route can match it (an OCSP GET's base64 may hold any number of '/').
@@ -61,8 +54,8 @@ std::optional<std::string> percent_decode(std::string_view text) {
     out.append(text.substr(i, escape - i));
     if (escape == text.size()) break;
     if (escape + 2 >= text.size()) return std::nullopt;
-    const int hi = hex_value(text[escape + 1]);
-    const int lo = hex_value(text[escape + 2]);
+    const int hi = hex_digit_value(text[escape + 1]);
+    const int lo = hex_digit_value(text[escape + 2]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out += static_cast<char>(hi * 16 + lo);
     i = escape + 3;

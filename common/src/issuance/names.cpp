@@ -39,13 +39,6 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
                     [&](char x, char y) { return lower(x) == lower(y); });
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 constexpr std::size_t kMaxSerialBytes = 20;
 
 bool is_ldh(char c) {
@@ -125,7 +118,7 @@ std::optional<Serial> Serial::parse_hex(std::string_view hex) {
   digits.reserve(hex.size());
   for (const char c : hex) {
     if (c == ':') continue;
-    if (hex_value(c) < 0) return std::nullopt;
+    if (hex_digit_value(c) < 0) return std::nullopt;
     digits.push_back(c);
   }
   const auto first = digits.find_first_not_of('0');
@@ -136,7 +129,7 @@ std::optional<Serial> Serial::parse_hex(std::string_view hex) {
   Serial s;
   s.bytes.reserve(digits.size() / 2);
   for (std::size_t i = 0; i < digits.size(); i += 2) {
-    s.bytes.push_back(static_cast<std::uint8_t>(hex_value(digits[i]) * 16 + hex_value(digits[i + 1])));
+    s.bytes.push_back(static_cast<std::uint8_t>(hex_digit_value(digits[i]) * 16 + hex_digit_value(digits[i + 1])));
   }
   return s;
 }

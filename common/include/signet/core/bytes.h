@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,6 +26,10 @@ using ByteView = std::span<const std::uint8_t>;
 
 // Lower-case hex, no separators.
 [[nodiscard]] std::string to_hex(ByteView bytes);
+// The value of one hex digit (either case), or -1.
+[[nodiscard]] int hex_digit_value(char c) noexcept;
+// Decodes hex of either case, no separators; std::nullopt for an odd length or a non-hex character.
+[[nodiscard]] std::optional<Bytes> from_hex(std::string_view hex);
 // Upper-case hex with ':' between bytes, as `openssl x509 -fingerprint` prints.
 [[nodiscard]] std::string to_colon_hex(ByteView bytes);
 

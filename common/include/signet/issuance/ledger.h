@@ -1,6 +1,14 @@
-// Ledger: the certificate database and the API clients, in the store's SQLite file (tables
-// issued_certificates, api_clients, crl_state; migrations 004 and 005). Backups carry them like
-// every other table.
+// Ledger: the certificate database and the API clients. Two backends give the same answers:
+//  - SQLite (the default): the store's own file (tables issued_certificates, api_clients,
+//    crl_state; migrations 004 and 005). Backups carry them like every other table.
+//  - PostgreSQL ([database] url): one database shared by several signetd nodes, each with its own
+//    key store. Its schema has numbered migrations of its own (common/sql/ledger_postgres), run
+//    by the first node to start, under an advisory lock. The database records the CA it serves
+//    (the SHA-256 of its key's SubjectPublicKeyInfo) and refuses any other. Serial numbers are
+//    unique by its primary key, revocation revisions are drawn in commit order (a counter row
+//    locked by the revoking transaction), CRL numbers come from a sequence, and every commit is
+//    synchronous (synchronous_commit = on). The ACME store needs the SQLite backend (write() and
+//    read() below).
 //
 // An API client is its id, never its name: removing a client keeps its row (a tombstone), so the
 // id is never drawn again, and a client added later under the same name is another client that
@@ -31,6 +39,7 @@
 #include "signet/crypto/certificate.h"
 #include "signet/issuance/names.h"
 #include "signet/db/group_commit.h"
+#include "signet/db/postgres.h"
 #include "signet/issuance/signer.h"
 
 namespace signet::issuance {
@@ -108,10 +117,29 @@ struct RemovedClient {
 // its certificates that pass this test (and no others: its server certificates stay valid).
 [[nodiscard]] bool is_client_auth_certificate(const crypto::Certificate& certificate);
 
+// The CA a PostgreSQL ledger serves, and the node that opens it.
+struct LedgerOwner {
+  std::string ca_key_sha256;  // hex SHA-256 of the CA key's SubjectPublicKeyInfo
+  std::string ca_subject;     // for messages
+  std::string node;           // who opens it, for the schema's record ("signetd on HOST")
+};
+
+namespace detail {
+class LedgerBackend;
+}
+
 class Ledger {
  public:
+  enum class Backend { Sqlite, Postgres };
+  using Stats = db::GroupCommitter::Stats;
+
   // Opens the ledger of the store file `db_path` (the store must exist and be migrated).
   explicit Ledger(const std::filesystem::path& db_path, const Clock& clock = SystemClock::instance());
+  // Opens the PostgreSQL ledger: connects, migrates the schema under an advisory lock (or refuses a
+  // newer one: Error(Unsupported, "database-schema-too-new")), and checks that the database serves
+  // `owner`'s CA, recording it in a database that serves none yet (Error(Conflict,
+  // "database-of-another-ca") otherwise). Connection errors are Storage errors (signet/db/postgres.h).
+  Ledger(const db::pg::Settings& settings, const LedgerOwner& owner, const Clock& clock = SystemClock::instance());
   ~Ledger();
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
@@ -161,17 +189,19 @@ class Ledger {
   // secret or a malformed token (the secret comparison is constant-time).
   [[nodiscard]] std::optional<ApiClient> authenticate(std::string_view token);
 
-  [[nodiscard]] db::GroupCommitter::Stats commit_stats() const;
+  [[nodiscard]] Stats commit_stats() const;
+  [[nodiscard]] Backend backend() const;
 
   // For the ACME store (signet/acme/store.h), whose tables are in the same file: a write through
   // this ledger's committer, so that it is batched with issuance (blocks until committed, and on
-  // disk when Durable), and a read on one of the pooled read-only connections.
+  // disk when Durable), and a read on one of the pooled read-only connections. SQLite backend only:
+  // Error(Unsupported, "acme-needs-sqlite") on PostgreSQL.
   void write(const db::GroupCommitter::Work& work, db::GroupCommitter::Sync sync);
   void read(const std::function<void(db::Database&)>& work);
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  const Clock& clock_;
+  std::unique_ptr<detail::LedgerBackend> backend_;
 };
 
 }  // namespace signet::issuance

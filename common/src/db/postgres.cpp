@@ -1,0 +1,359 @@
+#include "signet/db/postgres.h"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <random>
+#include <thread>
+
+#include "signet/core/error.h"
+
+namespace signet::db::pg {
+
+namespace {
+
+constexpr int kMaxSerializationRetries = 5;
+constexpr std::chrono::seconds kLeaseWait{30};
+
+struct ConninfoFree {
+  void operator()(PQconninfoOption* o) const noexcept { PQconninfoFree(o); }
+};
+using ConninfoPtr = std::unique_ptr<PQconninfoOption, ConninfoFree>;
+
+std::string trim_message(std::string message) {
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  for (char& c : message) {
+    if (c == '\n') c = ' ';
+  }
+  return message;
+}
+
+ConninfoPtr parse_conninfo(std::string_view url, std::string& error) {
+  char* err = nullptr;
+  ConninfoPtr options{PQconninfoParse(std::string(url).c_str(), &err)};
+  if (err != nullptr) {
+    error = trim_message(err);
+    PQfreemem(err);
+  }
+  return options;
+}
+
+std::string option_value(const PQconninfoOption* options, std::string_view keyword) {
+  for (const PQconninfoOption* o = options; o != nullptr && o->keyword != nullptr; ++o) {
+    if (keyword == o->keyword && o->val != nullptr) return o->val;
+  }
+  return {};
+}
+
+[[noreturn]] void throw_result_error(const PGresult* result, std::string_view /*sql*/, const std::string& where) {
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const std::string sqlstate = state != nullptr ? state : "";
+  const std::string message = trim_message(PQresultErrorMessage(result));
+  const std::string what = message + " (SQLSTATE " + (sqlstate.empty() ? "none" : sqlstate) + ", " + where + ")";
+  if (sqlstate == "23505") throw Error(ErrorKind::Conflict, "unique-violation", what);
+  if (sqlstate.starts_with("23")) throw Error(ErrorKind::Conflict, "constraint-violation", what);
+  if (sqlstate == "40001" || sqlstate == "40P01") throw Error(ErrorKind::Storage, "database-retry", what);
+  if (sqlstate == "57014" || sqlstate == "55P03") throw Error(ErrorKind::Storage, "database-timeout", what);
+  if (sqlstate.starts_with("08") || sqlstate.starts_with("57P") || sqlstate.empty()) {
+    throw Error(ErrorKind::Storage, "database-unavailable", what);
+  }
+  throw Error(ErrorKind::Storage, "database-error", what);
+}
+
+bool retryable(const Error& e) { return e.kind() == ErrorKind::Storage && e.code() == "database-retry"; }
+
+}  // namespace
+
+void check_url(std::string_view url) {
+  const auto invalid = [&](const std::string& why) {
+    throw Error(ErrorKind::Malformed, "database-url-invalid",
+                "the database URL " + describe(url) + " " + why +
+                    "; write it as postgresql://USER@HOST:PORT/DATABASE?sslmode=verify-full");
+  };
+  if (!url.starts_with("postgresql://") && !url.starts_with("postgres://")) {
+    throw Error(ErrorKind::Malformed, "database-url-invalid",
+                "the database URL must start with postgresql:// (libpq's URI form), e.g. "
+                "postgresql://signet@db.example.net:5432/signet?sslmode=verify-full");
+  }
+  std::string error;
+  const ConninfoPtr options = parse_conninfo(url, error);
+  if (!options) invalid("does not parse (" + error + ")");
+  if (!option_value(options.get(), "password").empty()) {
+    invalid("carries a password: remove it from the URL and put it in [database] password_file, or the "
+            "systemd credential database-password");
+  }
+  if (option_value(options.get(), "dbname").empty()) invalid("names no database");
+  // libpq checks a port only when it connects; a typo should not wait until then. (Several hosts
+  // for failover have a port each, separated by commas.)
+  const std::string ports = option_value(options.get(), "port");
+  std::size_t from = 0;
+  while (!ports.empty() && from <= ports.size()) {
+    const std::size_t comma = std::min(ports.find(',', from), ports.size());
+    const std::string_view port = std::string_view(ports).substr(from, comma - from);
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+      invalid("has the port \"" + std::string(port) + "\" (1 to 65535)");
+    }
+    from = comma + 1;
+  }
+}
+
+std::string describe(std::string_view url) {
+  std::string error;
+  const ConninfoPtr options = parse_conninfo(url, error);
+  if (!options) return "(an unparsable URL)";
+  std::string host = option_value(options.get(), "host");
+  if (host.empty()) host = option_value(options.get(), "hostaddr");
+  if (host.empty()) host = "localhost";
+  std::string out = option_value(options.get(), "user");
+  if (!out.empty()) out += "@";
+  out += host;
+  if (const std::string port = option_value(options.get(), "port"); !port.empty()) out += ":" + port;
+  out += "/" + option_value(options.get(), "dbname");
+  return out;
+}
+
+Param bytea(ByteView data) { return "\\x" + to_hex(data); }
+
+// ---- Result
+
+Result::Result(pg_result* result) : result_(result) {}
+
+void Result::Clear::operator()(pg_result* r) const noexcept { PQclear(r); }
+
+int Result::rows() const { return result_ ? PQntuples(result_.get()) : 0; }
+
+bool Result::is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
+
+std::string Result::text(int row, int column) const {
+  const char* v = PQgetvalue(result_.get(), row, column);
+  return std::string(v, static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+}
+
+std::int64_t Result::int64(int row, int column) const {
+  const std::string v = text(row, column);
+  std::int64_t out = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || end != v.data() + v.size()) {
+    throw Error(ErrorKind::Integrity, "database-value-invalid", "the database returned \"" + v + "\" for a number");
+  }
+  return out;
+}
+
+bool Result::boolean(int row, int column) const { return text(row, column) == "t"; }
+
+Bytes Result::bytes(int row, int column) const {
+  const std::string v = text(row, column);
+  if (!v.starts_with("\\x")) {
+    throw Error(ErrorKind::Integrity, "database-value-invalid", "the database returned a bytea value not in hex form");
+  }
+  std::optional<Bytes> out = from_hex(std::string_view(v).substr(2));
+  if (!out) throw Error(ErrorKind::Integrity, "database-value-invalid", "the database returned a bytea value that is not hex");
+  return std::move(*out);
+}
+
+std::int64_t Result::affected() const {
+  const std::string n = PQcmdTuples(result_.get());
+  if (n.empty()) return 0;
+  return std::stoll(n);
+}
+
+// ---- Connection
+
+void Connection::Finish::operator()(pg_conn* c) const noexcept { PQfinish(c); }
+
+Connection::Connection(pg_conn* conn, std::string description)
+    : conn_(conn), description_(std::move(description)) {}
+
+Connection Connection::open(const Settings& settings) {
+  check_url(settings.url);
+  const std::string timeout = std::to_string(settings.connect_timeout.count());
+  // expand_dbname: the first "dbname" value is the URL; keywords after it override what it says.
+  std::vector<const char*> keys{"dbname", "connect_timeout", "application_name", "client_encoding"};
+  std::vector<const char*> values{settings.url.c_str(), timeout.c_str(), "signet", "UTF8"};
+  if (!settings.password.empty()) {
+    keys.push_back("password");
+    values.push_back(settings.password.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  pg_conn* raw = PQconnectdbParams(keys.data(), values.data(), 1);
+  Connection c(raw, describe(settings.url));
+  if (raw == nullptr) throw Error(ErrorKind::Storage, "database-unavailable", "out of memory connecting to PostgreSQL");
+  if (PQstatus(raw) != CONNECTION_OK) {
+    const std::string message = trim_message(PQerrorMessage(raw));
+    const bool login = message.find("password authentication failed") != std::string::npos ||
+                       message.find("no password supplied") != std::string::npos ||
+                       message.find("authentication failed") != std::string::npos ||
+                       message.find("no pg_hba.conf entry") != std::string::npos;
+    throw Error(ErrorKind::Storage, login ? "database-login-failed" : "database-unavailable",
+                "cannot connect to PostgreSQL at " + c.description_ + ": " + message +
+                    (login ? " (check the user in [database] url and the password in [database] password_file)"
+                           : ""));
+  }
+  c.exec("SELECT set_config('synchronous_commit', 'on', false), set_config('TimeZone', 'UTC', false), "
+         "set_config('bytea_output', 'hex', false), set_config('client_min_messages', 'warning', false), "
+         "set_config('statement_timeout', $1, false), "
+         "set_config('idle_in_transaction_session_timeout', $2, false)",
+         {std::to_string(settings.statement_timeout.count()),
+          std::to_string(std::max<std::int64_t>(60000, 6 * settings.statement_timeout.count()))});
+  return c;
+}
+
+Result Connection::exec(std::string_view sql, const std::vector<Param>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
+  const std::string text(sql);
+  pg_result* raw = PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
+                                values.data(), nullptr, nullptr, 0);
+  Result result(raw);
+  if (raw == nullptr) {
+    throw Error(ErrorKind::Storage, "database-unavailable",
+                "lost the connection to PostgreSQL at " + description_ + ": " + trim_message(PQerrorMessage(conn_.get())));
+  }
+  const ExecStatusType status = PQresultStatus(raw);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    throw_result_error(raw, sql, "PostgreSQL at " + description_);
+  }
+  return result;
+}
+
+void Connection::exec_script(std::string_view sql) {
+  const std::string text(sql);
+  pg_result* raw = PQexec(conn_.get(), text.c_str());
+  Result result(raw);
+  if (raw == nullptr) {
+    throw Error(ErrorKind::Storage, "database-unavailable",
+                "lost the connection to PostgreSQL at " + description_ + ": " + trim_message(PQerrorMessage(conn_.get())));
+  }
+  const ExecStatusType status = PQresultStatus(raw);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw_result_error(raw, sql, "PostgreSQL at " + description_);
+}
+
+bool Connection::healthy() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+
+int Connection::server_version() const { return PQserverVersion(conn_.get()); }
+
+// ---- Pool
+
+// A connection taken from the pool; given back when the lease ends, unless it broke.
+class Pool::Lease {
+ public:
+  explicit Lease(Pool& pool) : pool_(pool) {
+    std::unique_lock lock(pool_.mutex_);
+    if (!pool_.available_.wait_for(lock, kLeaseWait, [&] {
+          return !pool_.idle_.empty() || pool_.open_ < pool_.settings_.pool_size;
+        })) {
+      throw Error(ErrorKind::Storage, "database-unavailable",
+                  "all " + std::to_string(pool_.settings_.pool_size) + " connections to PostgreSQL at " +
+                      pool_.description_ + " stayed busy for " + std::to_string(kLeaseWait.count()) +
+                      " s; raise [database] pool_size or look for slow statements");
+    }
+    if (!pool_.idle_.empty()) {
+      conn_.emplace(std::move(pool_.idle_.back()));
+      pool_.idle_.pop_back();
+      return;
+    }
+    ++pool_.open_;  // reserved while connecting, outside the lock
+    lock.unlock();
+    try {
+      conn_.emplace(Connection::open(pool_.settings_));
+    } catch (...) {
+      lock.lock();
+      --pool_.open_;
+      pool_.available_.notify_one();
+      throw;
+    }
+    lock.lock();
+    ++pool_.stats_.connects;
+  }
+  ~Lease() {
+    std::lock_guard lock(pool_.mutex_);
+    if (conn_ && conn_->healthy()) {
+      pool_.idle_.push_back(std::move(*conn_));
+    } else {
+      --pool_.open_;
+    }
+    pool_.available_.notify_one();
+  }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  Connection& operator*() { return *conn_; }
+  // Drops the connection when the lease ends (its transaction state is unknown).
+  void discard() { conn_.reset(); }
+
+ private:
+  Pool& pool_;
+  std::optional<Connection> conn_;
+};
+
+Pool::Pool(Settings settings) : settings_(std::move(settings)) {
+  check_url(settings_.url);
+  if (settings_.pool_size == 0) settings_.pool_size = 1;
+  description_ = describe(settings_.url);
+}
+
+Pool::~Pool() = default;
+
+void Pool::with_connection(const std::function<void(Connection&)>& work) {
+  Lease lease(*this);
+  try {
+    work(*lease);
+  } catch (...) {
+    if (!(*lease).healthy()) lease.discard();
+    throw;
+  }
+}
+
+void Pool::transaction(const std::function<void(Connection&)>& work) {
+  thread_local std::minstd_rand jitter{std::random_device{}()};
+  bool reconnected = false;
+  for (int attempt = 0;; ++attempt) {
+    Lease lease(*this);
+    Connection& c = *lease;
+    bool committing = false;
+    try {
+      c.exec("BEGIN");
+      work(c);
+      committing = true;
+      c.exec("COMMIT");
+      std::lock_guard lock(mutex_);
+      ++stats_.commits;
+      return;
+    } catch (const Error& e) {
+      const bool lost = !c.healthy();
+      if (lost) {
+        lease.discard();
+      } else {
+        try {
+          c.exec("ROLLBACK");
+        } catch (const Error&) {
+          lease.discard();
+        }
+      }
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.rollbacks;
+      }
+      // A connection lost before COMMIT was sent committed nothing: once more on a new one. One lost
+      // during COMMIT may have committed, so it is not retried.
+      const bool again = (retryable(e) && attempt < kMaxSerializationRetries) || (lost && !committing && !reconnected);
+      if (!again) throw;
+      reconnected = reconnected || lost;
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.retries;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1 + jitter() % (10 << attempt)));
+    }
+  }
+}
+
+Pool::Stats Pool::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace signet::db::pg

@@ -1,0 +1,524 @@
+// The PostgreSQL ledger backend (see signet/issuance/ledger.h and ledger_backend.h).
+//
+// Each write is one READ COMMITTED transaction. Where the SQLite backend relies on its single
+// writer, this one takes row locks:
+//  - an intent or a certificate of an API client locks that client's row (FOR SHARE), and removing
+//    a client locks it FOR UPDATE first, so a removal and an issuance to that client happen one
+//    after the other, never interleaved: a removed client gets nothing more, and a certificate
+//    stored before the removal is revoked by it;
+//  - a revocation draws its revision from the revocation_state row (locked until it commits), so
+//    revisions commit in the order they are drawn;
+//  - a serial is unique by the primary key: two nodes that draw the same one get serial-taken on
+//    the second insert, and the issuer draws again.
+// The *_async forms run on a few worker threads (one per pooled connection) and call back there.
+#include <libpq-fe.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "ledger_backend.h"
+#include "signet/core/error.h"
+#include "signet/db/migrations.h"
+
+namespace signet::issuance {
+const std::vector<db::Migration>& postgres_ledger_migrations();
+}
+
+namespace signet::issuance::detail {
+
+namespace {
+
+using db::pg::Connection;
+using db::pg::Param;
+using db::pg::Result;
+
+// pg_advisory_lock key for migrations: "signet" in ASCII.
+constexpr std::string_view kMigrationLock = "125762122295668";
+constexpr std::string_view kCertificateColumns =
+    "serial, state, profile, client, subject, names, requested_at, not_before, not_after, der, "
+    "revoked_at, revocation_reason, revoked_by, client_id";
+constexpr std::string_view kClientColumns = "name, id, profiles, admin, created_at";
+
+std::int64_t unix_seconds(TimePoint t) {
+  return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+Param number(std::int64_t v) { return std::to_string(v); }
+
+CertificateRecord read_record(const Result& r, int row) {
+  CertificateRecord out;
+  out.serial = serial_from_text(r.text(row, 0));
+  out.state = state_from_text(r.text(row, 1));
+  out.profile = r.text(row, 2);
+  out.client = r.text(row, 3);
+  out.subject = r.text(row, 4);
+  out.names = from_json_array(r.text(row, 5), "names");
+  out.requested_at = r.int64(row, 6);
+  out.not_before = r.int64(row, 7);
+  out.not_after = r.int64(row, 8);
+  if (!r.is_null(row, 9)) {
+    out.certificate = crypto::Certificate::try_from_der(r.bytes(row, 9));
+    if (!out.certificate) throw_corrupt("a certificate that does not parse, serial " + r.text(row, 0));
+  }
+  if (!r.is_null(row, 10)) {
+    out.revoked_at = r.int64(row, 10);
+    out.reason = revocation_reason_from_int(r.int64(row, 11)).value_or(RevocationReason::Unspecified);
+    out.revoked_by = r.text(row, 12);
+  }
+  if (!r.is_null(row, 13)) out.client_id = r.text(row, 13);
+  return out;
+}
+
+std::vector<RevokedEntry> read_revoked(const Result& r) {
+  std::vector<RevokedEntry> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    RevokedEntry e;
+    e.serial = serial_from_text(r.text(i, 0));
+    e.revoked_at = TimePoint(std::chrono::seconds(r.int64(i, 1)));
+    e.reason = revocation_reason_from_int(r.int64(i, 2)).value_or(RevocationReason::Unspecified);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+ApiClient read_client(const Result& r, int row) {
+  ApiClient c;
+  c.name = r.text(row, 0);
+  c.id = r.text(row, 1);
+  c.profiles = from_json_array(r.text(row, 2), "profiles");
+  c.admin = r.boolean(row, 3);
+  c.created_at = r.int64(row, 4);
+  return c;
+}
+
+void write_audit(Connection& c, std::int64_t at, const std::string& actor, std::string_view action,
+                 const std::string& subject, const std::string& detail) {
+  c.exec("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+         {number(at), actor, std::string(action), subject, detail});
+}
+
+std::optional<CertificateRecord> load_record(Connection& c, const std::string& serial_hex, bool lock) {
+  Result r = c.exec("SELECT " + std::string(kCertificateColumns) + " FROM issued_certificates WHERE serial = $1" +
+                        (lock ? " FOR UPDATE" : ""),
+                    {serial_hex});
+  if (r.rows() == 0) return std::nullopt;
+  return read_record(r, 0);
+}
+
+// Revokes `record` (issued, not revoked) with the next revision, and audits it.
+std::int64_t revoke_row(Connection& c, CertificateRecord& record, RevocationReason reason, const std::string& actor,
+                        std::int64_t now, const std::string& why = "") {
+  const std::string hex = record.serial.hex();
+  const Result next =
+      c.exec("UPDATE revocation_state SET revision = revision + 1 WHERE singleton = 1 RETURNING revision");
+  if (next.rows() != 1) throw_corrupt("no revocation_state row");
+  const std::int64_t revision = next.int64(0, 0);
+  c.exec("UPDATE issued_certificates SET revoked_at = $1, revocation_reason = $2, revoked_by = $3, revision = $4 "
+         "WHERE serial = $5",
+         {number(now), number(static_cast<std::int64_t>(reason)), actor, number(revision), hex});
+  write_audit(c, now, actor, "certificate.revoke", hex, revoke_detail(reason, revision, record.subject, why));
+  record.revoked_at = now;
+  record.reason = reason;
+  record.revoked_by = actor;
+  return revision;
+}
+
+// Is the client with this id live? Locks its row against a concurrent removal until commit.
+bool lock_live_client(Connection& c, const std::string& id) {
+  return c.exec("SELECT 1 FROM api_clients WHERE id = $1 AND removed_at IS NULL FOR SHARE", {id}).rows() == 1;
+}
+
+// A few threads that run queued jobs in order of submission (for the *_async writes).
+class Workers {
+ public:
+  explicit Workers(unsigned count) {
+    for (unsigned i = 0; i < count; ++i) threads_.emplace_back([this] { run(); });
+  }
+  ~Workers() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    ready_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
+  void submit(std::function<void()> job) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(job));
+    }
+    ready_.notify_one();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;  // stopping, and everything queued is done
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+class PostgresLedger final : public LedgerBackend {
+ public:
+  PostgresLedger(const db::pg::Settings& settings, const LedgerOwner& owner, std::int64_t now)
+      : pool_(settings), workers_(std::max(1U, settings.pool_size)) {
+    pool_.with_connection([&](Connection& c) { prepare(c, owner, now); });
+  }
+
+  void record_intent_async(Intent intent, std::int64_t requested_at, Ledger::Done done) override {
+    workers_.submit([this, intent = std::move(intent), requested_at, done = std::move(done)]() mutable {
+      std::exception_ptr error;
+      try {
+        record_intent(std::move(intent), requested_at);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      done(error);
+    });
+  }
+
+  void record_issued_async(crypto::Certificate certificate, Ledger::Done done) override {
+    workers_.submit([this, certificate = std::move(certificate), done = std::move(done)] {
+      std::exception_ptr error;
+      try {
+        record_issued(certificate);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      done(error);
+    });
+  }
+
+  void record_intent(Intent intent, std::int64_t requested_at) override {
+    const std::string serial = intent.serial.hex();
+    pool_.transaction([&](Connection& c) {
+      if (!intent.client_id.empty() && !lock_live_client(c, intent.client_id)) {
+        throw client_removed_before_intent(intent.client);
+      }
+      const Result inserted = c.exec(
+          "INSERT INTO issued_certificates (serial, state, profile, client, client_id, subject, names, "
+          "requested_at, not_before, not_after) VALUES ($1, 'intent', $2, $3, $4, $5, $6, $7, $8, $9) "
+          "ON CONFLICT (serial) DO NOTHING",
+          {serial, intent.profile, intent.client, intent.client_id.empty() ? Param{} : Param{intent.client_id},
+           intent.subject, to_json_array(intent.names), number(requested_at),
+           number(unix_seconds(intent.not_before)), number(unix_seconds(intent.not_after))});
+      if (inserted.affected() == 0) throw serial_taken(serial);
+    });
+  }
+
+  void record_issued(const crypto::Certificate& certificate) override {
+    const std::string serial = serial_of(certificate).hex();
+    const Param der = db::pg::bytea(certificate.der());
+    pool_.transaction([&](Connection& c) {
+      // The client's row is locked before the certificate's, in the order remove_client takes them.
+      const Result owner = c.exec("SELECT client, client_id FROM issued_certificates WHERE serial = $1", {serial});
+      if (owner.rows() == 0) throw intent_missing(serial);
+      const bool client_live = owner.is_null(0, 1) || lock_live_client(c, owner.text(0, 1));
+      const Result r =
+          c.exec("SELECT state, der FROM issued_certificates WHERE serial = $1 FOR UPDATE", {serial});
+      if (r.rows() == 0) throw intent_missing(serial);
+      if (r.text(0, 0) == state_text(CertificateState::Issued)) {
+        if (!r.is_null(0, 1) && r.bytes(0, 1) == certificate.der()) return;  // a retry of the same write
+        throw already_issued(serial);
+      }
+      // Its client was removed while it was being signed: nothing is stored, the intent stays.
+      if (!client_live) throw client_removed_while_signing(owner.text(0, 0), serial);
+      c.exec("UPDATE issued_certificates SET state = 'issued', der = $1, not_before = $2, not_after = $3 "
+             "WHERE serial = $4",
+             {der, number(unix_seconds(certificate.not_before())), number(unix_seconds(certificate.not_after())),
+              serial});
+    });
+  }
+
+  std::optional<CertificateRecord> find(const std::string& serial_hex) override {
+    std::optional<CertificateRecord> out;
+    pool_.with_connection([&](Connection& c) { out = load_record(c, serial_hex, false); });
+    return out;
+  }
+
+  ListPage list(const ListQuery& query, const std::string& after) override {
+    std::string sql = "SELECT " + std::string(kCertificateColumns) + " FROM issued_certificates WHERE serial > $1";
+    std::vector<Param> params{after};
+    if (query.client_id) {
+      params.emplace_back(*query.client_id);
+      sql += " AND client_id = $" + std::to_string(params.size());
+    }
+    if (query.revoked_only) sql += " AND revoked_at IS NOT NULL";
+    // One row more than asked for tells whether there is a next page.
+    params.push_back(number(static_cast<std::int64_t>(query.limit) + 1));
+    sql += " ORDER BY serial LIMIT $" + std::to_string(params.size());
+    ListPage page;
+    pool_.with_connection([&](Connection& c) {
+      const Result r = c.exec(sql, params);
+      for (int i = 0; i < r.rows(); ++i) {
+        if (page.items.size() == query.limit) {
+          page.next = page.items.back().serial.hex();
+          break;
+        }
+        page.items.push_back(read_record(r, i));
+      }
+    });
+    return page;
+  }
+
+  RevokeResult revoke(const std::string& hex, RevocationReason reason, const std::string& actor,
+                      std::int64_t now) override {
+    RevokeResult result;
+    pool_.transaction([&](Connection& c) {
+      std::optional<CertificateRecord> record = hex.empty() ? std::nullopt : load_record(c, hex, true);
+      if (!record || record->state != CertificateState::Issued) throw certificate_not_found(hex);
+      if (record->revoked_at) throw already_revoked(hex, *record);
+      const std::int64_t revision = revoke_row(c, *record, reason, actor, now);
+      result = RevokeResult{std::move(*record), revision};
+    });
+    return result;
+  }
+
+  std::vector<RevokedEntry> revoked(std::int64_t oldest) override {
+    std::vector<RevokedEntry> out;
+    pool_.with_connection([&](Connection& c) {
+      out = read_revoked(c.exec("SELECT serial, revoked_at, revocation_reason FROM issued_certificates "
+                                "WHERE revoked_at IS NOT NULL AND not_after >= $1 ORDER BY serial",
+                                {number(oldest)}));
+    });
+    return out;
+  }
+
+  std::vector<RevokedEntry> revoked_since(std::int64_t since_revision) override {
+    std::vector<RevokedEntry> out;
+    pool_.with_connection([&](Connection& c) {
+      out = read_revoked(c.exec("SELECT serial, revoked_at, revocation_reason FROM issued_certificates "
+                                "WHERE revision > $1 ORDER BY revision",
+                                {number(since_revision)}));
+    });
+    return out;
+  }
+
+  std::int64_t revocation_revision() override {
+    std::int64_t out = 0;
+    pool_.with_connection([&](Connection& c) {
+      const Result r = c.exec("SELECT revision FROM revocation_state WHERE singleton = 1");
+      if (r.rows() != 1) throw_corrupt("no revocation_state row");
+      out = r.int64(0, 0);
+    });
+    return out;
+  }
+
+  std::int64_t next_crl_number(std::int64_t /*now*/) override {
+    std::int64_t out = 0;
+    pool_.with_connection([&](Connection& c) { out = c.exec("SELECT nextval('crl_number')").int64(0, 0); });
+    return out;
+  }
+
+  void add_client(const ApiClient& client, const Bytes& secret_hash, const std::string& actor) override {
+    pool_.transaction([&](Connection& c) {
+      const Result existing =
+          c.exec("SELECT name FROM api_clients WHERE lower(name) = lower($1) AND removed_at IS NULL", {client.name});
+      if (existing.rows() > 0) throw client_exists(existing.text(0, 0), client.name);
+      try {
+        c.exec("INSERT INTO api_clients (name, id, secret_sha256, profiles, admin, created_at) "
+               "VALUES ($1, $2, $3, $4, $5, $6)",
+               {client.name, client.id, db::pg::bytea(secret_hash), to_json_array(client.profiles),
+                client.admin ? "true" : "false", number(client.created_at)});
+      } catch (const Error& e) {
+        // Another node added the same name at the same moment.
+        if (e.code() == "unique-violation") throw client_exists(client.name, client.name);
+        throw;
+      }
+      write_audit(c, client.created_at, actor, "client.add", client.name, client_add_detail(client));
+    });
+  }
+
+  RemovedClient remove_client(const std::string& name, const std::string& actor, RevocationReason reason,
+                              std::int64_t now) override {
+    RemovedClient out;
+    pool_.transaction([&](Connection& c) {
+      out = RemovedClient{};
+      const Result found = c.exec("SELECT " + std::string(kClientColumns) +
+                                      " FROM api_clients WHERE lower(name) = lower($1) AND removed_at IS NULL "
+                                      "ORDER BY name = $1 DESC LIMIT 1 FOR UPDATE",
+                                  {name});
+      if (found.rows() == 0) throw client_not_found(name);
+      out.client = read_client(found, 0);
+      c.exec("UPDATE api_clients SET removed_at = $1, removed_by = $2, secret_sha256 = NULL WHERE id = $3",
+             {number(now), actor, out.client.id});
+      const Result certificates = c.exec("SELECT " + std::string(kCertificateColumns) +
+                                             " FROM issued_certificates WHERE client_id = $1 AND state = 'issued' AND "
+                                             "revoked_at IS NULL AND not_after >= $2 ORDER BY serial FOR UPDATE",
+                                         {out.client.id, number(now)});
+      const std::string why = client_removed_why(name, out.client.id);
+      for (int i = 0; i < certificates.rows(); ++i) {
+        CertificateRecord r = read_record(certificates, i);
+        if (!r.certificate || !is_client_auth_certificate(*r.certificate)) continue;
+        (void)revoke_row(c, r, reason, actor, now, why);
+        out.revoked.push_back(r.serial);
+      }
+      write_audit(c, now, actor, "client.remove", name, client_remove_detail(out.client, out.revoked));
+    });
+    return out;
+  }
+
+  std::vector<ApiClient> clients() override {
+    std::vector<ApiClient> out;
+    pool_.with_connection([&](Connection& c) {
+      const Result r = c.exec("SELECT " + std::string(kClientColumns) +
+                              " FROM api_clients WHERE removed_at IS NULL ORDER BY name COLLATE \"C\"");
+      for (int i = 0; i < r.rows(); ++i) out.push_back(read_client(r, i));
+    });
+    return out;
+  }
+
+  std::optional<ApiClient> client(const std::string& name) override {
+    std::optional<ApiClient> out;
+    pool_.with_connection([&](Connection& c) {
+      const Result r = c.exec("SELECT " + std::string(kClientColumns) +
+                                  " FROM api_clients WHERE lower(name) = lower($1) AND removed_at IS NULL "
+                                  "ORDER BY name = $1 DESC LIMIT 1",
+                              {name});
+      if (r.rows() == 1) out = read_client(r, 0);
+    });
+    return out;
+  }
+
+  std::optional<ApiClient> client_by_id(const std::string& id) override {
+    std::optional<ApiClient> out;
+    pool_.with_connection([&](Connection& c) {
+      const Result r = c.exec(
+          "SELECT " + std::string(kClientColumns) + " FROM api_clients WHERE id = $1 AND removed_at IS NULL", {id});
+      if (r.rows() == 1) out = read_client(r, 0);
+    });
+    return out;
+  }
+
+  std::optional<std::pair<ApiClient, Bytes>> client_secret(const std::string& id) override {
+    std::optional<std::pair<ApiClient, Bytes>> out;
+    pool_.with_connection([&](Connection& c) {
+      const Result r = c.exec("SELECT " + std::string(kClientColumns) +
+                                  ", secret_sha256 FROM api_clients WHERE id = $1 AND removed_at IS NULL",
+                              {id});
+      if (r.rows() == 1 && !r.is_null(0, 5)) out = std::pair{read_client(r, 0), r.bytes(0, 5)};
+    });
+    return out;
+  }
+
+  [[nodiscard]] Ledger::Stats stats() const override {
+    const db::pg::Pool::Stats s = pool_.stats();
+    Ledger::Stats out;
+    out.commits = s.commits;
+    out.synced_commits = s.commits;  // synchronous_commit = on: every commit is durable
+    out.units = s.commits + s.rollbacks;
+    out.failed_units = s.rollbacks;
+    return out;
+  }
+  [[nodiscard]] Ledger::Backend kind() const override { return Ledger::Backend::Postgres; }
+
+  void write(const db::GroupCommitter::Work&, db::GroupCommitter::Sync) override { throw acme_needs_sqlite(); }
+  void read(const std::function<void(db::Database&)>&) override { throw acme_needs_sqlite(); }
+
+ private:
+  static Error acme_needs_sqlite() {
+    return Error(ErrorKind::Unsupported, "acme-needs-sqlite",
+                 "the ACME store is kept in the key store's SQLite ledger; with [database] url set (PostgreSQL), "
+                 "turn [acme] off on this node");
+  }
+
+  // Migrates the schema under the advisory lock and checks (or records) the CA it serves.
+  void prepare(Connection& c, const LedgerOwner& owner, std::int64_t now) {
+    c.exec("SELECT pg_advisory_lock($1)", {std::string(kMigrationLock)});
+    try {
+      migrate(c, owner, now);
+      check_owner(c, owner, now);
+    } catch (...) {
+      if (c.healthy()) {
+        try {
+          c.exec("ROLLBACK");
+        } catch (const Error&) {
+        }
+        try {
+          c.exec("SELECT pg_advisory_unlock($1)", {std::string(kMigrationLock)});
+        } catch (const Error&) {
+        }
+      }
+      throw;
+    }
+    c.exec("SELECT pg_advisory_unlock($1)", {std::string(kMigrationLock)});
+  }
+
+  void migrate(Connection& c, const LedgerOwner& owner, std::int64_t now) {
+    c.exec("CREATE TABLE IF NOT EXISTS signet_schema (singleton integer PRIMARY KEY CHECK (singleton = 1), "
+           "version integer NOT NULL, updated_at bigint NOT NULL, updated_by text NOT NULL)");
+    const Result r = c.exec("SELECT version FROM signet_schema WHERE singleton = 1");
+    const std::int64_t version = r.rows() == 1 ? r.int64(0, 0) : 0;
+    const std::vector<db::Migration>& migrations = postgres_ledger_migrations();
+    const int latest = migrations.empty() ? 0 : migrations.back().version;
+    if (version > latest) {
+      throw Error(ErrorKind::Unsupported, "database-schema-too-new",
+                  "the database at " + pool_.description() + " has ledger schema version " + std::to_string(version) +
+                      ", newer than this Signet knows (" + std::to_string(latest) +
+                      "): a newer signetd migrated it; run that version on this node too");
+    }
+    for (const db::Migration& m : migrations) {
+      if (m.version <= version) continue;
+      c.exec("BEGIN");
+      c.exec_script(m.sql);
+      c.exec("INSERT INTO signet_schema (singleton, version, updated_at, updated_by) VALUES (1, $1, $2, $3) "
+             "ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at, "
+             "updated_by = excluded.updated_by",
+             {number(m.version), number(now), owner.node});
+      c.exec("COMMIT");
+    }
+  }
+
+  void check_owner(Connection& c, const LedgerOwner& owner, std::int64_t now) {
+    const Result r = c.exec("SELECT ca_key_sha256, ca_subject FROM signet_ledger WHERE singleton = 1");
+    if (r.rows() == 0) {
+      c.exec("INSERT INTO signet_ledger (singleton, ca_key_sha256, ca_subject, created_at, created_by) "
+             "VALUES (1, $1, $2, $3, $4)",
+             {owner.ca_key_sha256, owner.ca_subject, number(now), owner.node});
+      return;
+    }
+    if (r.text(0, 0) != owner.ca_key_sha256) {
+      throw Error(ErrorKind::Conflict, "database-of-another-ca",
+                  "the database at " + pool_.description() + " is the ledger of another CA (" + r.text(0, 1) +
+                      ", key SHA-256 " + r.text(0, 0) + "), not of this node's CA (" + owner.ca_subject +
+                      ", key SHA-256 " + owner.ca_key_sha256 +
+                      "): point [database] url at this CA's database, or give this node that CA's key "
+                      "(signet backup restore)");
+    }
+  }
+
+  db::pg::Pool pool_;
+  Workers workers_;
+};
+
+}  // namespace
+
+std::unique_ptr<LedgerBackend> open_postgres_ledger(const db::pg::Settings& settings, const LedgerOwner& owner,
+                                                    std::int64_t now) {
+  if (owner.ca_key_sha256.size() != 64) {
+    throw Error(ErrorKind::Internal, "internal", "a PostgreSQL ledger needs the CA key's SHA-256");
+  }
+  return std::make_unique<PostgresLedger>(settings, owner, now);
+}
+
+}  // namespace signet::issuance::detail

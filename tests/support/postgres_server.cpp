@@ -1,0 +1,143 @@
+#include "support/postgres_server.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+
+#include "support/process.h"
+
+namespace signet::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A port nobody listens on now (the kernel's choice for an ephemeral bind).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+std::string find_bindir() {
+  for (const char* dir : {"/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin"}) {
+    if (fs::exists(fs::path(dir) / "pg_ctl")) return dir;
+  }
+  return {};
+}
+
+[[noreturn]] void fail(const std::string& what) {
+  ADD_FAILURE() << what;
+  throw std::runtime_error(what);
+}
+
+}  // namespace
+
+PostgresServer::PostgresServer() {
+  bindir_ = find_bindir();
+  if (bindir_.empty()) {
+    fail("PostgreSQL 15 is not installed (no /usr/lib/postgresql/15/bin/pg_ctl): run ./packaging/bootstrap.sh");
+  }
+  char pattern[] = "/tmp/signet-pg-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr) fail("mkdtemp failed");
+  dir_ = pattern;
+  if (::geteuid() == 0) {
+    const passwd* pw = ::getpwnam("postgres");
+    if (pw == nullptr) fail("running as root, and there is no postgres user to run the test server as");
+    run_as_ = "postgres";
+    if (::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) fail("chown of " + dir_.string() + " failed");
+  }
+  {
+    std::ofstream(dir_ / "superuser-password") << password_ << "\n";
+    std::ofstream(dir_ / "signet-password") << password_ << "\n";
+    fs::permissions(dir_ / "superuser-password", fs::perms::owner_read | fs::perms::owner_write);
+    fs::permissions(dir_ / "signet-password", fs::perms::owner_read | fs::perms::owner_write);
+    if (!run_as_.empty()) {
+      const passwd* pw = ::getpwnam(run_as_.c_str());
+      (void)::chown((dir_ / "superuser-password").c_str(), pw->pw_uid, pw->pw_gid);
+    }
+  }
+  std::vector<std::string> argv;
+  if (!run_as_.empty()) argv = {"runuser", "-u", run_as_, "--"};
+  argv.insert(argv.end(), {bindir_ + "/initdb", "-D", (dir_ / "data").string(), "-U", "postgres", "--pwfile",
+                           (dir_ / "superuser-password").string(), "--auth-local=trust", "--auth-host=scram-sha-256",
+                           "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"});
+  const ProcessResult init = run_process(argv);
+  if (init.exit_code != 0) fail("initdb failed: " + init.err + init.out);
+  port_ = free_port();
+  start();
+  psql("postgres", "CREATE ROLE signet LOGIN PASSWORD '" + password_ + "'");
+}
+
+PostgresServer::~PostgresServer() {
+  if (running_) stop(true);
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+PostgresServer& PostgresServer::shared() {
+  static PostgresServer server;
+  return server;
+}
+
+void PostgresServer::start() {
+  std::vector<std::string> argv;
+  if (!run_as_.empty()) argv = {"runuser", "-u", run_as_, "--"};
+  const std::string options = "-c listen_addresses=127.0.0.1 -c port=" + std::to_string(port_) +
+                              " -c unix_socket_directories=" + dir_.string() +
+                              " -c max_connections=200 -c fsync=on -c synchronous_commit=on";
+  argv.insert(argv.end(), {bindir_ + "/pg_ctl", "-D", (dir_ / "data").string(), "-l", (dir_ / "server.log").string(),
+                           "-o", options, "-w", "-t", "60", "start"});
+  const ProcessResult r = run_process(argv);
+  if (r.exit_code != 0) {
+    std::ifstream log(dir_ / "server.log");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    fail("pg_ctl start failed: " + r.err + r.out + "\n" + text);
+  }
+  running_ = true;
+}
+
+void PostgresServer::stop(bool immediate) {
+  std::vector<std::string> argv;
+  if (!run_as_.empty()) argv = {"runuser", "-u", run_as_, "--"};
+  argv.insert(argv.end(), {bindir_ + "/pg_ctl", "-D", (dir_ / "data").string(), "-m", immediate ? "immediate" : "fast",
+                           "-w", "stop"});
+  (void)run_process(argv);
+  running_ = false;
+}
+
+std::string PostgresServer::psql(const std::string& database, const std::string& sql) {
+  const ProcessResult r =
+      run_process({bindir_ + "/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", dir_.string(), "-p",
+                   std::to_string(port_), "-U", "postgres", "-d", database, "-c", sql});
+  if (r.exit_code != 0) fail("psql failed on \"" + sql + "\": " + r.err);
+  return r.out;
+}
+
+std::string PostgresServer::create_database(const std::string& name) {
+  psql("postgres", "CREATE DATABASE \"" + name + "\" OWNER signet");
+  return url(name);
+}
+
+std::string PostgresServer::url(const std::string& database) const {
+  return "postgresql://signet@127.0.0.1:" + std::to_string(port_) + "/" + database;
+}
+
+fs::path PostgresServer::password_file() const { return dir_ / "signet-password"; }
+
+}  // namespace signet::test

@@ -1,0 +1,55 @@
+// A real PostgreSQL 15 server for tests: initdb and pg_ctl in a temporary directory, listening on
+// 127.0.0.1 at a free port (and a Unix socket in the same directory), never the system's service.
+// As root, the server runs as the unprivileged `postgres` user (initdb refuses root); otherwise
+// as the current user.
+//
+// The cluster has a superuser "postgres" (password authentication over TCP, scram-sha-256) and a
+// login role "signet" with the password password(); create_database() makes a database owned by
+// it, the way an operator would prepare one for signetd.
+//
+// Thread-safety: one test thread at a time.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace signet::test {
+
+class PostgresServer {
+ public:
+  // Creates the cluster and starts it. Fails the test (ADD_FAILURE, then throws) when PostgreSQL 15
+  // is not installed: ./packaging/bootstrap.sh installs it.
+  PostgresServer();
+  ~PostgresServer();
+  PostgresServer(const PostgresServer&) = delete;
+  PostgresServer& operator=(const PostgresServer&) = delete;
+
+  // One server for the whole test program, started on first use.
+  [[nodiscard]] static PostgresServer& shared();
+
+  // A new, empty database owned by "signet"; returns its URL (no password in it).
+  [[nodiscard]] std::string create_database(const std::string& name);
+  [[nodiscard]] std::string url(const std::string& database) const;
+  [[nodiscard]] const std::string& password() const { return password_; }
+  // The "signet" role's password in a file (mode 0600), for [database] password_file.
+  [[nodiscard]] std::filesystem::path password_file() const;
+  [[nodiscard]] int port() const { return port_; }
+  // Runs SQL as the superuser in `database`; returns psql's unaligned output (-At).
+  std::string psql(const std::string& database, const std::string& sql);
+
+  // Stops the server (pg_ctl stop -m fast, or -m immediate), and starts it again on the same port.
+  void stop(bool immediate = false);
+  void start();
+  [[nodiscard]] bool running() const { return running_; }
+
+ private:
+  std::filesystem::path dir_;  // owned by the server's user
+  std::string bindir_;
+  std::string run_as_;         // "postgres" when root, "" otherwise
+  std::string password_ = "signet-test-password";
+  int port_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace signet::test
