@@ -39,15 +39,31 @@ struct IssuanceOptions {
   std::string reason = "unspecified";
 };
 
-// Opening the store with the passphrase authenticates the operator for every command here.
-issuance::Ledger open_ledger(const GlobalOptions& g) {
-  { keystore::KeyStore store = open_store(g); }
-  return issuance::Ledger(keystore::KeyStore::database_path(g.data_dir));
-}
-
 daemon::Config read_config(const GlobalOptions& g, const IssuanceOptions& o) {
   const fs::path path = o.config.value_or(g.data_dir / "signetd.toml");
   return daemon::load_config(path);
+}
+
+// The ledger signetd uses: the PostgreSQL database of [database] url in its configuration (the CA
+// key is opened, to check that the database serves this CA), else the store's SQLite file.
+std::unique_ptr<issuance::Ledger> ledger_for(const GlobalOptions& g, const daemon::Config* config,
+                                             const issuance::CaSigner* signer) {
+  if (config != nullptr && !config->database_url.empty() && signer != nullptr) {
+    return issuance::open_ledger(*config, *signer, "signet");
+  }
+  return std::make_unique<issuance::Ledger>(keystore::KeyStore::database_path(g.data_dir));
+}
+
+// Opening the store with the passphrase authenticates the operator for every command here.
+std::unique_ptr<issuance::Ledger> open_ledger(const GlobalOptions& g, const IssuanceOptions& o) {
+  keystore::KeyStore store = open_store(g);
+  const fs::path path = o.config.value_or(g.data_dir / "signetd.toml");
+  if (!o.config.has_value() && !fs::exists(path)) return ledger_for(g, nullptr, nullptr);
+  const daemon::Config config = read_config(g, o);
+  if (config.database_url.empty()) return ledger_for(g, nullptr, nullptr);
+  const std::shared_ptr<const issuance::CaSigner> signer =
+      issuance::open_ca(store, config.ca_key, issuance::PublicUrls{config.base_url, config.delta_crl});
+  return ledger_for(g, &config, signer.get());
 }
 
 json client_json(const issuance::ApiClient& c) {
@@ -75,8 +91,8 @@ void check_profiles_exist(const GlobalOptions& g, const IssuanceOptions& o) {
 
 int clients_add(const GlobalOptions& g, const IssuanceOptions& o) {
   check_profiles_exist(g, o);
-  issuance::Ledger ledger = open_ledger(g);
-  const issuance::NewClient added = ledger.add_client(o.name, o.profiles, o.admin, operator_actor());
+  const std::unique_ptr<issuance::Ledger> ledger = open_ledger(g, o);
+  const issuance::NewClient added = ledger->add_client(o.name, o.profiles, o.admin, operator_actor());
   if (o.json) {
     json j = client_json(added.client);
     j["format"] = kJsonFormat;
@@ -91,8 +107,8 @@ int clients_add(const GlobalOptions& g, const IssuanceOptions& o) {
 }
 
 int clients_list(const GlobalOptions& g, const IssuanceOptions& o) {
-  issuance::Ledger ledger = open_ledger(g);
-  const auto clients = ledger.clients();
+  const std::unique_ptr<issuance::Ledger> ledger = open_ledger(g, o);
+  const auto clients = ledger->clients();
   if (o.json) {
     json items = json::array();
     for (const auto& c : clients) items.push_back(client_json(c));
@@ -124,8 +140,8 @@ issuance::RevocationReason parse_reason(const std::string& text) {
 
 int clients_remove(const GlobalOptions& g, const IssuanceOptions& o) {
   const issuance::RevocationReason reason = parse_reason(o.reason);
-  issuance::Ledger ledger = open_ledger(g);
-  const issuance::RemovedClient removed = ledger.remove_client(o.name, operator_actor(), reason);
+  const std::unique_ptr<issuance::Ledger> ledger = open_ledger(g, o);
+  const issuance::RemovedClient removed = ledger->remove_client(o.name, operator_actor(), reason);
   if (o.json) {
     json serials = json::array();
     for (const auto& s : removed.revoked) serials.push_back(s.hex());
@@ -176,8 +192,8 @@ int issue(const GlobalOptions& g, const IssuanceOptions& o) {
     keystore::KeyStore store = open_store(g);
     signer = issuance::open_ca(store, config.ca_key, issuance::PublicUrls{config.base_url, config.delta_crl});
   }
-  issuance::Ledger ledger(keystore::KeyStore::database_path(g.data_dir));
-  issuance::Issuer issuer(signer, ledger);
+  const std::unique_ptr<issuance::Ledger> ledger = ledger_for(g, &config, signer.get());
+  issuance::Issuer issuer(signer, *ledger);
   const issuance::IssuanceResult result = issuer.issue(profile->second, csr, validity, operator_actor());
 
   const std::string pem = crypto::to_pem(result.certificate) + signer->ca_chain_pem();
@@ -207,8 +223,8 @@ int revoke(const GlobalOptions& g, const IssuanceOptions& o) {
                 "\"" + o.serial + "\" is not a serial number; give it in hex, as `openssl x509 -noout -serial` prints it");
   }
   const issuance::RevocationReason reason = parse_reason(o.reason);
-  issuance::Ledger ledger = open_ledger(g);
-  const issuance::RevokeResult r = ledger.revoke(*serial, reason, operator_actor());
+  const std::unique_ptr<issuance::Ledger> ledger = open_ledger(g, o);
+  const issuance::RevokeResult r = ledger->revoke(*serial, reason, operator_actor());
   if (o.json) {
     std::cout << json{{"format", kJsonFormat},
                       {"serial", r.record.serial.hex()},

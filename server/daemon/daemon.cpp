@@ -92,6 +92,11 @@ Config keep_restart_only(const Config& running, Config next) {
   next.max_connections = running.max_connections;
   next.max_connections_per_address = running.max_connections_per_address;
   next.acme_enabled = running.acme_enabled;  // its routes are registered at startup
+  next.database_url = running.database_url;  // the ledger is opened at startup
+  next.database_password_file = running.database_password_file;
+  next.database_pool_size = running.database_pool_size;
+  next.database_statement_timeout = running.database_statement_timeout;
+  next.database_connect_timeout = running.database_connect_timeout;
   return next;
 }
 
@@ -172,6 +177,11 @@ ConfigChanges compare_configs(const Config& a, const Config& b) {
         a.ocsp_nonce_signatures_per_second != b.ocsp_nonce_signatures_per_second);
   check(c.applied, "log.level", a.log_level != b.log_level);
   check(c.restart, "acme.enabled", a.acme_enabled != b.acme_enabled);
+  check(c.restart, "database.url", a.database_url != b.database_url);
+  check(c.restart, "database.password_file", a.database_password_file != b.database_password_file);
+  check(c.restart, "database.pool_size", a.database_pool_size != b.database_pool_size);
+  check(c.restart, "database.statement_timeout", a.database_statement_timeout != b.database_statement_timeout);
+  check(c.restart, "database.connect_timeout", a.database_connect_timeout != b.database_connect_timeout);
   check(c.applied, "acme.profile", a.acme_profile != b.acme_profile);
   check(c.applied, "acme.http01_port", a.acme_http01_port != b.acme_http01_port);
   check(c.applied, "acme.tlsalpn01_port", a.acme_tlsalpn01_port != b.acme_tlsalpn01_port);

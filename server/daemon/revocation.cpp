@@ -243,11 +243,15 @@ OcspResponder::OcspResponder(RevocationViews views, const Clock& clock) : views_
   m.declare_counter("signet_ocsp_nonce_requests_total",
                     "OCSP requests with a nonce, by outcome: signed (nonce echoed), over-budget (the "
                     "ocsp.nonce_signatures_per_second budget was spent: answered without the nonce), ignored "
-                    "(ocsp.nonces = \"ignore\").");
+                    "(ocsp.nonces = \"ignore\"), ledger-unavailable (the ledger could not be read: answered from the "
+                    "cache without the nonce).");
   m.declare_counter("signet_ocsp_over_budget_total",
                     "OCSP requests that needed a signature when the ocsp.signatures_per_second budget was spent, by "
                     "kind (one-issued: about one certificate this CA issued; other) and answer (cached: a response "
                     "due for a refresh but still current; tryLater: unsigned).");
+  m.declare_counter("signet_ocsp_ledger_unavailable_total",
+                    "OCSP requests that needed the ledger while it could not be read (a PostgreSQL ledger whose "
+                    "server is away), by answer (cached: a response due for a refresh but still current; tryLater).");
   m.declare_counter("signet_ocsp_cache_evictions_total",
                     "Cached OCSP responses dropped to make room (least recently used first).");
   m.declare_gauge("signet_ocsp_cache_entries",
@@ -396,21 +400,30 @@ OcspAnswer OcspResponder::answer(ByteView request_der) {
     if (!request.nonce) return cached_or_signed(request_key_without_nonce(request), request);
     const auto config = views_.config();
     const bool honour = config->ocsp_nonces == Config::Nonces::Honour;
+    bool ledger_unavailable = false;
     if (honour && nonce_budget_.take(config->ocsp_nonce_signatures_per_second, clock_.now())) {
       std::string status;
-      const issuance::OcspContent content = content_for(request, status);
-      OcspAnswer fresh = sign(content, status);
-      views_.metrics->increment("signet_ocsp_signatures_total", {{"nonce", "true"}});
-      views_.metrics->increment("signet_ocsp_nonce_requests_total", {{"outcome", "signed"}});
-      fresh.nonce = "signed";
-      return fresh;
+      std::optional<issuance::OcspContent> content;
+      try {
+        content = content_for(request, status);
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Storage) throw;
+        ledger_unavailable = true;  // answered from the cache, without the nonce, below
+      }
+      if (content) {
+        OcspAnswer fresh = sign(*content, status);
+        views_.metrics->increment("signet_ocsp_signatures_total", {{"nonce", "true"}});
+        views_.metrics->increment("signet_ocsp_nonce_requests_total", {{"outcome", "signed"}});
+        fresh.nonce = "signed";
+        return fresh;
+      }
     }
     // Over the budget, the answer is the one without the nonce rather than tryLater: it is still
     // a signed, current status, RFC 8954 2.1 lets a responder leave the nonce out, and clients
     // that do not insist on it (most: browsers send none) keep working. A client that insists
     // fails, as it would with tryLater; tryLater would fail every client with a nonce for as long
     // as an attacker keeps the budget spent.
-    const std::string_view outcome = honour ? "over-budget" : "ignored";
+    const std::string_view outcome = ledger_unavailable ? "ledger-unavailable" : honour ? "over-budget" : "ignored";
     views_.metrics->increment("signet_ocsp_nonce_requests_total", {{"outcome", outcome}});
     issuance::OcspRequest plain = std::move(request);
     plain.nonce.reset();
@@ -429,7 +442,17 @@ OcspAnswer OcspResponder::cached_or_signed(std::string_view key, const issuance:
   // Read before the ledger is: a revocation committed while this signs keeps the entry out.
   const std::uint64_t epoch = epoch_.load();
   std::string status;
-  const issuance::OcspContent content = content_for(request, status);
+  issuance::OcspContent content;
+  try {
+    content = content_for(request, status);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::Storage) throw;
+    // The ledger cannot be read (a PostgreSQL ledger whose server is away): the cached response
+    // while it is current, else tryLater (RFC 6960 2.3), which a client retries.
+    views_.metrics->increment("signet_ocsp_ledger_unavailable_total", {{"answer", hit ? "cached" : "tryLater"}});
+    if (hit) return std::move(hit->answer);
+    return error_answer(3, "tryLater");
+  }
   const bool unknown = std::any_of(content.responses.begin(), content.responses.end(), [](const auto& single) {
     return single.status == issuance::OcspCertStatus::Unknown;
   });

@@ -44,7 +44,14 @@ class CaService final : public Service {
       }
       if (config.acme_enabled) ca_.acme_eab_key = store.derive_secret(signet::acme::kEabSealPurpose);
     }
-    ca_.ledger = std::make_unique<issuance::Ledger>(keystore::KeyStore::database_path(config.data_dir));
+    try {
+      ca_.ledger = issuance::open_ledger(config, *ca_.signer, "signetd");
+    } catch (const Error& e) {
+      throw Error(e.kind(), e.code(), std::string("refusing to start: ") + e.what());
+    }
+    if (ca_.ledger->backend() == issuance::Ledger::Backend::Postgres) {
+      spdlog::info("the ledger is the PostgreSQL database at {}", db::pg::describe(config.database_url));
+    }
     ca_.issuer = std::make_unique<issuance::Issuer>(
         ca_.signer, *ca_.ledger, [this](std::function<void()> task) { boost::asio::post(ca_.io, std::move(task)); });
     // The revocation side sees the CA only through views that cannot issue.

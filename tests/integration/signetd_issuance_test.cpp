@@ -6,6 +6,10 @@
 // them. Then every kind of bad input the issue lists gets a clear error and changes nothing.
 //
 // Tokens are passed to curl in a header file (-H @FILE), never in argv.
+//
+// With SIGNET_TEST_LEDGER=postgresql in the environment (the CTest entry
+// signet_integration_tests_postgresql), the whole suite runs again with the ledger in a PostgreSQL
+// database ([database] url) on a server the test starts, the CLI's commands included.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -15,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +30,7 @@
 #include "signet/db/sqlite.h"
 #include "signet/keystore/store.h"
 #include "support/openssl_cli.h"
+#include "support/postgres_server.h"
 #include "support/process.h"
 #include "support/signetd_process.h"
 #include "support/temp_dir.h"
@@ -85,6 +91,12 @@ class IssuanceTest : public ::testing::Test {
         "[profiles.internal]\nkey_usage = [\"digitalSignature\"]\nextended_key_usage = [\"serverAuth\"]\n"
         "max_validity = \"30d\"\ndns_suffixes = [\"internal.test\"]\nkey_types = [\"ec-p256\", \"rsa\"]\n"
         "min_rsa_bits = 3072\n";
+    if (on_postgres()) {
+      PostgresServer& server = PostgresServer::shared();
+      (void)server.create_database("issuance");
+      config += "[database]\nurl = \"" + server.url("issuance") + "\"\npassword_file = \"" +
+                server.password_file().string() + "\"\n";
+    }
     write_text(d / "signetd.toml", config);
 
     for (const auto& [name, flags] : std::vector<std::pair<std::string, std::vector<std::string>>>{
@@ -116,6 +128,10 @@ class IssuanceTest : public ::testing::Test {
   }
 
   static fs::path dir() { return dir_->path(); }
+  static bool on_postgres() {
+    const char* ledger = std::getenv("SIGNET_TEST_LEDGER");
+    return ledger != nullptr && std::string_view(ledger) == "postgresql";
+  }
   static fs::path ca_pem() { return dir() / "ca.pem"; }
 
   // The signet CLI on the suite's store; `o` may add to its environment or remove from it.
@@ -137,6 +153,15 @@ class IssuanceTest : public ::testing::Test {
 
   // The audit rows of `action` about `subject`, oldest first: "actor | detail".
   static std::vector<std::string> audit_rows(const std::string& action, const std::string& subject) {
+    if (on_postgres()) {
+      const std::string out = PostgresServer::shared().psql(
+          "issuance", "SELECT actor || ' | ' || detail FROM audit_log WHERE action = '" + action + "' AND subject = '" +
+                          subject + "' ORDER BY id");
+      std::vector<std::string> rows;
+      std::istringstream lines(out);
+      for (std::string line; std::getline(lines, line);) rows.push_back(line);
+      return rows;
+    }
     db::Database db = db::Database::open(keystore::KeyStore::database_path(dir()), db::OpenMode::ReadOnly);
     db::Statement s = db.prepare("SELECT actor, detail FROM audit_log WHERE action = ? AND subject = ? ORDER BY id");
     s.bind(1, action).bind(2, subject);

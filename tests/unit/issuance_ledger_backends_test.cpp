@@ -75,7 +75,7 @@ LedgerOwner owner_of(const std::string& fingerprint_seed, const std::string& nod
 db::pg::Settings pg_settings(const std::string& url) {
   db::pg::Settings s;
   s.url = url;
-  s.password = PostgresServer::shared().password();
+  s.password = SecretBytes(as_bytes(PostgresServer::shared().password()));
   s.pool_size = 4;
   return s;
 }
@@ -428,7 +428,7 @@ TEST_F(PostgresLedger, NodesStartingAtOnceMigrateOnce) {
 
 TEST_F(PostgresLedger, BadUrlsAndLoginsAreNamed) {
   db::pg::Settings s = pg_settings(url_);
-  s.password = "wrong";
+  s.password = SecretBytes(as_bytes(std::string_view("wrong")));
   Error e = capture_error([&] { Ledger l(s, owner_of("CA One"), clock_); });
   EXPECT_EQ(e.kind(), ErrorKind::Storage);
   EXPECT_EQ(e.code(), "database-login-failed");
@@ -460,7 +460,7 @@ TEST(PostgresLedgerRestart, AServerThatGoesAwayGivesStorageErrorsThenServesAgain
   FixedClock clock{TimePoint(std::chrono::seconds(1'800'000'000))};
   db::pg::Settings s;
   s.url = url;
-  s.password = server.password();
+  s.password = SecretBytes(as_bytes(server.password()));
   s.connect_timeout = std::chrono::seconds(2);
   Ledger ledger(s, owner_of("CA One"), clock);
   const NewClient c = ledger.add_client("web", {"*"}, false, "alice");

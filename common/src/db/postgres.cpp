@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <random>
 #include <thread>
@@ -14,6 +15,7 @@ namespace {
 
 constexpr int kMaxSerializationRetries = 5;
 constexpr std::chrono::seconds kLeaseWait{30};
+constexpr std::chrono::milliseconds kFailFast{1000};
 
 struct ConninfoFree {
   void operator()(PQconninfoOption* o) const noexcept { PQconninfoFree(o); }
@@ -172,9 +174,13 @@ Connection Connection::open(const Settings& settings) {
   // expand_dbname: the first "dbname" value is the URL; keywords after it override what it says.
   std::vector<const char*> keys{"dbname", "connect_timeout", "application_name", "client_encoding"};
   std::vector<const char*> values{settings.url.c_str(), timeout.c_str(), "signet", "UTF8"};
-  if (!settings.password.empty()) {
+  // A copy that ends in NUL for libpq, wiped like the original.
+  SecretBytes password(settings.password.size() + 1);
+  std::copy(settings.password.view().begin(), settings.password.view().end(), password.data());
+  password.data()[settings.password.size()] = 0;
+  if (settings.password.size() > 0) {
     keys.push_back("password");
-    values.push_back(settings.password.c_str());
+    values.push_back(reinterpret_cast<const char*>(password.data()));
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
@@ -256,10 +262,20 @@ class Pool::Lease {
       pool_.idle_.pop_back();
       return;
     }
+    // Right after a failed attempt, callers fail at once instead of each waiting up to
+    // connect_timeout on a server that is away (a request thread must not hang on it).
+    const auto now = std::chrono::steady_clock::now();
+    if (pool_.last_failure_ && now - pool_.last_failure_->at < kFailFast) throw pool_.last_failure_->error;
     ++pool_.open_;  // reserved while connecting, outside the lock
     lock.unlock();
     try {
       conn_.emplace(Connection::open(pool_.settings_));
+    } catch (const Error& e) {
+      lock.lock();
+      --pool_.open_;
+      pool_.last_failure_ = Failure{std::chrono::steady_clock::now(), e};
+      pool_.available_.notify_one();
+      throw;
     } catch (...) {
       lock.lock();
       --pool_.open_;
@@ -267,6 +283,7 @@ class Pool::Lease {
       throw;
     }
     lock.lock();
+    pool_.last_failure_.reset();
     ++pool_.stats_.connects;
   }
   ~Lease() {
@@ -298,12 +315,17 @@ Pool::Pool(Settings settings) : settings_(std::move(settings)) {
 Pool::~Pool() = default;
 
 void Pool::with_connection(const std::function<void(Connection&)>& work) {
-  Lease lease(*this);
-  try {
-    work(*lease);
-  } catch (...) {
-    if (!(*lease).healthy()) lease.discard();
-    throw;
+  for (int attempt = 0;; ++attempt) {
+    Lease lease(*this);
+    try {
+      work(*lease);
+      return;
+    } catch (const Error&) {
+      if ((*lease).healthy()) throw;
+      lease.discard();
+      // An idle connection that the server closed (it restarted): once more on a new one.
+      if (attempt > 0) throw;
+    }
   }
 }
 

@@ -1,6 +1,10 @@
 #include "signet/issuance/ca.h"
 
+#include <unistd.h>
+
 #include "signet/core/error.h"
+#include "signet/crypto/key.h"
+#include "signet/keystore/store.h"
 #include "signet/setup/inspect.h"
 
 namespace signet::issuance {
@@ -47,6 +51,25 @@ std::shared_ptr<const CaSigner> open_ca(keystore::KeyStore& store, const std::st
     if (key.verdict.certificates[i].role == keystore::kRoleChain) chain.push_back(key.certificates[i]);
   }
   return std::make_shared<const CaSigner>(std::move(key.key), ca_cert, std::move(chain), urls);
+}
+
+LedgerOwner ledger_owner(const crypto::Certificate& ca_certificate, const std::string& node) {
+  LedgerOwner owner;
+  owner.ca_key_sha256 = crypto::fingerprint_of_spki(crypto::public_key_der(ca_certificate.public_key())).hex();
+  owner.ca_subject = ca_certificate.subject();
+  owner.node = node;
+  return owner;
+}
+
+std::unique_ptr<Ledger> open_ledger(const daemon::Config& config, const CaSigner& signer, const std::string& program) {
+  if (config.database_url.empty()) {
+    return std::make_unique<Ledger>(keystore::KeyStore::database_path(config.data_dir));
+  }
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  const std::string node = program + " on " + (host[0] != '\0' ? std::string(host) : std::string("unknown host")) +
+                           " (uid " + std::to_string(::getuid()) + ")";
+  return std::make_unique<Ledger>(daemon::database_settings(config), ledger_owner(signer.ca_certificate(), node));
 }
 
 }  // namespace signet::issuance

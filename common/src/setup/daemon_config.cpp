@@ -35,6 +35,7 @@ const Section kSections[] = {
     {"acme", {"enabled", "profile", "http01_port", "tlsalpn01_port", "resolver", "eab_required", "allowed_networks",
               "terms_of_service", "website", "validation_timeout", "orders_per_account_per_hour",
               "pending_authorizations_per_account", "new_accounts_per_address_per_hour"}},
+    {"database", {"url", "password_file", "pool_size", "statement_timeout", "connect_timeout"}},
     {"log", {"level"}},
     {"profiles", {}},  // checked by issuance::parse_profiles
 };
@@ -335,6 +336,36 @@ Config parse_config(std::string_view text, const fs::path& path) {
 
   read_acme(r, root, c);
 
+  if (auto u = r.string(root, "database", "url")) {
+    if (!u->empty()) {
+      try {
+        db::pg::check_url(*u);
+      } catch (const Error& e) {
+        r.fail(r.where(root, "database", "url"), std::string("database.url: ") + e.what());
+      }
+    }
+    c.database_url = *u;
+  }
+  if (auto p = r.path(root, "database", "password_file")) c.database_password_file = *p;
+  r.integer(root, "database", "pool_size", c.database_pool_size, 1, 256);
+  {
+    std::chrono::seconds timeout = std::chrono::duration_cast<std::chrono::seconds>(c.database_statement_timeout);
+    r.duration(root, "database", "statement_timeout", timeout, std::chrono::seconds(1), std::chrono::minutes(10));
+    c.database_statement_timeout = timeout;
+  }
+  r.duration(root, "database", "connect_timeout", c.database_connect_timeout, std::chrono::seconds(1),
+             std::chrono::minutes(5));
+  if (c.database_url.empty() && r.find(root, "database", "password_file") != nullptr) {
+    r.fail(r.where(root, "database", "password_file"),
+           "database.password_file is set but database.url is not: set the url of the PostgreSQL database too, or "
+           "remove [database] to keep the ledger in the key store");
+  }
+  if (c.acme_enabled && !c.database_url.empty()) {
+    r.fail(r.where(root, "acme", "enabled"),
+           "acme.enabled: ACME keeps its accounts and orders in the key store's SQLite ledger, which a node on a "
+           "PostgreSQL ledger (database.url) does not use; turn ACME off on this node, or remove database.url");
+  }
+
   if (auto l = r.string(root, "log", "level")) {
     if (*l != "debug" && *l != "info" && *l != "warn" && *l != "error") {
       r.fail(r.where(root, "log", "level"), "log.level: \"" + *l + "\" is not one of debug, info, warn, error");
@@ -368,6 +399,29 @@ std::vector<std::string> config_keys() {
     for (std::string_view key : s.keys) out.push_back(std::string(s.name) + "." + std::string(key));
   }
   return out;
+}
+
+db::pg::Settings database_settings(const Config& config) {
+  db::pg::Settings s;
+  s.url = config.database_url;
+  s.pool_size = config.database_pool_size;
+  s.statement_timeout = config.database_statement_timeout;
+  s.connect_timeout = config.database_connect_timeout;
+  fs::path file = config.database_password_file;
+  if (file.empty()) {
+    if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir != nullptr && *dir != '\0') {
+      std::error_code ec;
+      if (fs::exists(fs::path(dir) / "database-password", ec)) file = fs::path(dir) / "database-password";
+    }
+  }
+  if (file.empty()) return s;
+  if (const std::string why = file::absence_reason(file); !why.empty()) {
+    throw Error(ErrorKind::NotFound, "database-password-missing",
+                "the database password file " + file.string() + " (database.password_file in " +
+                    config.source.string() + ") " + why);
+  }
+  s.password = file::read_passphrase(file, "database password");
+  return s;
 }
 
 fs::path passphrase_path(const Config& config) {

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "signet/core/bytes.h"
+#include "signet/core/error.h"
 
 struct pg_conn;
 struct pg_result;
@@ -43,12 +44,22 @@ struct pg_result;
 namespace signet::db::pg {
 
 struct Settings {
+  Settings() = default;
+  Settings(const Settings& other) : url(other.url), password(other.password.clone()), pool_size(other.pool_size),
+      statement_timeout(other.statement_timeout), connect_timeout(other.connect_timeout) {}
+  Settings& operator=(const Settings& other) {
+    if (this != &other) *this = Settings(other);
+    return *this;
+  }
+  Settings(Settings&&) noexcept = default;
+  Settings& operator=(Settings&&) noexcept = default;
+
   // "postgresql://USER@HOST:PORT/DBNAME?sslmode=verify-full&sslrootcert=..." (libpq's URI form);
   // it must not carry a password (check_url).
   std::string url;
   // The password, read from [database] password_file or the systemd credential; empty: none
-  // (peer, certificate or trust authentication, or ~/.pgpass).
-  std::string password;
+  // (peer, certificate or trust authentication, or ~/.pgpass). Wiped when the settings go.
+  SecretBytes password;
   unsigned pool_size = 4;                              // connections at most, per process
   std::chrono::milliseconds statement_timeout{10000};  // per statement, on the server
   std::chrono::seconds connect_timeout{5};
@@ -120,6 +131,8 @@ class Connection {
   std::string description_;
 };
 
+// Within a second of a failed connection attempt, a lease that would connect fails at once with the
+// same error rather than wait up to connect_timeout again.
 class Pool {
  public:
   explicit Pool(Settings settings);
@@ -132,7 +145,8 @@ class Pool {
   // lost connection is retried once on a new one when nothing was committed. Any other error rolls
   // back and is rethrown.
   void transaction(const std::function<void(Connection&)>& work);
-  // Runs `work` on a pooled connection outside a transaction (each statement commits alone).
+  // Runs `work` on a pooled connection outside a transaction (each statement commits alone); once
+  // more on a new connection when the first one turns out lost. For reads and single statements.
   void with_connection(const std::function<void(Connection&)>& work);
 
   [[nodiscard]] const Settings& settings() const { return settings_; }
@@ -154,6 +168,11 @@ class Pool {
   std::condition_variable available_;
   std::vector<Connection> idle_;
   unsigned open_ = 0;  // idle and leased
+  struct Failure {
+    std::chrono::steady_clock::time_point at;
+    Error error;
+  };
+  std::optional<Failure> last_failure_;  // the last connection attempt, when it failed
   Stats stats_;
 };
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "signet/core/cidr.h"
+#include "signet/db/postgres.h"
 #include "signet/issuance/profile.h"
 
 namespace signet::daemon {
@@ -85,6 +86,13 @@ struct Config {
   unsigned acme_pending_authorizations_per_account = 300;
   unsigned acme_new_accounts_per_address_per_hour = 50;
 
+  // [database]: the ledger's backend. "" (the default): the key store's own SQLite file. A
+  // postgresql:// URL: a PostgreSQL database shared by several signetd nodes (signet/issuance/ledger.h).
+  std::string database_url;
+  std::filesystem::path database_password_file;  // absent: $CREDENTIALS_DIRECTORY/database-password, if any
+  unsigned database_pool_size = 8;               // connections per process
+  std::chrono::milliseconds database_statement_timeout{10000};
+  std::chrono::seconds database_connect_timeout{5};
   // [log]
   std::string log_level = "info";  // "debug", "info", "warn", "error"
 
@@ -111,5 +119,11 @@ struct Config {
 // too), else $CREDENTIALS_DIRECTORY/passphrase. Throws Error(NotFound, "passphrase-file-missing")
 // when the configured file does not exist, or none is configured and there is no credential.
 [[nodiscard]] std::filesystem::path passphrase_path(const Config& config);
+
+// The PostgreSQL settings of [database], with the password read: from database.password_file,
+// else from the systemd credential $CREDENTIALS_DIRECTORY/database-password, else none (the
+// server may use peer or certificate authentication). Error(NotFound, "database-password-missing")
+// when the configured file is not there. Only when database_url is set.
+[[nodiscard]] db::pg::Settings database_settings(const Config& config);
 
 }  // namespace signet::daemon

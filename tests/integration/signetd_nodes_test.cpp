@@ -1,0 +1,400 @@
+// Several signetd nodes on one PostgreSQL ledger, made the way an operator makes them: node A by
+// `signet setup --answers` with a [database] section, nodes B and C by `signet backup create` on A,
+// then `signet setup` in mode restore-then-reinstall on their own data directories (each node has
+// its own key store with the CA key; the ledger is shared). Real signetd processes on loopback,
+// curl as the API client, openssl as the relying party, a PostgreSQL 15 server the test starts.
+//
+// Every wait is bounded; the figures (how fast a revocation reaches the other nodes) are measured
+// by tests/bench/nodes.sh, not asserted here.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/openssl_cli.h"
+#include "support/postgres_server.h"
+#include "support/process.h"
+#include "support/signetd_process.h"
+#include "support/temp_dir.h"
+
+namespace signet::test {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kSignetd = SIGNETD_PATH;
+const std::string kSignet = SIGNET_CLI_PATH;
+constexpr std::string_view kPassphrase = "nodes test passphrase";
+
+bool contains(const std::string& s, std::string_view what) { return s.find(what) != std::string::npos; }
+
+std::string describe(const ProcessResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
+}
+
+ProcessResult cli(const fs::path& data_dir, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {kSignet};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessOptions o;
+  o.env["SIGNET_DATA_DIR"] = data_dir.string();
+  o.env["SIGNET_PASSPHRASE_FILE"] = (data_dir / "passphrase").string();
+  return run_process(argv, o);
+}
+
+struct Http {
+  int status = 0;
+  std::string body;
+  std::string headers;
+  [[nodiscard]] json body_json() const { return json::parse(body, nullptr, false); }
+};
+
+// The first CA with its ledger in PostgreSQL, and nodes made from its backup.
+class Cluster {
+ public:
+  Cluster(PostgresServer& server, const std::string& database) : server_(server), database_(database) {
+    (void)server_.create_database(database_);
+    const fs::path a = node_dir(0);
+    fs::create_directories(a);
+    fs::permissions(a, fs::perms::owner_all);
+    const ProcessResult setup = make_test_ca(kSignet, a, "issuing-ca", "Nodes Test CA", std::string(kPassphrase));
+    EXPECT_EQ(setup.exit_code, 0) << describe(setup);
+    write_text(a / "signetd.toml", read_text(a / "signetd.toml") + "[crl]\ndebounce = \"1s\"\n[database]\nurl = \"" +
+                                       server_.url(database_) + "\"\npassword_file = \"" +
+                                       server_.password_file().string() + "\"\n");
+    const ProcessResult ops = cli(a, {"clients", "add", "ops", "--profile", "*", "--admin", "--json"});
+    EXPECT_EQ(ops.exit_code, 0) << describe(ops);
+    if (ops.exit_code == 0) {
+      write_text(dir_ / "ops.auth",
+                 "Authorization: Bearer " + json::parse(ops.out).at("token").get<std::string>() + "\n");
+    }
+    write_text(dir_ / "backup-passphrase", "nodes test backup passphrase\n");
+    const ProcessResult backup = cli(a, {"backup", "create", "--out", (dir_ / "a.backup").string(),
+                                         "--backup-passphrase-file", (dir_ / "backup-passphrase").string()});
+    EXPECT_EQ(backup.exit_code, 0) << describe(backup);
+  }
+
+  // Node `i` > 0: restored from A's backup into its own data dir, then reinstalled.
+  void add_node(int i) {
+    const fs::path d = node_dir(i);
+    fs::create_directories(d);
+    fs::permissions(d, fs::perms::owner_all);
+    write_text(d / "passphrase", std::string(kPassphrase));
+    const std::string https_port = std::to_string(free_port());
+    const std::string http_port = std::to_string(free_port());
+    write_text(d / "answers.toml", "mode = \"restore-then-reinstall\"\ndata_dir = \"" + d.string() +
+                                       "\"\nkey_name = \"issuing-ca\"\nbackup_file = \"" +
+                                       (dir_ / "a.backup").string() + "\"\n[daemon]\nhttps_port = " + https_port +
+                                       "\nhttp_port = " + http_port + "\n");
+    ProcessOptions o;
+    o.env = {{"SIGNET_DATA_DIR", d.string()}, {"SIGNET_PASSPHRASE_FILE", (d / "passphrase").string()}};
+    const ProcessResult r = run_process({kSignet, "setup", "--answers", (d / "answers.toml").string(),
+                                         "--backup-passphrase-file", (dir_ / "backup-passphrase").string()},
+                                        o);
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    const std::string config = read_text(d / "signetd.toml");
+    ASSERT_TRUE(contains(config, server_.url(database_))) << "the backup's [database] carries over:\n" << config;
+    write_text(d / "signetd.toml",
+               std::regex_replace(config, std::regex("port = (" + https_port + "|" + http_port + ")\n"), "port = 0\n"));
+  }
+
+  // Starts node `i`; false when it did not come up.
+  bool start(int i) {
+    nodes_[i] = std::make_unique<SignetdProcess>(kSignetd, node_dir(i) / "signetd.toml",
+                                                 node_dir(i) / ("signetd-" + std::to_string(starts_++) + ".log"));
+    if (!nodes_[i]->wait_for_log("listening on")) return false;
+    urls_[i] = nodes_[i]->urls();
+    return true;
+  }
+  SignetdProcess& node(int i) { return *nodes_[i]; }
+  void forget(int i) { nodes_[i].reset(); }
+
+  [[nodiscard]] fs::path node_dir(int i) const { return dir_ / ("node-" + std::to_string(i)); }
+  [[nodiscard]] fs::path ca_pem() const { return node_dir(0) / "ca.pem"; }
+  [[nodiscard]] const fs::path& dir() const { return dir_.path(); }
+
+  Http curl(int i, const std::string& method, const std::string& path, const std::string& body = "",
+            const std::vector<std::string>& extra = {}) {
+    const int n = ++requests_;
+    const fs::path out = dir_ / ("body-" + std::to_string(n));
+    const fs::path headers = dir_ / ("headers-" + std::to_string(n));
+    std::vector<std::string> argv = {"curl", "-sS", "--max-time", "30", "--cacert", ca_pem().string(), "-X", method,
+                                     "-o", out.string(), "-D", headers.string(), "-w", "%{http_code}", "-H",
+                                     "@" + (dir_ / "ops.auth").string()};
+    if (!body.empty()) {
+      const fs::path file = dir_ / ("request-" + std::to_string(n));
+      write_text(file, body);
+      argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data-binary", "@" + file.string()});
+    }
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(path.rfind("http", 0) == 0 ? path : urls_[i].first + path);
+    const ProcessResult r = run_process(argv);
+    Http h;
+    h.status = std::atoi(r.out.c_str());
+    if (fs::exists(out)) h.body = read_text(out);
+    if (fs::exists(headers)) h.headers = read_text(headers);
+    return h;
+  }
+
+  // A new CSR for `name`; returns its path.
+  fs::path csr(const std::string& name) {
+    const int n = ++requests_;
+    const fs::path key = dir_ / ("leaf-" + std::to_string(n) + ".key");
+    const fs::path csr = dir_ / ("leaf-" + std::to_string(n) + ".csr");
+    openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+             key.string(), "-subj", "/CN=" + name, "-addext", "subjectAltName=DNS:" + name, "-out", csr.string()});
+    return csr;
+  }
+
+  // Issues through node `i`: the status, and the serial on 201.
+  std::pair<int, std::string> issue(int i, const fs::path& csr) {
+    const Http r = curl(i, "POST", "/api/v1/certificates",
+                        json{{"csr", read_text(csr)}, {"profile", "server-tls"}}.dump());
+    const json j = r.body_json();
+    return {r.status, r.status == 201 && j.is_object() ? j.value("serial", "") : std::string()};
+  }
+
+  // Every serial node `i` lists, by paging through GET /api/v1/certificates.
+  std::vector<std::string> listed(int i) {
+    std::vector<std::string> out;
+    std::string next = "/api/v1/certificates?limit=100";
+    for (int pages = 0; pages < 100 && !next.empty(); ++pages) {
+      const Http r = curl(i, "GET", next);
+      EXPECT_EQ(r.status, 200) << r.body;
+      const json j = r.body_json();
+      if (!j.is_object()) break;
+      for (const json& item : j.at("items")) out.push_back(item.at("serial").get<std::string>());
+      next = j.value("next", "");
+    }
+    return out;
+  }
+
+  // The certificate with `serial` in PEM, from node i's API.
+  fs::path certificate(int i, const std::string& serial) {
+    const Http r = curl(i, "GET", "/api/v1/certificates/" + serial);
+    const fs::path pem = dir_ / ("cert-" + serial + ".pem");
+    write_text(pem, r.body_json().value("certificate", ""));
+    return pem;
+  }
+
+  // `openssl ocsp` against node i: "good", "revoked", "unknown", or what openssl said.
+  std::string ocsp(int i, const fs::path& cert, bool nonce = true) {
+    std::vector<std::string> argv = {"openssl", "ocsp", "-issuer", ca_pem().string(), "-cert", cert.string(),
+                                     "-url", urls_[i].second + "/ocsp", "-CAfile", ca_pem().string()};
+    if (!nonce) argv.push_back("-no_nonce");
+    const ProcessResult r = run_process(argv);
+    const std::string text = r.out + r.err;
+    for (const char* status : {"revoked", "good", "unknown"}) {
+      if (contains(text, std::string(": ") + status)) return status;
+    }
+    return text;
+  }
+
+  // Node i's CRL as text (openssl crl -text).
+  std::string crl(int i) {
+    const int n = ++requests_;
+    const fs::path der = dir_ / ("crl-" + std::to_string(n) + ".der");
+    const ProcessResult r = run_process({"curl", "-sS", "--max-time", "30", "-o", der.string(), urls_[i].second + "/crl"});
+    if (r.exit_code != 0) return r.err;
+    return openssl({"crl", "-inform", "DER", "-in", der.string(), "-noout", "-text"});
+  }
+
+  PostgresServer& server() { return server_; }
+  [[nodiscard]] const std::string& database() const { return database_; }
+
+ private:
+  PostgresServer& server_;
+  std::string database_;
+  TempDir dir_;
+  std::map<int, std::unique_ptr<SignetdProcess>> nodes_;
+  std::map<int, std::pair<std::string, std::string>> urls_;
+  int requests_ = 0;
+  int starts_ = 0;
+};
+
+// Waits (bounded) until `f` returns true.
+template <typename F>
+bool eventually(F f, std::chrono::seconds limit = 15s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return f();
+}
+
+TEST(SignetdNodes, ThreeNodesIssueAtOnceAndEverySerialIsEverywhereOnce) {
+  Cluster c(PostgresServer::shared(), "nodes_three");
+  c.add_node(1);
+  c.add_node(2);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(c.start(i)) << c.node(i).log();
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(contains(c.node(i).log(), "the ledger is the PostgreSQL database")) << c.node(i).log();
+
+  constexpr int kEach = 6;
+  std::vector<std::vector<fs::path>> csrs(3);
+  for (int i = 0; i < 3; ++i) {
+    for (int k = 0; k < kEach; ++k) csrs[i].push_back(c.csr("n" + std::to_string(i) + "-" + std::to_string(k) + ".example.test"));
+  }
+  std::vector<std::future<std::vector<std::string>>> work;
+  for (int i = 0; i < 3; ++i) {
+    work.push_back(std::async(std::launch::async, [&c, &csrs, i] {
+      std::vector<std::string> serials;
+      for (const fs::path& csr : csrs[i]) {
+        const auto [status, serial] = c.issue(i, csr);
+        EXPECT_EQ(status, 201);
+        if (!serial.empty()) serials.push_back(serial);
+      }
+      return serials;
+    }));
+  }
+  std::multiset<std::string> issued;
+  for (auto& w : work) {
+    for (const std::string& s : w.get()) issued.insert(s);
+  }
+  ASSERT_EQ(issued.size(), static_cast<std::size_t>(3 * kEach));
+  EXPECT_EQ(std::set<std::string>(issued.begin(), issued.end()).size(), issued.size()) << "a serial answered twice";
+  // The CLI's client and the daemon's TLS certificates are not in the API's list; only these are.
+  for (int i = 0; i < 3; ++i) {
+    const std::vector<std::string> seen = c.listed(i);
+    std::set<std::string> unique(seen.begin(), seen.end());
+    EXPECT_EQ(unique.size(), seen.size()) << "node " << i << " listed a serial twice";
+    for (const std::string& s : issued) EXPECT_TRUE(unique.contains(s)) << "node " << i << " lacks " << s;
+  }
+  // A certificate from node 2 verifies against the CA every node serves.
+  const fs::path pem = c.certificate(0, *issued.begin());
+  EXPECT_TRUE(contains(openssl({"verify", "-CAfile", c.ca_pem().string(), pem.string()}), ": OK"));
+}
+
+TEST(SignetdNodes, ARevocationOnOneNodeReachesTheOcspAndCrlOfTheOthers) {
+  Cluster c(PostgresServer::shared(), "nodes_revoke");
+  c.add_node(1);
+  c.add_node(2);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(c.start(i)) << c.node(i).log();
+  const auto [status, serial] = c.issue(0, c.csr("revoked.example.test"));
+  ASSERT_EQ(status, 201);
+  const fs::path pem = c.certificate(1, serial);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(c.ocsp(i, pem), "good") << "node " << i;  // cached on every node now
+
+  const Http revoke = c.curl(2, "POST", "/api/v1/certificates/" + serial + "/revoke", R"({"reason":"keyCompromise"})");
+  ASSERT_EQ(revoke.status, 200) << revoke.body;
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(eventually([&] { return c.ocsp(i, pem) == "revoked"; })) << "node " << i << ": " << c.ocsp(i, pem);
+    EXPECT_TRUE(eventually([&] { return contains(c.crl(i), "Serial Number: " + serial); })) << "node " << i;
+  }
+  // CRL numbers come from one sequence: no two CRLs of the cluster share a number.
+  std::set<std::string> numbers;
+  for (int i = 0; i < 3; ++i) {
+    std::smatch m;
+    const std::string text = c.crl(i);
+    ASSERT_TRUE(std::regex_search(text, m, std::regex("X509v3 CRL Number: *\\n *([0-9]+)"))) << text;
+    numbers.insert(m[1]);
+  }
+  EXPECT_EQ(numbers.size(), 3u);
+}
+
+TEST(SignetdNodes, ANodeKilledUnderLoadLosesNothingAClientReceived) {
+  Cluster c(PostgresServer::shared(), "nodes_kill");
+  c.add_node(1);
+  ASSERT_TRUE(c.start(0)) << c.node(0).log();
+  ASSERT_TRUE(c.start(1)) << c.node(1).log();
+  std::vector<fs::path> csrs;
+  for (int k = 0; k < 20; ++k) csrs.push_back(c.csr("kill-" + std::to_string(k) + ".example.test"));
+  std::atomic<bool> killed{false};
+  auto load = std::async(std::launch::async, [&] {
+    std::vector<std::string> received;
+    for (const fs::path& csr : csrs) {
+      const auto [status, serial] = c.issue(1, csr);
+      if (status == 201) received.push_back(serial);
+      if (killed) break;
+    }
+    return received;
+  });
+  std::this_thread::sleep_for(700ms);
+  c.node(1).signal(SIGKILL);
+  killed = true;
+  EXPECT_EQ(c.node(1).wait(10s), 128 + SIGKILL);
+  const std::vector<std::string> received = load.get();
+  const std::vector<std::string> listed = c.listed(0);
+  const std::set<std::string> on_a(listed.begin(), listed.end());
+  for (const std::string& s : received) EXPECT_TRUE(on_a.contains(s)) << s << " was answered but is not in the ledger";
+  // The killed node comes back and carries on.
+  ASSERT_TRUE(c.start(1)) << c.node(1).log();
+  EXPECT_EQ(c.issue(1, c.csr("after-kill.example.test")).first, 201);
+}
+
+TEST(SignetdNodes, WithoutItsDatabaseANodeAnswers503AndCachedOcspThenRecovers) {
+  PostgresServer server;  // its own, to stop
+  Cluster c(server, "nodes_outage");
+  ASSERT_TRUE(c.start(0)) << c.node(0).log();
+  const auto [status, serial] = c.issue(0, c.csr("before.example.test"));
+  ASSERT_EQ(status, 201);
+  const fs::path pem = c.certificate(0, serial);
+  ASSERT_EQ(c.ocsp(0, pem, false), "good");
+  const auto [status2, serial2] = c.issue(0, c.csr("uncached.example.test"));
+  ASSERT_EQ(status2, 201);
+  const fs::path uncached = c.certificate(0, serial2);
+  const std::size_t before = c.listed(0).size();
+
+  server.stop();
+  const Http refused = c.curl(0, "POST", "/api/v1/certificates",
+                              json{{"csr", read_text(c.csr("during.example.test"))}, {"profile", "server-tls"}}.dump());
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_TRUE(contains(refused.headers, "Retry-After") || contains(refused.headers, "retry-after")) << refused.headers;
+  EXPECT_EQ(c.ocsp(0, pem, false), "good") << "served from the cache while the database is away";
+  EXPECT_TRUE(contains(c.ocsp(0, pem, true), "good")) << "a request with a nonce too, without the nonce";
+  // A certificate whose status is not cached: tryLater, which clients retry.
+  EXPECT_TRUE(contains(c.ocsp(0, uncached, false), "trylater")) << c.ocsp(0, uncached, false);
+
+  server.start();
+  EXPECT_TRUE(eventually([&] { return c.issue(0, c.csr("after.example.test")).first == 201; }))
+      << c.node(0).log();
+  EXPECT_EQ(c.listed(0).size(), before + 1) << "the refused request left nothing; the later one is there";
+}
+
+TEST(SignetdNodes, ANodeRefusesADatabaseOfAnotherCa) {
+  PostgresServer& server = PostgresServer::shared();
+  Cluster first(server, "nodes_owner");
+  ASSERT_TRUE(first.start(0)) << first.node(0).log();  // records its CA in the database
+  first.forget(0);
+
+  // Another CA, pointed at the same database.
+  TempDir other;
+  const ProcessResult setup = make_test_ca(kSignet, other.path(), "other-ca", "Other CA", "other ca passphrase");
+  ASSERT_EQ(setup.exit_code, 0) << describe(setup);
+  write_text(other / "signetd.toml", read_text(other / "signetd.toml") + "[database]\nurl = \"" +
+                                         server.url("nodes_owner") + "\"\npassword_file = \"" +
+                                         server.password_file().string() + "\"\n");
+  SignetdProcess node(kSignetd, other / "signetd.toml", other / "signetd.log");
+  EXPECT_NE(node.wait(20s), 0);
+  EXPECT_TRUE(contains(node.log(), "database-of-another-ca") || contains(node.log(), "ledger of another CA"))
+      << node.log();
+  EXPECT_TRUE(contains(node.log(), "Nodes Test CA")) << node.log();
+  // The CLI refuses it the same way.
+  const ProcessResult listing = cli(other.path(), {"clients", "list"});
+  EXPECT_NE(listing.exit_code, 0);
+  EXPECT_TRUE(contains(listing.err, "another CA")) << describe(listing);
+
+  // A wrong password: refused at startup, the password never in the log.
+  write_text(other / "wrong-password", "not the password\n");
+  write_text(other / "signetd.toml",
+             std::regex_replace(read_text(other / "signetd.toml"), std::regex("password_file = \"[^\"]*\""),
+                                "password_file = \"" + (other / "wrong-password").string() + "\""));
+  SignetdProcess wrong(kSignetd, other / "signetd.toml", other / "wrong.log");
+  EXPECT_NE(wrong.wait(20s), 0);
+  EXPECT_TRUE(contains(wrong.log(), "database-login-failed") || contains(wrong.log(), "password authentication failed"))
+      << wrong.log();
+  EXPECT_FALSE(contains(wrong.log(), "not the password"));
+}
+
+}  // namespace
+}  // namespace signet::test
