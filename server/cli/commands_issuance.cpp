@@ -37,6 +37,7 @@ struct IssuanceOptions {
   std::optional<std::string> validity;
   std::string serial;
   std::string reason = "unspecified";
+  bool from_sqlite = false;
 };
 
 daemon::Config read_config(const GlobalOptions& g, const IssuanceOptions& o) {
@@ -239,6 +240,48 @@ int revoke(const GlobalOptions& g, const IssuanceOptions& o) {
   return kExitOk;
 }
 
+// Moves the store's SQLite ledger into the PostgreSQL database signetd.toml names.
+int ledger_migrate(const GlobalOptions& g, const IssuanceOptions& o) {
+  if (!o.from_sqlite) {
+    throw Error(ErrorKind::Malformed, "source-missing",
+                "say where the ledger comes from: --from-sqlite (the key store's own ledger, the only source)");
+  }
+  const fs::path path = o.config.value_or(g.data_dir / "signetd.toml");
+  const daemon::Config config = read_config(g, o);
+  if (config.database_url.empty()) {
+    throw Error(ErrorKind::Malformed, "database-not-configured",
+                path.string() + " has no [database] url: add the PostgreSQL database there first "
+                                "(url = \"postgresql://USER@HOST:PORT/DATABASE\", password_file), then run this again");
+  }
+  keystore::KeyStore store = open_store(g);
+  const std::shared_ptr<const issuance::CaSigner> signer =
+      issuance::open_ca(store, config.ca_key, issuance::PublicUrls{config.base_url, config.delta_crl});
+  const issuance::LedgerImport moved = issuance::import_sqlite_ledger(
+      keystore::KeyStore::database_path(g.data_dir), daemon::database_settings(config),
+      issuance::ledger_owner(signer->ca_certificate(), "signet ledger migrate"), operator_actor());
+  const std::string where = db::pg::describe(config.database_url);
+  if (o.json) {
+    std::cout << json{{"format", kJsonFormat},
+                      {"database", where},
+                      {"certificates", moved.certificates},
+                      {"revoked", moved.revoked},
+                      {"clients", moved.clients},
+                      {"audit_rows", moved.audit_rows},
+                      {"crl_number", moved.crl_number},
+                      {"revision", moved.revision}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "Moved the ledger into " << where << ": " << moved.certificates << " certificates ("
+              << moved.revoked << " revoked), " << moved.clients << " API clients, " << moved.audit_rows
+              << " audit rows; the next CRL number follows " << moved.crl_number
+              << ". The counts were checked in the database before the commit.\n"
+                 "signetd and signet use the database from now on; the key store keeps its copy of the old ledger, "
+                 "unchanged.\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_issuance_commands(CLI::App& root, const GlobalOptions& global, Action& action) {
@@ -290,6 +333,17 @@ void add_issuance_commands(CLI::App& root, const GlobalOptions& global, Action& 
                   "privilegeWithdrawn, aACompromise");
   rev->add_flag("--json", revoke_o->json, "Print JSON");
   bind_command(rev, global, action, revoke_o, revoke);
+
+  CLI::App* ledger = root.add_subcommand("ledger", "The ledger of issued certificates and API clients");
+  ledger->require_subcommand(1);
+  auto migrate_o = std::make_shared<IssuanceOptions>();
+  CLI::App* migrate = ledger->add_subcommand(
+      "migrate", "Move the key store's ledger into the PostgreSQL database of [database] url, all or nothing");
+  migrate->add_flag("--from-sqlite", migrate_o->from_sqlite, "The source: the key store's own (SQLite) ledger")
+      ->required();
+  migrate->add_option("--config", migrate_o->config, "signetd.toml (default: DATA_DIR/signetd.toml)");
+  migrate->add_flag("--json", migrate_o->json, "Print JSON");
+  bind_command(migrate, global, action, migrate_o, ledger_migrate);
 }
 
 }  // namespace signet::cli

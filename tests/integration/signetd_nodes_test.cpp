@@ -398,3 +398,109 @@ TEST(SignetdNodes, ANodeRefusesADatabaseOfAnotherCa) {
 
 }  // namespace
 }  // namespace signet::test
+
+namespace signet::test {
+namespace {
+
+// A single-node CA on SQLite grows into a PostgreSQL one: `signet ledger migrate --from-sqlite`
+// moves everything, all or nothing, and the daemon then serves the same certificates, tokens and
+// revocations from the database.
+TEST(LedgerMigrate, ASingleNodeCaMovesItsLedgerIntoPostgresAllOrNothing) {
+  PostgresServer& server = PostgresServer::shared();
+  TempDir d;
+  ASSERT_EQ(make_test_ca(kSignet, d.path(), "issuing-ca", "Migrating CA", std::string(kPassphrase)).exit_code, 0);
+  const ProcessResult web = cli(d.path(), {"clients", "add", "web", "--profile", "*", "--admin", "--json"});
+  ASSERT_EQ(web.exit_code, 0) << describe(web);
+  const std::string token = json::parse(web.out).at("token").get<std::string>();
+  ASSERT_EQ(cli(d.path(), {"clients", "add", "gone", "--profile", "*"}).exit_code, 0);
+  ASSERT_EQ(cli(d.path(), {"clients", "remove", "gone"}).exit_code, 0);
+  std::vector<std::string> serials;
+  for (int i = 0; i < 3; ++i) {
+    const fs::path key = d / ("k" + std::to_string(i) + ".pem");
+    const fs::path csr = d / ("r" + std::to_string(i) + ".csr");
+    openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key.string(),
+             "-subj", "/CN=m" + std::to_string(i) + ".example.test", "-addext",
+             "subjectAltName=DNS:m" + std::to_string(i) + ".example.test", "-out", csr.string()});
+    const fs::path out = d / ("c" + std::to_string(i) + ".pem");
+    const ProcessResult r = cli(d.path(), {"issue", "--csr", csr.string(), "--profile", "server-tls", "--out",
+                                           out.string(), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    serials.push_back(json::parse(r.out).at("serial").get<std::string>());
+  }
+  ASSERT_EQ(cli(d.path(), {"revoke", serials[1], "--reason", "keyCompromise"}).exit_code, 0);
+  // The single node publishes a CRL or two before it grows.
+  {
+    SignetdProcess before(kSignetd, d / "signetd.toml", d / "before.log");
+    ASSERT_TRUE(before.wait_for_log("listening on")) << before.log();
+  }
+
+  // Without [database], the command says what to do.
+  ProcessResult r = cli(d.path(), {"ledger", "migrate", "--from-sqlite"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.err, "[database]")) << describe(r);
+
+  (void)server.create_database("migrate");
+  const std::string sqlite_config = read_text(d / "signetd.toml");
+  write_text(d / "signetd.toml", sqlite_config + "[database]\nurl = \"" + server.url("migrate") +
+                                     "\"\npassword_file = \"" + server.password_file().string() + "\"\n");
+  r = cli(d.path(), {"ledger", "migrate", "--from-sqlite", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const json moved = json::parse(r.out);
+  EXPECT_EQ(moved.at("revoked"), 1);
+  EXPECT_EQ(moved.at("clients"), 2) << "the removed client's tombstone too";
+  EXPECT_EQ(moved.at("certificates"), 3);
+  EXPECT_GE(moved.at("crl_number").get<int>(), 1);
+  EXPECT_EQ(server.psql("migrate", "SELECT count(*) FROM issued_certificates"),
+            std::to_string(moved.at("certificates").get<int>()) + "\n");
+  EXPECT_TRUE(contains(server.psql("migrate", "SELECT detail FROM audit_log WHERE action = 'ledger.migrate'"),
+                       "1 revoked"));
+
+  // Twice: refused, and nothing changes.
+  r = cli(d.path(), {"ledger", "migrate", "--from-sqlite"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.err, "database-not-empty") || contains(r.err, "already")) << describe(r);
+  EXPECT_EQ(server.psql("migrate", "SELECT count(*) FROM api_clients"), "2\n");
+
+  // The daemon on the database: the same token, the same certificates, the revocation, a CRL
+  // number that continues the store's.
+  SignetdProcess node(kSignetd, d / "signetd.toml", d / "after.log");
+  ASSERT_TRUE(node.wait_for_log("listening on")) << node.log();
+  const auto [https, http] = node.urls();
+  write_text(d / "web.auth", "Authorization: Bearer " + token + "\n");
+  const ProcessResult got = run_process({"curl", "-sS", "--cacert", (d / "ca.pem").string(), "-H",
+                                         "@" + (d / "web.auth").string(), https + "/api/v1/certificates/" + serials[1]});
+  ASSERT_EQ(got.exit_code, 0) << describe(got);
+  EXPECT_EQ(json::parse(got.out, nullptr, false).value("status", ""), "revoked") << got.out;
+  const fs::path crl = d / "after.crl";
+  ASSERT_EQ(run_process({"curl", "-sS", "-o", crl.string(), http + "/crl"}).exit_code, 0);
+  const std::string text = openssl({"crl", "-inform", "DER", "-in", crl.string(), "-noout", "-text"});
+  EXPECT_TRUE(contains(text, "Serial Number: " + serials[1])) << text;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex("X509v3 CRL Number: *\\n *([0-9]+)"))) << text;
+  EXPECT_GT(std::stoll(m[1]), moved.at("crl_number").get<long long>());
+}
+
+TEST(LedgerMigrate, ARowTheDatabaseRefusesMovesNothing) {
+  PostgresServer& server = PostgresServer::shared();
+  TempDir d;
+  ASSERT_EQ(make_test_ca(kSignet, d.path(), "issuing-ca", "Broken CA", std::string(kPassphrase)).exit_code, 0);
+  ASSERT_EQ(cli(d.path(), {"clients", "add", "web", "--profile", "*"}).exit_code, 0);
+  // A hand edit of the store: a serial in lowercase, which the database's schema refuses.
+  const ProcessResult edit = run_process(
+      {"sqlite3", (d / "signet.db").string(),
+       "INSERT INTO issued_certificates (serial, state, profile, client, subject, names, requested_at, not_before, "
+       "not_after) VALUES ('abcd', 'intent', 'server-tls', 'x', '', '[]', 0, 0, 0)"});
+  ASSERT_EQ(edit.exit_code, 0) << describe(edit);
+  (void)server.create_database("migrate_broken");
+  write_text(d / "signetd.toml", read_text(d / "signetd.toml") + "[database]\nurl = \"" +
+                                     server.url("migrate_broken") + "\"\npassword_file = \"" +
+                                     server.password_file().string() + "\"\n");
+  const ProcessResult r = cli(d.path(), {"ledger", "migrate", "--from-sqlite"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.err, "constraint")) << describe(r);
+  EXPECT_EQ(server.psql("migrate_broken", "SELECT count(*) FROM api_clients"), "0\n");
+  EXPECT_EQ(server.psql("migrate_broken", "SELECT count(*) FROM issued_certificates"), "0\n");
+}
+
+}  // namespace
+}  // namespace signet::test

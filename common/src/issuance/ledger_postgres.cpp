@@ -22,6 +22,7 @@
 #include "ledger_backend.h"
 #include "signet/core/error.h"
 #include "signet/db/migrations.h"
+#include "signet/db/sqlite.h"
 
 namespace signet::issuance {
 const std::vector<db::Migration>& postgres_ledger_migrations();
@@ -432,6 +433,8 @@ class PostgresLedger final : public LedgerBackend {
   }
   [[nodiscard]] Ledger::Backend kind() const override { return Ledger::Backend::Postgres; }
 
+  LedgerImport import_from(db::Database& source, const std::string& actor, std::int64_t now);
+
   void write(const db::GroupCommitter::Work&, db::GroupCommitter::Sync) override { throw acme_needs_sqlite(); }
   void read(const std::function<void(db::Database&)>&) override { throw acme_needs_sqlite(); }
 
@@ -511,6 +514,110 @@ class PostgresLedger final : public LedgerBackend {
   Workers workers_;
 };
 
+std::int64_t count(db::Database& db, const std::string& sql) {
+  db::Statement s = db.prepare(sql);
+  return s.step() ? s.int64(0) : 0;
+}
+
+std::int64_t count(Connection& c, const std::string& sql) { return c.exec(sql).int64(0, 0); }
+
+Param optional_text(const db::Statement& s, int column) {
+  return s.is_null(column) ? Param{} : Param{s.text(column)};
+}
+
+Param optional_number(const db::Statement& s, int column) {
+  return s.is_null(column) ? Param{} : Param{std::to_string(s.int64(column))};
+}
+
+LedgerImport PostgresLedger::import_from(db::Database& source, const std::string& actor, std::int64_t now) {
+  constexpr std::string_view kLedgerAudit = "(action LIKE 'certificate.%' OR action LIKE 'client.%')";
+  LedgerImport expected;
+  expected.certificates = count(source, "SELECT count(*) FROM issued_certificates");
+  expected.revoked = count(source, "SELECT count(*) FROM issued_certificates WHERE revoked_at IS NOT NULL");
+  expected.clients = count(source, "SELECT count(*) FROM api_clients");
+  expected.audit_rows = count(source, "SELECT count(*) FROM audit_log WHERE " + std::string(kLedgerAudit));
+  expected.crl_number = count(source, "SELECT coalesce(max(crl_number), 0) FROM crl_state");
+  expected.revision = count(source, "SELECT coalesce(max(revision), 0) FROM issued_certificates");
+
+  LedgerImport got;
+  pool_.transaction([&](Connection& c) {
+    // Nobody writes while this runs: the other nodes wait, and a node that starts waits too.
+    c.exec("LOCK TABLE issued_certificates, api_clients, revocation_state IN EXCLUSIVE MODE");
+    const std::int64_t certificates = count(c, "SELECT count(*) FROM issued_certificates");
+    const std::int64_t clients = count(c, "SELECT count(*) FROM api_clients");
+    if (certificates != 0 || clients != 0) {
+      throw Error(ErrorKind::Conflict, "database-not-empty",
+                  "the database at " + pool_.description() + " holds " + std::to_string(certificates) +
+                      " certificates and " + std::to_string(clients) +
+                      " API clients already; a ledger is moved only into an empty one (nothing was changed)");
+    }
+    {
+      db::Statement s = source.prepare(
+          "SELECT serial, state, profile, client, client_id, subject, names, requested_at, not_before, not_after, der, "
+          "revoked_at, revocation_reason, revoked_by, revision FROM issued_certificates ORDER BY serial");
+      while (s.step()) {
+        const std::optional<Bytes> der = s.optional_blob(10);
+        c.exec("INSERT INTO issued_certificates (serial, state, profile, client, client_id, subject, names, "
+               "requested_at, not_before, not_after, der, revoked_at, revocation_reason, revoked_by, revision) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+               {s.text(0), s.text(1), s.text(2), s.text(3), optional_text(s, 4), s.text(5), s.text(6),
+                std::to_string(s.int64(7)), std::to_string(s.int64(8)), std::to_string(s.int64(9)),
+                der ? db::pg::bytea(*der) : Param{}, optional_number(s, 11), optional_number(s, 12),
+                optional_text(s, 13), optional_number(s, 14)});
+      }
+    }
+    {
+      db::Statement s = source.prepare(
+          "SELECT id, name, secret_sha256, profiles, admin, created_at, removed_at, removed_by FROM api_clients "
+          "ORDER BY created_at, id");
+      while (s.step()) {
+        const std::optional<Bytes> secret = s.optional_blob(2);
+        c.exec("INSERT INTO api_clients (id, name, secret_sha256, profiles, admin, created_at, removed_at, removed_by) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+               {s.text(0), s.text(1), secret ? db::pg::bytea(*secret) : Param{}, s.text(3),
+                s.int64(4) != 0 ? "true" : "false", std::to_string(s.int64(5)), optional_number(s, 6),
+                optional_text(s, 7)});
+      }
+    }
+    {
+      db::Statement s = source.prepare("SELECT at, actor, action, subject, detail FROM audit_log WHERE " +
+                                       std::string(kLedgerAudit) + " ORDER BY id");
+      while (s.step()) write_audit(c, s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4));
+    }
+    c.exec("UPDATE revocation_state SET revision = $1 WHERE singleton = 1", {number(expected.revision)});
+    // The next CRL number continues the store's: setval(n, true) makes nextval return n + 1.
+    if (expected.crl_number > 0) c.exec("SELECT setval('crl_number', $1, true)", {number(expected.crl_number)});
+
+    got.certificates = count(c, "SELECT count(*) FROM issued_certificates");
+    got.revoked = count(c, "SELECT count(*) FROM issued_certificates WHERE revoked_at IS NOT NULL");
+    got.clients = count(c, "SELECT count(*) FROM api_clients");
+    got.audit_rows = count(c, "SELECT count(*) FROM audit_log WHERE " + std::string(kLedgerAudit));
+    got.crl_number = expected.crl_number;
+    if (expected.crl_number > 0) {
+      got.crl_number = c.exec("SELECT last_value FROM crl_number").int64(0, 0);
+    }
+    got.revision = count(c, "SELECT revision FROM revocation_state WHERE singleton = 1");
+    const auto differs = [](const LedgerImport& a, const LedgerImport& b) {
+      return a.certificates != b.certificates || a.revoked != b.revoked || a.clients != b.clients ||
+             a.audit_rows != b.audit_rows || a.crl_number != b.crl_number || a.revision != b.revision;
+    };
+    if (differs(expected, got)) {
+      throw Error(ErrorKind::Integrity, "ledger-migration-mismatch",
+                  "the database would hold " + std::to_string(got.certificates) + " certificates, " +
+                      std::to_string(got.clients) + " clients and " + std::to_string(got.audit_rows) +
+                      " audit rows, the store has " + std::to_string(expected.certificates) + ", " +
+                      std::to_string(expected.clients) + " and " + std::to_string(expected.audit_rows) +
+                      "; nothing was committed");
+    }
+    write_audit(c, now, actor, "ledger.migrate", "from-sqlite",
+                std::to_string(got.certificates) + " certificates (" + std::to_string(got.revoked) + " revoked), " +
+                    std::to_string(got.clients) + " clients, " + std::to_string(got.audit_rows) +
+                    " audit rows, CRL number " + std::to_string(got.crl_number) + ", revision " +
+                    std::to_string(got.revision));
+  });
+  return got;
+}
+
 }  // namespace
 
 std::unique_ptr<LedgerBackend> open_postgres_ledger(const db::pg::Settings& settings, const LedgerOwner& owner,
@@ -522,3 +629,18 @@ std::unique_ptr<LedgerBackend> open_postgres_ledger(const db::pg::Settings& sett
 }
 
 }  // namespace signet::issuance::detail
+
+namespace signet::issuance {
+
+LedgerImport import_sqlite_ledger(const std::filesystem::path& sqlite_path, const db::pg::Settings& settings,
+                                  const LedgerOwner& owner, const std::string& actor, const Clock& clock) {
+  db::Database source = db::Database::open(sqlite_path, db::OpenMode::ReadOnly);
+  // One read transaction: a consistent snapshot of the store even if a signetd still writes to it.
+  source.exec("BEGIN");
+  detail::PostgresLedger target(settings, owner, clock.unix_seconds());
+  LedgerImport out = target.import_from(source, actor, clock.unix_seconds());
+  source.exec("COMMIT");
+  return out;
+}
+
+}  // namespace signet::issuance

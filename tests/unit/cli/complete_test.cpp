@@ -38,7 +38,7 @@ class Completion : public ::testing::Test {
 using Words = std::vector<std::string>;
 
 TEST_F(Completion, CommandsComeFromTheAppTree) {
-  EXPECT_EQ(complete({""}), (Words{"acme", "backup", "clients", "issue", "keys", "revoke", "setup", "store"}));
+  EXPECT_EQ(complete({""}), (Words{"acme", "backup", "clients", "issue", "keys", "ledger", "revoke", "setup", "store"}));
   EXPECT_EQ(complete({"ke"}), (Words{"keys"}));
   EXPECT_EQ(complete({"keys", ""}),
             (Words{"delete", "export", "generate", "import", "list", "quarantine", "rename", "show", "verify"}));

@@ -124,6 +124,26 @@ struct LedgerOwner {
   std::string node;           // who opens it, for the schema's record ("signetd on HOST")
 };
 
+// What `signet ledger migrate --from-sqlite` moved, counted on both sides before the commit.
+struct LedgerImport {
+  std::int64_t certificates = 0;  // issued and intents
+  std::int64_t revoked = 0;
+  std::int64_t clients = 0;       // removed ones (tombstones) included
+  std::int64_t audit_rows = 0;    // the ledger's: certificate.* and client.*
+  std::int64_t crl_number = 0;    // the last CRL number used; the next one is higher
+  std::int64_t revision = 0;      // the last revocation revision
+};
+
+// Copies the ledger of the key store file `sqlite_path` (issued certificates and intents,
+// revocations, API clients with their tombstones and token hashes, their audit rows, the CRL
+// number and the revocation revision) into the PostgreSQL ledger of `settings`, all in one
+// transaction whose counts are compared with the source's before it commits: all or nothing.
+// The database is migrated and checked to serve `owner`'s CA first, and must hold no certificate
+// and no client (Error(Conflict, "database-not-empty")). The SQLite file is only read.
+[[nodiscard]] LedgerImport import_sqlite_ledger(const std::filesystem::path& sqlite_path,
+                                                const db::pg::Settings& settings, const LedgerOwner& owner,
+                                                const std::string& actor, const Clock& clock = SystemClock::instance());
+
 namespace detail {
 class LedgerBackend;
 }
