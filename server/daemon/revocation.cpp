@@ -55,8 +55,60 @@ std::shared_ptr<const PublishedCrl> CrlPublisher::delta() const {
   return delta_;
 }
 
+namespace {
+
+std::shared_ptr<PublishedCrl> from_shared(const issuance::SharedCrl& crl) {
+  auto out = std::make_shared<PublishedCrl>();
+  out->der = crl.der;
+  out->number = crl.number;
+  out->this_update = TimePoint(std::chrono::seconds(crl.this_update));
+  out->next_update = TimePoint(std::chrono::seconds(crl.next_update));
+  return out;
+}
+
+issuance::SharedCrl to_shared(const PublishedCrl& crl, std::int64_t base_revision,
+                              std::optional<std::int64_t> base_number) {
+  issuance::SharedCrl out;
+  out.der = crl.der;
+  out.number = crl.number;
+  out.this_update = std::chrono::duration_cast<std::chrono::seconds>(crl.this_update.time_since_epoch()).count();
+  out.next_update = std::chrono::duration_cast<std::chrono::seconds>(crl.next_update.time_since_epoch()).count();
+  out.base_revision = base_revision;
+  out.base_number = base_number;
+  return out;
+}
+
+}  // namespace
+
+bool CrlPublisher::adopt_shared() {
+  const TimePoint now = now_seconds();
+  const std::optional<issuance::SharedCrl> full = crls_.newest("full");
+  if (!full || TimePoint(std::chrono::seconds(full->next_update)) <= now) return false;
+  std::optional<issuance::SharedCrl> delta;
+  if (views_.config()->delta_crl) {
+    delta = crls_.newest("delta");
+    if (delta && (delta->base_number != full->number || TimePoint(std::chrono::seconds(delta->next_update)) <= now)) {
+      delta.reset();
+    }
+  }
+  std::lock_guard lock(mutex_);
+  if (!full_ || full->number > full_->number) {
+    full_ = from_shared(*full);
+    base_revision_ = full->base_revision;
+    spdlog::info("serving CRL number {}, built by the node that builds this CA's CRLs", full->number);
+  }
+  if (delta && (!delta_ || delta->number > delta_->number)) delta_ = from_shared(*delta);
+  return true;
+}
+
 void CrlPublisher::generate() {
   std::lock_guard generating(generate_mutex_);
+  // Several nodes on one ledger: the builder signs, the others serve what it published. Without
+  // a current published CRL (no builder yet, or it stopped long ago) a node builds its own
+  // meanwhile; its number comes from the shared sequence all the same.
+  const bool shared = crls_.shared();
+  const bool builder = !shared || crls_.hold_builder();
+  if (!builder && adopt_shared()) return;
   const auto config = views_.config();
   const TimePoint now = now_seconds();
   std::int64_t base_revision = 0;
@@ -107,13 +159,27 @@ void CrlPublisher::generate() {
     delta->next_update = content.next_update;
     views_.metrics->increment("signet_crl_generated_total", {{"kind", "delta"}});
   }
-  std::lock_guard lock(mutex_);
-  if (full) {
-    full_ = std::move(full);
-    base_revision_ = base_revision;
+  std::shared_ptr<const PublishedCrl> published_full;
+  {
+    std::lock_guard lock(mutex_);
+    if (full) {
+      full_ = std::move(full);
+      base_revision_ = base_revision;
+    }
+    delta_ = std::move(delta);
+    known_revision_ = std::max(known_revision_, revision);
+    published_full = full_;
   }
-  delta_ = std::move(delta);
-  known_revision_ = std::max(known_revision_, revision);
+  if (shared && builder) {
+    try {
+      crls_.publish("full", to_shared(*published_full, base_revision, std::nullopt));
+      std::shared_ptr<const PublishedCrl> d = this->delta();
+      if (d) crls_.publish("delta", to_shared(*d, base_revision, published_full->number));
+    } catch (const std::exception& e) {
+      spdlog::warn("could not publish CRL number {} to the other nodes: {}; they serve the one before",
+                   published_full->number, e.what());
+    }
+  }
 }
 
 void CrlPublisher::revoked() {
@@ -173,7 +239,11 @@ void CrlPublisher::schedule_check() {
           }
           spdlog::info("revocations made outside the daemon were found; refreshing the CRL and OCSP responses");
         }
-        if (external || due) generate();
+        if (external || due) {
+          generate();
+        } else if (crls_.shared() && !crls_.hold_builder()) {
+          (void)adopt_shared();  // what the builder published since
+        }
       } catch (const std::exception& e) {
         spdlog::error("checking the CRL failed: {}; will retry", e.what());
       }

@@ -8,6 +8,10 @@
 // makes one CRL), before nextUpdate comes closer than [crl] refresh_before, and when another
 // process (the `signet revoke` CLI) revoked something: it polls the ledger's revocation revision
 // every two seconds. Full and delta CRLs share one cRLNumber sequence (RFC 5280 5.2.3).
+// On a PostgreSQL ledger shared by several nodes, one node at a time (the holder of the builder
+// role, see issuance::Ledger::hold_crl_builder) signs CRLs and publishes them in the ledger; the
+// others take the newest published on each poll and serve it, and take the role over when the
+// builder goes.
 //
 // OcspResponder answers RFC 6960 requests. A request without a nonce is answered from a cache of
 // signed responses keyed by the request's CertIDs, re-encoded without anything else (extensions,
@@ -93,6 +97,8 @@ class CrlPublisher {
 
  private:
   void generate();
+  // Serves the newest CRLs another node published in a shared ledger; false when none is current.
+  bool adopt_shared();
   void schedule_check();
   RevocationViews views_;
   issuance::CrlIssuer& crls_;

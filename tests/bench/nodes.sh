@@ -78,8 +78,10 @@ chmod 700 "$pgdir"
 [ ${#as_pg[@]} -eq 0 ] || chown postgres: "$pgdir"
 pg_started=false
 declare -A node_pid=()
+bg_pids=()   # wrk and the wait-event sampler of the run under way
 cleanup() {
   local rc=$? pid
+  for pid in "${bg_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${node_pid[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${node_pid[@]}"; do wait "$pid" 2>/dev/null || true; done
   if $pg_started; then
@@ -307,11 +309,14 @@ run() {
       -s "$here/$script" "$url" >"$work/wrk-$name-$n.out" 2>"$work/wrk-$name-$n.err" &
     wpids+=($!)
   done
+  bg_pids=("${wpids[@]}")
   # What the database's sessions of signetd are doing, sampled twice a second during an issuance run.
   local sampler=
   if [ "$kind" = issue ] && [ "${nodes[0]}" != sqlite ]; then
+    : >"$work/waits-$name"
     sample_waits "$work/waits-$name" &
     sampler=$!
+    bg_pids+=("$sampler")
   fi
   local rcs=()
   for i in "${!wpids[@]}"; do
@@ -326,11 +331,12 @@ run() {
     echo "  $name: sessions of signetd in PostgreSQL (state and wait event, $(wc -l <"$work/waits-$name") samples):" \
       "$(sort "$work/waits-$name" | uniq -c | sort -nr | head -6 | awk '{printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1}')" >&2
   fi
+  bg_pids=()
   for n in "${nodes[@]}"; do
     kill -0 "${node_pid[$n]}" 2>/dev/null || { tail -20 "$work/signetd-$n.log" >&2; die "node $n died during $name"; }
     issued1=$((issued1 + $(metric_sum "$n" signet_certificates_issued_total)))
   done
-  local rps=0 p50=0 p99=0 errors=0 seconds=0 requests=0 weighted=0 rps_split=() wrk_ticks=0 failed=false
+  local rps=0 p50=0 p99=0 errors=0 seconds=0 rps_split=() wrk_ticks=0 failed=false
   for i in "${!nodes[@]}"; do
     n=${nodes[$i]}
     local out=$work/wrk-$name-$n.out err=$work/wrk-$name-$n.err result
@@ -343,16 +349,12 @@ run() {
     fi
     if [ -s "$err" ]; then sed "s/^/  $name ($n): /" "$err" >&2; fi
     field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$result"; }
-    local r e req mean
-    r=$(field rps); e=$(field errors); req=$(field requests)
-    # wrk's own summary: "Latency   1.02ms  ..." (the mean), in us, ms or s.
-    mean=$(awk '$1 == "Latency" {v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-             print (u == "us" ? v / 1000 : u == "s" ? v * 1000 : u == "m" ? v * 60000 : v); exit}' "$out")
+    local r e
+    r=$(field rps); e=$(field errors)
     rps=$(awk -v a="$rps" -v b="$r" 'BEGIN {print a + b}')
     p50=$(awk -v a="$p50" -v b="$(field p50)" 'BEGIN {print (b > a ? b : a)}')
     p99=$(awk -v a="$p99" -v b="$(field p99)" 'BEGIN {print (b > a ? b : a)}')
-    weighted=$(awk -v a="$weighted" -v m="${mean:-0}" -v q="$req" 'BEGIN {print a + m * q}')
-    requests=$((requests + req)); errors=$((errors + e)); seconds=$(field seconds)
+    errors=$((errors + e)); seconds=$(field seconds)
     rps_split+=("$(printf '%.0f' "$r")")
     [ "$e" = 0 ] || fail_later "$name: $e errors against node $n (see above)"
     if [ -s "$work/time-$name-$n" ]; then
@@ -366,7 +368,11 @@ run() {
     return 0
   fi
   local mean_all sd pd wd busy
-  mean_all=$(awk -v w="$weighted" -v q="$requests" 'BEGIN {printf "%.3f", (q > 0 ? w / q : 0)}')
+  # The mean latency from Little's law: each connection always has one request outstanding, so
+  # connections / rate. (wrk's own mean and percentiles include the samples its correction for
+  # coordinated omission adds for every slow request, stats_correct: at c=1 a few disk stalls make
+  # its mean several times 1 / rate.)
+  mean_all=$(awk -v c="$conns" -v r="$rps" 'BEGIN {printf "%.3f", (r > 0 ? c / r * 1000 : 0)}')
   sd=$(awk -v a="$s0" -v b="$s1" -v hz="$hz" -v s="$seconds" 'BEGIN {printf "%.2f", (b - a) / hz / s}')
   pd=$(LC_ALL=C join -a 2 -e 0 -o 0,1.2,2.2 <(LC_ALL=C sort <<<"$p0") <(LC_ALL=C sort <<<"$p1") |
        awk -v hz="$hz" -v s="$seconds" '{d += $3 - $2} END {printf "%.2f", d / hz / s}')
@@ -459,10 +465,13 @@ pgss_count() {  # WHERE clause -> sum of calls by signetd's role in the database
     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$database')
       AND userid = (SELECT oid FROM pg_roles WHERE rolname = 'signet') AND ($1)"
 }
+wal_lsn() { psql_ postgres "SELECT pg_current_wal_lsn()"; }
 sleep 11
 x0=$(dbstat)
 ! $pgss || psql_ postgres "SELECT pg_stat_statements_reset()" >/dev/null
+w0=$(wal_lsn)
 run pg1-issue-c1 issue 1 a
+w1=$(wal_lsn)
 sleep 11
 x1=$(dbstat)
 pg_issued=$(awk '$1 == "pg1-issue-c1" {print $NF}' "$work/results")
@@ -476,14 +485,14 @@ if $pgss; then
       AND userid = (SELECT oid FROM pg_roles WHERE rolname = 'signet') ORDER BY calls DESC LIMIT 14" |
     awk -F'|' '{printf "    %8d  %s\n", $1, $2}' >&2
 fi
-echo "pg-cost $pg_issued $stmt_calls $((x1 - x0 - poll_calls)) $poll_calls" >>"$work/results"
+wal_bytes=$(psql_ postgres "SELECT pg_wal_lsn_diff('$w1', '$w0')")
+echo "pg-cost $pg_issued $stmt_calls $((x1 - x0 - poll_calls)) $poll_calls $wal_bytes" >>"$work/results"
 
 run pg1-issue-c8 issue 8 a
 run pg1-ocsp-c8 ocsp 8 a
 
 start_node b
 sanity b a "$work/b" 1
-cp "$work/ocsp-reqs-a" "$work/ocsp-reqs-b"
 [ "$(ocsp_status b "$a/ca.pem" "$work/a-leaf-1.pem")" = good ] || die "node b does not answer good for node a's certificate"
 run pg2-issue-c8 issue 8 a b
 run pg2-ocsp-c8 ocsp 8 a b
@@ -584,11 +593,11 @@ row PostgreSQL 3 issue pg3-issue-c8
 row PostgreSQL 3 "OCSP POST" pg3-ocsp-c8
 # The cost of the round trips: mean latency at c=1, PostgreSQL minus SQLite; what PostgreSQL saw.
 ms_sqlite=$(get sqlite-issue-c1 5); ms_pg=$(get pg1-issue-c1 5)
-read -r _ issued stmts commits polls < <(grep '^pg-cost ' "$work/results")
+read -r _ issued stmts commits polls wal_bytes < <(grep '^pg-cost ' "$work/results")
 per() { awk -v a="$1" -v b="$2" 'BEGIN {if (a != "-" && b > 0) printf "%.2f", a / b; else print "-"}'; }
 diff_ms=$(awk -v a="$ms_pg" -v b="$ms_sqlite" 'BEGIN {if (a > 0 && b > 0) printf "%+.3f", a - b; else print "-"}')
 echo "| PostgreSQL − SQLite | 1 | **cost per issuance** (the two c=1 runs): $(per "$stmts" "$issued") statements and" \
-  "$(per "$commits" "$issued") commits in PostgreSQL per issuance ($(fmt "$issued") issuances) | 1 | | | |" \
+  "$(per "$commits" "$issued") commits in PostgreSQL per issuance, $(fmt "$(per "$wal_bytes" "$issued")") bytes of WAL ($(fmt "$issued") issuances) | 1 | | | |" \
   "**$diff_ms** ($ms_pg − $ms_sqlite) | | | |"
 revs=$(wc -l <"$work/propagation")
 if [ "$revs" -gt 0 ]; then
@@ -600,7 +609,8 @@ echo "| PostgreSQL | 3 | **revocation on A → \"revoked\" in B's OCSP** ($revs 
   "$stats | - | | | | | $((5 - revs)) | | |"
 echo
 echo "Rates are successful answers per second (for 2 and 3 nodes, the sum of one wrk per node, each node's in"
-echo "brackets); p50/p99 are the highest of the nodes' wrk; mean is wrk's mean latency (weighted by requests)."
+echo "brackets); p50/p99 are the highest of the nodes' wrk (wrk's, which include its coordinated-omission"
+echo "correction); mean is connections ÷ rate (Little's law: every connection always has a request out)."
 echo "Cores: CPU used during the run by the signetd nodes (all of them), by the PostgreSQL server (all its"
 echo "processes), by wrk, and the busy share of the whole machine; CPU ms per answer is the nodes' and the"
 echo "server's CPU divided by the answers. The revocation time runs from A's 200 answer to the first"

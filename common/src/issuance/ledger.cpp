@@ -363,6 +363,14 @@ Ledger::Stats Ledger::commit_stats() const { return backend_->stats(); }
 
 Ledger::Backend Ledger::backend() const { return backend_->kind(); }
 
+bool Ledger::shares_crls() const { return backend_->shares_crls(); }
+
+bool Ledger::hold_crl_builder() { return backend_->hold_crl_builder(); }
+
+void Ledger::publish_crl(const std::string& kind, const SharedCrl& crl) { backend_->publish_crl(kind, crl); }
+
+std::optional<SharedCrl> Ledger::newest_crl(const std::string& kind) { return backend_->newest_crl(kind); }
+
 void Ledger::write(const db::GroupCommitter::Work& work, db::GroupCommitter::Sync sync) { backend_->write(work, sync); }
 
 void Ledger::read(const std::function<void(db::Database&)>& work) { backend_->read(work); }

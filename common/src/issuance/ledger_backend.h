@@ -53,6 +53,12 @@ class LedgerBackend {
   [[nodiscard]] virtual Ledger::Stats stats() const = 0;
   [[nodiscard]] virtual Ledger::Backend kind() const = 0;
 
+  // Shared CRLs (see Ledger); the SQLite backend shares none and is always its own builder.
+  [[nodiscard]] virtual bool shares_crls() const { return false; }
+  virtual bool hold_crl_builder() { return true; }
+  virtual void publish_crl(const std::string& /*kind*/, const SharedCrl& /*crl*/) {}
+  virtual std::optional<SharedCrl> newest_crl(const std::string& /*kind*/) { return std::nullopt; }
+
   // SQLite only (the ACME store); the PostgreSQL backend throws Error(Unsupported).
   virtual void write(const db::GroupCommitter::Work& work, db::GroupCommitter::Sync sync) = 0;
   virtual void read(const std::function<void(db::Database&)>& work) = 0;

@@ -36,8 +36,9 @@ using db::pg::Connection;
 using db::pg::Param;
 using db::pg::Result;
 
-// pg_advisory_lock key for migrations: "signet" in ASCII.
+// pg_advisory_lock keys: migrations ("signet" in ASCII), and the CRL builder's role (plus one).
 constexpr std::string_view kMigrationLock = "125762122295668";
+constexpr std::string_view kCrlBuilderLock = "125762122295669";
 constexpr std::string_view kCertificateColumns =
     "serial, state, profile, client, subject, names, requested_at, not_before, not_after, der, "
     "revoked_at, revocation_reason, revoked_by, client_id";
@@ -182,7 +183,7 @@ class Workers {
 class PostgresLedger final : public LedgerBackend {
  public:
   PostgresLedger(const db::pg::Settings& settings, const LedgerOwner& owner, std::int64_t now)
-      : pool_(settings), workers_(std::max(1U, settings.pool_size)) {
+      : pool_(settings), workers_(std::max(1U, settings.pool_size)), node_(owner.node) {
     pool_.with_connection([&](Connection& c) { prepare(c, owner, now); });
   }
 
@@ -435,6 +436,59 @@ class PostgresLedger final : public LedgerBackend {
 
   LedgerImport import_from(db::Database& source, const std::string& actor, std::int64_t now);
 
+  [[nodiscard]] bool shares_crls() const override { return true; }
+
+  bool hold_crl_builder() override {
+    std::lock_guard lock(builder_mutex_);
+    try {
+      if (builder_ && builder_->healthy()) {
+        // Still connected means still holding it; a query finds a connection the server dropped.
+        (void)builder_->exec("SELECT 1");
+        return true;
+      }
+      builder_.reset();
+      Connection c = Connection::open(pool_.settings());
+      if (!c.exec("SELECT pg_try_advisory_lock($1)", {std::string(kCrlBuilderLock)}).boolean(0, 0)) return false;
+      builder_.emplace(std::move(c));
+      return true;
+    } catch (const Error&) {
+      builder_.reset();  // the role is lost with the connection; asked again on the next call
+      return false;
+    }
+  }
+
+  void publish_crl(const std::string& kind, const SharedCrl& crl) override {
+    pool_.with_connection([&](Connection& c) {
+      c.exec("INSERT INTO published_crls (kind, number, der, this_update, next_update, base_revision, base_number, "
+             "published_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (kind) DO UPDATE SET "
+             "number = excluded.number, der = excluded.der, this_update = excluded.this_update, "
+             "next_update = excluded.next_update, base_revision = excluded.base_revision, "
+             "base_number = excluded.base_number, published_by = excluded.published_by "
+             "WHERE published_crls.number < excluded.number",
+             {kind, number(crl.number), db::pg::bytea(crl.der), number(crl.this_update), number(crl.next_update),
+              number(crl.base_revision), crl.base_number ? number(*crl.base_number) : Param{}, node_});
+    });
+  }
+
+  std::optional<SharedCrl> newest_crl(const std::string& kind) override {
+    std::optional<SharedCrl> out;
+    pool_.with_connection([&](Connection& c) {
+      const Result r = c.exec("SELECT number, der, this_update, next_update, base_revision, base_number "
+                              "FROM published_crls WHERE kind = $1",
+                              {kind});
+      if (r.rows() == 0) return;
+      SharedCrl crl;
+      crl.number = r.int64(0, 0);
+      crl.der = r.bytes(0, 1);
+      crl.this_update = r.int64(0, 2);
+      crl.next_update = r.int64(0, 3);
+      crl.base_revision = r.int64(0, 4);
+      if (!r.is_null(0, 5)) crl.base_number = r.int64(0, 5);
+      out = std::move(crl);
+    });
+    return out;
+  }
+
   void write(const db::GroupCommitter::Work&, db::GroupCommitter::Sync) override { throw acme_needs_sqlite(); }
   void read(const std::function<void(db::Database&)>&) override { throw acme_needs_sqlite(); }
 
@@ -512,6 +566,9 @@ class PostgresLedger final : public LedgerBackend {
 
   db::pg::Pool pool_;
   Workers workers_;
+  std::string node_;
+  std::mutex builder_mutex_;
+  std::optional<Connection> builder_;  // holds the CRL builder's advisory lock while open
 };
 
 std::int64_t count(db::Database& db, const std::string& sql) {

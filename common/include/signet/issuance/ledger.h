@@ -124,6 +124,16 @@ struct LedgerOwner {
   std::string node;           // who opens it, for the schema's record ("signetd on HOST")
 };
 
+// A CRL as the node that built it published it in a shared (PostgreSQL) ledger.
+struct SharedCrl {
+  Bytes der;
+  std::int64_t number = 0;
+  std::int64_t this_update = 0;  // unix seconds
+  std::int64_t next_update = 0;
+  std::int64_t base_revision = 0;          // the revocation revision the full CRL covers
+  std::optional<std::int64_t> base_number;  // a delta CRL's full CRL
+};
+
 // What `signet ledger migrate --from-sqlite` moved, counted on both sides before the commit.
 struct LedgerImport {
   std::int64_t certificates = 0;  // issued and intents
@@ -211,6 +221,17 @@ class Ledger {
 
   [[nodiscard]] Stats commit_stats() const;
   [[nodiscard]] Backend backend() const;
+
+  // CRLs shared by several nodes (PostgreSQL only; on SQLite each process builds its own, and
+  // shares_crls() is false). One node at a time is the builder: hold_crl_builder() is true while
+  // this process holds the role (a session advisory lock on a connection of its own, so the role
+  // passes to another node when this one stops, dies or loses the database); it may be called
+  // again to take the role over. The builder publishes what it signs; every node serves the
+  // newest published ("full" or "delta"). publish_crl keeps a CRL only if its number is higher.
+  [[nodiscard]] bool shares_crls() const;
+  [[nodiscard]] bool hold_crl_builder();
+  void publish_crl(const std::string& kind, const SharedCrl& crl);
+  [[nodiscard]] std::optional<SharedCrl> newest_crl(const std::string& kind);
 
   // For the ACME store (signet/acme/store.h), whose tables are in the same file: a write through
   // this ledger's committer, so that it is batched with issuance (blocks until committed, and on

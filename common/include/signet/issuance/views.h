@@ -83,6 +83,13 @@ class CrlIssuer {
   // Ledger::next_crl_number and CaSigner::sign_crl.
   [[nodiscard]] IssuedCrl issue(CrlContent content);
 
+  // As Ledger::shares_crls, hold_crl_builder, publish_crl and newest_crl: several nodes on one
+  // PostgreSQL ledger serve the CRLs one of them builds.
+  [[nodiscard]] bool shared() const { return ledger_.shares_crls(); }
+  [[nodiscard]] bool hold_builder() { return ledger_.hold_crl_builder(); }
+  void publish(const std::string& kind, const SharedCrl& crl) { ledger_.publish_crl(kind, crl); }
+  [[nodiscard]] std::optional<SharedCrl> newest(const std::string& kind) const { return ledger_.newest_crl(kind); }
+
  private:
   Ledger& ledger_;
   RevocationSigner signer_;
