@@ -237,6 +237,9 @@ TEST(SignetdNodes, ThreeNodesIssueAtOnceAndEverySerialIsEverywhereOnce) {
   Cluster c(PostgresServer::shared(), "nodes_three");
   c.add_node(1);
   c.add_node(2);
+  const ProcessResult check = run_process({kSignetd, "--config", (c.node_dir(1) / "signetd.toml").string(), "--check"});
+  EXPECT_EQ(check.exit_code, 0) << describe(check);
+  EXPECT_TRUE(contains(check.out + check.err, "ledger in PostgreSQL")) << describe(check);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(c.start(i)) << c.node(i).log();
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(contains(c.node(i).log(), "the ledger is the PostgreSQL database")) << c.node(i).log();
 
@@ -398,6 +401,10 @@ TEST(SignetdNodes, ANodeRefusesADatabaseOfAnotherCa) {
   EXPECT_TRUE(contains(node.log(), "database-of-another-ca") || contains(node.log(), "ledger of another CA"))
       << node.log();
   EXPECT_TRUE(contains(node.log(), "Nodes Test CA")) << node.log();
+  // So does `signetd --check`, which reads the database without writing to it.
+  const ProcessResult check = run_process({kSignetd, "--config", (other / "signetd.toml").string(), "--check"});
+  EXPECT_NE(check.exit_code, 0);
+  EXPECT_TRUE(contains(check.out + check.err, "another CA")) << describe(check);
   // The CLI refuses it the same way.
   const ProcessResult listing = cli(other.path(), {"clients", "list"});
   EXPECT_NE(listing.exit_code, 0);

@@ -180,6 +180,31 @@ class Workers {
   std::vector<std::thread> threads_;
 };
 
+int latest_schema() {
+  const std::vector<db::Migration>& migrations = postgres_ledger_migrations();
+  return migrations.empty() ? 0 : migrations.back().version;
+}
+
+void check_not_newer(const std::string& where, std::int64_t version) {
+  if (version > latest_schema()) {
+    throw Error(ErrorKind::Unsupported, "database-schema-too-new",
+                "the database at " + where + " has ledger schema version " + std::to_string(version) +
+                    ", newer than this Signet knows (" + std::to_string(latest_schema()) +
+                    "): a newer signetd migrated it; run that version on this node too");
+  }
+}
+
+void check_same_ca(const std::string& where, const std::string& recorded_key, const std::string& recorded_subject,
+                   const LedgerOwner& owner) {
+  if (recorded_key == owner.ca_key_sha256) return;
+  throw Error(ErrorKind::Conflict, "database-of-another-ca",
+              "the database at " + where + " is the ledger of another CA (" + recorded_subject + ", key SHA-256 " +
+                  recorded_key + "), not of this node's CA (" + owner.ca_subject + ", key SHA-256 " +
+                  owner.ca_key_sha256 +
+                  "): point [database] url at this CA's database, or give this node that CA's key "
+                  "(signet backup restore)");
+}
+
 class PostgresLedger final : public LedgerBackend {
  public:
   PostgresLedger(const db::pg::Settings& settings, const LedgerOwner& owner, std::int64_t now)
@@ -527,13 +552,7 @@ class PostgresLedger final : public LedgerBackend {
     const Result r = c.exec("SELECT version FROM signet_schema WHERE singleton = 1");
     const std::int64_t version = r.rows() == 1 ? r.int64(0, 0) : 0;
     const std::vector<db::Migration>& migrations = postgres_ledger_migrations();
-    const int latest = migrations.empty() ? 0 : migrations.back().version;
-    if (version > latest) {
-      throw Error(ErrorKind::Unsupported, "database-schema-too-new",
-                  "the database at " + pool_.description() + " has ledger schema version " + std::to_string(version) +
-                      ", newer than this Signet knows (" + std::to_string(latest) +
-                      "): a newer signetd migrated it; run that version on this node too");
-    }
+    check_not_newer(pool_.description(), version);
     for (const db::Migration& m : migrations) {
       if (m.version <= version) continue;
       c.exec("BEGIN");
@@ -554,14 +573,7 @@ class PostgresLedger final : public LedgerBackend {
              {owner.ca_key_sha256, owner.ca_subject, number(now), owner.node});
       return;
     }
-    if (r.text(0, 0) != owner.ca_key_sha256) {
-      throw Error(ErrorKind::Conflict, "database-of-another-ca",
-                  "the database at " + pool_.description() + " is the ledger of another CA (" + r.text(0, 1) +
-                      ", key SHA-256 " + r.text(0, 0) + "), not of this node's CA (" + owner.ca_subject +
-                      ", key SHA-256 " + owner.ca_key_sha256 +
-                      "): point [database] url at this CA's database, or give this node that CA's key "
-                      "(signet backup restore)");
-    }
+    check_same_ca(pool_.description(), r.text(0, 0), r.text(0, 1), owner);
   }
 
   db::pg::Pool pool_;
@@ -688,6 +700,27 @@ std::unique_ptr<LedgerBackend> open_postgres_ledger(const db::pg::Settings& sett
 }  // namespace signet::issuance::detail
 
 namespace signet::issuance {
+
+LedgerDatabaseState inspect_ledger_database(const db::pg::Settings& settings, const LedgerOwner& owner) {
+  using detail::Result;
+  db::pg::Connection c = db::pg::Connection::open(settings);
+  const std::string where = db::pg::describe(settings.url);
+  LedgerDatabaseState out;
+  out.latest_version = detail::latest_schema();
+  if (c.exec("SELECT to_regclass('signet_schema') IS NOT NULL").boolean(0, 0)) {
+    const Result v = c.exec("SELECT version FROM signet_schema WHERE singleton = 1");
+    if (v.rows() == 1) out.schema_version = static_cast<int>(v.int64(0, 0));
+  }
+  detail::check_not_newer(where, out.schema_version);
+  if (c.exec("SELECT to_regclass('signet_ledger') IS NOT NULL").boolean(0, 0)) {
+    const Result r = c.exec("SELECT ca_key_sha256, ca_subject FROM signet_ledger WHERE singleton = 1");
+    if (r.rows() == 1) {
+      detail::check_same_ca(where, r.text(0, 0), r.text(0, 1), owner);
+      out.records_owner = true;
+    }
+  }
+  return out;
+}
 
 LedgerImport import_sqlite_ledger(const std::filesystem::path& sqlite_path, const db::pg::Settings& settings,
                                   const LedgerOwner& owner, const std::string& actor, const Clock& clock) {

@@ -60,6 +60,18 @@ InstallationCheck check_installation(const fs::path& config_path, const Passphra
   out.description = "CA " + ca.subject() + " (key \"" + config.ca_key + "\", certificate serial " + ca.serial_hex() +
                     ", valid until " + format_utc(ca.not_after(), "%Y-%m-%d") + "), " +
                     std::to_string(config.profiles.size()) + " profiles, public base URL " + config.base_url;
+  if (!config.database_url.empty()) {
+    // Read only: the first signetd creates the schema and records its CA.
+    const issuance::LedgerDatabaseState db = issuance::inspect_ledger_database(
+        daemon::database_settings(config), issuance::ledger_owner(ca, "signetd --check"));
+    out.description += ", ledger in PostgreSQL at " + db::pg::describe(config.database_url) +
+                       (db.schema_version == 0 ? std::string(" (empty: signetd creates the schema)")
+                                               : " (schema " + std::to_string(db.schema_version) +
+                                                     (db.schema_version < db.latest_version
+                                                          ? ", signetd migrates it to " + std::to_string(db.latest_version)
+                                                          : std::string()) +
+                                                     (db.records_owner ? ", this CA's" : ", no CA recorded yet") + ")");
+  }
   return out;
 }
 

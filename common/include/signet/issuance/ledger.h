@@ -154,6 +154,16 @@ struct LedgerImport {
                                                 const db::pg::Settings& settings, const LedgerOwner& owner,
                                                 const std::string& actor, const Clock& clock = SystemClock::instance());
 
+// What a PostgreSQL ledger database holds, read without writing anything (`signetd --check`).
+// Throws the connection's Storage errors, Error(Conflict, "database-of-another-ca") and
+// Error(Unsupported, "database-schema-too-new") as opening a Ledger would.
+struct LedgerDatabaseState {
+  int schema_version = 0;  // 0: empty; the first signetd creates the schema
+  int latest_version = 0;  // what this program migrates it to
+  bool records_owner = false;  // false: no CA recorded yet (the first signetd records its own)
+};
+[[nodiscard]] LedgerDatabaseState inspect_ledger_database(const db::pg::Settings& settings, const LedgerOwner& owner);
+
 namespace detail {
 class LedgerBackend;
 }
