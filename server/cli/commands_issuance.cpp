@@ -253,6 +253,14 @@ int ledger_migrate(const GlobalOptions& g, const IssuanceOptions& o) {
                 path.string() + " has no [database] url: add the PostgreSQL database there first "
                                 "(url = \"postgresql://USER@HOST:PORT/DATABASE\", password_file), then run this again");
   }
+  const std::optional<file::FileLock> lock =
+      file::FileLock::try_lock(g.data_dir / "signetd.lock", file::FileLock::Mode::Exclusive);
+  if (!lock) {
+    throw Error(ErrorKind::Conflict, "signetd-running",
+                "a signetd is running on " + g.data_dir.string() +
+                    " (it holds signetd.lock there): stop it first (systemctl stop signetd), run this again, then "
+                    "start it: it will use the database. Nothing was moved");
+  }
   keystore::KeyStore store = open_store(g);
   const std::shared_ptr<const issuance::CaSigner> signer =
       issuance::open_ca(store, config.ca_key, issuance::PublicUrls{config.base_url, config.delta_crl});
@@ -302,6 +310,7 @@ void add_issuance_commands(CLI::App& root, const GlobalOptions& global, Action& 
   auto list_o = std::make_shared<IssuanceOptions>();
   CLI::App* list = clients->add_subcommand("list", "List the API clients (never their tokens)");
   list->add_flag("--json", list_o->json, "Print JSON");
+  list->add_option("--config", list_o->config, "signetd.toml naming the ledger (default: DATA_DIR/signetd.toml)");
   bind_command(list, global, action, list_o, clients_list);
 
   auto rm_o = std::make_shared<IssuanceOptions>();
@@ -313,6 +322,7 @@ void add_issuance_commands(CLI::App& root, const GlobalOptions& global, Action& 
                  "Revocation reason for its client certificates (default cessationOfOperation; keyCompromise when "
                  "its key or token leaked)");
   rm->add_flag("--json", rm_o->json, "Print JSON");
+  rm->add_option("--config", rm_o->config, "signetd.toml naming the ledger (default: DATA_DIR/signetd.toml)");
   bind_command(rm, global, action, rm_o, clients_remove);
 
   auto issue_o = std::make_shared<IssuanceOptions>();
@@ -332,6 +342,7 @@ void add_issuance_commands(CLI::App& root, const GlobalOptions& global, Action& 
                   "unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, "
                   "privilegeWithdrawn, aACompromise");
   rev->add_flag("--json", revoke_o->json, "Print JSON");
+  rev->add_option("--config", revoke_o->config, "signetd.toml naming the ledger (default: DATA_DIR/signetd.toml)");
   bind_command(rev, global, action, revoke_o, revoke);
 
   CLI::App* ledger = root.add_subcommand("ledger", "The ledger of issued certificates and API clients");

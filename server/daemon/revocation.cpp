@@ -82,12 +82,24 @@ issuance::SharedCrl to_shared(const PublishedCrl& crl, std::int64_t base_revisio
 
 bool CrlPublisher::adopt_shared() {
   const TimePoint now = now_seconds();
-  const std::optional<issuance::SharedCrl> full = crls_.newest("full");
+  std::optional<issuance::SharedCrl> full = crls_.newest("full");
   if (!full || TimePoint(std::chrono::seconds(full->next_update)) <= now) return false;
+  // Bytes from the database are served only if this CA signed them (a row edited by hand is not).
+  const auto genuine = [&](const issuance::SharedCrl& crl, std::string_view kind) {
+    if (views_.signer->signed_this_crl(crl.der)) return true;
+    if (rejected_number_.exchange(crl.number) != crl.number) {
+      spdlog::error("the published {} CRL number {} in the ledger is not a CRL this CA signed; serving the one before "
+                    "until the node that builds CRLs publishes another",
+                    kind, crl.number);
+    }
+    return false;
+  };
+  if (!genuine(*full, "full")) return false;
   std::optional<issuance::SharedCrl> delta;
   if (views_.config()->delta_crl) {
     delta = crls_.newest("delta");
-    if (delta && (delta->base_number != full->number || TimePoint(std::chrono::seconds(delta->next_update)) <= now)) {
+    if (delta && (delta->base_number != full->number || TimePoint(std::chrono::seconds(delta->next_update)) <= now ||
+                  !genuine(*delta, "delta"))) {
       delta.reset();
     }
   }
@@ -172,9 +184,12 @@ void CrlPublisher::generate() {
   }
   if (shared && builder) {
     try {
-      crls_.publish("full", to_shared(*published_full, base_revision, std::nullopt));
+      if (!crls_.publish("full", to_shared(*published_full, base_revision, std::nullopt))) {
+        spdlog::warn("CRL number {} was not published to the other nodes: the ledger holds a newer one",
+                     published_full->number);
+      }
       std::shared_ptr<const PublishedCrl> d = this->delta();
-      if (d) crls_.publish("delta", to_shared(*d, base_revision, published_full->number));
+      if (d) (void)crls_.publish("delta", to_shared(*d, base_revision, published_full->number));
     } catch (const std::exception& e) {
       spdlog::warn("could not publish CRL number {} to the other nodes: {}; they serve the one before",
                    published_full->number, e.what());

@@ -114,6 +114,7 @@ class CrlPublisher {
   boost::asio::steady_timer debounce_timer_;
   bool debounce_armed_ = false;
   std::atomic<bool> stopped_{false};
+  std::atomic<std::int64_t> rejected_number_{0};  // the last published CRL refused (logged once)
 };
 
 struct OcspAnswer {

@@ -23,6 +23,19 @@ class CaService final : public Service {
 
   void open(const Config& config, bool publish) {
     ca_.set_config(std::make_shared<const Config>(config));
+    // Held while this daemon runs: `signet ledger migrate` refuses to move the ledger under it,
+    // and this daemon does not start while a migration runs.
+    try {
+      data_dir_lock_ = file::FileLock::try_lock(config.data_dir / "signetd.lock", file::FileLock::Mode::Shared);
+      if (!data_dir_lock_) {
+        throw Error(ErrorKind::Conflict, "ledger-migrating",
+                    "refusing to start: `signet ledger migrate` is moving the ledger of " + config.data_dir.string() +
+                        " right now; start signetd when it has finished");
+      }
+    } catch (const Error& e) {
+      if (e.code() != "lock-failed") throw;
+      spdlog::warn("{}; `signet ledger migrate` cannot tell that this signetd is running", e.what());
+    }
     const std::filesystem::path passphrase_file = passphrase_path(config);
     if (file::readable_by_others(passphrase_file)) {
       spdlog::warn("the store passphrase file {} is readable by group or others; run `chmod 600 {}`",
@@ -43,6 +56,11 @@ class CaService final : public Service {
         throw Error(e.kind(), e.code(), std::string("refusing to start: ") + e.what());
       }
       if (config.acme_enabled) ca_.acme_eab_key = store.derive_secret(signet::acme::kEabSealPurpose);
+    }
+    if (const std::filesystem::path db_password = database_password_path(config);
+        !config.database_url.empty() && !db_password.empty() && file::readable_by_others(db_password)) {
+      spdlog::warn("the database password file {} is readable by group or others; run `chmod 600 {}`",
+                   db_password.string(), db_password.string());
     }
     try {
       ca_.ledger = issuance::open_ledger(config, *ca_.signer, "signetd");
@@ -134,6 +152,7 @@ class CaService final : public Service {
     collector_ = 0;
   }
 
+  std::optional<file::FileLock> data_dir_lock_;
   CaContext ca_;
   std::unique_ptr<AcmeService> acme_;  // when [acme] enabled
   std::uint64_t collector_ = 0;  // the ledger's commit counts in /metrics

@@ -302,6 +302,23 @@ TEST(SignetdNodes, ARevocationOnOneNodeReachesTheOcspAndCrlOfTheOthers) {
   })) << c.crl(0) << c.crl(1) << c.crl(2);
 }
 
+TEST(SignetdNodes, APublishedCrlEditedByHandIsNeverServed) {
+  Cluster c(PostgresServer::shared(), "nodes_tampered");
+  c.add_node(1);
+  ASSERT_TRUE(c.start(0)) << c.node(0).log();
+  ASSERT_TRUE(c.start(1)) << c.node(1).log();
+  const std::string good = c.crl(1);
+  ASSERT_TRUE(contains(good, "Certificate Revocation List")) << good;
+  (void)c.server().psql(c.database(), "UPDATE published_crls SET der = '\\xdeadbeef', number = 999 WHERE kind = 'full'");
+  ASSERT_TRUE(c.node(1).wait_for_log("not a CRL this CA signed")) << c.node(1).log();
+  EXPECT_EQ(c.crl(1), good) << "the one before, not the edited bytes";
+  // The builder's next CRL replaces the edited row, and every node serves it.
+  const auto [status, serial] = c.issue(0, c.csr("tampered.example.test"));
+  ASSERT_EQ(status, 201);
+  ASSERT_EQ(c.curl(0, "POST", "/api/v1/certificates/" + serial + "/revoke", R"({"reason":"superseded"})").status, 200);
+  EXPECT_TRUE(eventually([&] { return contains(c.crl(1), "Serial Number: " + serial); }, 20s)) << c.node(1).log();
+}
+
 TEST(SignetdNodes, WhenTheCrlBuilderDiesAnotherNodeTakesOver) {
   Cluster c(PostgresServer::shared(), "nodes_builder");
   c.add_node(1);
@@ -467,8 +484,19 @@ TEST(LedgerMigrate, ASingleNodeCaMovesItsLedgerIntoPostgresAllOrNothing) {
 
   (void)server.create_database("migrate");
   const std::string sqlite_config = read_text(d / "signetd.toml");
+  write_text(d / "sqlite.toml", sqlite_config);
   write_text(d / "signetd.toml", sqlite_config + "[database]\nurl = \"" + server.url("migrate") +
                                      "\"\npassword_file = \"" + server.password_file().string() + "\"\n");
+  // Not while a signetd still writes to the store's ledger: what it issued afterwards would be lost.
+  {
+    SignetdProcess running(kSignetd, d / "sqlite.toml", d / "running.log");
+    ASSERT_TRUE(running.wait_for_log("listening on")) << running.log();
+    r = cli(d.path(), {"ledger", "migrate", "--from-sqlite"});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_TRUE(contains(r.err, "signetd-running") || contains(r.err, "a signetd is running")) << describe(r);
+    EXPECT_EQ(server.psql("migrate", "SELECT count(*) FROM pg_tables WHERE tablename = 'issued_certificates'"), "0\n")
+        << "nothing was touched";
+  }
   r = cli(d.path(), {"ledger", "migrate", "--from-sqlite", "--json"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   const json moved = json::parse(r.out);
@@ -486,6 +514,15 @@ TEST(LedgerMigrate, ASingleNodeCaMovesItsLedgerIntoPostgresAllOrNothing) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(contains(r.err, "database-not-empty") || contains(r.err, "already")) << describe(r);
   EXPECT_EQ(server.psql("migrate", "SELECT count(*) FROM api_clients"), "2\n");
+
+  // The store's copy is marked as moved: neither a signetd nor the CLI use it any more.
+  SignetdProcess stale(kSignetd, d / "sqlite.toml", d / "stale.log");
+  EXPECT_NE(stale.wait(20s), 0);
+  EXPECT_TRUE(contains(stale.log(), "ledger-moved") || contains(stale.log(), "was moved to the PostgreSQL database"))
+      << stale.log();
+  r = cli(d.path(), {"clients", "list", "--config", (d / "sqlite.toml").string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.err, "moved")) << describe(r);
 
   // The daemon on the database: the same token, the same certificates, the revocation, a CRL
   // number that continues the store's.

@@ -485,6 +485,16 @@ TEST_F(PostgresLedger, OneNodeAtATimeBuildsCrlsAndTheRoleMovesOnWhenItGoes) {
   EXPECT_TRUE(b.hold_crl_builder());
 }
 
+TEST_F(PostgresLedger, ATableDroppedByHandIsDamageNotAnOutage) {
+  Ledger ledger(pg_settings(url_), owner_of("CA One"), clock_);
+  const std::string database = url_.substr(url_.rfind('/') + 1);
+  (void)server_.psql(database, "DROP TABLE api_clients CASCADE");
+  const Error e = capture_error([&] { (void)ledger.clients(); });
+  EXPECT_EQ(e.kind(), ErrorKind::Integrity) << e.what();
+  EXPECT_EQ(e.code(), "database-schema-damaged");
+  EXPECT_NE(std::string(e.what()).find("api_clients"), std::string::npos) << e.what();
+}
+
 TEST(LedgerSqlite, EachProcessBuildsItsOwnCrls) {
   test::TempDir tmp;
   (void)keystore::KeyStore::create(tmp / "store", Passphrase(as_bytes(std::string_view("correct horse battery"))),

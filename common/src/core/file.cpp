@@ -1,5 +1,7 @@
 #include "signet/core/file.h"
 
+#include <sys/file.h>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -171,9 +173,29 @@ SecretBytes read_passphrase(const fs::path& path, const std::string& what) {
   contents.truncate(end);
   if (contents.empty()) {
     throw Error(ErrorKind::Malformed, "passphrase-empty",
-                "the " + what + " file " + path.string() + " is empty; put the passphrase on its first line");
+                "the " + what + " file " + path.string() + " has nothing on its first line; put the " + what + " there");
   }
   return contents;
+}
+
+std::optional<FileLock> FileLock::try_lock(const fs::path& path, Mode mode) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    throw Error(ErrorKind::Storage, "lock-failed", "cannot open the lock file " + path.string() + ": " + std::strerror(err));
+  }
+  if (::flock(fd, (mode == Mode::Shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) return std::nullopt;
+    throw Error(ErrorKind::Storage, "lock-failed", "cannot lock " + path.string() + ": " + std::strerror(err));
+  }
+  return FileLock(fd);
+}
+
+void FileLock::release() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
 }
 
 std::string absence_reason(const fs::path& path) {

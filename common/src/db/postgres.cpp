@@ -25,7 +25,7 @@ using ConninfoPtr = std::unique_ptr<PQconninfoOption, ConninfoFree>;
 std::string trim_message(std::string message) {
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   for (char& c : message) {
-    if (c == '\n') c = ' ';
+    if (c == '\n' || c == '\t') c = ' ';
   }
   return message;
 }
@@ -56,6 +56,13 @@ std::string option_value(const PQconninfoOption* options, std::string_view keywo
   if (sqlstate.starts_with("23")) throw Error(ErrorKind::Conflict, "constraint-violation", what);
   if (sqlstate == "40001" || sqlstate == "40P01") throw Error(ErrorKind::Storage, "database-retry", what);
   if (sqlstate == "57014" || sqlstate == "55P03") throw Error(ErrorKind::Storage, "database-timeout", what);
+  if (sqlstate.starts_with("42")) {
+    // A table or column the ledger's schema has is missing or different: edited by hand, not an
+    // outage that goes away by itself.
+    throw Error(ErrorKind::Integrity, "database-schema-damaged",
+                what + "; the ledger's tables in this database were changed by hand: restore the database from a "
+                       "backup");
+  }
   if (sqlstate.starts_with("08") || sqlstate.starts_with("57P") || sqlstate.empty()) {
     throw Error(ErrorKind::Storage, "database-unavailable", what);
   }
@@ -187,6 +194,9 @@ Connection Connection::open(const Settings& settings) {
   pg_conn* raw = PQconnectdbParams(keys.data(), values.data(), 1);
   Connection c(raw, describe(settings.url));
   if (raw == nullptr) throw Error(ErrorKind::Storage, "database-unavailable", "out of memory connecting to PostgreSQL");
+  // The server's notices and warnings are not for the operator's terminal (libpq prints them on
+  // stderr by default); what matters arrives as errors.
+  PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
   if (PQstatus(raw) != CONNECTION_OK) {
     const std::string message = trim_message(PQerrorMessage(raw));
     const bool login = message.find("password authentication failed") != std::string::npos ||

@@ -33,7 +33,7 @@ namespace detail {
 void throw_corrupt(const std::string& what) {
   throw Error(ErrorKind::Integrity, "ledger-corrupt",
               "the certificate ledger holds " + what +
-                  " (the store was edited or damaged; restore it from a backup)");
+                  " (it was edited or damaged: restore the key store, or the PostgreSQL database, from a backup)");
 }
 
 std::string to_json_array(const std::vector<std::string>& items) { return nlohmann::json(items).dump(); }
@@ -367,7 +367,7 @@ bool Ledger::shares_crls() const { return backend_->shares_crls(); }
 
 bool Ledger::hold_crl_builder() { return backend_->hold_crl_builder(); }
 
-void Ledger::publish_crl(const std::string& kind, const SharedCrl& crl) { backend_->publish_crl(kind, crl); }
+bool Ledger::publish_crl(const std::string& kind, const SharedCrl& crl) { return backend_->publish_crl(kind, crl); }
 
 std::optional<SharedCrl> Ledger::newest_crl(const std::string& kind) { return backend_->newest_crl(kind); }
 

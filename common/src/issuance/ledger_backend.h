@@ -56,7 +56,7 @@ class LedgerBackend {
   // Shared CRLs (see Ledger); the SQLite backend shares none and is always its own builder.
   [[nodiscard]] virtual bool shares_crls() const { return false; }
   virtual bool hold_crl_builder() { return true; }
-  virtual void publish_crl(const std::string& /*kind*/, const SharedCrl& /*crl*/) {}
+  virtual bool publish_crl(const std::string& /*kind*/, const SharedCrl& /*crl*/) { return false; }
   virtual std::optional<SharedCrl> newest_crl(const std::string& /*kind*/) { return std::nullopt; }
 
   // SQLite only (the ACME store); the PostgreSQL backend throws Error(Unsupported).
@@ -65,6 +65,10 @@ class LedgerBackend {
 };
 
 // ---- What both backends share.
+
+// The audit_log action that marks a store whose ledger `signet ledger migrate` moved to
+// PostgreSQL; the SQLite backend refuses such a store (Error(Conflict, "ledger-moved")).
+inline constexpr std::string_view kLedgerMovedAction = "ledger.moved";
 
 [[noreturn]] void throw_corrupt(const std::string& what);
 std::string to_json_array(const std::vector<std::string>& items);

@@ -466,33 +466,38 @@ class PostgresLedger final : public LedgerBackend {
   bool hold_crl_builder() override {
     std::lock_guard lock(builder_mutex_);
     try {
-      if (builder_ && builder_->healthy()) {
-        // Still connected means still holding it; a query finds a connection the server dropped.
-        (void)builder_->exec("SELECT 1");
+      if (!builder_ || !builder_->healthy()) {
+        builder_.reset();
+        holds_builder_ = false;  // a session that ended took the lock with it
+        builder_.emplace(Connection::open(pool_.settings()));
+      }
+      if (holds_builder_) {
+        (void)builder_->exec("SELECT 1");  // still connected means still holding it
         return true;
       }
-      builder_.reset();
-      Connection c = Connection::open(pool_.settings());
-      if (!c.exec("SELECT pg_try_advisory_lock($1)", {std::string(kCrlBuilderLock)}).boolean(0, 0)) return false;
-      builder_.emplace(std::move(c));
-      return true;
+      holds_builder_ = builder_->exec("SELECT pg_try_advisory_lock($1)", {std::string(kCrlBuilderLock)}).boolean(0, 0);
+      return holds_builder_;
     } catch (const Error&) {
-      builder_.reset();  // the role is lost with the connection; asked again on the next call
+      builder_.reset();
+      holds_builder_ = false;  // asked again on the next call
       return false;
     }
   }
 
-  void publish_crl(const std::string& kind, const SharedCrl& crl) override {
+  bool publish_crl(const std::string& kind, const SharedCrl& crl) override {
+    bool written = false;
     pool_.with_connection([&](Connection& c) {
-      c.exec("INSERT INTO published_crls (kind, number, der, this_update, next_update, base_revision, base_number, "
+      written = c.exec("INSERT INTO published_crls (kind, number, der, this_update, next_update, base_revision, base_number, "
              "published_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (kind) DO UPDATE SET "
              "number = excluded.number, der = excluded.der, this_update = excluded.this_update, "
              "next_update = excluded.next_update, base_revision = excluded.base_revision, "
              "base_number = excluded.base_number, published_by = excluded.published_by "
-             "WHERE published_crls.number < excluded.number",
+             "WHERE published_crls.number < excluded.number OR published_crls.this_update < excluded.this_update",
              {kind, number(crl.number), db::pg::bytea(crl.der), number(crl.this_update), number(crl.next_update),
-              number(crl.base_revision), crl.base_number ? number(*crl.base_number) : Param{}, node_});
+              number(crl.base_revision), crl.base_number ? number(*crl.base_number) : Param{}, node_})
+                    .affected() == 1;
     });
+    return written;
   }
 
   std::optional<SharedCrl> newest_crl(const std::string& kind) override {
@@ -580,7 +585,8 @@ class PostgresLedger final : public LedgerBackend {
   Workers workers_;
   std::string node_;
   std::mutex builder_mutex_;
-  std::optional<Connection> builder_;  // holds the CRL builder's advisory lock while open
+  std::optional<Connection> builder_;  // a session of its own for the CRL builder's advisory lock
+  bool holds_builder_ = false;
 };
 
 std::int64_t count(db::Database& db, const std::string& sql) {
@@ -724,13 +730,35 @@ LedgerDatabaseState inspect_ledger_database(const db::pg::Settings& settings, co
 
 LedgerImport import_sqlite_ledger(const std::filesystem::path& sqlite_path, const db::pg::Settings& settings,
                                   const LedgerOwner& owner, const std::string& actor, const Clock& clock) {
-  db::Database source = db::Database::open(sqlite_path, db::OpenMode::ReadOnly);
-  // One read transaction: a consistent snapshot of the store even if a signetd still writes to it.
-  source.exec("BEGIN");
-  detail::PostgresLedger target(settings, owner, clock.unix_seconds());
-  LedgerImport out = target.import_from(source, actor, clock.unix_seconds());
-  source.exec("COMMIT");
-  return out;
+  db::Database source = db::Database::open(sqlite_path, db::OpenMode::ReadWrite);
+  // One write transaction on the store: a consistent snapshot that nothing changes meanwhile, and
+  // the mark that the ledger moved, committed right after the database's commit.
+  source.exec("BEGIN IMMEDIATE");
+  try {
+    detail::PostgresLedger target(settings, owner, clock.unix_seconds());
+    LedgerImport out = target.import_from(source, actor, clock.unix_seconds());
+    source.cached("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
+        .bind(1, clock.unix_seconds())
+        .bind(2, actor)
+        .bind(3, std::string_view(detail::kLedgerMovedAction))
+        .bind(4, std::string_view("postgresql"))
+        .bind(5, db::pg::describe(settings.url))
+        .run();
+    try {
+      source.exec("COMMIT");
+    } catch (const Error& e) {
+      throw Error(e.kind(), e.code(),
+                  std::string("the ledger is in the database now, but marking the key store's copy as moved failed (") +
+                      e.what() + "); keep [database] url set, and do not run signetd without it");
+    }
+    return out;
+  } catch (...) {
+    try {
+      source.exec("ROLLBACK");
+    } catch (const Error&) {
+    }
+    throw;
+  }
 }
 
 }  // namespace signet::issuance

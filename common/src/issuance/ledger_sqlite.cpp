@@ -206,6 +206,16 @@ class SqliteLedger final : public LedgerBackend {
                       std::to_string(reader->user_version()) +
                       "): open the store once with this version of Signet to migrate it");
     }
+    // A ledger moved to PostgreSQL is no longer kept here: using it would issue and revoke behind
+    // the shared ledger's back (and CRL numbers would go back).
+    db::Statement moved = reader->cached("SELECT detail, at FROM audit_log WHERE action = ? ORDER BY id DESC LIMIT 1");
+    moved.bind(1, kLedgerMovedAction);
+    if (moved.step()) {
+      throw Error(ErrorKind::Conflict, "ledger-moved",
+                  "the ledger of " + db_path.string() + " was moved to the PostgreSQL database " + moved.text(0) +
+                      " by `signet ledger migrate`; this copy is no longer kept up to date. Set [database] url in "
+                      "signetd.toml (signet reads DATA_DIR/signetd.toml, or --config) to that database");
+    }
   }
 
   void record_intent_async(Intent intent, std::int64_t requested_at, Ledger::Done done) override {

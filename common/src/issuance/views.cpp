@@ -1,11 +1,24 @@
 #include "signet/issuance/views.h"
 
+#include <openssl/x509.h>
+
 #include "signet/core/error.h"
+#include "signet/crypto/handles.h"
 
 namespace signet::issuance {
 
 RevocationSigner::RevocationSigner(std::shared_ptr<const CaSigner> signer) : signer_(std::move(signer)) {
   if (!signer_) throw Error(ErrorKind::Internal, "signer-missing", "a revocation signer needs the CA signer");
+}
+
+bool RevocationSigner::signed_this_crl(ByteView der) const {
+  const unsigned char* p = der.data();
+  ossl::X509CrlPtr crl{d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size()))};
+  if (!crl || p != der.data() + der.size()) return false;
+  X509* ca = signer_->ca_certificate().x509();
+  EVP_PKEY* key = X509_get0_pubkey(ca);
+  return key != nullptr && X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(ca)) == 0 &&
+         X509_CRL_verify(crl.get(), key) == 1;
 }
 
 const crypto::Certificate& RevocationSigner::ca_certificate() const noexcept { return signer_->ca_certificate(); }

@@ -401,19 +401,22 @@ std::vector<std::string> config_keys() {
   return out;
 }
 
+fs::path database_password_path(const Config& config) {
+  if (!config.database_password_file.empty()) return config.database_password_file;
+  if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir != nullptr && *dir != '\0') {
+    std::error_code ec;
+    if (fs::exists(fs::path(dir) / "database-password", ec)) return fs::path(dir) / "database-password";
+  }
+  return {};
+}
+
 db::pg::Settings database_settings(const Config& config) {
   db::pg::Settings s;
   s.url = config.database_url;
   s.pool_size = config.database_pool_size;
   s.statement_timeout = config.database_statement_timeout;
   s.connect_timeout = config.database_connect_timeout;
-  fs::path file = config.database_password_file;
-  if (file.empty()) {
-    if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir != nullptr && *dir != '\0') {
-      std::error_code ec;
-      if (fs::exists(fs::path(dir) / "database-password", ec)) file = fs::path(dir) / "database-password";
-    }
-  }
+  const fs::path file = database_password_path(config);
   if (file.empty()) return s;
   if (const std::string why = file::absence_reason(file); !why.empty()) {
     throw Error(ErrorKind::NotFound, "database-password-missing",

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
+#include <utility>
 #include <sys/types.h>
 
 #include "signet/core/bytes.h"
@@ -48,6 +50,33 @@ void require_writable_directory(const std::filesystem::path& dir);
 // A private (0700) directory under $TMPDIR (default /tmp), removed with its contents when the
 // object goes. For scratch copies that must not touch the data directory (a dry run, inspecting a
 // backup, checking a backup before the target exists). Throws Error(Storage) if it cannot be made.
+// An flock(2) on a file (created 0600 when missing), released when the object goes or the
+// process ends, even by kill -9. signetd holds DATA_DIR/signetd.lock shared while it runs;
+// `signet ledger migrate` needs it exclusive, so neither runs while the other does.
+class FileLock {
+ public:
+  enum class Mode { Shared, Exclusive };
+  // std::nullopt when another process holds a lock that conflicts; Error(Storage) when the file
+  // cannot be opened.
+  [[nodiscard]] static std::optional<FileLock> try_lock(const std::filesystem::path& path, Mode mode);
+  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileLock& operator=(FileLock&& other) noexcept {
+    if (this != &other) {
+      release();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock() { release(); }
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  void release() noexcept;
+  int fd_ = -1;
+};
+
 class PrivateTempDir {
  public:
   PrivateTempDir();

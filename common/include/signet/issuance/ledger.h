@@ -237,10 +237,12 @@ class Ledger {
   // this process holds the role (a session advisory lock on a connection of its own, so the role
   // passes to another node when this one stops, dies or loses the database); it may be called
   // again to take the role over. The builder publishes what it signs; every node serves the
-  // newest published ("full" or "delta"). publish_crl keeps a CRL only if its number is higher.
+  // newest published ("full" or "delta"). publish_crl replaces the published one when its number is
+  // higher or it was signed later (so a row edited by hand cannot block publishing).
   [[nodiscard]] bool shares_crls() const;
   [[nodiscard]] bool hold_crl_builder();
-  void publish_crl(const std::string& kind, const SharedCrl& crl);
+  // False when the ledger kept a newer one.
+  bool publish_crl(const std::string& kind, const SharedCrl& crl);
   [[nodiscard]] std::optional<SharedCrl> newest_crl(const std::string& kind);
 
   // For the ACME store (signet/acme/store.h), whose tables are in the same file: a write through

@@ -35,6 +35,8 @@ class RevocationSigner {
 
   [[nodiscard]] const crypto::Certificate& ca_certificate() const noexcept;
   [[nodiscard]] const std::string& ca_chain_pem() const noexcept;
+  // True when `der` is a whole CRL issued and signed by this CA (one another node published).
+  [[nodiscard]] bool signed_this_crl(ByteView der) const;
   // The CertID hashes that name this CA in an OCSP request (see CaSigner).
   [[nodiscard]] const Bytes& issuer_name_sha1() const noexcept;
   [[nodiscard]] const Bytes& issuer_key_sha1() const noexcept;
@@ -87,7 +89,7 @@ class CrlIssuer {
   // PostgreSQL ledger serve the CRLs one of them builds.
   [[nodiscard]] bool shared() const { return ledger_.shares_crls(); }
   [[nodiscard]] bool hold_builder() { return ledger_.hold_crl_builder(); }
-  void publish(const std::string& kind, const SharedCrl& crl) { ledger_.publish_crl(kind, crl); }
+  bool publish(const std::string& kind, const SharedCrl& crl) { return ledger_.publish_crl(kind, crl); }
   [[nodiscard]] std::optional<SharedCrl> newest(const std::string& kind) const { return ledger_.newest_crl(kind); }
 
  private:

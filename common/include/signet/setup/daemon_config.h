@@ -125,5 +125,7 @@ struct Config {
 // server may use peer or certificate authentication). Error(NotFound, "database-password-missing")
 // when the configured file is not there. Only when database_url is set.
 [[nodiscard]] db::pg::Settings database_settings(const Config& config);
+// The database password file database_settings() reads; empty when there is none.
+[[nodiscard]] std::filesystem::path database_password_path(const Config& config);
 
 }  // namespace signet::daemon
