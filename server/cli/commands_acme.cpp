@@ -30,6 +30,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr std::size_t kHmacKeyBytes = 32;
+constexpr const char* kLedgerConfigHelp =
+    "signetd.toml whose [database] holds the ledger (default: DATA_DIR/signetd.toml)";
 
 struct AcmeOptions {
   std::string name;
@@ -41,20 +43,21 @@ struct AcmeOptions {
 };
 
 // The store, opened with the passphrase (which authenticates the operator), closed again once the
-// EAB sealing key is derived; then the ACME tables through a ledger on the same file.
+// EAB sealing key is derived; then the ACME tables through signetd's ledger (the store's file, or
+// the PostgreSQL database of [database] url).
 struct OpenedAcme {
   SecretBytes seal_key;
   std::unique_ptr<issuance::Ledger> ledger;
   std::unique_ptr<acme::AcmeStore> store;
 };
 
-OpenedAcme open_acme(const GlobalOptions& g) {
+OpenedAcme open_acme(const GlobalOptions& g, const AcmeOptions& o) {
   OpenedAcme out;
   {
     keystore::KeyStore store = open_store(g);
     out.seal_key = store.derive_secret(acme::kEabSealPurpose);
+    out.ledger = open_configured_ledger(g, store, o.config);
   }
-  out.ledger = std::make_unique<issuance::Ledger>(keystore::KeyStore::database_path(g.data_dir));
   out.store = std::make_unique<acme::AcmeStore>(*out.ledger);
   return out;
 }
@@ -121,7 +124,7 @@ int eab_add(const GlobalOptions& g, const AcmeOptions& o) {
   }
   const ConfigView view = read_config(g, o);
   const std::string profile = checked_profile(view, o);
-  OpenedAcme opened = open_acme(g);
+  OpenedAcme opened = open_acme(g, o);
 
   acme::ExternalAccountKey key;
   key.kid = acme::random_id();
@@ -159,7 +162,7 @@ int eab_add(const GlobalOptions& g, const AcmeOptions& o) {
 }
 
 int eab_list(const GlobalOptions& g, const AcmeOptions& o) {
-  OpenedAcme opened = open_acme(g);
+  OpenedAcme opened = open_acme(g, o);
   const auto keys = opened.store->eab_keys();
   if (o.json) {
     json items = json::array();
@@ -180,7 +183,7 @@ int eab_list(const GlobalOptions& g, const AcmeOptions& o) {
 }
 
 int eab_remove(const GlobalOptions& g, const AcmeOptions& o) {
-  OpenedAcme opened = open_acme(g);
+  OpenedAcme opened = open_acme(g, o);
   opened.store->remove_eab_key(o.kid, operator_actor());
   const auto removed = opened.store->eab_key(o.kid, true);
   const std::string account = removed ? removed->account_id : "";
@@ -208,7 +211,7 @@ json account_json(const acme::Account& a) {
 }
 
 int accounts_list(const GlobalOptions& g, const AcmeOptions& o) {
-  OpenedAcme opened = open_acme(g);
+  OpenedAcme opened = open_acme(g, o);
   const auto accounts = opened.store->accounts();
   if (o.json) {
     json items = json::array();
@@ -231,7 +234,7 @@ int accounts_list(const GlobalOptions& g, const AcmeOptions& o) {
 }
 
 int accounts_deactivate(const GlobalOptions& g, const AcmeOptions& o) {
-  OpenedAcme opened = open_acme(g);
+  OpenedAcme opened = open_acme(g, o);
   opened.store->deactivate_account(o.id, operator_actor());
   if (o.json) {
     std::cout << json{{"format", kJsonFormat}, {"id", o.id}, {"status", "deactivated"}}.dump(2) << "\n";
@@ -264,12 +267,14 @@ void add_acme_commands(CLI::App& root, const GlobalOptions& global, Action& acti
   auto list_o = std::make_shared<AcmeOptions>();
   CLI::App* list = eab->add_subcommand("list", "List the keys and the accounts they bound (never the HMAC keys)");
   list->add_flag("--json", list_o->json, "Print JSON");
+  list->add_option("--config", list_o->config, kLedgerConfigHelp);
   bind_command(list, global, action, list_o, eab_list);
 
   auto rm_o = std::make_shared<AcmeOptions>();
   CLI::App* rm = eab->add_subcommand("remove", "Remove a key: no new account binds with it");
   rm->add_option("kid", rm_o->kid, "Key id, as `signet acme eab list` shows it")->required();
   rm->add_flag("--json", rm_o->json, "Print JSON");
+  rm->add_option("--config", rm_o->config, kLedgerConfigHelp);
   bind_command(rm, global, action, rm_o, eab_remove);
 
   CLI::App* accounts = acme_cmd->add_subcommand("accounts", "ACME accounts");
@@ -278,6 +283,7 @@ void add_acme_commands(CLI::App& root, const GlobalOptions& global, Action& acti
   auto alist_o = std::make_shared<AcmeOptions>();
   CLI::App* alist = accounts->add_subcommand("list", "List the ACME accounts");
   alist->add_flag("--json", alist_o->json, "Print JSON");
+  alist->add_option("--config", alist_o->config, kLedgerConfigHelp);
   bind_command(alist, global, action, alist_o, accounts_list);
 
   auto deact_o = std::make_shared<AcmeOptions>();
@@ -285,6 +291,7 @@ void add_acme_commands(CLI::App& root, const GlobalOptions& global, Action& acti
       accounts->add_subcommand("deactivate", "Deactivate an ACME account: signetd refuses its requests from now on");
   deact->add_option("id", deact_o->id, "Account id, as `signet acme accounts list` shows it")->required();
   deact->add_flag("--json", deact_o->json, "Print JSON");
+  deact->add_option("--config", deact_o->config, kLedgerConfigHelp);
   bind_command(deact, global, action, deact_o, accounts_deactivate);
 }
 

@@ -45,26 +45,10 @@ daemon::Config read_config(const GlobalOptions& g, const IssuanceOptions& o) {
   return daemon::load_config(path);
 }
 
-// The ledger signetd uses: the PostgreSQL database of [database] url in its configuration (the CA
-// key is opened, to check that the database serves this CA), else the store's SQLite file.
-std::unique_ptr<issuance::Ledger> ledger_for(const GlobalOptions& g, const daemon::Config* config,
-                                             const issuance::CaSigner* signer) {
-  if (config != nullptr && !config->database_url.empty() && signer != nullptr) {
-    return issuance::open_ledger(*config, *signer, "signet");
-  }
-  return std::make_unique<issuance::Ledger>(keystore::KeyStore::database_path(g.data_dir));
-}
-
 // Opening the store with the passphrase authenticates the operator for every command here.
 std::unique_ptr<issuance::Ledger> open_ledger(const GlobalOptions& g, const IssuanceOptions& o) {
   keystore::KeyStore store = open_store(g);
-  const fs::path path = o.config.value_or(g.data_dir / "signetd.toml");
-  if (!o.config.has_value() && !fs::exists(path)) return ledger_for(g, nullptr, nullptr);
-  const daemon::Config config = read_config(g, o);
-  if (config.database_url.empty()) return ledger_for(g, nullptr, nullptr);
-  const std::shared_ptr<const issuance::CaSigner> signer =
-      issuance::open_ca(store, config.ca_key, issuance::PublicUrls{config.base_url, config.delta_crl});
-  return ledger_for(g, &config, signer.get());
+  return open_configured_ledger(g, store, o.config);
 }
 
 json client_json(const issuance::ApiClient& c) {
@@ -276,12 +260,15 @@ int ledger_migrate(const GlobalOptions& g, const IssuanceOptions& o) {
                       {"clients", moved.clients},
                       {"audit_rows", moved.audit_rows},
                       {"crl_number", moved.crl_number},
-                      {"revision", moved.revision}}
+                      {"revision", moved.revision},
+                      {"acme_accounts", moved.acme_accounts},
+                      {"acme_orders", moved.acme_orders}}
                      .dump(2)
               << "\n";
   } else {
     std::cout << "Moved the ledger into " << where << ": " << moved.certificates << " certificates ("
-              << moved.revoked << " revoked), " << moved.clients << " API clients, " << moved.audit_rows
+              << moved.revoked << " revoked), " << moved.clients << " API clients, " << moved.acme_accounts
+              << " ACME accounts with " << moved.acme_orders << " orders, " << moved.audit_rows
               << " audit rows; the next CRL number follows " << moved.crl_number
               << ". The counts were checked in the database before the commit.\n"
                  "signetd and signet use the database from now on; the key store keeps its copy of the old ledger, "

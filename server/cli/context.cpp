@@ -12,6 +12,7 @@
 
 #include "signet/core/error.h"
 #include "signet/core/file.h"
+#include "signet/issuance/ca.h"
 #include "terminal.h"
 
 namespace signet::cli {
@@ -95,6 +96,25 @@ keystore::KeyStore open_store(const GlobalOptions& options, keystore::KeyStore::
               << " (see `signet store check`)\n";
   }
   return store;
+}
+
+std::unique_ptr<issuance::Ledger> ledger_for(const GlobalOptions& g, const daemon::Config* config,
+                                             const issuance::CaSigner* signer) {
+  if (config != nullptr && !config->database_url.empty() && signer != nullptr) {
+    return issuance::open_ledger(*config, *signer, "signet");
+  }
+  return std::make_unique<issuance::Ledger>(keystore::KeyStore::database_path(g.data_dir));
+}
+
+std::unique_ptr<issuance::Ledger> open_configured_ledger(const GlobalOptions& g, keystore::KeyStore& store,
+                                                         const std::optional<std::filesystem::path>& config) {
+  const std::filesystem::path path = config.value_or(g.data_dir / "signetd.toml");
+  if (!config.has_value() && !std::filesystem::exists(path)) return ledger_for(g, nullptr, nullptr);
+  const daemon::Config c = daemon::load_config(path);
+  if (c.database_url.empty()) return ledger_for(g, nullptr, nullptr);
+  const std::shared_ptr<const issuance::CaSigner> signer =
+      issuance::open_ca(store, c.ca_key, issuance::PublicUrls{c.base_url, c.delta_crl});
+  return ledger_for(g, &c, signer.get());
 }
 
 }  // namespace signet::cli

@@ -7,11 +7,15 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "signet/core/bytes.h"
+#include "signet/issuance/ledger.h"
+#include "signet/issuance/signer.h"
 #include "signet/keystore/store.h"
+#include "signet/setup/daemon_config.h"
 
 namespace signet::cli {
 
@@ -36,6 +40,17 @@ struct GlobalOptions {
 // Opens and unlocks the store in the data dir, with the audit actor set to this user.
 [[nodiscard]] keystore::KeyStore open_store(const GlobalOptions& options,
                                             keystore::KeyStore::Access access = keystore::KeyStore::Access::ReadWrite);
+
+// The ledger signetd uses: the PostgreSQL database of [database] url in `config` (and `signer`, the
+// CA's, proves that the database serves this CA), else the store's SQLite file.
+[[nodiscard]] std::unique_ptr<issuance::Ledger> ledger_for(const GlobalOptions& g, const daemon::Config* config,
+                                                           const issuance::CaSigner* signer);
+
+// The ledger of signetd's configuration, `config` or DATA_DIR/signetd.toml (the SQLite file when
+// there is none or it sets no [database] url). `store` is the open key store: with a url, the CA
+// key named in the configuration is opened from it.
+[[nodiscard]] std::unique_ptr<issuance::Ledger> open_configured_ledger(const GlobalOptions& g, keystore::KeyStore& store,
+                                                                       const std::optional<std::filesystem::path>& config);
 
 // Who runs this command, for audit rows: the name of the real uid (getuid(), "uid:N" when the
 // system has no name for it), never $USER or $LOGNAME, which anyone can set. When sudo's SUDO_USER

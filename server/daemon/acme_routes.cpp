@@ -148,10 +148,18 @@ struct Call : std::enable_shared_from_this<Call> {
   json payload;                          // the parsed payload; null for POST-as-GET
 };
 
+// This node's own nonces, or (a PostgreSQL ledger) the nonces every node shares: a client may
+// take a nonce from one node and use it on another, once.
+signet::acme::NonceStore make_nonces(signet::acme::AcmeStore& store) {
+  if (!store.shared()) return signet::acme::NonceStore();
+  return signet::acme::NonceStore(store.shared_nonce_key(),
+                                  [&store](ByteView nonce, std::int64_t expires) { return store.redeem_nonce(nonce, expires); });
+}
+
 }  // namespace
 
 struct AcmeService::State : std::enable_shared_from_this<AcmeService::State> {
-  explicit State(CaContext& c) : ca(c), store(*c.ledger), prune_timer(c.io) {}
+  explicit State(CaContext& c) : ca(c), store(*c.ledger), nonces(make_nonces(store)), prune_timer(c.io) {}
 
   CaContext& ca;
   signet::acme::AcmeStore store;

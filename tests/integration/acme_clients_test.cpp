@@ -34,6 +34,7 @@
 
 #include "integration/acme_harness.h"
 #include "support/openssl_cli.h"
+#include "support/postgres_server.h"
 #include "support/process.h"
 #include "support/signetd_process.h"
 #include "support/temp_dir.h"
@@ -171,6 +172,7 @@ class AcmeClientsTest : public ::testing::Test {
               "[profiles.acme-web]\nextended_key_usage = [\"serverAuth\"]\n"
               "key_usage = [\"digitalSignature\", \"keyEncipherment\"]\ndns_suffixes = [\"example.com\"]\n"
               "ip_networks = [\"127.0.0.0/8\"]\nallow_wildcards = true\n";
+    config += test_ledger_config("acme_clients");
     write_text(d / "signetd.toml", config);
 
     // The mock DNS; its HTTP challenge servers are off (the clients answer the challenges).

@@ -25,6 +25,7 @@
 #include "signet/crypto/key.h"
 #include "signet/crypto/primitives.h"
 #include "integration/acme_harness.h"
+#include "support/postgres_server.h"
 #include "support/openssl_cli.h"
 #include "support/process.h"
 #include "support/signetd_process.h"
@@ -74,6 +75,7 @@ class AcmeProtocolTest : public ::testing::Test {
               "[profiles.acme-web]\nextended_key_usage = [\"serverAuth\"]\n"
               "key_usage = [\"digitalSignature\", \"keyEncipherment\"]\ndns_suffixes = [\"example.com\"]\n"
               "ip_networks = [\"127.0.0.0/8\"]\nallow_wildcards = true\nkey_types = [\"ec-p256\", \"rsa\"]\n";
+    config += test_ledger_config("acme_protocol");
     write_text(d / "signetd.toml", config);
     daemon_ = new SignetdProcess(kSignetd, d / "signetd.toml", d / "signetd.log");
     ASSERT_TRUE(daemon_->wait_for_log("listening on")) << daemon_->log();

@@ -91,12 +91,7 @@ class IssuanceTest : public ::testing::Test {
         "[profiles.internal]\nkey_usage = [\"digitalSignature\"]\nextended_key_usage = [\"serverAuth\"]\n"
         "max_validity = \"30d\"\ndns_suffixes = [\"internal.test\"]\nkey_types = [\"ec-p256\", \"rsa\"]\n"
         "min_rsa_bits = 3072\n";
-    if (on_postgres()) {
-      PostgresServer& server = PostgresServer::shared();
-      (void)server.create_database("issuance");
-      config += "[database]\nurl = \"" + server.url("issuance") + "\"\npassword_file = \"" +
-                server.password_file().string() + "\"\n";
-    }
+    config += test_ledger_config("issuance");
     write_text(d / "signetd.toml", config);
 
     for (const auto& [name, flags] : std::vector<std::pair<std::string, std::vector<std::string>>>{
@@ -128,10 +123,7 @@ class IssuanceTest : public ::testing::Test {
   }
 
   static fs::path dir() { return dir_->path(); }
-  static bool on_postgres() {
-    const char* ledger = std::getenv("SIGNET_TEST_LEDGER");
-    return ledger != nullptr && std::string_view(ledger) == "postgresql";
-  }
+  static bool on_postgres() { return test_ledger_on_postgres(); }
   static fs::path ca_pem() { return dir() / "ca.pem"; }
 
   // The signet CLI on the suite's store; `o` may add to its environment or remove from it.

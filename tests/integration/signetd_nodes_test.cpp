@@ -13,6 +13,7 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -20,6 +21,10 @@
 #include <thread>
 #include <vector>
 
+#include "signet/acme/jws.h"
+#include "signet/crypto/key.h"
+#include "signet/db/sqlite.h"
+#include "signet/keystore/store.h"
 #include "support/openssl_cli.h"
 #include "support/postgres_server.h"
 #include "support/process.h"
@@ -62,7 +67,9 @@ struct Http {
 // The first CA with its ledger in PostgreSQL, and nodes made from its backup.
 class Cluster {
  public:
-  Cluster(PostgresServer& server, const std::string& database) : server_(server), database_(database) {
+  // `extra_config` goes into node A's signetd.toml before its backup, so every node has it.
+  Cluster(PostgresServer& server, const std::string& database, const std::string& extra_config = "")
+      : server_(server), database_(database) {
     (void)server_.create_database(database_);
     const fs::path a = node_dir(0);
     fs::create_directories(a);
@@ -71,7 +78,7 @@ class Cluster {
     EXPECT_EQ(setup.exit_code, 0) << describe(setup);
     write_text(a / "signetd.toml", read_text(a / "signetd.toml") + "[crl]\ndebounce = \"1s\"\n[database]\nurl = \"" +
                                        server_.url(database_) + "\"\npassword_file = \"" +
-                                       server_.password_file().string() + "\"\n");
+                                       server_.password_file().string() + "\"\n" + extra_config);
     const ProcessResult ops = cli(a, {"clients", "add", "ops", "--profile", "*", "--admin", "--json"});
     EXPECT_EQ(ops.exit_code, 0) << describe(ops);
     if (ops.exit_code == 0) {
@@ -209,6 +216,7 @@ class Cluster {
     return openssl({"crl", "-inform", "DER", "-in", der.string(), "-noout", "-text"});
   }
 
+  [[nodiscard]] const std::string& https_url(int i) { return urls_[i].first; }
   PostgresServer& server() { return server_; }
   [[nodiscard]] const std::string& database() const { return database_; }
 
@@ -448,6 +456,162 @@ namespace {
 // A single-node CA on SQLite grows into a PostgreSQL one: `signet ledger migrate --from-sqlite`
 // moves everything, all or nothing, and the daemon then serves the same certificates, tokens and
 // revocations from the database.
+// ACME behind a load balancer: every request names the one URL the nodes are reached by (node A's
+// here), and lands on either node (curl --connect-to). A client's account, orders and nonces must
+// be good on every node, and a nonce good once across them.
+class AcmeOnNodes {
+ public:
+  explicit AcmeOnNodes(Cluster& c) : c_(c) {}
+
+  // Node i's answer to a request for `url` (a URL of node A).
+  Http send(int i, const std::vector<std::string>& args, const std::string& url) {
+    const int n = ++requests_;
+    const fs::path out = c_.dir() / ("acme-body-" + std::to_string(n));
+    const fs::path headers = c_.dir() / ("acme-headers-" + std::to_string(n));
+    const std::string a = c_.https_url(0).substr(std::string("https://").size());
+    const std::string b = c_.https_url(i).substr(std::string("https://").size());
+    std::vector<std::string> argv = {"curl", "-sS", "--max-time", "30", "--cacert", c_.ca_pem().string(), "-o",
+                                     out.string(), "-D", headers.string(), "-w", "%{http_code}", "--connect-to",
+                                     a + ":" + b};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back(url);
+    const ProcessResult r = run_process(argv);
+    Http h;
+    h.status = std::atoi(r.out.c_str());
+    if (fs::exists(out)) h.body = read_text(out);
+    if (fs::exists(headers)) h.headers = read_text(headers);
+    return h;
+  }
+  static std::string header(const Http& h, const std::string& name) {
+    std::smatch m;
+    const std::regex re("(^|\n)" + name + ": ([^\r\n]*)", std::regex::icase);
+    return std::regex_search(h.headers, m, re) ? std::string(m[2]) : std::string();
+  }
+  std::string url(const std::string& path) { return c_.https_url(0) + path; }
+  std::string nonce(int i) { return header(send(i, {"-I"}, url("/acme/new-nonce")), "replay-nonce"); }
+
+  // A JWS for `target` over `payload`, with a nonce from node `nonce_from`.
+  std::string jws(int nonce_from, const std::string& target, const std::string& payload) {
+    json header{{"url", target}, {"nonce", nonce(nonce_from)}};
+    if (kid.empty()) {
+      header["jwk"] = acme::jwk_of(key.get());
+    } else {
+      header["kid"] = kid;
+    }
+    return acme::sign_jws(key.get(), header, payload);
+  }
+  Http post_body(int i, const std::string& target, const std::string& body) {
+    const fs::path file = c_.dir() / ("acme-request-" + std::to_string(++requests_));
+    write_text(file, body);
+    return send(i, {"-H", "Content-Type: application/jose+json", "--data-binary", "@" + file.string()}, target);
+  }
+  // Posts to node i with a nonce from the other node.
+  Http post(int i, const std::string& target, const std::string& payload) {
+    return post_body(i, target, jws(1 - i, target, payload));
+  }
+
+  ossl::Pkey key = crypto::generate_key(crypto::KeyAlgorithm::EcP256);
+  std::string kid;
+
+ private:
+  Cluster& c_;
+  int requests_ = 0;
+};
+
+TEST(SignetdNodes, AcmeAccountsOrdersAndNoncesAreSharedByTheNodes) {
+  TempDir scratch;
+  const std::uint16_t dns_port = free_port();
+  const std::uint16_t management_port = free_port();
+  const std::uint16_t http01_port = free_port();
+  SignetdProcess challenges({"pebble-challtestsrv", "-dns01", "127.0.0.1:" + std::to_string(dns_port), "-management",
+                             "127.0.0.1:" + std::to_string(management_port), "-http01",
+                             "127.0.0.1:" + std::to_string(http01_port), "-https01", "", "-tlsalpn01", "",
+                             "-defaultIPv4", "", "-defaultIPv6", ""},
+                            scratch.path() / "challtestsrv.log");
+  ASSERT_TRUE(challenges.wait_for_log("Starting management server")) << challenges.log();
+  const std::string management = "http://127.0.0.1:" + std::to_string(management_port);
+
+  Cluster c(PostgresServer::shared(), "nodes_acme",
+            "[acme]\nenabled = true\nprofile = \"acme-web\"\nhttp01_port = " + std::to_string(http01_port) +
+                "\nresolver = \"127.0.0.1:" + std::to_string(dns_port) +
+                "\"\nvalidation_timeout = \"5s\"\n"
+                "[profiles.acme-web]\nextended_key_usage = [\"serverAuth\"]\nkey_usage = [\"digitalSignature\"]\n"
+                "dns_suffixes = [\"example.com\"]\nkey_types = [\"ec-p256\"]\n");
+  c.add_node(1);
+  ASSERT_TRUE(c.start(0)) << c.node(0).log();
+  ASSERT_TRUE(c.start(1)) << c.node(1).log();
+  AcmeOnNodes client(c);
+
+  // The account is made on node B with a nonce of node A's.
+  const std::string new_account = client.url("/acme/new-account");
+  const std::string body = client.jws(0, new_account, R"({"termsOfServiceAgreed": true})");
+  const Http created = client.post_body(1, new_account, body);
+  ASSERT_EQ(created.status, 201) << created.body << "\n" << c.node(1).log();
+  client.kid = AcmeOnNodes::header(created, "location");
+  ASSERT_TRUE(client.kid.starts_with(client.url("/acme/acct/"))) << client.kid;
+  // The same request again, on node A: its nonce was used on B.
+  const Http replayed = client.post_body(0, new_account, body);
+  EXPECT_EQ(replayed.status, 400) << replayed.body;
+  EXPECT_TRUE(contains(replayed.body, "badNonce")) << replayed.body;
+  EXPECT_FALSE(AcmeOnNodes::header(replayed, "replay-nonce").empty());
+
+  // An order on node A, its authorization and challenge through node B, finalized on A, the
+  // certificate fetched from B.
+  const std::string name = "shared.example.com";
+  ASSERT_EQ(run_process({"curl", "-sS", "-d", json{{"host", name + "."}, {"addresses", {"127.0.0.1"}}}.dump(),
+                         management + "/add-a"})
+                .exit_code,
+            0);
+  const Http order = client.post(0, client.url("/acme/new-order"),
+                                 json{{"identifiers", {{{"type", "dns"}, {"value", name}}}}}.dump());
+  ASSERT_EQ(order.status, 201) << order.body;
+  const json o = json::parse(order.body);
+  const std::string order_url = AcmeOnNodes::header(order, "location");
+  const Http authz = client.post(1, o.at("authorizations").at(0).get<std::string>(), "");
+  ASSERT_EQ(authz.status, 200) << authz.body;
+  std::string challenge_url;
+  const json authorization = json::parse(authz.body);
+  for (const json& ch : authorization.at("challenges")) {
+    if (ch.at("type") != "http-01") continue;
+    challenge_url = ch.at("url").get<std::string>();
+    const std::string token = ch.at("token").get<std::string>();
+    const std::string thumbprint = acme::parse_jwk(acme::jwk_of(client.key.get())).thumbprint;
+    ASSERT_EQ(run_process({"curl", "-sS", "-d", json{{"token", token}, {"content", token + "." + thumbprint}}.dump(),
+                           management + "/add-http01"})
+                  .exit_code,
+              0);
+  }
+  ASSERT_FALSE(challenge_url.empty()) << authz.body;
+  const Http answered = client.post(1, challenge_url, "{}");
+  ASSERT_EQ(answered.status, 200) << answered.body;
+  ASSERT_TRUE(eventually([&] { return contains(client.post(0, order_url, "").body, "\"ready\""); }))
+      << client.post(0, order_url, "").body;
+
+  const fs::path der = scratch.path() / "csr.der";
+  openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+           (scratch.path() / "leaf.key").string(), "-subj", "/CN=" + name, "-addext", "subjectAltName=DNS:" + name,
+           "-outform", "DER", "-out", der.string()});
+  const Http finalized = client.post(0, o.at("finalize").get<std::string>(),
+                                     json{{"csr", acme::base64url_encode(as_bytes(read_text(der)))}}.dump());
+  ASSERT_EQ(finalized.status, 200) << finalized.body;
+  std::string certificate_url;
+  ASSERT_TRUE(eventually([&] {
+    const json j = json::parse(client.post(1, order_url, "").body, nullptr, false);
+    if (j.is_object() && j.value("status", "") == "valid") certificate_url = j.value("certificate", "");
+    return !certificate_url.empty();
+  }));
+  const Http pem = client.post(1, certificate_url, "");
+  ASSERT_EQ(pem.status, 200) << pem.body;
+  const fs::path leaf = scratch.path() / "leaf.pem";
+  write_text(leaf, pem.body);
+  EXPECT_TRUE(contains(openssl({"verify", "-CAfile", c.ca_pem().string(), leaf.string()}), "OK"));
+
+  // The operator sees the account from either node's CLI.
+  const ProcessResult listed = cli(c.node_dir(1), {"acme", "accounts", "list", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << describe(listed);
+  EXPECT_TRUE(contains(listed.out, client.kid.substr(client.kid.rfind('/') + 1))) << listed.out;
+}
+
 TEST(LedgerMigrate, ASingleNodeCaMovesItsLedgerIntoPostgresAllOrNothing) {
   PostgresServer& server = PostgresServer::shared();
   TempDir d;
@@ -477,6 +641,27 @@ TEST(LedgerMigrate, ASingleNodeCaMovesItsLedgerIntoPostgresAllOrNothing) {
     ASSERT_TRUE(before.wait_for_log("listening on")) << before.log();
   }
 
+  // ACME: two external account binding keys, one of which bound an account with an order (rows as
+  // signetd writes them).
+  std::map<std::string, std::string> kids;
+  for (const std::string team : {"team-a", "team-b"}) {
+    const ProcessResult eab = cli(d.path(), {"acme", "eab", "add", team, "--profile", "server-tls", "--json"});
+    ASSERT_EQ(eab.exit_code, 0) << describe(eab);
+    kids[team] = json::parse(eab.out).at("kid").get<std::string>();
+  }
+  {
+    db::Database db = db::Database::open(keystore::KeyStore::database_path(d.path()), db::OpenMode::ReadWrite);
+    db.exec("INSERT INTO acme_accounts VALUES ('acct-1', 'thumb-1', '{\"kty\":\"EC\"}', 'valid', "
+            "'[\"mailto:ops@example.test\"]', '" + kids["team-b"] + "', 1700000000, '127.0.0.1');"
+            "UPDATE acme_eab_keys SET account_id = 'acct-1' WHERE kid = '" + kids["team-b"] + "';"
+            "INSERT INTO acme_orders VALUES ('order-1', 'acct-1', 'valid', '[{\"type\":\"dns\",\"value\":"
+            "\"m0.example.test\"}]', '[\"authz-1\"]', NULL, 4000000000, NULL, '" + serials[0] + "', 1700000000);"
+            "INSERT INTO acme_authorizations VALUES ('authz-1', 'acct-1', 'dns', 'm0.example.test', 0, 'valid', "
+            "4000000000, 1700000000);"
+            "INSERT INTO acme_challenges VALUES ('ch-z', 'authz-1', 'http-01', 'tok-1', 'valid', 1700000001, NULL, "
+            "'127.0.0.1'), ('ch-a', 'authz-1', 'dns-01', 'tok-2', 'pending', NULL, NULL, NULL);");
+  }
+
   // Without [database], the command says what to do.
   ProcessResult r = cli(d.path(), {"ledger", "migrate", "--from-sqlite"});
   EXPECT_NE(r.exit_code, 0);
@@ -497,9 +682,23 @@ TEST(LedgerMigrate, ASingleNodeCaMovesItsLedgerIntoPostgresAllOrNothing) {
     EXPECT_EQ(server.psql("migrate", "SELECT count(*) FROM pg_tables WHERE tablename = 'issued_certificates'"), "0\n")
         << "nothing was touched";
   }
+  // Not while an EAB key has bound no account: the other nodes could not unseal it.
+  r = cli(d.path(), {"ledger", "migrate", "--from-sqlite"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.err, "eab-keys-unused") && contains(r.err, "team-a") && !contains(r.err, "team-b"))
+      << describe(r);
+  EXPECT_EQ(server.psql("migrate", "SELECT count(*) FROM issued_certificates"), "0\n");
+  ASSERT_EQ(cli(d.path(), {"acme", "eab", "remove", kids["team-a"], "--config", (d / "sqlite.toml").string()}).exit_code,
+            0);
+
   r = cli(d.path(), {"ledger", "migrate", "--from-sqlite", "--json"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   const json moved = json::parse(r.out);
+  EXPECT_EQ(moved.at("acme_accounts"), 1);
+  EXPECT_EQ(moved.at("acme_orders"), 1);
+  EXPECT_EQ(server.psql("migrate", "SELECT string_agg(id, ',' ORDER BY seq) FROM acme_challenges"), "ch-z,ch-a\n")
+      << "challenges keep their order";
+  EXPECT_EQ(server.psql("migrate", "SELECT count(*) FROM acme_eab_keys"), "2\n") << "the used and the removed key";
   EXPECT_EQ(moved.at("revoked"), 1);
   EXPECT_EQ(moved.at("clients"), 2) << "the removed client's tombstone too";
   EXPECT_EQ(moved.at("certificates"), 3);
@@ -541,6 +740,18 @@ TEST(LedgerMigrate, ASingleNodeCaMovesItsLedgerIntoPostgresAllOrNothing) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(text, m, std::regex("X509v3 CRL Number: *\\n *([0-9]+)"))) << text;
   EXPECT_GT(std::stoll(m[1]), moved.at("crl_number").get<long long>());
+
+  // The ACME account and its EAB key, through the CLI on the database.
+  r = cli(d.path(), {"acme", "accounts", "list", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "acct-1")) << r.out;
+  r = cli(d.path(), {"acme", "eab", "list", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, kids["team-b"]) && contains(r.out, "acct-1")) << r.out;
+  // No new key on a shared ledger.
+  r = cli(d.path(), {"acme", "eab", "add", "team-c", "--profile", "server-tls"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.err, "eab-needs-sqlite") || contains(r.err, "single node")) << describe(r);
 }
 
 TEST(LedgerMigrate, ARowTheDatabaseRefusesMovesNothing) {

@@ -6,10 +6,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 
+#include "signet/core/bytes.h"
+#include "signet/crypto/primitives.h"
 #include "support/process.h"
 
 namespace signet::test {
@@ -139,5 +142,39 @@ std::string PostgresServer::url(const std::string& database) const {
 }
 
 fs::path PostgresServer::password_file() const { return dir_ / "signet-password"; }
+
+std::string new_test_database() {
+  static std::atomic<int> counter{0};
+  return PostgresServer::shared().create_database("ledger_" + std::to_string(::getpid()) + "_" +
+                                                  std::to_string(counter++));
+}
+
+db::pg::Settings test_database_settings(const std::string& url) {
+  db::pg::Settings s;
+  s.url = url;
+  s.password = SecretBytes(as_bytes(PostgresServer::shared().password()));
+  s.pool_size = 4;
+  return s;
+}
+
+issuance::LedgerOwner test_ledger_owner(const std::string& seed, const std::string& node) {
+  issuance::LedgerOwner o;
+  o.ca_key_sha256 = to_hex(crypto::sha256(as_bytes(seed)));
+  o.ca_subject = "CN=" + seed;
+  o.node = node;
+  return o;
+}
+
+bool test_ledger_on_postgres() {
+  const char* ledger = std::getenv("SIGNET_TEST_LEDGER");
+  return ledger != nullptr && std::string_view(ledger) == "postgresql";
+}
+
+std::string test_ledger_config(const std::string& name) {
+  if (!test_ledger_on_postgres()) return "";
+  PostgresServer& server = PostgresServer::shared();
+  return "\n[database]\nurl = \"" + server.create_database(name) + "\"\npassword_file = \"" +
+         server.password_file().string() + "\"\n";
+}
 
 }  // namespace signet::test

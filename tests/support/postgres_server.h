@@ -14,6 +14,9 @@
 #include <memory>
 #include <string>
 
+#include "signet/db/postgres.h"
+#include "signet/issuance/ledger.h"
+
 namespace signet::test {
 
 class PostgresServer {
@@ -51,5 +54,23 @@ class PostgresServer {
   int port_ = 0;
   bool running_ = false;
 };
+
+// A new empty database on the shared server, with a name no other test of this process used;
+// returns its URL.
+[[nodiscard]] std::string new_test_database();
+
+// Settings for a Ledger on `url` of the shared server, as the "signet" role.
+[[nodiscard]] db::pg::Settings test_database_settings(const std::string& url);
+
+// The CA a test ledger database serves: the SHA-256 of `seed` stands for its key's.
+[[nodiscard]] issuance::LedgerOwner test_ledger_owner(const std::string& seed, const std::string& node = "test node");
+
+// True when SIGNET_TEST_LEDGER=postgresql: a suite that honours it runs its signetd on a PostgreSQL
+// ledger (the CTest entries *_postgresql set it).
+[[nodiscard]] bool test_ledger_on_postgres();
+
+// The [database] section for a suite's signetd.toml: a new database `name` on the shared server
+// when test_ledger_on_postgres(), else "" (the store's SQLite ledger).
+[[nodiscard]] std::string test_ledger_config(const std::string& name);
 
 }  // namespace signet::test

@@ -59,26 +59,11 @@ crypto::Certificate certificate_with_serial(const EVP_PKEY* key, const Serial& s
   return crypto::Certificate::from_x509(x.get());
 }
 
-std::string unique_database_name() {
-  static std::atomic<int> counter{0};
-  return "ledger_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+LedgerOwner owner_of(const std::string& seed, const std::string& node = "test node") {
+  return test::test_ledger_owner(seed, node);
 }
 
-LedgerOwner owner_of(const std::string& fingerprint_seed, const std::string& node = "test node") {
-  LedgerOwner o;
-  o.ca_key_sha256 = to_hex(crypto::sha256(as_bytes(fingerprint_seed)));
-  o.ca_subject = "CN=" + fingerprint_seed;
-  o.node = node;
-  return o;
-}
-
-db::pg::Settings pg_settings(const std::string& url) {
-  db::pg::Settings s;
-  s.url = url;
-  s.password = SecretBytes(as_bytes(PostgresServer::shared().password()));
-  s.pool_size = 4;
-  return s;
-}
+db::pg::Settings pg_settings(const std::string& url) { return test::test_database_settings(url); }
 
 enum class Kind { Sqlite, Postgres };
 
@@ -89,7 +74,7 @@ class LedgerBackends : public ::testing::TestWithParam<Kind> {
       (void)keystore::KeyStore::create(tmp_ / "store", Passphrase(as_bytes(std::string_view("correct horse battery"))),
                                        crypto::ScryptParams::insecure_for_tests());
     } else {
-      url_ = PostgresServer::shared().create_database(unique_database_name());
+      url_ = test::new_test_database();
     }
   }
 
@@ -388,7 +373,7 @@ TEST_P(LedgerBackends, AClientRemovedWhileItsCertificateIsSignedGetsNothingStore
 class PostgresLedger : public ::testing::Test {
  protected:
   PostgresServer& server_ = PostgresServer::shared();
-  std::string url_ = server_.create_database(unique_database_name());
+  std::string url_ = test::new_test_database();
   FixedClock clock_{TimePoint(std::chrono::seconds(1'800'000'000))};
 };
 
@@ -423,7 +408,7 @@ TEST_F(PostgresLedger, NodesStartingAtOnceMigrateOnce) {
   }
   for (auto& s : starts) EXPECT_NO_THROW(s.get());
   const std::string database = url_.substr(url_.rfind('/') + 1);
-  EXPECT_EQ(server_.psql(database, "SELECT version FROM signet_schema"), "2\n");
+  EXPECT_EQ(server_.psql(database, "SELECT version FROM signet_schema"), "3\n");
 }
 
 TEST_F(PostgresLedger, BadUrlsAndLoginsAreNamed) {

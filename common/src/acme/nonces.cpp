@@ -31,6 +31,12 @@ NonceStore::NonceStore(std::size_t window, std::chrono::seconds lifetime, const 
       key_(crypto::random_bytes(32)),
       used_((window_ + 63) / 64, 0) {}
 
+NonceStore::NonceStore(SecretBytes key, Redeem redeem, std::chrono::seconds lifetime, const Clock& clock)
+    : window_(64), lifetime_(lifetime.count()), clock_(clock), key_(std::move(key)), redeem_(std::move(redeem)) {
+  if (key_.size() < 16) throw Error(ErrorKind::Internal, "nonce-key-short", "a shared nonce key must be 16 bytes or more");
+  if (!redeem_) throw Error(ErrorKind::Internal, "nonce-redeem-missing", "shared nonces need a way to redeem them");
+}
+
 Bytes NonceStore::mac(ByteView data) const {
   std::uint8_t out[EVP_MAX_MD_SIZE];
   std::size_t len = 0;
@@ -43,7 +49,10 @@ Bytes NonceStore::mac(ByteView data) const {
 
 std::string NonceStore::issue() {
   std::uint64_t counter = 0;
-  {
+  if (redeem_) {
+    const Bytes drawn = crypto::random_bytes(8);
+    counter = get(drawn.data(), 8);
+  } else {
     std::lock_guard lock(mutex_);
     counter = next_++;
     const std::size_t slot = counter % window_;
@@ -66,6 +75,7 @@ bool NonceStore::consume(std::string_view text) {
   const auto issued = static_cast<std::int64_t>(get(nonce->data() + 8, 4));
   const std::int64_t now = clock_.unix_seconds();
   if (issued > now + 1 || now - issued > lifetime_) return false;
+  if (redeem_) return redeem_(body, issued + lifetime_);
   std::lock_guard lock(mutex_);
   if (counter >= next_ || next_ - counter > window_) return false;
   const std::size_t slot = counter % window_;

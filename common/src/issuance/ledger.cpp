@@ -371,8 +371,8 @@ bool Ledger::publish_crl(const std::string& kind, const SharedCrl& crl) { return
 
 std::optional<SharedCrl> Ledger::newest_crl(const std::string& kind) { return backend_->newest_crl(kind); }
 
-void Ledger::write(const db::GroupCommitter::Work& work, db::GroupCommitter::Sync sync) { backend_->write(work, sync); }
+void Ledger::write(const SessionWork& work, db::GroupCommitter::Sync sync) { backend_->write(work, sync); }
 
-void Ledger::read(const std::function<void(db::Database&)>& work) { backend_->read(work); }
+void Ledger::read(const SessionWork& work) { backend_->read(work); }
 
 }  // namespace signet::issuance

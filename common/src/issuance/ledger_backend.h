@@ -59,9 +59,9 @@ class LedgerBackend {
   virtual bool publish_crl(const std::string& /*kind*/, const SharedCrl& /*crl*/) { return false; }
   virtual std::optional<SharedCrl> newest_crl(const std::string& /*kind*/) { return std::nullopt; }
 
-  // SQLite only (the ACME store); the PostgreSQL backend throws Error(Unsupported).
-  virtual void write(const db::GroupCommitter::Work& work, db::GroupCommitter::Sync sync) = 0;
-  virtual void read(const std::function<void(db::Database&)>& work) = 0;
+  // The ACME store's transactions and reads (Ledger::write, Ledger::read).
+  virtual void write(const Ledger::SessionWork& work, db::GroupCommitter::Sync sync) = 0;
+  virtual void read(const Ledger::SessionWork& work) = 0;
 };
 
 // ---- What both backends share.

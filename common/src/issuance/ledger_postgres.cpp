@@ -519,15 +519,14 @@ class PostgresLedger final : public LedgerBackend {
     return out;
   }
 
-  void write(const db::GroupCommitter::Work&, db::GroupCommitter::Sync) override { throw acme_needs_sqlite(); }
-  void read(const std::function<void(db::Database&)>&) override { throw acme_needs_sqlite(); }
+  void write(const Ledger::SessionWork& work, db::GroupCommitter::Sync) override {
+    pool_.transaction([&](Connection& c) { work(*db::postgres_session(c)); });
+  }
+  void read(const Ledger::SessionWork& work) override {
+    pool_.with_connection([&](Connection& c) { work(*db::postgres_session(c)); });
+  }
 
  private:
-  static Error acme_needs_sqlite() {
-    return Error(ErrorKind::Unsupported, "acme-needs-sqlite",
-                 "the ACME store is kept in the key store's SQLite ledger; with [database] url set (PostgreSQL), "
-                 "turn [acme] off on this node");
-  }
 
   // Migrates the schema under the advisory lock and checks (or records) the CA it serves.
   void prepare(Connection& c, const LedgerOwner& owner, std::int64_t now) {
@@ -604,8 +603,72 @@ Param optional_number(const db::Statement& s, int column) {
   return s.is_null(column) ? Param{} : Param{std::to_string(s.int64(column))};
 }
 
+// The ACME tables, with their columns' kinds ('t' text, 'i' integer, 'b' bytes; any may be NULL),
+// copied as they are, in the order their rows were inserted.
+struct AcmeTable {
+  std::string_view name;
+  std::string_view columns;
+  std::string_view kinds;
+};
+constexpr AcmeTable kAcmeTables[] = {
+    {"acme_accounts", "id, thumbprint, jwk, status, contact, eab_kid, created_at, created_from", "tttttiit"},
+    {"acme_orders", "id, account_id, status, identifiers, authorizations, not_after, expires, error, serial, created_at",
+     "tttttiitti"},
+    {"acme_authorizations", "id, account_id, identifier_type, identifier_value, wildcard, status, expires, created_at",
+     "ttttitii"},
+    {"acme_challenges", "id, authorization_id, type, token, status, validated_at, error, address", "tttttitt"},
+    {"acme_eab_keys", "kid, name, hmac_sealed, profile, created_at, removed_at, account_id", "ttbtiit"},
+};
+
+void copy_table(db::Database& source, Connection& c, const AcmeTable& table) {
+  std::string placeholders;
+  for (std::size_t i = 1; i <= table.kinds.size(); ++i) placeholders += (i > 1 ? ", $" : "$") + std::to_string(i);
+  const std::string insert =
+      "INSERT INTO " + std::string(table.name) + " (" + std::string(table.columns) + ") VALUES (" + placeholders + ")";
+  db::Statement s =
+      source.prepare("SELECT " + std::string(table.columns) + " FROM " + std::string(table.name) + " ORDER BY rowid");
+  std::vector<Param> params(table.kinds.size());
+  while (s.step()) {
+    for (std::size_t i = 0; i < table.kinds.size(); ++i) {
+      const int column = static_cast<int>(i);
+      if (s.is_null(column)) {
+        params[i].reset();
+      } else if (table.kinds[i] == 'i') {
+        params[i] = std::to_string(s.int64(column));
+      } else if (table.kinds[i] == 'b') {
+        params[i] = db::pg::bytea(s.blob(column));
+      } else {
+        params[i] = s.text(column);
+      }
+    }
+    c.exec(insert, params);
+  }
+}
+
+// External account binding keys not used yet are sealed under this store's data key, which the
+// other nodes do not have: they would stop working. Used and removed ones move (the accounts they
+// bound keep their profile).
+void refuse_unbound_eab_keys(db::Database& source) {
+  db::Statement s = source.prepare(
+      "SELECT kid, name FROM acme_eab_keys WHERE account_id IS NULL AND removed_at IS NULL ORDER BY created_at, kid");
+  std::string keys;
+  int n = 0;
+  while (s.step()) {
+    if (n++ < 5) keys += (keys.empty() ? "" : ", ") + s.text(0) + " (" + s.text(1) + ")";
+  }
+  if (n == 0) return;
+  throw Error(ErrorKind::Conflict, "eab-keys-unused",
+              std::to_string(n) + " external account binding key(s) have bound no account yet: " + keys +
+                  (n > 5 ? ", ..." : "") +
+                  ". They are sealed under this node's key store and would not work on the other nodes; let their "
+                  "ACME clients create their accounts first, or remove them (`signet acme eab remove KID`). Nothing "
+                  "was moved");
+}
+
 LedgerImport PostgresLedger::import_from(db::Database& source, const std::string& actor, std::int64_t now) {
-  constexpr std::string_view kLedgerAudit = "(action LIKE 'certificate.%' OR action LIKE 'client.%')";
+  constexpr std::string_view kLedgerAudit =
+      "(action LIKE 'certificate.%' OR action LIKE 'client.%' OR action LIKE 'acme.%')";
+  refuse_unbound_eab_keys(source);
   LedgerImport expected;
   expected.certificates = count(source, "SELECT count(*) FROM issued_certificates");
   expected.revoked = count(source, "SELECT count(*) FROM issued_certificates WHERE revoked_at IS NOT NULL");
@@ -613,18 +676,24 @@ LedgerImport PostgresLedger::import_from(db::Database& source, const std::string
   expected.audit_rows = count(source, "SELECT count(*) FROM audit_log WHERE " + std::string(kLedgerAudit));
   expected.crl_number = count(source, "SELECT coalesce(max(crl_number), 0) FROM crl_state");
   expected.revision = count(source, "SELECT coalesce(max(revision), 0) FROM issued_certificates");
+  std::vector<std::int64_t> acme_expected;
+  for (const AcmeTable& t : kAcmeTables) acme_expected.push_back(count(source, "SELECT count(*) FROM " + std::string(t.name)));
+  expected.acme_accounts = acme_expected[0];
+  expected.acme_orders = acme_expected[1];
 
   LedgerImport got;
   pool_.transaction([&](Connection& c) {
     // Nobody writes while this runs: the other nodes wait, and a node that starts waits too.
-    c.exec("LOCK TABLE issued_certificates, api_clients, revocation_state IN EXCLUSIVE MODE");
+    c.exec("LOCK TABLE issued_certificates, api_clients, revocation_state, acme_accounts, acme_eab_keys IN EXCLUSIVE "
+           "MODE");
     const std::int64_t certificates = count(c, "SELECT count(*) FROM issued_certificates");
     const std::int64_t clients = count(c, "SELECT count(*) FROM api_clients");
-    if (certificates != 0 || clients != 0) {
+    const std::int64_t accounts = count(c, "SELECT count(*) FROM acme_accounts");
+    if (certificates != 0 || clients != 0 || accounts != 0) {
       throw Error(ErrorKind::Conflict, "database-not-empty",
                   "the database at " + pool_.description() + " holds " + std::to_string(certificates) +
-                      " certificates and " + std::to_string(clients) +
-                      " API clients already; a ledger is moved only into an empty one (nothing was changed)");
+                      " certificates, " + std::to_string(clients) + " API clients and " + std::to_string(accounts) +
+                      " ACME accounts already; a ledger is moved only into an empty one (nothing was changed)");
     }
     {
       db::Statement s = source.prepare(
@@ -659,6 +728,7 @@ LedgerImport PostgresLedger::import_from(db::Database& source, const std::string
                                        std::string(kLedgerAudit) + " ORDER BY id");
       while (s.step()) write_audit(c, s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4));
     }
+    for (const AcmeTable& t : kAcmeTables) copy_table(source, c, t);
     c.exec("UPDATE revocation_state SET revision = $1 WHERE singleton = 1", {number(expected.revision)});
     // The next CRL number continues the store's: setval(n, true) makes nextval return n + 1.
     if (expected.crl_number > 0) c.exec("SELECT setval('crl_number', $1, true)", {number(expected.crl_number)});
@@ -672,23 +742,30 @@ LedgerImport PostgresLedger::import_from(db::Database& source, const std::string
       got.crl_number = c.exec("SELECT last_value FROM crl_number").int64(0, 0);
     }
     got.revision = count(c, "SELECT revision FROM revocation_state WHERE singleton = 1");
+    std::vector<std::int64_t> acme_got;
+    for (const AcmeTable& t : kAcmeTables) acme_got.push_back(count(c, "SELECT count(*) FROM " + std::string(t.name)));
+    got.acme_accounts = acme_got[0];
+    got.acme_orders = acme_got[1];
     const auto differs = [](const LedgerImport& a, const LedgerImport& b) {
       return a.certificates != b.certificates || a.revoked != b.revoked || a.clients != b.clients ||
              a.audit_rows != b.audit_rows || a.crl_number != b.crl_number || a.revision != b.revision;
     };
-    if (differs(expected, got)) {
+    if (differs(expected, got) || acme_expected != acme_got) {
       throw Error(ErrorKind::Integrity, "ledger-migration-mismatch",
                   "the database would hold " + std::to_string(got.certificates) + " certificates, " +
                       std::to_string(got.clients) + " clients and " + std::to_string(got.audit_rows) +
                       " audit rows, the store has " + std::to_string(expected.certificates) + ", " +
                       std::to_string(expected.clients) + " and " + std::to_string(expected.audit_rows) +
-                      "; nothing was committed");
+                      " (ACME accounts " + std::to_string(got.acme_accounts) + " for " +
+                      std::to_string(expected.acme_accounts) + ", orders " + std::to_string(got.acme_orders) +
+                      " for " + std::to_string(expected.acme_orders) + "); nothing was committed");
     }
     write_audit(c, now, actor, "ledger.migrate", "from-sqlite",
                 std::to_string(got.certificates) + " certificates (" + std::to_string(got.revoked) + " revoked), " +
                     std::to_string(got.clients) + " clients, " + std::to_string(got.audit_rows) +
                     " audit rows, CRL number " + std::to_string(got.crl_number) + ", revision " +
-                    std::to_string(got.revision));
+                    std::to_string(got.revision) + ", " + std::to_string(got.acme_accounts) + " ACME accounts, " +
+                    std::to_string(got.acme_orders) + " ACME orders");
   });
   return got;
 }

@@ -432,12 +432,12 @@ class SqliteLedger final : public LedgerBackend {
   [[nodiscard]] Ledger::Stats stats() const override { return committer_.stats(); }
   [[nodiscard]] Ledger::Backend kind() const override { return Ledger::Backend::Sqlite; }
 
-  void write(const db::GroupCommitter::Work& work, db::GroupCommitter::Sync sync) override {
-    committer_.run(work, sync);
+  void write(const Ledger::SessionWork& work, db::GroupCommitter::Sync sync) override {
+    committer_.run([&](db::Database& db) { work(*db::sqlite_session(db)); }, sync);
   }
-  void read(const std::function<void(db::Database&)>& work) override {
+  void read(const Ledger::SessionWork& work) override {
     Reader reader(*this);
-    work(*reader);
+    work(*db::sqlite_session(*reader));
   }
 
  private:

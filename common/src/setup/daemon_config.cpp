@@ -360,10 +360,11 @@ Config parse_config(std::string_view text, const fs::path& path) {
            "database.password_file is set but database.url is not: set the url of the PostgreSQL database too, or "
            "remove [database] to keep the ledger in the key store");
   }
-  if (c.acme_enabled && !c.database_url.empty()) {
-    r.fail(r.where(root, "acme", "enabled"),
-           "acme.enabled: ACME keeps its accounts and orders in the key store's SQLite ledger, which a node on a "
-           "PostgreSQL ledger (database.url) does not use; turn ACME off on this node, or remove database.url");
+  if (c.acme_enabled && c.acme_eab_required && !c.database_url.empty()) {
+    r.fail(r.where(root, "acme", "eab_required"),
+           "acme.eab_required: external account binding keys cannot be added to a PostgreSQL ledger "
+           "(database.url), because each node's key store seals them under its own data key; set "
+           "acme.eab_required = false on the nodes, or keep the CA on one node with its SQLite ledger");
   }
 
   if (auto l = r.string(root, "log", "level")) {

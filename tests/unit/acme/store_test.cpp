@@ -3,13 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <memory>
+#include <set>
 
 #include "signet/core/error.h"
 #include "signet/crypto/primitives.h"
+#include "signet/acme/nonces.h"
 #include "signet/db/sqlite.h"
 #include "signet/keystore/store.h"
 #include "support/error_assert.h"
+#include "support/postgres_server.h"
 #include "support/temp_dir.h"
 
 namespace signet::acme {
@@ -25,18 +29,49 @@ class SteppedClock final : public Clock {
   std::atomic<std::int64_t> seconds{1'800'000'000};
 };
 
-class AcmeStoreTest : public ::testing::Test {
+enum class Kind { Sqlite, Postgres };
+
+// Every test on both ledger backends: the key store's SQLite file, and a PostgreSQL database.
+class AcmeStoreTest : public ::testing::TestWithParam<Kind> {
  protected:
   void SetUp() override {
-    (void)keystore::KeyStore::create(tmp_ / "store", Passphrase(as_bytes("acme store test")),
-                                     crypto::ScryptParams::insecure_for_tests());
+    if (GetParam() == Kind::Sqlite) {
+      (void)keystore::KeyStore::create(tmp_ / "store", Passphrase(as_bytes("acme store test")),
+                                       crypto::ScryptParams::insecure_for_tests());
+    } else {
+      url_ = test::new_test_database();
+    }
     reopen();
   }
-  // Another process's view of the same file, as after a restart of signetd.
+  // Another process's view of the same database, as after a restart of signetd; or, on
+  // PostgreSQL, another node.
+  [[nodiscard]] std::unique_ptr<issuance::Ledger> node() const {
+    if (GetParam() == Kind::Sqlite) {
+      return std::make_unique<issuance::Ledger>(keystore::KeyStore::database_path(tmp_ / "store"), clock_);
+    }
+    return std::make_unique<issuance::Ledger>(test::test_database_settings(url_), test::test_ledger_owner("ACME CA"),
+                                              clock_);
+  }
   void reopen() {
     store_.reset();
-    ledger_ = std::make_unique<issuance::Ledger>(keystore::KeyStore::database_path(tmp_ / "store"), clock_);
+    ledger_ = node();
     store_ = std::make_unique<AcmeStore>(*ledger_, clock_);
+  }
+  // Runs SQL on the database behind the store, as an operator with a SQL shell would; returns the
+  // rows, one line each, columns separated by "|".
+  std::string sql(const std::string& statement) {
+    if (GetParam() == Kind::Postgres) {
+      return test::PostgresServer::shared().psql(url_.substr(url_.rfind('/') + 1), statement);
+    }
+    db::Database db = db::Database::open(keystore::KeyStore::database_path(tmp_ / "store"), db::OpenMode::ReadWrite);
+    if (!statement.starts_with("SELECT")) {
+      db.exec("PRAGMA ignore_check_constraints = ON; " + statement);
+      return "";
+    }
+    db::Statement s = db.prepare(statement);
+    std::string out;
+    while (s.step()) out += s.text(0) + "\n";
+    return out;
   }
 
   Account account(const std::string& thumbprint) {
@@ -68,12 +103,22 @@ class AcmeStoreTest : public ::testing::Test {
   }
 
   test::TempDir tmp_;
+  std::string url_;
   SteppedClock clock_;
   std::unique_ptr<issuance::Ledger> ledger_;
   std::unique_ptr<AcmeStore> store_;
 };
 
-TEST_F(AcmeStoreTest, AnAccountIsFoundByItsKeyAndSurvivesARestart) {
+INSTANTIATE_TEST_SUITE_P(Backends, AcmeStoreTest, ::testing::Values(Kind::Sqlite, Kind::Postgres),
+                         [](const ::testing::TestParamInfo<Kind>& p) { return p.param == Kind::Sqlite ? "Sqlite" : "Postgres"; });
+
+// External account binding keys are added on the SQLite ledger only (each node's key store seals
+// them under its own data key).
+class AcmeStoreSqliteTest : public AcmeStoreTest {};
+INSTANTIATE_TEST_SUITE_P(Backends, AcmeStoreSqliteTest, ::testing::Values(Kind::Sqlite),
+                         [](const ::testing::TestParamInfo<Kind>&) { return "Sqlite"; });
+
+TEST_P(AcmeStoreTest, AnAccountIsFoundByItsKeyAndSurvivesARestart) {
   const Account a = account("thumb-a");
   Account again;
   again.id = random_id();
@@ -90,7 +135,7 @@ TEST_F(AcmeStoreTest, AnAccountIsFoundByItsKeyAndSurvivesARestart) {
   EXPECT_EQ(store_->accounts().size(), 1u);
 }
 
-TEST_F(AcmeStoreTest, AKeyChangeToAKeyInUseIsAConflict) {
+TEST_P(AcmeStoreTest, AKeyChangeToAKeyInUseIsAConflict) {
   const Account a = account("thumb-a");
   const Account b = account("thumb-b");
   EXPECT_EQ(capture_error([&] { store_->change_key(a.id, json::object(), "thumb-b"); }).code(), "conflict");
@@ -99,7 +144,7 @@ TEST_F(AcmeStoreTest, AKeyChangeToAKeyInUseIsAConflict) {
   EXPECT_FALSE(store_->account_by_thumbprint("thumb-a"));
 }
 
-TEST_F(AcmeStoreTest, AnOrderBecomesReadyWhenItsAuthorizationsAreValidAndIsFinalizedOnce) {
+TEST_P(AcmeStoreTest, AnOrderBecomesReadyWhenItsAuthorizationsAreValidAndIsFinalizedOnce) {
   const Account a = account("thumb-a");
   const Order o = order(a.id, {{"dns", "a.example.com"}, {"dns", "*.b.example.com"}});
   const auto authzs = store_->authorizations_of(o);
@@ -127,7 +172,7 @@ TEST_F(AcmeStoreTest, AnOrderBecomesReadyWhenItsAuthorizationsAreValidAndIsFinal
   EXPECT_EQ(store_->order(o.id)->serial, "0A1B");
 }
 
-TEST_F(AcmeStoreTest, ValidAuthorizationsAreReusedByTheSameAccountOnly) {
+TEST_P(AcmeStoreTest, ValidAuthorizationsAreReusedByTheSameAccountOnly) {
   const Account a = account("thumb-a");
   const Account b = account("thumb-b");
   const Order first = order(a.id, {{"dns", "a.example.com"}});
@@ -143,7 +188,7 @@ TEST_F(AcmeStoreTest, ValidAuthorizationsAreReusedByTheSameAccountOnly) {
   EXPECT_NE(late.authorization_ids.front(), first.authorization_ids.front());
 }
 
-TEST_F(AcmeStoreTest, AFailedValidationMakesTheOrderInvalid) {
+TEST_P(AcmeStoreTest, AFailedValidationMakesTheOrderInvalid) {
   const Account a = account("thumb-a");
   const Order o = order(a.id, {{"dns", "a.example.com"}});
   validate(o, false);
@@ -153,7 +198,7 @@ TEST_F(AcmeStoreTest, AFailedValidationMakesTheOrderInvalid) {
   EXPECT_EQ(authz.challenges.front().error["type"], "urn:ietf:params:acme:error:connection");
 }
 
-TEST_F(AcmeStoreTest, ChallengesLeftProcessingAreFoundAfterARestart) {
+TEST_P(AcmeStoreTest, ChallengesLeftProcessingAreFoundAfterARestart) {
   const Account a = account("thumb-a");
   const Order o = order(a.id, {{"dns", "a.example.com"}});
   const std::string id = store_->authorizations_of(o).front().challenges.front().id;
@@ -162,7 +207,7 @@ TEST_F(AcmeStoreTest, ChallengesLeftProcessingAreFoundAfterARestart) {
   EXPECT_EQ(store_->processing_challenges(), std::vector<std::string>{id});
 }
 
-TEST_F(AcmeStoreTest, DeactivatingAnAccountDeactivatesItsPendingAuthorizations) {
+TEST_P(AcmeStoreTest, DeactivatingAnAccountDeactivatesItsPendingAuthorizations) {
   const Account a = account("thumb-a");
   const Order o = order(a.id, {{"dns", "a.example.com"}});
   EXPECT_EQ(store_->pending_authorizations(a.id), 1);
@@ -172,7 +217,7 @@ TEST_F(AcmeStoreTest, DeactivatingAnAccountDeactivatesItsPendingAuthorizations) 
   EXPECT_EQ(status(o), OrderStatus::Invalid);
 }
 
-TEST_F(AcmeStoreTest, LimitsCountAndExpiredOrdersArePruned) {
+TEST_P(AcmeStoreTest, LimitsCountAndExpiredOrdersArePruned) {
   const Account a = account("thumb-a");
   for (int i = 0; i < 3; ++i) (void)order(a.id, {{"dns", "n" + std::to_string(i) + ".example.com"}});
   EXPECT_EQ(store_->orders_since(a.id, clock_.unix_seconds() - 10), 3);
@@ -185,19 +230,17 @@ TEST_F(AcmeStoreTest, LimitsCountAndExpiredOrdersArePruned) {
   EXPECT_TRUE(store_->processing_challenges().empty());
 }
 
-TEST_F(AcmeStoreTest, AHandEditedStatusIsReportedNotGuessed) {
+TEST_P(AcmeStoreTest, AHandEditedStatusIsReportedNotGuessed) {
   const Account a = account("thumb-a");
   const Order o = order(a.id, {{"dns", "a.example.com"}});
-  {
-    db::Database db = db::Database::open(keystore::KeyStore::database_path(tmp_ / "store"), db::OpenMode::ReadWrite);
-    db.exec("PRAGMA ignore_check_constraints = ON; UPDATE acme_orders SET status = 'sort-of' WHERE id = '" + o.id + "'");
-  }
+  if (GetParam() == Kind::Postgres) (void)sql("ALTER TABLE acme_orders DROP CONSTRAINT acme_orders_status_check");
+  (void)sql("UPDATE acme_orders SET status = 'sort-of' WHERE id = '" + o.id + "'");
   EXPECT_EQ(capture_error([&] { (void)store_->order(o.id); }).code(), "acme-state-corrupt");
 }
 
 // ---- external account binding keys
 
-TEST_F(AcmeStoreTest, EabKeysAreStoredSealedListedAndRemoved) {
+TEST_P(AcmeStoreSqliteTest, EabKeysAreStoredSealedListedAndRemoved) {
   const Bytes sealed = {1, 2, 3, 4};
   ExternalAccountKey k;
   k.kid = "kid-1";
@@ -249,7 +292,7 @@ TEST_F(AcmeStoreTest, EabKeysAreStoredSealedListedAndRemoved) {
                                             "cli:tester acme.eab.remove kid-1 "}));
 }
 
-TEST_F(AcmeStoreTest, AnEabKeyBindsOneAccountOnly) {
+TEST_P(AcmeStoreSqliteTest, AnEabKeyBindsOneAccountOnly) {
   ExternalAccountKey k;
   k.kid = "kid-1";
   k.name = "one";
@@ -297,18 +340,128 @@ TEST_F(AcmeStoreTest, AnEabKeyBindsOneAccountOnly) {
   EXPECT_EQ(store_->accounts().size(), 1u);
 }
 
-TEST_F(AcmeStoreTest, AnOperatorDeactivatesAnAccountAuditedAndUnknownIdsAreNotFound) {
+TEST_P(AcmeStoreTest, AnOperatorDeactivatesAnAccountAuditedAndUnknownIdsAreNotFound) {
   const Account a = account("thumb-a");
   store_->deactivate_account(a.id, "cli:tester");
   EXPECT_EQ(store_->account(a.id)->status, AccountStatus::Deactivated);
   const Error unknown = capture_error([&] { store_->deactivate_account("no-such-account", "cli:tester"); });
   EXPECT_EQ(unknown.kind(), ErrorKind::NotFound);
   EXPECT_EQ(unknown.code(), "acme-account-not-found");
-  db::Database db = db::Database::open(keystore::KeyStore::database_path(tmp_ / "store"), db::OpenMode::ReadOnly);
-  db::Statement audit = db.prepare("SELECT count(*) FROM audit_log WHERE action = 'acme.account.deactivate' AND subject = ?");
-  audit.bind(1, a.id);
-  ASSERT_TRUE(audit.step());
-  EXPECT_EQ(audit.int64(0), 1);
+  EXPECT_EQ(sql("SELECT count(*) FROM audit_log WHERE action = 'acme.account.deactivate' AND subject = '" + a.id + "'"),
+            "1\n");
+}
+
+// ---- several nodes (on SQLite: two ledgers on one file, as signetd and the CLI)
+
+TEST_P(AcmeStoreTest, TwoNodesCreatingOneKeysAccountAtOnceGetOneAccount) {
+  const std::unique_ptr<issuance::Ledger> other_ledger = node();
+  AcmeStore other(*other_ledger, clock_);
+  std::vector<std::future<std::pair<Account, bool>>> creations;
+  for (int i = 0; i < 8; ++i) {
+    creations.push_back(std::async(std::launch::async, [&, i] {
+      Account a;
+      a.id = random_id();
+      a.jwk = json{{"kty", "EC"}};
+      a.thumbprint = "thumb-raced";
+      a.created_from = "127.0.0.1";
+      return (i % 2 == 0 ? *store_ : other).create_account(a);
+    }));
+  }
+  std::set<std::string> ids;
+  int created = 0;
+  for (auto& c : creations) {
+    const auto [account, is_new] = c.get();
+    ids.insert(account.id);
+    created += is_new ? 1 : 0;
+  }
+  EXPECT_EQ(ids.size(), 1u) << "one key, one account, whichever node answered";
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(other.accounts().size(), 1u);
+}
+
+TEST_P(AcmeStoreTest, AnOrderMadeOnOneNodeIsFinalizedOnceWhenTwoNodesTry) {
+  const std::unique_ptr<issuance::Ledger> other_ledger = node();
+  AcmeStore other(*other_ledger, clock_);
+  const Account a = account("thumb-a");
+  const Order o = order(a.id, {{"dns", "a.example.com"}});
+  ASSERT_TRUE(other.order(o.id).has_value()) << "the other node does not see the order";
+  // The challenge is validated by the other node.
+  const auto authzs = other.authorizations_of(o);
+  ASSERT_EQ(authzs.size(), 1u);
+  ASSERT_TRUE(other.start_challenge(authzs[0].challenges.front().id));
+  EXPECT_FALSE(store_->start_challenge(authzs[0].challenges.front().id)) << "validated on two nodes at once";
+  other.finish_challenge(authzs[0].challenges.front().id, true, json(), "127.0.0.1");
+  EXPECT_EQ(status(o), OrderStatus::Ready);
+  for (int round = 0; round < 5; ++round) {
+    auto first = std::async(std::launch::async, [&] { return store_->begin_finalize(o.id); });
+    auto second = std::async(std::launch::async, [&] { return other.begin_finalize(o.id); });
+    const int begun = (first.get() ? 1 : 0) + (second.get() ? 1 : 0);
+    ASSERT_EQ(begun, 1) << "round " << round << ": an order must begin finalizing on one node";
+    store_->finalize_refused(o.id);
+  }
+}
+
+TEST_P(AcmeStoreTest, NoncesAreSharedByTheNodesOfAPostgresLedgerAndUsedOnce) {
+  if (GetParam() == Kind::Sqlite) {
+    EXPECT_FALSE(store_->shared());
+    EXPECT_EQ(capture_error([&] { (void)store_->shared_nonce_key(); }).kind(), ErrorKind::Unsupported);
+    return;
+  }
+  const std::unique_ptr<issuance::Ledger> other_ledger = node();
+  AcmeStore other(*other_ledger, clock_);
+  ASSERT_TRUE(store_->shared());
+  const SecretBytes key = store_->shared_nonce_key();
+  const SecretBytes other_key = other.shared_nonce_key();
+  EXPECT_TRUE(crypto::equal_constant_time(key.view(), other_key.view())) << "the nodes must authenticate nonces with one key";
+  const auto redeem_on = [](AcmeStore& s) {
+    return [&s](ByteView nonce, std::int64_t expires) { return s.redeem_nonce(nonce, expires); };
+  };
+  NonceStore a(store_->shared_nonce_key(), redeem_on(*store_), std::chrono::hours(1), clock_);
+  NonceStore b(other.shared_nonce_key(), redeem_on(other), std::chrono::hours(1), clock_);
+  const std::string n = a.issue();
+  EXPECT_TRUE(b.consume(n)) << "a nonce from one node is good on another";
+  EXPECT_FALSE(a.consume(n)) << "a nonce was used twice, once on each node";
+  EXPECT_FALSE(b.consume(n)) << "a nonce was used twice on one node";
+  NonceStore own;  // a node that does not share: its key is its own
+  EXPECT_FALSE(b.consume(own.issue()));
+  EXPECT_FALSE(b.consume("not-a-nonce"));
+
+  // Many nodes taking the same nonces at once: each is taken once.
+  std::vector<std::string> nonces;
+  for (int i = 0; i < 50; ++i) nonces.push_back(a.issue());
+  std::atomic<int> taken{0};
+  auto take_all = [&](NonceStore& s) {
+    for (const std::string& x : nonces) taken += s.consume(x) ? 1 : 0;
+  };
+  auto on_a = std::async(std::launch::async, [&] { take_all(a); });
+  auto on_b = std::async(std::launch::async, [&] { take_all(b); });
+  on_a.get();
+  on_b.get();
+  EXPECT_EQ(taken.load(), 50);
+
+  EXPECT_EQ(sql("SELECT count(*) FROM acme_nonces"), "51\n");
+  clock_.seconds += 3 * 3600;  // the nonces have expired: pruning takes their rows
+  (void)store_->prune();
+  EXPECT_EQ(sql("SELECT count(*) FROM acme_nonces"), "0\n");
+  EXPECT_FALSE(b.consume(n)) << "an expired nonce was taken after its row was pruned";
+}
+
+TEST_P(AcmeStoreTest, EabKeysCannotBeAddedToAPostgresLedger) {
+  ExternalAccountKey k;
+  k.kid = "kid-1";
+  k.name = "team a";
+  k.hmac_sealed = Bytes(40, 1);
+  k.profile = "server-tls";
+  if (GetParam() == Kind::Sqlite) {
+    store_->add_eab_key(k, "cli:tester");
+    EXPECT_TRUE(store_->eab_key("kid-1").has_value());
+    return;
+  }
+  const Error e = capture_error([&] { store_->add_eab_key(k, "cli:tester"); });
+  EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+  EXPECT_EQ(e.code(), "eab-needs-sqlite");
+  EXPECT_NE(std::string(e.what()).find("key store"), std::string::npos) << e.what();
+  EXPECT_TRUE(store_->eab_keys().empty());
 }
 
 }  // namespace

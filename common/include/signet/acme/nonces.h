@@ -8,11 +8,17 @@
 // before it are refused (badNonce, with a fresh nonce), which clients retry at once as RFC 8555
 // requires of them.
 //
+// Several nodes (a PostgreSQL ledger) share their nonces: a client may take a nonce from one node
+// and use it on another. Then the key is the one the nodes share (AcmeStore::shared_nonce_key),
+// the counter is replaced by 8 random bytes, and a nonce is redeemed in the database
+// (AcmeStore::redeem_nonce), once across all the nodes, in place of the bitmap.
+//
 // Thread-safety: issue() and consume() may be called from any thread.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -27,9 +33,15 @@ class NonceStore {
  public:
   explicit NonceStore(std::size_t window = std::size_t{1} << 20, std::chrono::seconds lifetime = std::chrono::hours(1),
                       const Clock& clock = SystemClock::instance());
+  // Records a nonce as used until `expires` (unix seconds); false when it was used already.
+  using Redeem = std::function<bool(ByteView nonce, std::int64_t expires)>;
+  // Shared nonces: authenticated with `key`, the same on every node, and redeemed by `redeem`.
+  NonceStore(SecretBytes key, Redeem redeem, std::chrono::seconds lifetime = std::chrono::hours(1),
+             const Clock& clock = SystemClock::instance());
 
   [[nodiscard]] std::string issue();
-  // True once for a nonce issue() gave within `lifetime` and the last `window` nonces.
+  // True once for a nonce issue() gave within `lifetime` and (not shared) the last `window`
+  // nonces. Shared: whatever `redeem` throws (the database is away) goes to the caller.
   [[nodiscard]] bool consume(std::string_view nonce);
 
  private:
@@ -38,6 +50,7 @@ class NonceStore {
   const std::int64_t lifetime_;
   const Clock& clock_;
   const SecretBytes key_;
+  const Redeem redeem_;  // set when shared
   std::mutex mutex_;
   std::uint64_t next_ = 0;
   std::vector<std::uint64_t> used_;  // bit (counter % window_): that counter was consumed

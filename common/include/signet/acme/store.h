@@ -1,12 +1,19 @@
-// AcmeStore: ACME accounts, orders, authorizations and challenges in the store's database
-// (migration 006), next to the certificate ledger whose committer and readers it shares, so that a
-// certificate and the order that asked for it live and travel (backup, restore) together.
+// AcmeStore: ACME accounts, orders, authorizations and challenges next to the certificate ledger,
+// on the ledger's backend: in the key store's SQLite file (migration 006), where a certificate and
+// the order that asked for it live and travel (backup, restore) together; or in the PostgreSQL
+// database several signetd nodes share (its migration 003), where any node answers for any
+// account, and the nodes share their replay nonces (shared_nonce_key, redeem_nonce).
 //
 // Durability: an account is on disk before its creation is answered (a client keeps its URL for
 // years). Orders, authorizations and challenges are committed before the call returns (they
 // survive a crash or restart of signetd) and reach the disk with the next durable commit, at the
 // latest the certificate's: a power loss may take back an order no certificate came of, which the
 // client then starts again.
+//
+// On PostgreSQL every write is committed synchronously. Checks that span two statements are made
+// safe for several nodes by the database: two accounts for one key meet the key's unique
+// constraint (the second creation returns the first account), and an order begins finalizing on
+// one node only (a conditional update).
 //
 // Every call blocks on the database: signetd calls them off its serving threads.
 // Thread-safety: every method may be called from any thread.
@@ -75,7 +82,9 @@ class AcmeStore {
 
   // ---- external account binding keys
   // Stores a new key (created_at is set here), audited as acme.eab.add by `actor` (the name and
-  // profile, never the key). Error(Conflict, "eab-key-exists") when the kid is taken.
+  // profile, never the key). Error(Conflict, "eab-key-exists") when the kid is taken;
+  // Error(Unsupported, "eab-needs-sqlite") on a PostgreSQL ledger, where the other nodes could not
+  // unseal it (each node's key store has its own data key).
   void add_eab_key(ExternalAccountKey key, const std::string& actor);
   // The key with this kid, unless removed (include_removed: removed ones too); std::nullopt else.
   [[nodiscard]] std::optional<ExternalAccountKey> eab_key(const std::string& kid, bool include_removed = false);
@@ -123,7 +132,18 @@ class AcmeStore {
   [[nodiscard]] std::int64_t orders_since(const std::string& account_id, std::int64_t since);
   // Deletes orders, authorizations and challenges that expired more than `keep` seconds ago
   // (a valid order's certificate stays in the ledger). Returns how many orders went.
+  // On PostgreSQL, the expired redeemed nonces go too.
   std::int64_t prune(std::int64_t keep = 24 * 3600);
+
+  // ---- nonces shared by several nodes (PostgreSQL ledger only)
+  // True on PostgreSQL: nonces are authenticated with shared_nonce_key() and redeemed in the
+  // database, so that one node takes a nonce another issued, and only once across all of them.
+  [[nodiscard]] bool shared() const;
+  // The key the nodes' nonces are authenticated with: drawn by the first node to ask, read by the
+  // others. Error(Unsupported) on SQLite.
+  [[nodiscard]] SecretBytes shared_nonce_key();
+  // Records `nonce` as used until `expires`; false when it was used already (on any node).
+  [[nodiscard]] bool redeem_nonce(ByteView nonce, std::int64_t expires);
 
  private:
   issuance::Ledger& ledger_;

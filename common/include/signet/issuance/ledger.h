@@ -7,8 +7,8 @@
 //    (the SHA-256 of its key's SubjectPublicKeyInfo) and refuses any other. Serial numbers are
 //    unique by its primary key, revocation revisions are drawn in commit order (a counter row
 //    locked by the revoking transaction), CRL numbers come from a sequence, and every commit is
-//    synchronous (synchronous_commit = on). The ACME store needs the SQLite backend (write() and
-//    read() below).
+//    synchronous (synchronous_commit = on). The ACME store keeps its tables next to the ledger's, on
+//    either backend (write() and read() below).
 //
 // An API client is its id, never its name: removing a client keeps its row (a tombstone), so the
 // id is never drawn again, and a client added later under the same name is another client that
@@ -40,6 +40,7 @@
 #include "signet/issuance/names.h"
 #include "signet/db/group_commit.h"
 #include "signet/db/postgres.h"
+#include "signet/db/session.h"
 #include "signet/issuance/signer.h"
 
 namespace signet::issuance {
@@ -142,14 +143,19 @@ struct LedgerImport {
   std::int64_t audit_rows = 0;    // the ledger's: certificate.* and client.*
   std::int64_t crl_number = 0;    // the last CRL number used; the next one is higher
   std::int64_t revision = 0;      // the last revocation revision
+  std::int64_t acme_accounts = 0;  // with their orders, authorizations, challenges and EAB keys
+  std::int64_t acme_orders = 0;
 };
 
 // Copies the ledger of the key store file `sqlite_path` (issued certificates and intents,
 // revocations, API clients with their tombstones and token hashes, their audit rows, the CRL
-// number and the revocation revision) into the PostgreSQL ledger of `settings`, all in one
+// number and the revocation revision, the ACME accounts, orders, authorizations, challenges and
+// external account binding keys) into the PostgreSQL ledger of `settings`, all in one
 // transaction whose counts are compared with the source's before it commits: all or nothing.
 // The database is migrated and checked to serve `owner`'s CA first, and must hold no certificate
-// and no client (Error(Conflict, "database-not-empty")). The SQLite file is only read.
+// and no client (Error(Conflict, "database-not-empty")). An external account binding key that
+// has bound no account yet is refused (Error(Conflict, "eab-keys-unused")): it is sealed under this
+// store's data key, which the other nodes do not have. The SQLite file is only read.
 [[nodiscard]] LedgerImport import_sqlite_ledger(const std::filesystem::path& sqlite_path,
                                                 const db::pg::Settings& settings, const LedgerOwner& owner,
                                                 const std::string& actor, const Clock& clock = SystemClock::instance());
@@ -245,12 +251,15 @@ class Ledger {
   bool publish_crl(const std::string& kind, const SharedCrl& crl);
   [[nodiscard]] std::optional<SharedCrl> newest_crl(const std::string& kind);
 
-  // For the ACME store (signet/acme/store.h), whose tables are in the same file: a write through
-  // this ledger's committer, so that it is batched with issuance (blocks until committed, and on
-  // disk when Durable), and a read on one of the pooled read-only connections. SQLite backend only:
-  // Error(Unsupported, "acme-needs-sqlite") on PostgreSQL.
-  void write(const db::GroupCommitter::Work& work, db::GroupCommitter::Sync sync);
-  void read(const std::function<void(db::Database&)>& work);
+  // For the ACME store (signet/acme/store.h), whose tables are next to the ledger's, in the same
+  // SQLite file or PostgreSQL database. write() runs `work` in one transaction and blocks until it
+  // is committed: on SQLite through this ledger's committer, batched with issuance (on disk when
+  // Durable); on PostgreSQL in a pooled transaction, retried whole on a serialization failure or
+  // deadlock (so `work` must only write through the session), every commit synchronous. read()
+  // runs `work` on a pooled connection, outside a write.
+  using SessionWork = std::function<void(db::Session&)>;
+  void write(const SessionWork& work, db::GroupCommitter::Sync sync);
+  void read(const SessionWork& work);
 
  private:
   const Clock& clock_;
