@@ -167,6 +167,28 @@ TEST_F(ConfigTest, UnknownSectionIsRefused) {
   EXPECT_NE(what.find("store, https, http"), std::string::npos) << what;
 }
 
+TEST_F(ConfigTest, DatabaseSectionIsReadAndAcmeMayShareIt) {
+  const std::string database = "\n[database]\nurl = \"postgresql://signet@db.example.test:5432/signet?sslmode=verify-full\"\n"
+                               "password_file = \"db-password\"\npool_size = 16\nstatement_timeout = \"3s\"\n";
+  const Config c = load_config(write(std::string(kSetupConfig) + database + "[acme]\nenabled = true\n"));
+  EXPECT_EQ(c.database_url, "postgresql://signet@db.example.test:5432/signet?sslmode=verify-full");
+  EXPECT_EQ(c.database_password_file, dir.path() / "db-password");
+  EXPECT_EQ(c.database_pool_size, 16u);
+  EXPECT_EQ(c.database_statement_timeout, std::chrono::seconds(3));
+  EXPECT_TRUE(c.acme_enabled) << "ACME runs on a PostgreSQL ledger too";
+
+  for (const auto& [text, names] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"[database]\nurl = \"postgresql://signet:secret@db/signet\"\n", {"database.url", "password"}},
+           {"[database]\nurl = \"mysql://db/signet\"\n", {"database.url"}},
+           {"[database]\npassword_file = \"x\"\n", {"database.password_file", "database.url"}},
+           {"[database]\nurl = \"postgresql://signet@db/signet\"\n[acme]\nenabled = true\neab_required = true\n",
+            {"acme.eab_required", "data key", "eab_required = false"}}}) {
+    const Error e = load_error(std::string(kSetupConfig) + "\n" + text);
+    EXPECT_EQ(e.code(), "config-invalid") << text;
+    for (const std::string& n : names) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << n << " in " << e.what();
+  }
+}
+
 TEST_F(ConfigTest, AcmeSectionIsReadAndCheckedKeyByKey) {
   EXPECT_FALSE(load_config(write(kSetupConfig)).acme_enabled) << "ACME must be off unless configured";
   const Config c = load_config(write(std::string(kSetupConfig) +
