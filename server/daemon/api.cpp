@@ -80,7 +80,19 @@ json record_json(const issuance::CertificateRecord& r, bool with_pem) {
 
 // Who is calling: from the bearer token, else from a client certificate this CA issued to a client
 // that has not been removed since (the certificate's record names the client's id).
+std::variant<issuance::ApiClient, HttpResponse> authenticate_with_ledger(CaContext& ca, const HttpRequest& req);
+
+// A ledger that cannot be read (a PostgreSQL server that is away or hangs) answers 503 with
+// Retry-After, as every other call that needs it.
 std::variant<issuance::ApiClient, HttpResponse> authenticate(CaContext& ca, const HttpRequest& req) {
+  try {
+    return authenticate_with_ledger(ca, req);
+  } catch (...) {
+    return error_response(std::current_exception(), req.request_id);
+  }
+}
+
+std::variant<issuance::ApiClient, HttpResponse> authenticate_with_ledger(CaContext& ca, const HttpRequest& req) {
   const std::string auth = req.header("authorization");
   if (!auth.empty()) {
     constexpr std::string_view kBearer = "Bearer ";
@@ -356,13 +368,29 @@ std::string http_date(std::chrono::system_clock::time_point t) {
   return format_utc(std::chrono::time_point_cast<std::chrono::seconds>(t), "%a, %d %b %Y %H:%M:%S GMT");
 }
 
+// Every API call reads the ledger to authenticate its caller (a token's hash, a client
+// certificate's record), so it runs on the blocking pool: the I/O threads, which answer OCSP from
+// the cache, CRLs and /healthz, never wait on a database (a PostgreSQL server that hangs).
+template <class Handler>
+auto off_io(CaContext& ca, Handler handler) {
+  return [&ca, handler](HttpRequest& req, Responder respond) {
+    boost::asio::post(ca.blocking, [&ca, handler, request = std::make_shared<HttpRequest>(req),
+                                    respond = std::make_shared<Responder>(std::move(respond))]() mutable {
+      try {
+        handler(ca, *request, std::move(*respond));
+      } catch (const std::exception& e) {
+        // Never out of a pool thread (that would end the process); the unanswered request gets 500.
+        spdlog::error("request {}: {}", request->request_id, e.what());
+      }
+    });
+  };
+}
+
 void register_api_routes(Router& router, CaContext& ca) {
-  router.add("POST", "/api/v1/certificates", kApi, [&ca](HttpRequest& req, Responder r) { issue(ca, req, std::move(r)); });
-  router.add("GET", "/api/v1/certificates", kApi, [&ca](HttpRequest& req, Responder r) { list(ca, req, std::move(r)); });
-  router.add("GET", "/api/v1/certificates/{serial}", kApi,
-             [&ca](HttpRequest& req, Responder r) { get_one(ca, req, std::move(r)); });
-  router.add("POST", "/api/v1/certificates/{serial}/revoke", kApi,
-             [&ca](HttpRequest& req, Responder r) { revoke(ca, req, std::move(r)); });
+  router.add("POST", "/api/v1/certificates", kApi, off_io(ca, issue));
+  router.add("GET", "/api/v1/certificates", kApi, off_io(ca, list));
+  router.add("GET", "/api/v1/certificates/{serial}", kApi, off_io(ca, get_one));
+  router.add("POST", "/api/v1/certificates/{serial}/revoke", kApi, off_io(ca, revoke));
 }
 
 }  // namespace signet::daemon

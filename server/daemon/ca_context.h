@@ -41,9 +41,10 @@ struct CaContext {
 
   Metrics& metrics;
   boost::asio::io_context& io;
-  // Work that waits on the disk (revocation, listing, CRL generation) runs here, never on the
-  // threads that serve connections.
-  boost::asio::thread_pool blocking{2};
+  // Work that waits on the disk or the database (every API call, OCSP answers not in the cache,
+  // CRL generation) runs here, never on the threads that serve connections. Four threads: most of
+  // their time is waiting, not computing.
+  boost::asio::thread_pool blocking{4};
   std::shared_ptr<const issuance::CaSigner> signer;
   std::unique_ptr<issuance::Ledger> ledger;
   std::unique_ptr<issuance::Issuer> issuer;

@@ -337,6 +337,9 @@ OcspResponder::OcspResponder(RevocationViews views, const Clock& clock) : views_
   m.declare_counter("signet_ocsp_ledger_unavailable_total",
                     "OCSP requests that needed the ledger while it could not be read (a PostgreSQL ledger whose "
                     "server is away), by answer (cached: a response due for a refresh but still current; tryLater).");
+  m.declare_counter("signet_ocsp_queue_full_total",
+                    "OCSP requests answered tryLater at once because too many others not in the cache were "
+                    "waiting for the ledger (a database that hangs).");
   m.declare_counter("signet_ocsp_cache_evictions_total",
                     "Cached OCSP responses dropped to make room (least recently used first).");
   m.declare_gauge("signet_ocsp_cache_entries",
@@ -519,6 +522,26 @@ OcspAnswer OcspResponder::answer(ByteView request_der) {
     spdlog::error("signing an OCSP response failed: {}", e.what());
     return error_answer(2, "internalError");
   }
+}
+
+std::optional<OcspAnswer> OcspResponder::answer_from_cache(ByteView request_der) {
+  std::optional<Cached> hit = lookup(std::string_view(reinterpret_cast<const char*>(request_der.data()), request_der.size()));
+  if (hit && !hit->due) return std::move(hit->answer);
+  return std::nullopt;
+}
+
+void OcspResponder::answer_async(Bytes request_der, boost::asio::thread_pool& pool,
+                                 std::function<void(OcspAnswer)> done) {
+  if (waiting_.fetch_add(1) >= kMaxWaiting) {
+    --waiting_;
+    views_.metrics->increment("signet_ocsp_queue_full_total");
+    return done(error_answer(3, "tryLater"));
+  }
+  boost::asio::post(pool, [this, der = std::move(request_der), done = std::move(done)] {
+    OcspAnswer a = answer(der);
+    --waiting_;
+    done(std::move(a));
+  });
 }
 
 OcspAnswer OcspResponder::cached_or_signed(std::string_view key, const issuance::OcspRequest& request) {

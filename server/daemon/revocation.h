@@ -138,6 +138,14 @@ class OcspResponder {
   OcspResponder& operator=(const OcspResponder&) = delete;
   // Never throws: a bad request gets an unsuccessful OCSP response.
   [[nodiscard]] OcspAnswer answer(ByteView request_der);
+  // The cached answer for exactly these request bytes while it is current and not due for a
+  // refresh (no ledger read, no signature); std::nullopt otherwise. For the I/O threads.
+  [[nodiscard]] std::optional<OcspAnswer> answer_from_cache(ByteView request_der);
+  // answer() on `pool`, where it may wait on the ledger, then `done` there. At most
+  // kMaxWaiting requests wait at once: beyond that, done(tryLater) at once, so that a database
+  // that hangs cannot grow the queue (signet_ocsp_queue_full_total).
+  static constexpr int kMaxWaiting = 256;
+  void answer_async(Bytes request_der, boost::asio::thread_pool& pool, std::function<void(OcspAnswer)> done);
   // These certificates were revoked: their cached responses (and every one about several
   // certificates) are dropped.
   void revoked(const std::vector<issuance::Serial>& serials);
@@ -196,6 +204,7 @@ class OcspResponder {
   RevocationViews views_;
   const Clock& clock_;
   std::atomic<std::uint64_t> epoch_{1};  // moves on every revocation
+  std::atomic<int> waiting_{0};          // answer_async calls not done yet
   std::unique_ptr<Shard[]> shards_;
   std::size_t shard_count_ = 1;
   Budget one_issued_budget_;
@@ -206,7 +215,8 @@ class OcspResponder {
 
 // The public routes (plain HTTP and HTTPS): /ca.crt, /ca.pem, /crl, /crl/delta and /ocsp. They
 // get the signer's view and the publisher and responder, nothing that issues.
+// OCSP answers come from the cache on the I/O threads, or are made on `blocking` (a ledger read).
 void register_public_routes(Router& router, const issuance::RevocationSigner& signer, CrlPublisher& crl,
-                            OcspResponder& ocsp, Metrics& metrics);
+                            OcspResponder& ocsp, Metrics& metrics, boost::asio::thread_pool& blocking);
 
 }  // namespace signet::daemon

@@ -97,7 +97,7 @@ class CaService final : public Service {
 
   void register_routes(Router& router) override {
     register_api_routes(router, ca_);
-    register_public_routes(router, *ca_.revocation_signer, *ca_.crl, *ca_.ocsp, ca_.metrics);
+    register_public_routes(router, *ca_.revocation_signer, *ca_.crl, *ca_.ocsp, ca_.metrics, ca_.blocking);
     if (acme_) acme_->register_routes(router);
   }
 

@@ -197,7 +197,8 @@ class Cluster {
   // `openssl ocsp` against node i: "good", "revoked", "unknown", or what openssl said.
   std::string ocsp(int i, const fs::path& cert, bool nonce = true) {
     std::vector<std::string> argv = {"openssl", "ocsp", "-issuer", ca_pem().string(), "-cert", cert.string(),
-                                     "-url", urls_[i].second + "/ocsp", "-CAfile", ca_pem().string()};
+                                     "-url", urls_[i].second + "/ocsp", "-CAfile", ca_pem().string(),
+                                     "-timeout", "20"};
     if (!nonce) argv.push_back("-no_nonce");
     const ProcessResult r = run_process(argv);
     const std::string text = r.out + r.err;
@@ -406,6 +407,40 @@ TEST(SignetdNodes, WithoutItsDatabaseANodeAnswers503AndCachedOcspThenRecovers) {
   EXPECT_TRUE(eventually([&] { return c.issue(0, c.csr("after.example.test")).first == 201; }))
       << c.node(0).log();
   EXPECT_EQ(c.listed(0).size(), before + 1) << "the refused request left nothing; the later one is there";
+}
+
+TEST(SignetdNodes, WhenTheDatabaseHangsANodeStillServesCachedOcspCrlsAndHealth) {
+  // statement_timeout 1 s: a statement the server does not answer is given up 6 s after it was sent.
+  Cluster c(PostgresServer::shared(), "nodes_hang", "statement_timeout = \"1s\"\n");
+  ASSERT_TRUE(c.start(0)) << c.node(0).log();
+  const auto [status, serial] = c.issue(0, c.csr("hang.example.test"));
+  ASSERT_EQ(status, 201);
+  const fs::path cert = c.certificate(0, serial);
+  ASSERT_EQ(c.ocsp(0, cert, false), "good");  // now in the cache
+
+  c.server().freeze();
+  struct Thaw {
+    PostgresServer& server;
+    ~Thaw() { server.thaw(); }
+  } thaw{c.server()};
+  // What is served from memory does not wait on the database.
+  EXPECT_EQ(c.ocsp(0, cert, false), "good");
+  EXPECT_TRUE(contains(c.crl(0), "Certificate Revocation List")) << "the CRL is served from memory";
+  const ProcessResult health = run_process({"curl", "-sS", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                                            c.https_url(0) + "/healthz", "--cacert", c.ca_pem().string()});
+  EXPECT_EQ(health.out, "200") << describe(health);
+  // What needs the database answers 503, after the client-side deadline, not never.
+  const Http api = c.curl(0, "GET", "/api/v1/certificates/" + serial);
+  EXPECT_EQ(api.status, 503) << api.body;
+  EXPECT_TRUE(contains(api.headers, "Retry-After") || contains(api.headers, "retry-after")) << api.headers;
+  // While the API waits, the I/O threads still serve OCSP.
+  auto waiting = std::async(std::launch::async, [&c, &serial] { return c.curl(0, "GET", "/api/v1/certificates/" + serial); });
+  EXPECT_EQ(c.ocsp(0, cert, false), "good");
+  EXPECT_EQ(waiting.get().status, 503);
+
+  c.server().thaw();
+  EXPECT_TRUE(eventually([&] { return c.issue(0, c.csr("after.example.test")).first == 201; }, 30s))
+      << c.node(0).log();
 }
 
 TEST(SignetdNodes, ANodeRefusesADatabaseOfAnotherCa) {

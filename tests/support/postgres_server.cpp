@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
+#include <sstream>
+#include <vector>
 #include <fstream>
 #include <stdexcept>
 
@@ -130,6 +133,34 @@ std::string PostgresServer::psql(const std::string& database, const std::string&
                    std::to_string(port_), "-U", "postgres", "-d", database, "-c", sql});
   if (r.exit_code != 0) fail("psql failed on \"" + sql + "\": " + r.err);
   return r.out;
+}
+
+namespace {
+
+// The postmaster and its children.
+std::vector<pid_t> server_processes(const fs::path& data) {
+  std::ifstream pidfile(data / "postmaster.pid");
+  std::string first;
+  std::getline(pidfile, first);
+  std::vector<pid_t> out;
+  if (first.empty()) return out;
+  out.push_back(static_cast<pid_t>(std::stol(first)));
+  const ProcessResult children = run_process({"pgrep", "-P", first});
+  std::istringstream lines(children.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) out.push_back(static_cast<pid_t>(std::stol(line)));
+  }
+  return out;
+}
+
+}  // namespace
+
+void PostgresServer::freeze() {
+  for (const pid_t pid : server_processes(dir_ / "data")) EXPECT_EQ(::kill(pid, SIGSTOP), 0) << pid;
+}
+
+void PostgresServer::thaw() {
+  for (const pid_t pid : server_processes(dir_ / "data")) EXPECT_EQ(::kill(pid, SIGCONT), 0) << pid;
 }
 
 std::string PostgresServer::create_database(const std::string& name) {

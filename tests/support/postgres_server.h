@@ -45,6 +45,10 @@ class PostgresServer {
   void stop(bool immediate = false);
   void start();
   [[nodiscard]] bool running() const { return running_; }
+  // Stops every process of the server with SIGSTOP (a server that hangs: its connections stay
+  // open, the kernel still takes their packets, nothing answers), or lets them go on (SIGCONT).
+  void freeze();
+  void thaw();
 
  private:
   std::filesystem::path dir_;  // owned by the server's user

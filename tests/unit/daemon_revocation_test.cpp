@@ -7,6 +7,10 @@
 // the responses it makes stale. Signatures are counted by the responder's metrics, and time is a
 // clock the test moves, so nothing here depends on how fast the machine is.
 #include <gtest/gtest.h>
+
+#include <future>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <openssl/bn.h>
 #include <openssl/ocsp.h>
 
@@ -185,6 +189,45 @@ TEST_F(OcspResponderTest, NonceSignaturesStayWithinTheBudget) {
   EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"true\"}"), 15);
   EXPECT_EQ(counted("signet_ocsp_nonce_requests_total{outcome=\"over-budget\"}"), 55);
   EXPECT_EQ(counted("signet_ocsp_signatures_total{nonce=\"false\"}"), 1);
+}
+
+TEST_F(OcspResponderTest, OnlyCachedAnswersComeWithoutTheLedgerAndTheWaitingAreBounded) {
+  const crypto::Certificate cert = issue("queue.example.test");
+  const Bytes req = der(request(cert).get());
+  EXPECT_FALSE(responder().answer_from_cache(req).has_value()) << "nothing is cached yet";
+
+  // One pool thread, held: every answer_async waits behind it.
+  boost::asio::thread_pool pool(1);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  boost::asio::post(pool, [released] { released.wait(); });
+  std::atomic<int> answered{0};
+  std::atomic<int> good{0};
+  for (int i = 0; i < OcspResponder::kMaxWaiting; ++i) {
+    responder().answer_async(req, pool, [&](const OcspAnswer& a) {
+      good += a.status == "good" ? 1 : 0;
+      ++answered;
+    });
+  }
+  EXPECT_EQ(answered.load(), 0) << "answered before the pool was free";
+  // One more than may wait: tryLater at once, on this thread.
+  int refused = 0;
+  std::string refused_status = "(not answered)";
+  responder().answer_async(req, pool, [&](const OcspAnswer& a) {
+    ++refused;
+    refused_status = a.successful ? "successful" : a.status;
+  });
+  ASSERT_EQ(refused, 1) << "the request over the bound was queued";
+  EXPECT_EQ(refused_status, "tryLater");
+  EXPECT_EQ(counted("signet_ocsp_queue_full_total"), 1);
+
+  release.set_value();
+  pool.join();
+  EXPECT_EQ(answered.load(), OcspResponder::kMaxWaiting);
+  EXPECT_EQ(good.load(), OcspResponder::kMaxWaiting);
+  const std::optional<OcspAnswer> cached = responder().answer_from_cache(req);
+  ASSERT_TRUE(cached.has_value()) << "the signed answer was not cached";
+  EXPECT_EQ(cached->status, "good");
 }
 
 TEST_F(OcspResponderTest, HonouredNonceIsEchoedAndNeverCached) {

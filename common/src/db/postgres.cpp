@@ -1,8 +1,10 @@
 #include "signet/db/postgres.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <random>
 #include <thread>
@@ -172,15 +174,18 @@ std::int64_t Result::affected() const {
 
 void Connection::Finish::operator()(pg_conn* c) const noexcept { PQfinish(c); }
 
-Connection::Connection(pg_conn* conn, std::string description)
-    : conn_(conn), description_(std::move(description)) {}
+Connection::Connection(pg_conn* conn, std::string description, std::chrono::milliseconds answer_timeout)
+    : conn_(conn), description_(std::move(description)), answer_timeout_(answer_timeout) {}
 
 Connection Connection::open(const Settings& settings) {
   check_url(settings.url);
   const std::string timeout = std::to_string(settings.connect_timeout.count());
   // expand_dbname: the first "dbname" value is the URL; keywords after it override what it says.
-  std::vector<const char*> keys{"dbname", "connect_timeout", "application_name", "client_encoding"};
-  std::vector<const char*> values{settings.url.c_str(), timeout.c_str(), "signet", "UTF8"};
+  // TCP keepalives first, so that the URL may say otherwise: a server whose host or network went
+  // away is noticed within about a minute, even on an idle pooled connection.
+  std::vector<const char*> keys{"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                "dbname", "connect_timeout", "application_name", "client_encoding"};
+  std::vector<const char*> values{"1", "30", "10", "3", settings.url.c_str(), timeout.c_str(), "signet", "UTF8"};
   // A copy that ends in NUL for libpq, wiped like the original.
   SecretBytes password(settings.password.size() + 1);
   std::copy(settings.password.view().begin(), settings.password.view().end(), password.data());
@@ -192,7 +197,7 @@ Connection Connection::open(const Settings& settings) {
   keys.push_back(nullptr);
   values.push_back(nullptr);
   pg_conn* raw = PQconnectdbParams(keys.data(), values.data(), 1);
-  Connection c(raw, describe(settings.url));
+  Connection c(raw, describe(settings.url), settings.statement_timeout + std::chrono::seconds(5));
   if (raw == nullptr) throw Error(ErrorKind::Storage, "database-unavailable", "out of memory connecting to PostgreSQL");
   // The server's notices and warnings are not for the operator's terminal (libpq prints them on
   // stderr by default); what matters arrives as errors.
@@ -222,30 +227,60 @@ Result Connection::exec(std::string_view sql, const std::vector<Param>& params) 
   values.reserve(params.size());
   for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
   const std::string text(sql);
-  pg_result* raw = PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
-                                values.data(), nullptr, nullptr, 0);
-  Result result(raw);
-  if (raw == nullptr) {
-    throw Error(ErrorKind::Storage, "database-unavailable",
-                "lost the connection to PostgreSQL at " + description_ + ": " + trim_message(PQerrorMessage(conn_.get())));
-  }
-  const ExecStatusType status = PQresultStatus(raw);
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    throw_result_error(raw, sql, "PostgreSQL at " + description_);
-  }
-  return result;
+  const bool sent = conn_ && PQsendQueryParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
+                                               values.data(), nullptr, nullptr, 0) == 1;
+  return collect(sql, sent);
 }
 
 void Connection::exec_script(std::string_view sql) {
   const std::string text(sql);
-  pg_result* raw = PQexec(conn_.get(), text.c_str());
-  Result result(raw);
-  if (raw == nullptr) {
-    throw Error(ErrorKind::Storage, "database-unavailable",
-                "lost the connection to PostgreSQL at " + description_ + ": " + trim_message(PQerrorMessage(conn_.get())));
+  (void)collect(sql, conn_ && PQsendQuery(conn_.get(), text.c_str()) == 1);
+}
+
+Result Connection::collect(std::string_view sql, bool sent) {
+  const auto lost = [&] {
+    const std::string why = conn_ ? trim_message(PQerrorMessage(conn_.get())) : "the connection was closed";
+    return Error(ErrorKind::Storage, "database-unavailable", "lost the connection to PostgreSQL at " + description_ + ": " + why);
+  };
+  if (!sent) throw lost();
+  const auto deadline = std::chrono::steady_clock::now() + answer_timeout_;
+  Result first_error;
+  Result last;
+  bool failed = false;
+  while (true) {
+    while (PQisBusy(conn_.get()) == 1) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        // The answer may still come: the connection cannot be used for anything else.
+        conn_.reset();
+        throw Error(ErrorKind::Storage, "database-timeout",
+                    "PostgreSQL at " + description_ + " gave no answer in " +
+                        std::to_string(answer_timeout_.count() / 1000) +
+                        " s (statement_timeout and 5 s more); the connection was closed. Is the server stopped or "
+                        "overloaded?");
+      }
+      pollfd p{PQsocket(conn_.get()), POLLIN, 0};
+      const int ready = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1000)));
+      if (ready < 0 && errno != EINTR) throw lost();
+      if (ready > 0 && PQconsumeInput(conn_.get()) == 0) throw lost();
+    }
+    pg_result* raw = PQgetResult(conn_.get());
+    if (raw == nullptr) break;
+    const ExecStatusType status = PQresultStatus(raw);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      if (failed) {
+        PQclear(raw);
+      } else {
+        first_error = Result(raw);
+        failed = true;
+      }
+    } else {
+      last = Result(raw);
+    }
   }
-  const ExecStatusType status = PQresultStatus(raw);
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw_result_error(raw, sql, "PostgreSQL at " + description_);
+  if (failed) throw_result_error(first_error.raw(), sql, "PostgreSQL at " + description_);
+  if (PQstatus(conn_.get()) != CONNECTION_OK) throw lost();
+  return last;
 }
 
 bool Connection::healthy() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }

@@ -96,6 +96,8 @@ class Result {
   [[nodiscard]] std::int64_t affected() const;
 
  private:
+  friend class Connection;
+  [[nodiscard]] pg_result* raw() const { return result_.get(); }
   struct Clear {
     void operator()(pg_result* r) const noexcept;
   };
@@ -110,7 +112,9 @@ class Connection {
   Connection(Connection&&) noexcept = default;
   Connection& operator=(Connection&&) noexcept = default;
 
-  // Runs one statement ($1, $2, ... for the parameters).
+  // Runs one statement ($1, $2, ... for the parameters). A server that gives no answer for
+  // statement_timeout and 5 s more: Error(Storage, "database-timeout"), and the connection is
+  // closed (healthy() is false; the pool drops it).
   Result exec(std::string_view sql, const std::vector<Param>& params = {});
   Result exec(std::string_view sql, std::initializer_list<Param> params) {
     return exec(sql, std::vector<Param>(params));
@@ -126,9 +130,15 @@ class Connection {
   struct Finish {
     void operator()(pg_conn* c) const noexcept;
   };
-  explicit Connection(pg_conn* conn, std::string description);
+  explicit Connection(pg_conn* conn, std::string description, std::chrono::milliseconds answer_timeout);
+  // Sends with `send` and collects the results: the first error, else the last result.
+  Result collect(std::string_view sql, bool sent);
   std::unique_ptr<pg_conn, Finish> conn_;
   std::string description_;
+  // How long a statement may go unanswered before the connection is given up: statement_timeout
+  // and 5 s more. The server ends a slow statement itself at statement_timeout; this is for a
+  // server that does not answer at all (its process stopped, packets dropped).
+  std::chrono::milliseconds answer_timeout_;
 };
 
 // Within a second of a failed connection attempt, a lease that would connect fails at once with the
