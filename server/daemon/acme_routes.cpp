@@ -148,6 +148,17 @@ struct Call : std::enable_shared_from_this<Call> {
   json payload;                          // the parsed payload; null for POST-as-GET
 };
 
+// True for an error of the database (Storage: away, timed out), which a retry may not meet.
+bool ledger_unavailable(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    return e.kind() == ErrorKind::Storage;
+  } catch (...) {
+    return false;
+  }
+}
+
 // This node's own nonces, or (a PostgreSQL ledger) the nonces every node shares: a client may
 // take a nonce from one node and use it on another, once.
 signet::acme::NonceStore make_nonces(signet::acme::AcmeStore& store) {
@@ -383,7 +394,13 @@ std::string host_of(const std::string& remote) {
   return host;
 }
 
-// The checks every POST passes (RFC 8555 6.2 to 6.5), then `handler`, on the work pool.
+[[noreturn]] void fail_bad_nonce() {
+  fail("badNonce", "the nonce was not issued by this server, was used already, or expired; take the Replay-Nonce "
+                   "of this answer and try again");
+}
+
+// The checks every POST passes (RFC 8555 6.2 to 6.5), then `handler`, on the work pool. The nonce
+// is checked first and used up only once the signature verifies.
 void post(const std::shared_ptr<State>& s, HttpRequest& req, Responder respond, KeyFrom key_from, PostHandler handler,
           std::string_view policy_type = "rejectedIdentifier") {
   auto call = std::make_shared<Call>();
@@ -405,10 +422,7 @@ void post(const std::shared_ptr<State>& s, HttpRequest& req, Responder respond, 
         fail("unauthorized", "the JWS \"url\" header is \"" + call->jws.url.substr(0, 200) +
                                  "\" but the request went to " + call->url + "; they must be the same (RFC 8555 6.4)");
       }
-      if (!s->nonces.consume(call->jws.nonce)) {
-        fail("badNonce", "the nonce was not issued by this server, was used already, or expired; take the "
-                         "Replay-Nonce of this answer and try again");
-      }
+      if (!s->nonces.authentic(call->jws.nonce)) fail_bad_nonce();
       ossl::Pkey account_key;
       const EVP_PKEY* key = nullptr;
       if (call->jws.jwk) {
@@ -437,6 +451,7 @@ void post(const std::shared_ptr<State>& s, HttpRequest& req, Responder respond, 
       if (!signet::acme::verify_jws(call->jws, key)) {
         fail("malformed", "the JWS signature does not verify with the account key");
       }
+      if (!s->nonces.consume(call->jws.nonce)) fail_bad_nonce();
       if (!call->jws.post_as_get) call->payload = signet::acme::parse_json_object(call->jws.payload, "the JWS payload");
       handler(*s, *call, shared);
     } catch (const Error& e) {
@@ -500,6 +515,13 @@ std::string checked_binding(State& s, const Call& c, const signet::acme::Jwk& jw
     fail("unauthorized", "the external account binding's key id \"" + shown +
                              "\" is not known to this CA, or was removed; ask its operator for a key id and HMAC key "
                              "(`signet acme eab add`)");
+  }
+  // A key binds one account: one that did is refused before its HMAC key is needed (on a shared
+  // ledger, a key moved by `ledger migrate` is sealed under another node's store).
+  if (!key->account_id.empty()) {
+    fail("unauthorized", "the external account binding key id \"" + shown +
+                             "\" was used already for another account; a key binds one account only: ask the CA's "
+                             "operator for a new one");
   }
   const auto hmac_key = crypto::aead_open(s.ca.acme_eab_key.view(), key->hmac_sealed, as_bytes(kid));
   if (!hmac_key) {
@@ -783,6 +805,12 @@ void finalize(State& s, Call& c, std::shared_ptr<Responder> r) {
             try {
               if (error) {
                 const HttpResponse p = problem_of(error, call->request_id, "badCSR");
+                if (ledger_unavailable(error)) {
+                  // Nothing was issued (an issuance answers only once its certificate is recorded):
+                  // the order is ready again for the client's retry, which the 503 asks for.
+                  self->store.finalize_refused(o.id);
+                  return answer(*self, *call, *r, p);
+                }
                 self->store.order_invalid(o.id, json::parse(p.body));
                 self->ca.metrics.increment("signet_issuance_failures_total");
                 return answer(*self, *call, *r, p);

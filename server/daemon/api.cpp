@@ -12,6 +12,7 @@
 
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "api_body.h"
@@ -306,6 +307,13 @@ void list(CaContext& ca, HttpRequest& req, Responder respond) {
       json items = json::array();
       for (const auto& r : page.items) items.push_back(record_json(r, false));
       json out{{"items", items}};
+      if (!page.damaged.empty()) {
+        // Named, not hidden, and not the whole listing's failure: the operator restores or mends them.
+        out["damaged"] = page.damaged;
+        spdlog::error("request {}: ledger rows that cannot be read were left out of a listing (serial column: {}); "
+                      "restore them from a backup, or mend them",
+                      request_id, fmt::join(page.damaged, ", "));
+      }
       if (page.next) {
         // The next page of the same listing (client names are [A-Za-z0-9._-]: nothing to escape).
         out["next"] = "/api/v1/certificates?after=" + *page.next + "&limit=" + std::to_string(query.limit) +

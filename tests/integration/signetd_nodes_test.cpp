@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -63,6 +64,24 @@ struct Http {
   std::string headers;
   [[nodiscard]] json body_json() const { return json::parse(body, nullptr, false); }
 };
+
+// curl with `args` to `url`, trusting `ca`; its files in `scratch`.
+Http curl_to(const fs::path& scratch, const fs::path& ca, const std::vector<std::string>& args, const std::string& url) {
+  static std::atomic<int> next{0};
+  const std::string n = std::to_string(++next);
+  const fs::path out = scratch / ("body-" + n);
+  const fs::path headers = scratch / ("headers-" + n);
+  std::vector<std::string> argv = {"curl", "-sS", "--max-time", "30", "--cacert", ca.string(), "-o", out.string(),
+                                   "-D", headers.string(), "-w", "%{http_code}"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(url);
+  const ProcessResult r = run_process(argv);
+  Http h;
+  h.status = std::atoi(r.out.c_str());
+  if (fs::exists(out)) h.body = read_text(out);
+  if (fs::exists(headers)) h.headers = read_text(headers);
+  return h;
+}
 
 // The first CA with its ledger in PostgreSQL, and nodes made from its backup.
 class Cluster {
@@ -132,25 +151,14 @@ class Cluster {
 
   Http curl(int i, const std::string& method, const std::string& path, const std::string& body = "",
             const std::vector<std::string>& extra = {}) {
-    const int n = ++requests_;
-    const fs::path out = dir_ / ("body-" + std::to_string(n));
-    const fs::path headers = dir_ / ("headers-" + std::to_string(n));
-    std::vector<std::string> argv = {"curl", "-sS", "--max-time", "30", "--cacert", ca_pem().string(), "-X", method,
-                                     "-o", out.string(), "-D", headers.string(), "-w", "%{http_code}", "-H",
-                                     "@" + (dir_ / "ops.auth").string()};
+    std::vector<std::string> args = {"-X", method, "-H", "@" + (dir_ / "ops.auth").string()};
     if (!body.empty()) {
-      const fs::path file = dir_ / ("request-" + std::to_string(n));
+      const fs::path file = dir_ / ("request-" + std::to_string(++requests_));
       write_text(file, body);
-      argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data-binary", "@" + file.string()});
+      args.insert(args.end(), {"-H", "Content-Type: application/json", "--data-binary", "@" + file.string()});
     }
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.push_back(path.rfind("http", 0) == 0 ? path : urls_[i].first + path);
-    const ProcessResult r = run_process(argv);
-    Http h;
-    h.status = std::atoi(r.out.c_str());
-    if (fs::exists(out)) h.body = read_text(out);
-    if (fs::exists(headers)) h.headers = read_text(headers);
-    return h;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return curl_to(dir_.path(), ca_pem(), args, path.rfind("http", 0) == 0 ? path : urls_[i].first + path);
   }
 
   // A new CSR for `name`; returns its path.
@@ -227,7 +235,7 @@ class Cluster {
   TempDir dir_;
   std::map<int, std::unique_ptr<SignetdProcess>> nodes_;
   std::map<int, std::pair<std::string, std::string>> urls_;
-  int requests_ = 0;
+  std::atomic<int> requests_{0};  // names scratch files; requests run from several threads
   int starts_ = 0;
 };
 
@@ -499,23 +507,11 @@ class AcmeOnNodes {
   explicit AcmeOnNodes(Cluster& c) : c_(c) {}
 
   // Node i's answer to a request for `url` (a URL of node A).
-  Http send(int i, const std::vector<std::string>& args, const std::string& url) {
-    const int n = ++requests_;
-    const fs::path out = c_.dir() / ("acme-body-" + std::to_string(n));
-    const fs::path headers = c_.dir() / ("acme-headers-" + std::to_string(n));
+  Http send(int i, std::vector<std::string> args, const std::string& url) {
     const std::string a = c_.https_url(0).substr(std::string("https://").size());
     const std::string b = c_.https_url(i).substr(std::string("https://").size());
-    std::vector<std::string> argv = {"curl", "-sS", "--max-time", "30", "--cacert", c_.ca_pem().string(), "-o",
-                                     out.string(), "-D", headers.string(), "-w", "%{http_code}", "--connect-to",
-                                     a + ":" + b};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back(url);
-    const ProcessResult r = run_process(argv);
-    Http h;
-    h.status = std::atoi(r.out.c_str());
-    if (fs::exists(out)) h.body = read_text(out);
-    if (fs::exists(headers)) h.headers = read_text(headers);
-    return h;
+    args.insert(args.begin(), {"--connect-to", a + ":" + b});
+    return curl_to(c_.dir(), c_.ca_pem(), args, url);
   }
   static std::string header(const Http& h, const std::string& name) {
     std::smatch m;
@@ -577,9 +573,17 @@ TEST(SignetdNodes, AcmeAccountsOrdersAndNoncesAreSharedByTheNodes) {
   ASSERT_TRUE(c.start(1)) << c.node(1).log();
   AcmeOnNodes client(c);
 
-  // The account is made on node B with a nonce of node A's.
+  // The account is made on node B with a nonce of node A's; a request whose signature does not
+  // verify does not use the nonce up (nor fill the nonce table).
   const std::string new_account = client.url("/acme/new-account");
-  const std::string body = client.jws(0, new_account, R"({"termsOfServiceAgreed": true})");
+  const json header{{"url", new_account}, {"nonce", client.nonce(0)}, {"jwk", acme::jwk_of(client.key.get())}};
+  const ossl::Pkey stranger = crypto::generate_key(crypto::KeyAlgorithm::EcP256);
+  const Http forged =
+      client.post_body(1, new_account, acme::sign_jws(stranger.get(), header, R"({"termsOfServiceAgreed": true})"));
+  EXPECT_EQ(forged.status, 400) << forged.body;
+  EXPECT_TRUE(contains(forged.body, "signature")) << forged.body;
+  EXPECT_EQ(c.server().psql("nodes_acme", "SELECT count(*) FROM acme_nonces"), "0\n");
+  const std::string body = acme::sign_jws(client.key.get(), header, R"({"termsOfServiceAgreed": true})");
   const Http created = client.post_body(1, new_account, body);
   ASSERT_EQ(created.status, 201) << created.body << "\n" << c.node(1).log();
   client.kid = AcmeOnNodes::header(created, "location");
@@ -707,6 +711,17 @@ TEST(LedgerMigrate, ASingleNodeCaMovesItsLedgerIntoPostgresAllOrNothing) {
   write_text(d / "sqlite.toml", sqlite_config);
   write_text(d / "signetd.toml", sqlite_config + "[database]\nurl = \"" + server.url("migrate") +
                                      "\"\npassword_file = \"" + server.password_file().string() + "\"\n");
+  // A signetd started on the empty database before the move is refused: it would serve CRLs and
+  // OCSP without the store's revocations.
+  {
+    SignetdProcess early(kSignetd, d / "signetd.toml", d / "early.log");
+    EXPECT_NE(early.wait(20s), 0);
+    EXPECT_TRUE(contains(early.log(), "is empty: move them first with `signet ledger migrate --from-sqlite`"))
+        << early.log();
+    r = cli(d.path(), {"clients", "list"});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_TRUE(contains(r.err, "signet ledger migrate --from-sqlite")) << describe(r);
+  }
   // Not while a signetd still writes to the store's ledger: what it issued afterwards would be lost.
   {
     SignetdProcess running(kSignetd, d / "sqlite.toml", d / "running.log");
@@ -714,8 +729,7 @@ TEST(LedgerMigrate, ASingleNodeCaMovesItsLedgerIntoPostgresAllOrNothing) {
     r = cli(d.path(), {"ledger", "migrate", "--from-sqlite"});
     EXPECT_NE(r.exit_code, 0);
     EXPECT_TRUE(contains(r.err, "signetd-running") || contains(r.err, "a signetd is running")) << describe(r);
-    EXPECT_EQ(server.psql("migrate", "SELECT count(*) FROM pg_tables WHERE tablename = 'issued_certificates'"), "0\n")
-        << "nothing was touched";
+    EXPECT_EQ(server.psql("migrate", "SELECT count(*) FROM issued_certificates"), "0\n") << "nothing was moved";
   }
   // Not while an EAB key has bound no account: the other nodes could not unseal it.
   r = cli(d.path(), {"ledger", "migrate", "--from-sqlite"});
@@ -734,6 +748,8 @@ TEST(LedgerMigrate, ASingleNodeCaMovesItsLedgerIntoPostgresAllOrNothing) {
   EXPECT_EQ(server.psql("migrate", "SELECT string_agg(id, ',' ORDER BY seq) FROM acme_challenges"), "ch-z,ch-a\n")
       << "challenges keep their order";
   EXPECT_EQ(server.psql("migrate", "SELECT count(*) FROM acme_eab_keys"), "2\n") << "the used and the removed key";
+  EXPECT_EQ(server.psql("migrate", "SELECT eab_kid FROM acme_accounts"), kids["team-b"] + "\n")
+      << "the account keeps the key that gives its profile";
   EXPECT_EQ(moved.at("revoked"), 1);
   EXPECT_EQ(moved.at("clients"), 2) << "the removed client's tombstone too";
   EXPECT_EQ(moved.at("certificates"), 3);

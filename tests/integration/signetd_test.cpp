@@ -10,6 +10,7 @@
 #include <regex>
 #include <string>
 
+#include "support/postgres_server.h"
 #include "support/process.h"
 #include "support/signetd_process.h"
 #include "support/temp_dir.h"
@@ -37,6 +38,8 @@ class SignetdTest : public ::testing::Test {
     const ProcessResult r = make_test_ca(kSignet, dir_->path(), "test-ca", "signetd test CA",
                                          "correct horse battery staple");
     ASSERT_EQ(r.exit_code, 0) << describe(r);
+    const std::string ledger = test_ledger_config("signetd");
+    if (!ledger.empty()) write_text(config(), read_text(config()) + ledger);
   }
   static void TearDownTestSuite() { delete dir_; }
   static fs::path config() { return dir_->path() / "signetd.toml"; }

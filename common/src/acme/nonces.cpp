@@ -66,19 +66,29 @@ std::string NonceStore::issue() {
   return base64url_encode(nonce);
 }
 
-bool NonceStore::consume(std::string_view text) {
+std::optional<NonceStore::Parsed> NonceStore::parse(std::string_view text) const {
   const std::optional<Bytes> nonce = base64url_decode(text);
-  if (!nonce || nonce->size() != kBody + kMac) return false;
+  if (!nonce || nonce->size() != kBody + kMac) return std::nullopt;
   const ByteView body(nonce->data(), kBody);
-  if (!crypto::equal_constant_time(mac(body), ByteView(nonce->data() + kBody, kMac))) return false;
-  const std::uint64_t counter = get(nonce->data(), 8);
-  const auto issued = static_cast<std::int64_t>(get(nonce->data() + 8, 4));
+  if (!crypto::equal_constant_time(mac(body), ByteView(nonce->data() + kBody, kMac))) return std::nullopt;
+  Parsed p;
+  p.body = Bytes(body.begin(), body.end());
+  p.counter = get(nonce->data(), 8);
+  p.issued = static_cast<std::int64_t>(get(nonce->data() + 8, 4));
   const std::int64_t now = clock_.unix_seconds();
-  if (issued > now + 1 || now - issued > lifetime_) return false;
-  if (redeem_) return redeem_(body, issued + lifetime_);
+  if (p.issued > now + 1 || now - p.issued > lifetime_) return std::nullopt;
+  return p;
+}
+
+bool NonceStore::authentic(std::string_view text) const { return parse(text).has_value(); }
+
+bool NonceStore::consume(std::string_view text) {
+  const std::optional<Parsed> p = parse(text);
+  if (!p) return false;
+  if (redeem_) return redeem_(p->body, p->issued + lifetime_);
   std::lock_guard lock(mutex_);
-  if (counter >= next_ || next_ - counter > window_) return false;
-  const std::size_t slot = counter % window_;
+  if (p->counter >= next_ || next_ - p->counter > window_) return false;
+  const std::size_t slot = p->counter % window_;
   const std::uint64_t bit = std::uint64_t{1} << (slot % 64);
   if ((used_[slot / 64] & bit) != 0) return false;
   used_[slot / 64] |= bit;

@@ -244,7 +244,12 @@ void AcmeStore::deactivate_account(const std::string& id, const std::string& act
   const std::int64_t now = clock_.unix_seconds();
   ledger_.write(
       [&](Session& db) {
-        if (db.exec("UPDATE acme_accounts SET status = 'deactivated' WHERE id = ?", {id}) != 1) {
+        if (db.exec("UPDATE acme_accounts SET status = 'deactivated' WHERE id = ? AND status <> 'deactivated'", {id}) !=
+            1) {
+          if (db.query("SELECT 1 FROM acme_accounts WHERE id = ?", {id})->step()) {
+            throw Error(ErrorKind::Conflict, "acme-account-deactivated",
+                        "ACME account " + id + " is deactivated already; nothing was changed");
+          }
           throw Error(ErrorKind::NotFound, "acme-account-not-found",
                       "there is no ACME account " + id + "; `signet acme accounts list` shows them");
         }

@@ -4,7 +4,9 @@
 
 #include "signet/core/error.h"
 #include "signet/crypto/key.h"
+#include "signet/db/sqlite.h"
 #include "signet/keystore/store.h"
+#include "ledger_backend.h"
 #include "signet/setup/inspect.h"
 
 namespace signet::issuance {
@@ -61,6 +63,41 @@ LedgerOwner ledger_owner(const crypto::Certificate& ca_certificate, const std::s
   return owner;
 }
 
+namespace {
+
+// A node started on an empty PostgreSQL ledger while its key store's own ledger holds
+// certificates that were never moved (`signet ledger migrate` forgotten) would serve CRLs without
+// their revocations and answer "unknown" for them: refused. A store whose ledger was moved, or a
+// node joining a database that is in use (its store's copy came with a backup), goes on.
+void refuse_unmoved_ledger(const std::filesystem::path& data_dir, Ledger& shared, const std::string& where) {
+  const std::filesystem::path file = keystore::KeyStore::database_path(data_dir);
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return;
+  db::Database db = db::Database::open(file, db::OpenMode::ReadOnly);
+  const auto count = [&db](const std::string& sql) {
+    db::Statement s = db.prepare(sql);
+    return s.step() ? s.int64(0) : std::int64_t{0};
+  };
+  if (count("SELECT count(*) FROM audit_log WHERE action = '" + std::string(detail::kLedgerMovedAction) + "'") > 0) {
+    return;
+  }
+  const std::int64_t certificates = count("SELECT count(*) FROM issued_certificates");
+  const std::int64_t clients = count("SELECT count(*) FROM api_clients");
+  const std::int64_t accounts = count("SELECT count(*) FROM acme_accounts");
+  if (certificates + clients + accounts == 0) return;
+  ListQuery first;
+  first.limit = 1;
+  if (!shared.list(first).items.empty() || !shared.clients().empty()) return;
+  throw Error(ErrorKind::Conflict, "ledger-not-moved",
+              "the key store's ledger (" + file.string() + ") holds " + std::to_string(certificates) +
+                  " certificates, " + std::to_string(clients) + " API clients and " + std::to_string(accounts) +
+                  " ACME accounts, and the PostgreSQL database at " + where +
+                  " is empty: move them first with `signet ledger migrate --from-sqlite` (with signetd stopped), "
+                  "or remove [database] url to keep using the key store's ledger");
+}
+
+}  // namespace
+
 std::unique_ptr<Ledger> open_ledger(const daemon::Config& config, const CaSigner& signer, const std::string& program) {
   if (config.database_url.empty()) {
     return std::make_unique<Ledger>(keystore::KeyStore::database_path(config.data_dir));
@@ -69,7 +106,9 @@ std::unique_ptr<Ledger> open_ledger(const daemon::Config& config, const CaSigner
   if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
   const std::string node = program + " on " + (host[0] != '\0' ? std::string(host) : std::string("unknown host")) +
                            " (uid " + std::to_string(::getuid()) + ")";
-  return std::make_unique<Ledger>(daemon::database_settings(config), ledger_owner(signer.ca_certificate(), node));
+  auto ledger = std::make_unique<Ledger>(daemon::database_settings(config), ledger_owner(signer.ca_certificate(), node));
+  refuse_unmoved_ledger(config.data_dir, *ledger, db::pg::describe(config.database_url));
+  return ledger;
 }
 
 }  // namespace signet::issuance

@@ -30,6 +30,15 @@ constexpr std::string_view kTokenPrefix = "sgt_";
 
 namespace detail {
 
+void add_listed(ListPage& page, const std::function<CertificateRecord()>& read, const std::string& serial_column) {
+  try {
+    page.items.push_back(read());
+  } catch (const Error& e) {
+    if (e.code() != "ledger-corrupt") throw;
+    page.damaged.push_back(serial_column.substr(0, 64));
+  }
+}
+
 void throw_corrupt(const std::string& what) {
   throw Error(ErrorKind::Integrity, "ledger-corrupt",
               "the certificate ledger holds " + what +

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -71,6 +72,9 @@ class LedgerBackend {
 inline constexpr std::string_view kLedgerMovedAction = "ledger.moved";
 
 [[noreturn]] void throw_corrupt(const std::string& what);
+// Adds the row `read` gives to `page`, or, when it cannot be read (Error "ledger-corrupt"), its
+// serial column to page.damaged.
+void add_listed(ListPage& page, const std::function<CertificateRecord()>& read, const std::string& serial_column);
 std::string to_json_array(const std::vector<std::string>& items);
 std::vector<std::string> from_json_array(const std::string& text, const std::string& column);
 Serial serial_from_text(const std::string& hex);

@@ -248,13 +248,17 @@ class SqliteLedger final : public LedgerBackend {
     // One row more than asked for tells whether there is a next page.
     s.bind(index, static_cast<std::int64_t>(query.limit) + 1);
     ListPage page;
+    std::size_t fetched = 0;
     while (s.step()) {
+      ++fetched;
       if (page.items.size() == query.limit) {
         page.next = page.items.back().serial.hex();
         break;
       }
-      page.items.push_back(read_record(s));
+      add_listed(page, [&] { return read_record(s); }, s.text(0));
     }
+    // Damaged rows took places in the one row more: there may be more after them.
+    if (!page.next && fetched > query.limit && !page.items.empty()) page.next = page.items.back().serial.hex();
     return page;
   }
 

@@ -347,6 +347,8 @@ TEST_P(AcmeStoreTest, AnOperatorDeactivatesAnAccountAuditedAndUnknownIdsAreNotFo
   const Error unknown = capture_error([&] { store_->deactivate_account("no-such-account", "cli:tester"); });
   EXPECT_EQ(unknown.kind(), ErrorKind::NotFound);
   EXPECT_EQ(unknown.code(), "acme-account-not-found");
+  const Error again = capture_error([&] { store_->deactivate_account(a.id, "cli:tester"); });
+  EXPECT_EQ(again.code(), "acme-account-deactivated") << "a second deactivation changes nothing and is not audited";
   EXPECT_EQ(sql("SELECT count(*) FROM audit_log WHERE action = 'acme.account.deactivate' AND subject = '" + a.id + "'"),
             "1\n");
 }
@@ -419,7 +421,10 @@ TEST_P(AcmeStoreTest, NoncesAreSharedByTheNodesOfAPostgresLedgerAndUsedOnce) {
   NonceStore a(store_->shared_nonce_key(), redeem_on(*store_), std::chrono::hours(1), clock_);
   NonceStore b(other.shared_nonce_key(), redeem_on(other), std::chrono::hours(1), clock_);
   const std::string n = a.issue();
+  EXPECT_TRUE(b.authentic(n));
+  EXPECT_EQ(sql("SELECT count(*) FROM acme_nonces"), "0\n") << "checking a nonce must not use it up";
   EXPECT_TRUE(b.consume(n)) << "a nonce from one node is good on another";
+  EXPECT_TRUE(a.authentic(n)) << "authentic, though used";
   EXPECT_FALSE(a.consume(n)) << "a nonce was used twice, once on each node";
   EXPECT_FALSE(b.consume(n)) << "a nonce was used twice on one node";
   NonceStore own;  // a node that does not share: its key is its own

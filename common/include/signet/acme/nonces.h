@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,8 +44,19 @@ class NonceStore {
   // True once for a nonce issue() gave within `lifetime` and (not shared) the last `window`
   // nonces. Shared: whatever `redeem` throws (the database is away) goes to the caller.
   [[nodiscard]] bool consume(std::string_view nonce);
+  // True for a nonce issue() gave within `lifetime`, used or not: what can be checked without
+  // redeeming it. signetd checks this first, and consumes the nonce only once the request's
+  // signature verifies, so that unsigned requests cannot fill the shared nonce table.
+  [[nodiscard]] bool authentic(std::string_view nonce) const;
 
  private:
+  struct Parsed {
+    Bytes body;              // counter (or random) and issue time, as authenticated
+    std::uint64_t counter = 0;
+    std::int64_t issued = 0;
+  };
+  // The nonce's parts when it is well formed, authentic and current.
+  [[nodiscard]] std::optional<Parsed> parse(std::string_view nonce) const;
   [[nodiscard]] Bytes mac(ByteView data) const;
   const std::size_t window_;
   const std::int64_t lifetime_;

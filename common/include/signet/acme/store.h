@@ -74,7 +74,8 @@ class AcmeStore {
   void update_contact(const std::string& id, const std::vector<std::string>& contact);
   // Deactivates the account and its pending authorizations (RFC 8555 7.3.6). With an `actor`
   // (the operator's `signet acme accounts deactivate`), audited in audit_log in the same write.
-  // Error(NotFound, "acme-account-not-found") when there is no such account.
+  // Error(NotFound, "acme-account-not-found") when there is no such account,
+  // Error(Conflict, "acme-account-deactivated") when it is deactivated already (nothing changes).
   void deactivate_account(const std::string& id, const std::string& actor = {});
   // Replaces the account's key. Error(Conflict, "conflict") naming the account that has `jwk`
   // already (RFC 8555 7.3.5).

@@ -87,6 +87,10 @@ struct ListQuery {
 struct ListPage {
   std::vector<CertificateRecord> items;  // ordered by serial hex
   std::optional<std::string> next;       // cursor for the next page, when there may be more
+  // Rows of this page that cannot be read (edited by hand or damaged: a certificate that does not
+  // parse, names that are not JSON): left out of `items`, named here by their serial column
+  // (at most 64 characters of it), so that one bad row does not hide the others.
+  std::vector<std::string> damaged;
 };
 
 struct RevokeResult {
