@@ -563,6 +563,7 @@ TEST(SignetdNodes, AcmeAccountsOrdersAndNoncesAreSharedByTheNodes) {
   const std::string management = "http://127.0.0.1:" + std::to_string(management_port);
 
   Cluster c(PostgresServer::shared(), "nodes_acme",
+            "statement_timeout = \"2s\"\n"
             "[acme]\nenabled = true\nprofile = \"acme-web\"\nhttp01_port = " + std::to_string(http01_port) +
                 "\nresolver = \"127.0.0.1:" + std::to_string(dns_port) +
                 "\"\nvalidation_timeout = \"5s\"\n"
@@ -630,8 +631,23 @@ TEST(SignetdNodes, AcmeAccountsOrdersAndNoncesAreSharedByTheNodes) {
   openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
            (scratch.path() / "leaf.key").string(), "-subj", "/CN=" + name, "-addext", "subjectAltName=DNS:" + name,
            "-outform", "DER", "-out", der.string()});
-  const Http finalized = client.post(0, o.at("finalize").get<std::string>(),
-                                     json{{"csr", acme::base64url_encode(as_bytes(read_text(der)))}}.dump());
+  const std::string csr_payload = json{{"csr", acme::base64url_encode(as_bytes(read_text(der)))}}.dump();
+  // While the ledger cannot record a certificate (a table locked past statement_timeout), finalize
+  // answers 503 and the order stays ready for the retry.
+  auto locked = std::async(std::launch::async, [&c] {
+    return c.server().psql("nodes_acme",
+                           "BEGIN; LOCK TABLE issued_certificates IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT");
+  });
+  ASSERT_TRUE(eventually([&c] {
+    return c.server().psql("nodes_acme", "SELECT count(*) FROM pg_locks WHERE relation = "
+                                         "'issued_certificates'::regclass AND mode = 'AccessExclusiveLock'") == "1\n";
+  }));
+  const Http refused = client.post(0, o.at("finalize").get<std::string>(), csr_payload);
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  (void)locked.get();
+  EXPECT_TRUE(contains(client.post(1, order_url, "").body, "\"ready\"")) << client.post(1, order_url, "").body;
+
+  const Http finalized = client.post(0, o.at("finalize").get<std::string>(), csr_payload);
   ASSERT_EQ(finalized.status, 200) << finalized.body;
   std::string certificate_url;
   ASSERT_TRUE(eventually([&] {
