@@ -377,11 +377,13 @@ std::string http_date(std::chrono::system_clock::time_point t) {
 }
 
 // Every API call reads the ledger to authenticate its caller (a token's hash, a client
-// certificate's record), so it runs on the blocking pool: the I/O threads, which answer OCSP from
-// the cache, CRLs and /healthz, never wait on a database (a PostgreSQL server that hangs).
+// certificate's record). On a PostgreSQL ledger it runs on the blocking pool: the I/O threads,
+// which answer OCSP from the cache, CRLs and /healthz, never wait on a database server (one that
+// hangs). The store's own SQLite file is read in place, as a thread hop would cost more than the read.
 template <class Handler>
 auto off_io(CaContext& ca, Handler handler) {
   return [&ca, handler](HttpRequest& req, Responder respond) {
+    if (ca.ledger->backend() != issuance::Ledger::Backend::Postgres) return handler(ca, req, std::move(respond));
     boost::asio::post(ca.blocking, [&ca, handler, request = std::make_shared<HttpRequest>(req),
                                     respond = std::make_shared<Responder>(std::move(respond))]() mutable {
       try {

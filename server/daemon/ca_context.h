@@ -41,9 +41,9 @@ struct CaContext {
 
   Metrics& metrics;
   boost::asio::io_context& io;
-  // Work that waits on the disk or the database (every API call, OCSP answers not in the cache,
-  // CRL generation) runs here, never on the threads that serve connections. Four threads: most of
-  // their time is waiting, not computing.
+  // Work that waits on the disk or the database (revocation, listing, CRL generation; on a
+  // PostgreSQL ledger every API call and the OCSP answers not in the cache) runs here, never on the
+  // threads that serve connections. Four threads: most of their time is waiting, not computing.
   boost::asio::thread_pool blocking{4};
   std::shared_ptr<const issuance::CaSigner> signer;
   std::unique_ptr<issuance::Ledger> ledger;

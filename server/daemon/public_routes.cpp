@@ -55,13 +55,15 @@ void crl_route(Router& router, CrlPublisher& publisher, const std::string& path,
   });
 }
 
-// From the cache on this (I/O) thread; otherwise on the blocking pool, which may wait on the ledger.
-void answer_ocsp(OcspResponder& ocsp, Metrics& metrics, boost::asio::thread_pool& blocking, ByteView der,
+// From the cache on this (I/O) thread; otherwise, on a ledger that may hang (PostgreSQL), on the
+// blocking pool. The store's own SQLite file is read in place.
+void answer_ocsp(OcspResponder& ocsp, Metrics& metrics, boost::asio::thread_pool* blocking, ByteView der,
                  const char* method, Responder respond) {
   if (std::optional<OcspAnswer> cached = ocsp.answer_from_cache(der)) {
     return respond(ocsp_response(metrics, *cached, method));
   }
-  ocsp.answer_async(Bytes(der.begin(), der.end()), blocking,
+  if (blocking == nullptr) return respond(ocsp_response(metrics, ocsp.answer(der), method));
+  ocsp.answer_async(Bytes(der.begin(), der.end()), *blocking,
                     [&metrics, method, respond = std::make_shared<Responder>(std::move(respond))](OcspAnswer a) {
                       (*respond)(ocsp_response(metrics, a, method));
                     });
@@ -70,7 +72,7 @@ void answer_ocsp(OcspResponder& ocsp, Metrics& metrics, boost::asio::thread_pool
 }  // namespace
 
 void register_public_routes(Router& router, const issuance::RevocationSigner& signer, CrlPublisher& crl,
-                            OcspResponder& ocsp, Metrics& metrics, boost::asio::thread_pool& blocking) {
+                            OcspResponder& ocsp, Metrics& metrics, boost::asio::thread_pool* blocking) {
   const std::string ca_der = as_string(signer.ca_certificate().der());
   const std::string ca_pem = signer.ca_chain_pem();
 
@@ -93,7 +95,7 @@ void register_public_routes(Router& router, const issuance::RevocationSigner& si
 
   // OCSP over HTTP (RFC 6960 appendix A): POST with the DER request as the body, or GET with the
   // base64 request (URL-encoded) as the last path segment(s).
-  router.add("POST", "/ocsp", kBoth, [&ocsp, &metrics, &blocking](HttpRequest& req, Responder respond) {
+  router.add("POST", "/ocsp", kBoth, [&ocsp, &metrics, blocking](HttpRequest& req, Responder respond) {
     const std::string type = req.header("content-type");
     if (!type.empty() && type != "application/ocsp-request") {
       respond(json_error(415, "unsupported-media-type",
@@ -103,7 +105,7 @@ void register_public_routes(Router& router, const issuance::RevocationSigner& si
     const ByteView der(reinterpret_cast<const std::uint8_t*>(req.body.data()), req.body.size());
     answer_ocsp(ocsp, metrics, blocking, der, "POST", std::move(respond));
   });
-  router.add("GET", "/ocsp/{request*}", kBoth, [&ocsp, &metrics, &blocking](HttpRequest& req, Responder respond) {
+  router.add("GET", "/ocsp/{request*}", kBoth, [&ocsp, &metrics, blocking](HttpRequest& req, Responder respond) {
     const auto der = base64_decode(req.params["request"]);
     if (!der) {
       static const auto malformed = std::make_shared<const Bytes>(issuance::ocsp_error_response(1));

@@ -215,8 +215,9 @@ class OcspResponder {
 
 // The public routes (plain HTTP and HTTPS): /ca.crt, /ca.pem, /crl, /crl/delta and /ocsp. They
 // get the signer's view and the publisher and responder, nothing that issues.
-// OCSP answers come from the cache on the I/O threads, or are made on `blocking` (a ledger read).
+// OCSP answers come from the cache on the I/O threads, or are made on `blocking` when it is given
+// (a ledger that may hang: PostgreSQL), else in place.
 void register_public_routes(Router& router, const issuance::RevocationSigner& signer, CrlPublisher& crl,
-                            OcspResponder& ocsp, Metrics& metrics, boost::asio::thread_pool& blocking);
+                            OcspResponder& ocsp, Metrics& metrics, boost::asio::thread_pool* blocking);
 
 }  // namespace signet::daemon

@@ -97,7 +97,8 @@ class CaService final : public Service {
 
   void register_routes(Router& router) override {
     register_api_routes(router, ca_);
-    register_public_routes(router, *ca_.revocation_signer, *ca_.crl, *ca_.ocsp, ca_.metrics, ca_.blocking);
+    register_public_routes(router, *ca_.revocation_signer, *ca_.crl, *ca_.ocsp, ca_.metrics,
+                           ca_.ledger->backend() == issuance::Ledger::Backend::Postgres ? &ca_.blocking : nullptr);
     if (acme_) acme_->register_routes(router);
   }
 

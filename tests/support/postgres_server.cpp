@@ -85,6 +85,19 @@ PostgresServer::PostgresServer() {
                            "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"});
   const ProcessResult init = run_process(argv);
   if (init.exit_code != 0) fail("initdb failed: " + init.err + init.out);
+  // TLS with a self-signed certificate for 127.0.0.1: clients may ask for sslmode=verify-full with
+  // it as sslrootcert (tls_certificate()).
+  const ProcessResult tls = run_process(
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+       (dir_ / "tls.key").string(), "-out", tls_certificate().string(), "-subj", "/CN=signet test PostgreSQL",
+       "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2"});
+  if (tls.exit_code != 0) fail("making the server's TLS certificate failed: " + tls.err);
+  fs::permissions(dir_ / "tls.key", fs::perms::owner_read | fs::perms::owner_write);
+  if (!run_as_.empty()) {
+    const passwd* pw = ::getpwnam(run_as_.c_str());
+    (void)::chown((dir_ / "tls.key").c_str(), pw->pw_uid, pw->pw_gid);
+    (void)::chown(tls_certificate().c_str(), pw->pw_uid, pw->pw_gid);
+  }
   port_ = free_port();
   start();
   psql("postgres", "CREATE ROLE signet LOGIN PASSWORD '" + password_ + "'");
@@ -106,7 +119,9 @@ void PostgresServer::start() {
   if (!run_as_.empty()) argv = {"runuser", "-u", run_as_, "--"};
   const std::string options = "-c listen_addresses=127.0.0.1 -c port=" + std::to_string(port_) +
                               " -c unix_socket_directories=" + dir_.string() +
-                              " -c max_connections=200 -c fsync=on -c synchronous_commit=on";
+                              " -c max_connections=200 -c fsync=on -c synchronous_commit=on -c ssl=on" +
+                              " -c ssl_cert_file=" + tls_certificate().string() +
+                              " -c ssl_key_file=" + (dir_ / "tls.key").string();
   argv.insert(argv.end(), {bindir_ + "/pg_ctl", "-D", (dir_ / "data").string(), "-l", (dir_ / "server.log").string(),
                            "-o", options, "-w", "-t", "60", "start"});
   const ProcessResult r = run_process(argv);
@@ -173,6 +188,8 @@ std::string PostgresServer::url(const std::string& database) const {
 }
 
 fs::path PostgresServer::password_file() const { return dir_ / "signet-password"; }
+
+fs::path PostgresServer::tls_certificate() const { return dir_ / "tls.crt"; }
 
 std::string new_test_database() {
   static std::atomic<int> counter{0};

@@ -3,6 +3,8 @@
 // As root, the server runs as the unprivileged `postgres` user (initdb refuses root); otherwise
 // as the current user.
 //
+// It accepts TLS (tls_certificate()) and plain connections.
+//
 // The cluster has a superuser "postgres" (password authentication over TCP, scram-sha-256) and a
 // login role "signet" with the password password(); create_database() makes a database owned by
 // it, the way an operator would prepare one for signetd.
@@ -38,6 +40,9 @@ class PostgresServer {
   // The "signet" role's password in a file (mode 0600), for [database] password_file.
   [[nodiscard]] std::filesystem::path password_file() const;
   [[nodiscard]] int port() const { return port_; }
+  // The server's TLS certificate (self-signed, for IP 127.0.0.1): the sslrootcert of a client
+  // that asks for sslmode=verify-full.
+  [[nodiscard]] std::filesystem::path tls_certificate() const;
   // Runs SQL as the superuser in `database`; returns psql's unaligned output (-At).
   std::string psql(const std::string& database, const std::string& sql);
 

@@ -1,5 +1,5 @@
-// signet/db/postgres.h against a real PostgreSQL server (tests/support/postgres_server.h): what a
-// connection does when the server stops answering.
+// signet/db/postgres.h against a real PostgreSQL server (tests/support/postgres_server.h): TLS
+// with sslmode=verify-full, and what a connection does when the server stops answering.
 #include "signet/db/postgres.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,8 @@
 
 #include "support/error_assert.h"
 #include "support/postgres_server.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 
 namespace signet::db::pg {
 namespace {
@@ -24,6 +26,35 @@ class Stopped {
  private:
   pid_t pid_;
 };
+
+TEST(PostgresConnection, VerifyFullTalksTlsToTheServerItsRootVouchesForAndNoOther) {
+  test::PostgresServer& server = test::PostgresServer::shared();
+  const std::string url = test::new_test_database();
+  Settings settings =
+      test::test_database_settings(url + "?sslmode=verify-full&sslrootcert=" + server.tls_certificate().string());
+  Connection c = Connection::open(settings);
+  EXPECT_EQ(c.exec("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").text(0, 0), "t") << "not over TLS";
+
+  // A root that did not sign the server's certificate: refused, saying why.
+  test::TempDir d;
+  const test::ProcessResult other = test::run_process(
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+       (d.path() / "other.key").string(), "-out", (d.path() / "other.crt").string(), "-subj", "/CN=another CA",
+       "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  settings.url = url + "?sslmode=verify-full&sslrootcert=" + (d.path() / "other.crt").string();
+  Error e = test::capture_error([&] { (void)Connection::open(settings); });
+  EXPECT_EQ(e.code(), "database-unavailable");
+  EXPECT_NE(std::string(e.what()).find("certificate verify failed"), std::string::npos) << e.what();
+
+  // The right root, but a name the certificate is not for.
+  std::string by_name = url;
+  by_name.replace(by_name.find("127.0.0.1"), 9, "localhost");
+  settings.url = by_name + "?sslmode=verify-full&sslrootcert=" + server.tls_certificate().string();
+  e = test::capture_error([&] { (void)Connection::open(settings); });
+  EXPECT_EQ(e.code(), "database-unavailable");
+  EXPECT_NE(std::string(e.what()).find("does not match host name"), std::string::npos) << e.what();
+}
 
 TEST(PostgresConnection, AServerThatStopsAnsweringTimesOutAndTheConnectionIsDropped) {
   Settings settings = test::test_database_settings(test::new_test_database());
