@@ -47,6 +47,9 @@ constexpr std::string_view kPostResources[] = {"acct/",      "order/",       "au
                                                "cert/",      "new-account",  "new-order",   "revoke-cert",
                                                "key-change"};
 constexpr int kValidationsPerAccount = 4;
+// A validation whose outcome the ledger could not take is made again this much later, this often.
+constexpr std::chrono::seconds kRecordRetry{5};
+constexpr int kRecordRetries = 120;
 
 // The ACME error types signet::Error codes may carry as they are, with their HTTP status.
 int status_of_type(std::string_view type) {
@@ -263,15 +266,26 @@ struct AcmeService::State : std::enable_shared_from_this<AcmeService::State> {
   // Validates one challenge (on the validation pool) and records the outcome; `done` gets it.
   // An account has at most kValidationsPerAccount validations running; the rest wait in its queue,
   // so that targets that hang until the timeout hold up their own account, not everyone's.
-  void validate(const std::string& challenge_id, const std::string& account_id, std::function<void()> done) {
-    std::function<void()> task = [self = shared_from_this(), challenge_id, account_id, done = std::move(done)] {
+  // When the outcome cannot be recorded because the ledger is away (a PostgreSQL server that is
+  // down or hangs), the challenge stays processing and is validated again kRecordRetry later, for
+  // kRecordRetries times: a client polling it sees it settle once the ledger is back.
+  void validate(const std::string& challenge_id, const std::string& account_id, std::function<void()> done,
+                int attempt = 0) {
+    std::function<void()> task = [self = shared_from_this(), challenge_id, account_id, done = std::move(done),
+                                  attempt] {
+      bool again = false;
       try {
         self->run_validation(challenge_id);
+      } catch (const Error& e) {
+        again = e.kind() == ErrorKind::Storage && attempt < kRecordRetries;
+        spdlog::error("acme: validating challenge {} failed: {}{}", challenge_id, e.what(),
+                      again ? "; validating it again in 5 s" : "");
       } catch (const std::exception& e) {
         spdlog::error("acme: validating challenge {} failed: {}", challenge_id, e.what());
       }
       if (done) done();
       self->validation_finished(account_id);
+      if (again) self->validate_later(challenge_id, account_id, attempt + 1);
     };
     {
       std::lock_guard lock(validations_mutex);
@@ -283,6 +297,31 @@ struct AcmeService::State : std::enable_shared_from_this<AcmeService::State> {
       ++v.running;
     }
     boost::asio::post(validation, std::move(task));
+  }
+
+  void validate_later(const std::string& challenge_id, const std::string& account_id, int attempt) {
+    auto timer = std::make_shared<boost::asio::steady_timer>(ca.io, kRecordRetry);
+    timer->async_wait([self = shared_from_this(), timer, challenge_id, account_id, attempt](
+                          const boost::system::error_code& ec) {
+      if (!ec) self->validate(challenge_id, account_id, {}, attempt);
+    });
+  }
+
+  // Puts an order whose finalization failed back to ready; while the ledger is away, again
+  // kRecordRetry later, kRecordRetries times, so that it is not left processing.
+  void make_ready_again(const std::string& order_id, int attempt) {
+    try {
+      store.finalize_refused(order_id);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::Storage || attempt >= kRecordRetries) {
+        spdlog::error("acme: order {} stays processing: {}", order_id, e.what());
+        return;
+      }
+      auto timer = std::make_shared<boost::asio::steady_timer>(ca.io, kRecordRetry);
+      timer->async_wait([self = shared_from_this(), timer, order_id, attempt](const boost::system::error_code& ec) {
+        if (!ec) boost::asio::post(self->work, [self, order_id, attempt] { self->make_ready_again(order_id, attempt + 1); });
+      });
+    }
   }
 
   void validation_finished(const std::string& account_id) {
@@ -808,7 +847,7 @@ void finalize(State& s, Call& c, std::shared_ptr<Responder> r) {
                 if (ledger_unavailable(error)) {
                   // Nothing was issued (an issuance answers only once its certificate is recorded):
                   // the order is ready again for the client's retry, which the 503 asks for.
-                  self->store.finalize_refused(o.id);
+                  self->make_ready_again(o.id, 0);
                   return answer(*self, *call, *r, p);
                 }
                 self->store.order_invalid(o.id, json::parse(p.body));

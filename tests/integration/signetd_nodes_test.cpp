@@ -622,10 +622,22 @@ TEST(SignetdNodes, AcmeAccountsOrdersAndNoncesAreSharedByTheNodes) {
               0);
   }
   ASSERT_FALSE(challenge_url.empty()) << authz.body;
+  // The ledger cannot take the outcome at first (the authorizations locked past statement_timeout):
+  // the node validates again once it can, and the order settles without the client doing more.
+  auto authz_locked = std::async(std::launch::async, [&c] {
+    return c.server().psql("nodes_acme",
+                           "BEGIN; LOCK TABLE acme_authorizations IN EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT");
+  });
+  ASSERT_TRUE(eventually([&c] {
+    return c.server().psql("nodes_acme", "SELECT count(*) FROM pg_locks WHERE relation = "
+                                         "'acme_authorizations'::regclass AND mode = 'ExclusiveLock'") == "1\n";
+  }));
   const Http answered = client.post(1, challenge_url, "{}");
   ASSERT_EQ(answered.status, 200) << answered.body;
-  ASSERT_TRUE(eventually([&] { return contains(client.post(0, order_url, "").body, "\"ready\""); }))
-      << client.post(0, order_url, "").body;
+  (void)authz_locked.get();
+  ASSERT_TRUE(eventually([&] { return contains(client.post(0, order_url, "").body, "\"ready\""); }, 40s))
+      << client.post(0, order_url, "").body << "\n" << c.node(1).log();
+  EXPECT_TRUE(contains(c.node(1).log(), "validating it again in 5 s")) << c.node(1).log();
 
   const fs::path der = scratch.path() / "csr.der";
   openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
