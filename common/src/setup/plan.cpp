@@ -128,7 +128,7 @@ std::vector<std::pair<std::string, std::int64_t>> installed_listeners(const fs::
     const toml::table t = toml::parse_file(conf.string());
     for (const char* section : {"https", "http"}) {
       const auto address = t[section]["address"].value<std::string>();
-      const auto port = t[section]["port"].value<std::int64_t>();
+      const auto port = t[section]["port"].value_exact<std::int64_t>();
       if (address && port) out.emplace_back(*address, *port);
     }
   } catch (const toml::parse_error&) {
@@ -233,7 +233,9 @@ T get(const toml::table& t, std::string_view key, const T& fallback, const std::
       const std::string& prefix = "") {
   const toml::node* node = t.get(key);
   if (node == nullptr) return fallback;
-  if (auto v = node->value<T>()) return *v;
+  // value_exact: no conversion between floats and integers (toml++ would cast 4E20 to an integer
+  // out of range, which is undefined behaviour), so `port = 4E20` is a wrong type.
+  if (auto v = node->value_exact<T>()) return *v;
   throw Error(ErrorKind::Malformed, "answers-invalid",
               source + ": " + prefix + std::string(key) + " (line " +
                   std::to_string(node->source().begin.line) + ") has the wrong type");

@@ -519,6 +519,9 @@ TEST_F(PlanTest, AcmeAnswersRefuseUnknownKeysAndWrongTypesNamingTheKey) {
                          {"daemon.acme.http_01_port", "line 3", "Answers file"});
   expect_answers_invalid("[daemon]\nacme = true\n", {"daemon.acme", "line 2", "[daemon.acme]"});
   expect_answers_invalid("[daemon.acme]\nenabled = \"yes\"\n", {"daemon.acme.enabled", "line 2", "wrong type"});
+  // A float where an integer goes (found by the answers fuzz target: 4E20 was cast out of range).
+  expect_answers_invalid("mode = \"subordinate\"\n\n[daemon]\nhttps_port = 4E20\n", {"https_port", "line 4", "wrong type"});
+  expect_answers_invalid("[daemon]\nhttps_port = 8443.0\n", {"https_port", "wrong type"});
   expect_answers_invalid("[daemon.acme]\nhttp01_port = 0\n", {"daemon.acme.http01_port", "65535"});
   expect_answers_invalid("[daemon.acme]\ntlsalpn01_port = 70000\n", {"daemon.acme.tlsalpn01_port", "65535"});
   expect_answers_invalid("[daemon.acme]\nresolver = 53\n", {"daemon.acme.resolver", "line 2"});
